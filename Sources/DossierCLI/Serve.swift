@@ -1,0 +1,68 @@
+import ArgumentParser
+import DossierServer
+import Vapor
+import DossierCore
+
+/// `dossier serve`: migrate, then serve until interrupted.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply migrations, then serve HTTP.")
+
+    @ArgumentParser.Option(help: "Address to listen on.")
+    var hostname = "127.0.0.1"
+
+    @ArgumentParser.Option(help: "Port to listen on.")
+    var port = 8080
+
+    @OptionGroup var options: ServerOptions
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
+    }
+
+    func run() async throws {
+        try await reportingFailures {
+            let environment = Environment(name: "production", arguments: ["dossier", "serve", "--hostname", hostname, "--port", "\(port)"])
+            let app = try await Application.make(environment)
+            do {
+                let configuration = options.configuration()
+                try await DossierApp.configure(app, configuration)
+                app.logger.info("Database: \(configuration.databaseDescription)")
+                try await DossierApp.migrate(app)
+                try await app.execute()
+            } catch {
+                try? await app.asyncShutdown()
+                throw error
+            }
+            try await app.asyncShutdown()
+        }
+    }
+}
+
+/// `dossier migrate`: apply pending migrations and exit.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply database migrations.")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            try await withDossierApp(options.configuration()) { app in
+                try await DossierApp.migrate(app)
+                print("Migrations applied to \(app.dossier.configuration.databaseDescription).")
+            }
+        }
+    }
+}
+
+/// Runs `body` with a configured application that does not serve, and shuts it down after.
+func withDossierApp(_ configuration: DossierConfiguration, _ body: (Application) async throws -> Void) async throws {
+    let app = try await Application.make(Environment(name: "production", arguments: ["dossier"]))
+    do {
+        try await DossierApp.configure(app, configuration)
+        try await body(app)
+    } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await app.asyncShutdown()
+}

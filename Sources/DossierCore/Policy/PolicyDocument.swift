@@ -1,0 +1,169 @@
+/// The privacy policy in one language, computed from the register: what the HTML page and the
+/// Markdown rendering both show, so that no promise is written twice.
+public struct PolicyDocument: Codable, Sendable {
+    public var language: Language
+    public var otherLanguage: Language
+    public var labels: [String: String]
+    public var version: String
+    public var effectiveDate: String
+    public var controller: ControllerSection
+    public var principles: [String]
+    public var categories: [CategoryEntry]
+    public var purposes: [PurposeEntry]
+    public var recipients: [NamedEntry]
+    public var processors: [NamedEntry]
+    public var hosting: String
+    public var transfers: [NamedEntry]
+    public var security: [String]
+    public var rights: [RightEntry]
+    public var identityCheck: String
+    public var answerDeadline: String
+    public var cookies: [CookieEntry]
+    public var cookieControl: String?
+    public var changes: String
+    public var changesNotice: String
+
+    public struct ControllerSection: Codable, Sendable {
+        public var name: String
+        public var legalForm: String
+        public var registration: String
+        public var address: String
+        public var email: String
+        public var dpoEmail: String
+        public var dpoAddress: String?
+        public var authorityName: String
+        public var authorityAddress: String
+        public var authorityWebsite: String
+    }
+
+    public struct CategoryEntry: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var description: String?
+        public var mandatory: String?
+    }
+
+    public struct PurposeEntry: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var description: String?
+        public var source: String?
+        public var bases: [String]
+        public var withdrawal: String?
+        public var categories: String
+        public var recipients: String
+        public var retention: [String]
+    }
+
+    public struct NamedEntry: Codable, Sendable {
+        public var name: String
+        public var detail: String?
+    }
+
+    public struct RightEntry: Codable, Sendable {
+        public var id: String
+        public var name: String
+        public var article: String
+        public var description: String
+        public var exercise: String
+    }
+
+    public struct CookieEntry: Codable, Sendable {
+        public var name: String
+        public var description: String
+        public var lifetime: String
+        public var consent: String
+    }
+
+    public init(register: Register, language: Language) {
+        let words = Wording(language)
+        let labels = words.labels
+        self.language = language
+        otherLanguage = language == .fr ? .en : .fr
+        self.labels = labels
+        version = register.version
+        effectiveDate = register.effectiveDate
+        controller = ControllerSection(
+            name: register.controller.name,
+            legalForm: register.controller.legalForm[language],
+            registration: register.controller.registration,
+            address: register.controller.address,
+            email: register.controller.email,
+            dpoEmail: register.dpo.email,
+            dpoAddress: register.dpo.address,
+            authorityName: register.supervisoryAuthority.name,
+            authorityAddress: register.supervisoryAuthority.address,
+            authorityWebsite: register.supervisoryAuthority.website
+        )
+        principles = register.principles.map { $0[language] }
+        categories = register.categories.map { category in
+            let mandatory = category.mandatoryFields.map { $0.name[language] }
+            return CategoryEntry(
+                id: category.id,
+                name: words.capitalised(category.name[language]),
+                description: category.description?[language],
+                mandatory: mandatory.isEmpty ? nil : words.mandatoryFields(mandatory)
+            )
+        }
+        purposes = register.purposes.map { Self.entry(for: $0, in: register, words: words) }
+        recipients = register.recipients.map { NamedEntry(name: words.capitalised($0.name[language]), detail: $0.description?[language]) }
+        processors = register.processors.map {
+            NamedEntry(name: $0.name, detail: "\($0.role[language]) — \(words.country($0.country))")
+        }
+        hosting = "\(register.hosting.provider): \(register.hosting.location[language])"
+        transfers = register.transfers.map { transfer in
+            let processor = register.processor(transfer.processor)?.name ?? transfer.processor
+            let safeguard = transfer.safeguard.map(words.safeguard) ?? ""
+            let detail = [safeguard, transfer.detail?[language]].compactMap { $0 }.filter { !$0.isEmpty }
+            return NamedEntry(name: "\(processor) — \(words.country(transfer.country))", detail: detail.joined(separator: ": "))
+        }
+        security = register.security.map { $0[language] }
+        rights = register.rights.map {
+            RightEntry(id: $0.id, name: words.capitalised($0.name[language]), article: $0.article,
+                       description: $0.description[language], exercise: $0.exercise[language])
+        }
+        identityCheck = register.rightsExercise.identityCheck[language]
+        let deadline = register.rights.compactMap(\.deadline).first ?? RetentionPeriod(1, .month)
+        answerDeadline = words.answerDeadline(deadline, extendedBy: register.rightsExercise.deadlineExtension)
+        cookies = register.cookies.map {
+            CookieEntry(name: $0.name, description: $0.description[language],
+                        lifetime: words.cookieLifetime($0.duration),
+                        consent: $0.consentRequired ? labels["yes"]! : labels["no"]!)
+        }
+        cookieControl = register.cookieControl?[language]
+        changes = register.policyChanges.description[language]
+        changesNotice = words.noticeOfChanges(register.policyChanges)
+    }
+
+    private static func entry(for purpose: Purpose, in register: Register, words: Wording) -> PurposeEntry {
+        let language = words.language
+        let subjectNames = { (ids: [String]) in ids.compactMap { register.dataSubject($0)?.name[language] } }
+        let bases = purpose.legalBases.map { entry -> String in
+            var text = words.legalBasis(entry.basis)
+            if let detail = entry.detail { text += " — \(detail[language])" }
+            if !entry.subjects.isEmpty { text = words.subjectsPrefix(subjectNames(entry.subjects)) + text }
+            return text
+        }
+        let retention = purpose.retention.map { rule -> String in
+            var prefix = ""
+            if !rule.subjects.isEmpty { prefix += words.subjectsPrefix(subjectNames(rule.subjects)) }
+            if !rule.categories.isEmpty {
+                let names = rule.categories.compactMap { register.category($0)?.name[language] }
+                prefix += words.capitalised(words.list(names)) + (language == .fr ? " : " : ": ")
+            }
+            let sentence = words.retention(rule, in: register)
+            return prefix.isEmpty ? sentence : prefix + sentence.prefix(1).lowercased() + sentence.dropFirst()
+        }
+        return PurposeEntry(
+            id: purpose.id,
+            name: purpose.name[language],
+            description: purpose.description?[language],
+            source: purpose.source?[language],
+            bases: bases,
+            withdrawal: purpose.withdrawal?[language],
+            categories: words.capitalised(words.list(purpose.categories.compactMap { register.category($0)?.name[language] })),
+            recipients: words.capitalised(words.list(purpose.recipients.compactMap { register.recipient($0)?.name[language] })),
+            retention: retention
+        )
+    }
+}

@@ -1,0 +1,34 @@
+import DossierCore
+import Fluent
+import Leaf
+import LeafKit
+import Vapor
+
+/// Builds the Dossier application: one factory, used by `serve`, the CLI commands and the tests.
+public enum DossierApp {
+    /// Loads the register (refusing an invalid one), sets up storage, views, middleware and routes.
+    public static func configure(_ app: Application, _ configuration: DossierConfiguration) async throws {
+        let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
+        app.dossier = DossierServices(configuration: configuration, register: register)
+
+        try await DatabaseSetup.configure(app, configuration)
+        app.migrations.add(DossierMigrations.all)
+
+        app.views.use(.leaf)
+        app.leaf.configuration = LeafConfiguration(rootDirectory: Views.directory)
+        app.leaf.sources = Views.sources(fileio: app.fileio)
+
+        app.middleware = Middlewares()
+        app.middleware.use(RequestLogMiddleware())
+        app.middleware.use(APIErrorMiddleware(environment: app.environment))
+        app.middleware.use(SecurityHeadersMiddleware())
+
+        try routes(app)
+    }
+
+    /// Applies pending migrations, then records the register's version as published.
+    public static func migrate(_ app: Application) async throws {
+        try await app.autoMigrate()
+        try await PolicyPublisher.publish(app.dossier.register, on: app.db)
+    }
+}

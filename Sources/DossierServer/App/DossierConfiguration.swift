@@ -1,0 +1,58 @@
+import Foundation
+
+/// Everything an operator sets: where data lives, which database and register to use.
+/// Read from the environment (see the README), then overridden by command-line flags.
+public struct DossierConfiguration: Sendable {
+    /// The SQLite database, documents, key file and outbox live here.
+    public var dataDirectory: URL
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite.
+    public var databaseURL: String?
+    /// A PostgreSQL schema to work in (tests give each run its own); nil for the default.
+    public var databaseSchema: String?
+    /// SQLite in memory instead of a file: for tests only, gone with the process.
+    public var inMemoryDatabase = false
+    /// The register file; nil for the shipped default.
+    public var registerPath: String?
+    /// Public address used in emails and links.
+    public var baseURL: String
+
+    public init(
+        dataDirectory: URL,
+        databaseURL: String? = nil,
+        registerPath: String? = nil,
+        baseURL: String = DossierConfiguration.defaultBaseURL
+    ) {
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.registerPath = registerPath
+        self.baseURL = baseURL
+    }
+
+    public static let defaultBaseURL = "http://127.0.0.1:8080"
+
+    /// Reads `DOSSIER_DATA_DIR`, `DATABASE_URL`, `DOSSIER_REGISTER`, `DOSSIER_BASE_URL`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
+        func value(_ name: String) -> String? {
+            environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        }
+        let directory = value("DOSSIER_DATA_DIR") ?? "./data"
+        return DossierConfiguration(
+            dataDirectory: URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL,
+            databaseURL: value("DATABASE_URL"),
+            registerPath: value("DOSSIER_REGISTER"),
+            baseURL: value("DOSSIER_BASE_URL") ?? defaultBaseURL
+        )
+    }
+
+    public var sqlitePath: String {
+        dataDirectory.appendingPathComponent("dossier.sqlite").path
+    }
+
+    /// The database in words, without credentials, for logs and messages.
+    public var databaseDescription: String {
+        if let databaseURL, let url = URLComponents(string: databaseURL) {
+            return "PostgreSQL at \(url.host ?? "?"):\(url.port ?? 5432)\(url.path)"
+        }
+        return inMemoryDatabase ? "SQLite in memory" : "SQLite at \(sqlitePath)"
+    }
+}

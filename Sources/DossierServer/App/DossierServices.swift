@@ -1,0 +1,31 @@
+import DossierCore
+import Vapor
+
+/// What the running server shares across requests: the configuration and the loaded register.
+/// Kept in the application's storage: no globals.
+public struct DossierServices: Sendable {
+    public let configuration: DossierConfiguration
+    public let register: LoadedRegister
+}
+
+extension Application {
+    private struct ServicesKey: StorageKey {
+        typealias Value = DossierServices
+    }
+
+    /// The services `configure` installed.
+    public var dossier: DossierServices {
+        get {
+            guard let services = storage[ServicesKey.self] else {
+                fatalError("Dossier services used before DossierApp.configure ran")
+            }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+extension Request {
+    public var dossier: DossierServices { application.dossier }
+    public var register: Register { application.dossier.register.register }
+}

@@ -1,0 +1,87 @@
+import Vapor
+
+/// Every error as JSON `{"error": {"code", "message"}}` with a fitting status; an unexpected
+/// error is a 500 whose details go to the log, never to the client.
+struct APIErrorMiddleware: AsyncMiddleware {
+    let environment: Environment
+
+    struct Body: Content {
+        struct Detail: Content {
+            var code: String
+            var message: String
+        }
+        var error: Detail
+    }
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            let status: HTTPResponseStatus
+            let message: String
+            var headers = HTTPHeaders()
+            switch error {
+            case let abort as any AbortError:
+                status = abort.status
+                message = abort.reason
+                headers = abort.headers
+            case let decoding as DecodingError:
+                status = .badRequest
+                message = "The request body is invalid: \(Self.describe(decoding))"
+            default:
+                status = .internalServerError
+                message = "Something went wrong on our side."
+                request.logger.report(error: error)
+            }
+            let body = Body(error: .init(code: Self.code(for: status), message: message))
+            let response = Response(status: status, headers: headers)
+            try response.content.encode(body, as: .json)
+            return response
+        }
+    }
+
+    static func code(for status: HTTPResponseStatus) -> String {
+        status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+            .filter { $0.isLetter || $0 == "_" }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        let path = { (context: DecodingError.Context) in
+            context.codingPath.map(\.stringValue).joined(separator: ".")
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            let parent = path(context)
+            return "missing field '\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)'"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context):
+            return "wrong type for field '\(path(context))'"
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "invalid value for field '\(path(context))'"
+        @unknown default:
+            return "unreadable"
+        }
+    }
+}
+
+/// Headers every response carries.
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+        return response
+    }
+}
+
+/// Logs each request by its route pattern (`GET /s/:token`), never its actual path or query,
+/// which may carry tokens or personal data.
+struct RequestLogMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        let pattern = request.route.map { "/" + $0.path.map(\.description).joined(separator: "/") } ?? "(no route)"
+        request.logger.info("\(request.method) \(pattern) \(response.status.code)")
+        return response
+    }
+}

@@ -1,0 +1,9 @@
+import Vapor
+
+/// Every route of the server, one controller per feature.
+func routes(_ app: Application) throws {
+    try app.register(collection: HealthController())
+    try app.register(collection: PrivacyController())
+    try app.register(collection: RegisterController())
+    try app.register(collection: OpenAPIController())
+}

@@ -1,0 +1,13 @@
+import Vapor
+
+/// `GET /openapi.json`
+struct OpenAPIController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("openapi.json", use: Self.document)
+    }
+
+    static func document(req: Request) async throws -> Response {
+        let body = OpenAPIDocument.make(registerVersion: req.register.version).encoded()
+        return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: .init(data: body))
+    }
+}

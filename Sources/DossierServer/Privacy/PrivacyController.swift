@@ -1,0 +1,77 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// The published privacy policy, rendered from the register, and its earlier versions.
+struct PrivacyController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        routes.get("privacy", use: Self.policy)
+        routes.get("privacy", "versions", use: Self.versions)
+        routes.get("privacy", "versions", ":version", use: Self.version)
+    }
+
+    /// `GET /privacy?lang=fr|en`: the policy now in force, in the asked or preferred language.
+    static func policy(req: Request) async throws -> View {
+        let language = try req.policyLanguage()
+        let document = PolicyDocument(register: req.register, language: language)
+        return try await req.view.render(PolicyPage.template, PolicyPageContext(document: document))
+    }
+
+    struct VersionSummary: Content {
+        var version: String
+        var effectiveDate: String
+        var publishedAt: Date
+        var digest: String
+        var url: String
+    }
+
+    /// `GET /privacy/versions`: every version this server has published, newest first,
+    /// as JSON when asked for, else as a page.
+    static func versions(req: Request) async throws -> Response {
+        let versions = try await PolicyVersion.query(on: req.db).sort(\.$publishedAt, .descending).all()
+        let summaries = versions.map {
+            VersionSummary(version: $0.version, effectiveDate: $0.effectiveDate, publishedAt: $0.publishedAt,
+                           digest: $0.digest, url: "/privacy/versions/\($0.version)")
+        }
+        if req.headers.accept.mediaTypes.contains(.json) {
+            return try await summaries.encodeResponse(for: req)
+        }
+        let language = try req.policyLanguage()
+        let context = VersionsPageContext(
+            lang: language.rawValue, title: Wording(language).labels["versions"] ?? "", versions: summaries,
+            labels: Wording(language).labels
+        )
+        return try await req.view.render("versions", context).encodeResponse(for: req)
+    }
+
+    /// `GET /privacy/versions/{version}`: a published version, rendered from its own register text.
+    static func version(req: Request) async throws -> View {
+        let number = try req.parameters.require("version")
+        guard let stored = try await PolicyVersion.query(on: req.db).filter(\.$version == number).first() else {
+            throw Abort(.notFound, reason: "No published policy version '\(number)'.")
+        }
+        let loaded = try RegisterLoader.load(yaml: stored.registerYAML, file: "version \(number)")
+        let document = PolicyDocument(register: loaded.register, language: try req.policyLanguage())
+        return try await req.view.render(PolicyPage.template, PolicyPageContext(document: document, isArchived: true))
+    }
+}
+
+struct VersionsPageContext: Encodable {
+    var lang: String
+    var title: String
+    var versions: [PrivacyController.VersionSummary]
+    var labels: [String: String]
+}
+
+extension Request {
+    /// `?lang=` when given (and valid), else the best of `Accept-Language`, else French.
+    func policyLanguage() throws -> Language {
+        if let asked = try? query.get(String.self, at: "lang") {
+            guard let language = Language(rawValue: asked) else {
+                throw Abort(.badRequest, reason: "Unsupported language '\(asked)'; expected one of: fr, en.")
+            }
+            return language
+        }
+        return headers.first(name: .acceptLanguage).flatMap(Language.preferred(fromAcceptLanguage:)) ?? .fr
+    }
+}

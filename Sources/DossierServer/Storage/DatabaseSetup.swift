@@ -1,0 +1,58 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import SQLKit
+import Vapor
+
+/// Chooses the database: PostgreSQL when `DATABASE_URL` is set, else SQLite in the data directory.
+enum DatabaseSetup {
+    static func configure(_ app: Application, _ configuration: DossierConfiguration) async throws {
+        if let url = configuration.databaseURL {
+            var postgres: SQLPostgresConfiguration
+            do {
+                postgres = try SQLPostgresConfiguration(url: url)
+            } catch {
+                throw ConfigurationError("DATABASE_URL is not a usable postgres:// URL (\(error))")
+            }
+            if let schema = configuration.databaseSchema {
+                postgres.searchPath = [schema]
+            }
+            app.databases.use(.postgres(configuration: postgres), as: .psql)
+        } else if configuration.inMemoryDatabase {
+            app.databases.use(.sqlite(.memory), as: .sqlite)
+        } else {
+            try DataDirectory.prepare(configuration.dataDirectory)
+            app.databases.use(.sqlite(.file(configuration.sqlitePath)), as: .sqlite)
+            // Readers never wait for the writer, and a crash mid-write leaves the database whole.
+            if let sql = app.db as? any SQLDatabase {
+                try await sql.raw("PRAGMA journal_mode=WAL").run()
+            }
+        }
+    }
+}
+
+/// The data directory: created on first use, readable by its owner only.
+enum DataDirectory {
+    static func prepare(_ directory: URL) throws {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw ConfigurationError("DOSSIER_DATA_DIR \(directory.path) exists but is not a directory")
+            }
+            return
+        }
+        do {
+            try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ConfigurationError("cannot create the data directory \(directory.path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// A setting that keeps the server from starting, said plainly.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,5 @@
+import ArgumentParser
+import DossierCLI
+
+@main
+extension Dossier {}
