@@ -59,12 +59,16 @@ let package = Package(
             name: "dossier",
             dependencies: ["DossierCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore"]),
+        /// Fixtures and helpers shared by the test targets.
+        .target(name: "DossierTestSupport", dependencies: ["DossierCore"], path: "Tests/Support"),
+        .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore", "DossierTestSupport"]),
         .testTarget(
             name: "DossierServerTests",
             dependencies: [
                 "DossierServer",
-                "DossierCLI",
+                "DossierTestSupport",
+                // Built so that the CLI tests can run the real binary.
+                "dossier",
                 .product(name: "VaporTesting", package: "vapor"),
             ]
         ),

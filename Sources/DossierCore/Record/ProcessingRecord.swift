@@ -40,7 +40,8 @@ public enum ProcessingRecord {
                 purpose.id,
                 entry.name,
                 [entry.name, entry.description].compactMap { $0 }.joined(separator: " — "),
-                entry.bases.joined(separator: "; "),
+                (entry.bases + [entry.withdrawal.map { "\(document.labels["withdrawal"] ?? "")\(document.labels["colon"] ?? ": ")\($0)" }].compactMap { $0 })
+                    .joined(separator: "; "),
                 controller,
                 dpo,
                 words.list(purpose.subjects.compactMap { register.dataSubject($0)?.name[language] }),

@@ -43,8 +43,13 @@ public enum RegisterLoader {
             let found = collected.all.map { locator.problem(at: $0.path, $0.message) }
             throw InvalidRegister(problems: found + [locator.problem(for: error)])
         }
-        let problems = collected.all.map { locator.problem(at: $0.path, $0.message) }
-            + RegisterValidator.problems(in: register).map { locator.problem(at: $0.path, $0.message) }
+        let decodingProblems = collected.all.map { locator.problem(at: $0.path, $0.message) }
+        // A value that could not be read stands in as a placeholder: findings about the part
+        // of the register that holds it would be noise, so only the others are kept.
+        let findings = RegisterValidator.problems(in: register).filter { finding in
+            !decodingProblems.contains { NodeLocator.path(finding.path, encloses: $0.path) }
+        }
+        let problems = decodingProblems + findings.map { locator.problem(at: $0.path, $0.message) }
         guard problems.isEmpty else { throw InvalidRegister(problems: problems) }
         return LoadedRegister(register: register, yaml: yaml)
     }
@@ -123,6 +128,14 @@ struct NodeLocator {
                 text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
             }
         }
+    }
+
+    /// Whether `outer` is `inner` or one of its parents: "purposes[1]" encloses
+    /// "purposes[1].name" but not "purposes[10]".
+    static func path(_ outer: String, encloses inner: String) -> Bool {
+        guard inner.hasPrefix(outer) else { return false }
+        let rest = inner.dropFirst(outer.count)
+        return rest.isEmpty || rest.hasPrefix(".") || rest.hasPrefix("[")
     }
 
     /// Parses "purposes[3].retention[0].keep" back into keys.

@@ -23,7 +23,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
             switch error {
             case let abort as any AbortError:
                 status = abort.status
-                message = abort.reason
+                message = abort.status.code >= 500 ? "Something went wrong on our side." : abort.reason
                 headers = abort.headers
             case let decoding as DecodingError:
                 status = .badRequest
@@ -31,7 +31,9 @@ struct APIErrorMiddleware: AsyncMiddleware {
             default:
                 status = .internalServerError
                 message = "Something went wrong on our side."
-                request.logger.report(error: error)
+            }
+            if status.code >= 500 {
+                request.logger.error("\(request.method) failed with \(status.code): \(String(reflecting: error))")
             }
             let body = Body(error: .init(code: Self.code(for: status), message: message))
             let response = Response(status: status, headers: headers)

@@ -11,8 +11,10 @@ enum Views {
         Bundle.module.url(forResource: "Views", withExtension: nil)!.path + "/"
     }
 
+    /// Templates sit in the build folder (`.build/…`), so hidden paths must be allowed;
+    /// the sandbox still keeps lookups inside the views folder.
     static func sources(fileio: NonBlockingFileIO) -> LeafSources {
-        .singleSource(NIOLeafFiles(fileio: fileio, limits: .default, sandboxDirectory: directory, viewDirectory: directory))
+        .singleSource(NIOLeafFiles(fileio: fileio, limits: [.toSandbox, .onlyLeafExtensions], sandboxDirectory: directory, viewDirectory: directory))
     }
 }
 

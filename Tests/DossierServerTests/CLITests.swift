@@ -1,0 +1,173 @@
+import DossierCore
+import DossierTestSupport
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// The `dossier` binary as an operator runs it: real processes, real files, a real port on loopback.
+@Suite("dossier command line")
+struct CLITests {
+    @Test func checkAcceptsTheShippedRegister() throws {
+        let run = try DossierProcess.run(["register", "check"])
+        #expect(run.status == 0)
+        #expect(run.output.contains("valid, version 1.0.0"))
+    }
+
+    @Test func checkReportsEachProblemWithItsLine() throws {
+        let yaml = try Fixtures.shippedRegisterYAML()
+            .replacingOccurrences(of: "keep: 12 months", with: "keep: twelve months")
+            .replacingOccurrences(of: "    safeguard: standard-contractual-clauses\n", with: "")
+        let file = try temporaryFile(yaml)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let run = try DossierProcess.run(["register", "check", file.path])
+        #expect(run.status == 1)
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        let durationLine = try #require(lines.firstIndex { $0.contains("keep: twelve months") }) + 1
+        #expect(run.errors.contains("\(file.path):\(durationLine):"))
+        #expect(run.errors.contains("unparseable duration 'twelve months'"))
+        #expect(run.errors.contains("transfer 'visualisation-us' to US has no safeguard"))
+        #expect(run.errors.contains("Invalid register (3 problems)"))
+    }
+
+    @Test func checkRefusesAMissingFile() throws {
+        let run = try DossierProcess.run(["register", "check", "/nonexistent/register.yaml"])
+        #expect(run.status == 1)
+        #expect(run.errors.contains("cannot read the file"))
+    }
+
+    @Test(arguments: [("csv", "Identifier,Processing activity"), ("markdown", "# Privacy policy"), ("html", "<h1>Privacy policy</h1>"), ("jsonld", "\"dpv:ROPA\""), ("json", "\"purposes\"")])
+    func renderPrintsEachFormat(format: String, expected: String) throws {
+        let run = try DossierProcess.run(["register", "render", "--format", format, "--lang", "en"])
+        #expect(run.status == 0)
+        #expect(run.output.contains(expected))
+    }
+
+    @Test func renderRefusesAnUnknownFormat() throws {
+        let run = try DossierProcess.run(["register", "render", "--format", "pdf"])
+        #expect(run.status != 0)
+        #expect(run.errors.contains("The value 'pdf' is invalid for '--format <format>'"))
+    }
+
+    @Test func migrateCreatesAPrivateDataDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try DossierProcess.run(["migrate"], environment: ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""])
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dossier.sqlite").path))
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+    }
+
+    @Test func serveRefusesAnInvalidRegister() throws {
+        let file = try temporaryFile("version: 1\n")
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let run = try DossierProcess.run(["serve", "--port", "1"], environment: ["DOSSIER_REGISTER": file.path])
+        #expect(run.status == 1)
+        #expect(run.errors.contains("missing required key"))
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func serveAnswersOnLoopback(database: TestDatabase) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-serve-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        if case let .postgres(url) = database { environment["DATABASE_URL"] = url }
+        let port = Int.random(in: 20000...45000)
+        let server = try DossierProcess.start(["serve", "--port", "\(port)"], environment: environment)
+        defer { server.terminate() }
+
+        let health = try await DossierProcess.waitForHealth(port: port, process: server)
+        #expect(health.contains("\"status\":\"ok\""))
+        #expect(health.contains(database.testDescription == "SQLite" ? "\"database\":\"sqlite\"" : "\"database\":\"postgresql\""))
+        let (page, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/privacy?lang=en")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: page, as: UTF8.self).contains("Registering on the website and creating an account"))
+
+        server.interrupt()
+        server.waitUntilExit()
+        #expect(server.terminationStatus == 0)
+        if case .sqlite = database {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dossier.sqlite").path))
+        }
+    }
+}
+
+/// Runs the `dossier` executable that `swift build` put beside the test bundle.
+enum DossierProcess {
+    struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+    }
+
+    static var executable: URL {
+        get throws {
+            let candidates = [
+                URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+                Bundle.main.bundleURL.deletingLastPathComponent(),
+                Bundle.main.bundleURL,
+            ].map { $0.appendingPathComponent("dossier") }
+            guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+                throw CLIError("no dossier executable beside the tests (looked in \(candidates.map(\.path)))")
+            }
+            return found
+        }
+    }
+
+    static func process(_ arguments: [String], environment: [String: String]) throws -> Process {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.currentDirectoryURL = FileManager.default.temporaryDirectory
+        return process
+    }
+
+    /// Runs to completion, collecting standard output and error.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = try process(arguments, environment: environment)
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Read before waiting, so a full pipe cannot block the child.
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
+                   errors: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts a long-running command; its output goes to a temporary log file.
+    static func start(_ arguments: [String], environment: [String: String]) throws -> Process {
+        let process = try process(arguments, environment: environment)
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-serve-\(UUID().uuidString).log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Polls `/health` for up to 60 seconds; fails early if the server exits.
+    static func waitForHealth(port: Int, process: Process) async throws -> String {
+        let url = URL(string: "http://127.0.0.1:\(port)/health")!
+        for _ in 0..<240 {
+            guard process.isRunning else { throw CLIError("the server exited with status \(process.terminationStatus)") }
+            if let (data, response) = try? await URLSession.shared.data(from: url),
+               (response as? HTTPURLResponse)?.statusCode == 200 {
+                return String(decoding: data, as: UTF8.self)
+            }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw CLIError("no answer on port \(port) within 60 seconds")
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

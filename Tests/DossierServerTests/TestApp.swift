@@ -1,0 +1,83 @@
+@testable import DossierServer
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+
+/// The databases every storage test runs on: SQLite always, PostgreSQL too when `DATABASE_URL`
+/// names one (CI starts a real server; see .ci/run).
+enum TestDatabase: CustomTestStringConvertible, Sendable {
+    case sqlite
+    case postgres(url: String)
+
+    static var all: [TestDatabase] {
+        let url = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        return [.sqlite] + (url.map { [.postgres(url: $0)] } ?? [])
+    }
+
+    var testDescription: String {
+        switch self {
+        case .sqlite: "SQLite"
+        case .postgres: "PostgreSQL"
+        }
+    }
+}
+
+/// A configured, migrated application on `database`, private to one test: an in-memory SQLite
+/// database, or a PostgreSQL schema of its own that is dropped afterwards.
+func withDossier(
+    on database: TestDatabase,
+    registerPath: String? = nil,
+    _ body: (Application) async throws -> Void
+) async throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-test-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var configuration = DossierConfiguration(dataDirectory: directory, registerPath: registerPath)
+    let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    switch database {
+    case .sqlite:
+        configuration.inMemoryDatabase = true
+    case let .postgres(url):
+        configuration.databaseURL = url
+        configuration.databaseSchema = schema
+    }
+    let app = try await Application.make(.testing)
+    do {
+        try await DossierApp.configure(app, configuration)
+        if case .postgres = database, let sql = app.db as? any SQLDatabase {
+            try await sql.raw("CREATE SCHEMA \(ident: schema)").run()
+        }
+        try await DossierApp.migrate(app)
+        try await body(app)
+    } catch {
+        try? await dropSchema(schema, of: database, on: app)
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await dropSchema(schema, of: database, on: app)
+    try await app.asyncShutdown()
+}
+
+private func dropSchema(_ schema: String, of database: TestDatabase, on app: Application) async throws {
+    guard case .postgres = database, let sql = app.db as? any SQLDatabase else { return }
+    try await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()
+}
+
+/// A temporary file holding `text`, removed by the caller.
+func temporaryFile(_ text: String, named name: String = "register.yaml") throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-file-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let url = directory.appendingPathComponent(name)
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    return url
+}
+
+/// The JSON error body every failure answers with.
+struct ErrorBody: Decodable {
+    struct Detail: Decodable {
+        var code: String
+        var message: String
+    }
+    var error: Detail
+}

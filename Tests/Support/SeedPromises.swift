@@ -1,0 +1,56 @@
+import DossierCore
+import Foundation
+
+/// What the seed policies promise (Tests/Fixtures/seed-promises.json): texts every rendering of
+/// the shipped register must show.
+public struct SeedPromises: Decodable, Sendable {
+    public struct Promise: Decodable, Sendable {
+        public var seed: String
+        public var purpose: String
+        public var en: [String]
+        public var fr: [String]
+        public var periods: [String]
+
+        public func texts(_ language: Language) -> [String] { language == .fr ? fr : en }
+    }
+
+    public struct Policy: Decodable, Sendable {
+        public var en: [String]
+        public var fr: [String]
+        public func texts(_ language: Language) -> [String] { language == .fr ? fr : en }
+    }
+
+    public var promises: [Promise]
+    public var policy: Policy
+
+    public static func load() throws -> SeedPromises {
+        let data = try Data(contentsOf: Fixtures.url("seed-promises.json"))
+        return try JSONDecoder().decode(SeedPromises.self, from: data)
+    }
+
+    /// The expected texts missing from `rendered`, each named with its purpose, for a precise failure.
+    public func missing(from rendered: String, language: Language) -> [String] {
+        let purposeTexts = promises.flatMap { promise in promise.texts(language).map { "\(promise.purpose): \($0)" } }
+        return purposeTexts.filter { !rendered.contains($0.split(separator: ":", maxSplits: 1)[1].dropFirst()) }
+            + policy.texts(language).filter { !rendered.contains($0) }
+    }
+}
+
+/// Files under Tests/Fixtures.
+public enum Fixtures {
+    public static func url(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name)
+    }
+
+    /// The shipped register's YAML, to derive broken variants from.
+    public static func shippedRegisterYAML() throws -> String {
+        try String(contentsOf: RegisterLoader.defaultRegisterURL, encoding: .utf8)
+    }
+}
+
+/// Undoes the HTML escaping Leaf applies, to compare page text with plain expectations.
+public func unescapeHTML(_ html: String) -> String {
+    [("&#39;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")]
+        .reduce(html) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
+}
