@@ -9,7 +9,7 @@ public struct Dossier: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dossier",
         abstract: "Tenants' rental files with an executable privacy policy.",
-        subcommands: [Serve.self, Migrate.self, RegisterCommand.self]
+        subcommands: [Serve.self, Migrate.self, RegisterCommand.self, UserCommand.self, AuditCommand.self]
     )
 
     public init() {}
@@ -41,6 +41,9 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         throw ExitCode.failure
     } catch let error as ConfigurationError {
         printError("dossier: \(error.description)")
+        throw ExitCode.failure
+    } catch let error as any CommandFailure {
+        printError("dossier: \(error.message)")
         throw ExitCode.failure
     }
 }

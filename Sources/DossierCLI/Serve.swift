@@ -24,7 +24,8 @@ struct Serve: AsyncParsableCommand {
             let environment = Environment(name: "production", arguments: ["dossier", "serve", "--hostname", hostname, "--port", "\(port)"])
             let app = try await Application.make(environment)
             do {
-                let configuration = options.configuration()
+                var configuration = options.configuration()
+                configuration.runsBackgroundJobs = true
                 try await DossierApp.configure(app, configuration)
                 app.logger.info("Database: \(configuration.databaseDescription)")
                 try await DossierApp.migrate(app)

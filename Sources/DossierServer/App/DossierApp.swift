@@ -7,9 +7,30 @@ import Vapor
 /// Builds the Dossier application: one factory, used by `serve`, the CLI commands and the tests.
 public enum DossierApp {
     /// Loads the register (refusing an invalid one), sets up storage, views, middleware and routes.
-    public static func configure(_ app: Application, _ configuration: DossierConfiguration) async throws {
+    public static func configure(
+        _ app: Application, _ configuration: DossierConfiguration, clock: any WallClock = SystemClock()
+    ) async throws {
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
-        app.dossier = DossierServices(configuration: configuration, register: register)
+        let transport: any MailTransport
+        if let url = configuration.smtpURL {
+            var smtp = try MailSettings.smtp(from: url)
+            smtp.trustedCAFile = configuration.smtpCAFile
+            transport = SMTPTransport(settings: smtp, group: app.eventLoopGroup)
+        } else {
+            transport = FileMailTransport(directory: configuration.outboxDirectory)
+        }
+        app.dossier = DossierServices(
+            configuration: configuration,
+            register: register,
+            clock: clock,
+            audit: AuditTrail(clock: clock),
+            mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock),
+            outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger)
+        )
+        app.passwords.use(.bcrypt(cost: configuration.passwordCost))
+        if configuration.runsBackgroundJobs {
+            app.lifecycle.use(OutboxLoop())
+        }
 
         try await DatabaseSetup.configure(app, configuration)
         app.migrations.add(DossierMigrations.all)

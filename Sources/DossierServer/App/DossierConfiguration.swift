@@ -15,18 +15,47 @@ public struct DossierConfiguration: Sendable {
     public var registerPath: String?
     /// Public address used in emails and links.
     public var baseURL: String
+    /// `smtp://user:pass@host:port`; nil writes messages as `.eml` files in the data directory.
+    public var smtpURL: String?
+    /// `From:` of every message.
+    public var mailSender: String?
+    /// A PEM file of extra certificate authorities to trust for STARTTLS.
+    public var smtpCAFile: String?
+    /// bcrypt cost; lower only in tests.
+    public var passwordCost = 12
+    /// Whether `serve` runs background jobs (outbox delivery).
+    public var runsBackgroundJobs = false
 
     public init(
         dataDirectory: URL,
         databaseURL: String? = nil,
         registerPath: String? = nil,
-        baseURL: String = DossierConfiguration.defaultBaseURL
+        baseURL: String = DossierConfiguration.defaultBaseURL,
+        smtpURL: String? = nil,
+        mailSender: String? = nil,
+        smtpCAFile: String? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
         self.registerPath = registerPath
         self.baseURL = baseURL
+        self.smtpURL = smtpURL
+        self.mailSender = mailSender
+        self.smtpCAFile = smtpCAFile
     }
+
+    /// Whether cookies must carry `Secure`: when the public address is https.
+    public var usesHTTPS: Bool { baseURL.lowercased().hasPrefix("https://") }
+
+    /// `From:` of every message: `DOSSIER_MAIL_FROM`, else no-reply at the base URL's host.
+    public var resolvedMailSender: String {
+        if let mailSender { return mailSender }
+        let host = URLComponents(string: baseURL)?.host ?? "localhost"
+        let domain = host.contains(".") && Double(host.replacingOccurrences(of: ".", with: "")) == nil ? host : "dossier.localhost"
+        return "Dossier <no-reply@\(domain)>"
+    }
+
+    public var outboxDirectory: URL { dataDirectory.appendingPathComponent("outbox", isDirectory: true) }
 
     public static let defaultBaseURL = "http://127.0.0.1:8080"
 
@@ -40,7 +69,10 @@ public struct DossierConfiguration: Sendable {
             dataDirectory: URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL,
             databaseURL: value("DATABASE_URL"),
             registerPath: value("DOSSIER_REGISTER"),
-            baseURL: value("DOSSIER_BASE_URL") ?? defaultBaseURL
+            baseURL: value("DOSSIER_BASE_URL") ?? defaultBaseURL,
+            smtpURL: value("SMTP_URL"),
+            mailSender: value("DOSSIER_MAIL_FROM"),
+            smtpCAFile: value("SMTP_CA_FILE")
         )
     }
 

@@ -6,6 +6,10 @@ import Vapor
 public struct DossierServices: Sendable {
     public let configuration: DossierConfiguration
     public let register: LoadedRegister
+    public let clock: any WallClock
+    let audit: AuditTrail
+    let mailer: Mailer
+    let outbox: OutboxDispatcher
 }
 
 extension Application {

@@ -1,3 +1,4 @@
+import DossierCore
 import Vapor
 
 /// Every error as JSON `{"error": {"code", "message"}}` with a fitting status; an unexpected
@@ -9,6 +10,8 @@ struct APIErrorMiddleware: AsyncMiddleware {
         struct Detail: Content {
             var code: String
             var message: String
+            /// One message per invalid field, for 422.
+            var fields: [FieldProblem]?
         }
         var error: Detail
     }
@@ -35,7 +38,8 @@ struct APIErrorMiddleware: AsyncMiddleware {
             if status.code >= 500 {
                 request.logger.error("\(request.method) failed with \(status.code): \(String(reflecting: error))")
             }
-            let body = Body(error: .init(code: Self.code(for: status), message: message))
+            let fields = (error as? ValidationFailure)?.problems
+            let body = Body(error: .init(code: fields == nil ? Self.code(for: status) : "validation_failed", message: message, fields: fields))
             let response = Response(status: status, headers: headers)
             try response.content.encode(body, as: .json)
             return response

@@ -6,4 +6,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: PrivacyController())
     try app.register(collection: RegisterController())
     try app.register(collection: OpenAPIController())
+    try app.register(collection: AccountsController())
+    try app.register(collection: SessionsController())
+    try app.register(collection: WebController())
 }

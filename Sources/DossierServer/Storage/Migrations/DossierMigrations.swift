@@ -4,5 +4,8 @@ import Fluent
 enum DossierMigrations {
     static let all: [any Migration] = [
         M001CreatePolicyVersions(),
+        M002CreateAccounts(),
+        M003CreateSessionsAndConnections(),
+        M004CreateOutboxAndAudit(),
     ]
 }

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A field of a form that is wrong, and why, in the person's language.
+public struct FieldProblem: Codable, Sendable, Hashable {
+    public var field: String
+    public var message: String
+
+    public init(field: String, message: String) {
+        self.field = field
+        self.message = message
+    }
+}
+
+/// What a new account must satisfy: mandatory fields (from the register's identification
+/// category), a well-formed email and a password that passes the policy.
+public struct SignUpRules: Sendable {
+    public var passwords = PasswordPolicy()
+    /// The identification fields the register marks mandatory, e.g. lastName, firstName, email.
+    public var mandatoryFields: Set<String>
+    public static let maximumNameLength = 100
+
+    public init(register: Register) {
+        mandatoryFields = Set(register.category("identification")?.mandatoryFields.map(\.id) ?? ["email"])
+    }
+
+    public struct Form: Sendable {
+        public var email: String
+        public var password: String
+        public var firstName: String
+        public var lastName: String
+
+        public init(email: String, password: String, firstName: String, lastName: String) {
+            self.email = email
+            self.password = password
+            self.firstName = firstName
+            self.lastName = lastName
+        }
+    }
+
+    public func problems(in form: Form, language: Language) -> [FieldProblem] {
+        let words = AccountWording(language)
+        var problems: [FieldProblem] = []
+        let values = ["email": form.email, "firstName": form.firstName, "lastName": form.lastName]
+        for field in ["email", "firstName", "lastName"] {
+            let value = values[field]!.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value.isEmpty {
+                if mandatoryFields.contains(field) || field == "email" {
+                    problems.append(FieldProblem(field: field, message: words.required))
+                }
+            } else if value.count > (field == "email" ? 254 : Self.maximumNameLength) {
+                problems.append(FieldProblem(field: field, message: words.tooLong(field == "email" ? 254 : Self.maximumNameLength)))
+            } else if field != "email", value.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
+                problems.append(FieldProblem(field: field, message: words.invalidCharacters))
+            }
+        }
+        if !form.email.trimmingCharacters(in: .whitespaces).isEmpty, EmailAddress(form.email) == nil {
+            problems.append(FieldProblem(field: "email", message: words.invalidEmail))
+        }
+        problems += passwords.problems(form.password, email: form.email, names: [form.firstName, form.lastName])
+            .map { FieldProblem(field: "password", message: words.password($0, policy: passwords)) }
+        return problems
+    }
+}
+
+/// An email address, normalised: trimmed, domain lower-cased. Local parts are kept as typed
+/// but compared case-insensitively, as every mail system people use does.
+public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
+    public let value: String
+
+    public init?(_ text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, trimmed.count <= 254 else { return nil }
+        let local = parts[0], domain = parts[1]
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let localAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "!#$%&'*+/=?^_`{|}~.-"))
+        let domainAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-"))
+        guard !local.isEmpty, local.count <= 64, !local.hasPrefix("."), !local.hasSuffix("."), !local.contains(".."),
+              local.unicodeScalars.allSatisfy({ localAllowed.contains($0) && $0.isASCII }),
+              labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
+              domain.unicodeScalars.allSatisfy({ (domainAllowed.contains($0) || $0 == ".") && $0.isASCII })
+        else { return nil }
+        value = "\(local)@\(domain.lowercased())"
+    }
+
+    /// The key accounts are unique on.
+    public var canonical: String { value.lowercased() }
+    public var description: String { value }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// An email as RFC 5322 text: UTF-8 plain text sent as 8-bit (readable in the `.eml` files a
+/// newcomer opens), with an encoded-word subject. Lines stay far below the 998-octet limit.
+public struct MailMessage: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var subject: String
+    public var text: String
+    public var date: Date
+    public var messageID: String
+
+    public init(from: String, to: String, subject: String, text: String, date: Date, messageID: String? = nil) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.text = text
+        self.date = date
+        let domain = Self.address(from).split(separator: "@").last.map(String.init) ?? "dossier.localhost"
+        self.messageID = messageID ?? "<\(UUID().uuidString.lowercased())@\(domain)>"
+    }
+
+    /// The whole message with CRLF line ends, ready for SMTP DATA or an .eml file.
+    public func rfc5322() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        let body = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let headers = [
+            "From: \(from)",
+            "To: \(to)",
+            "Subject: \(Self.encodedWord(subject))",
+            "Date: \(formatter.string(from: date))",
+            "Message-ID: \(messageID)",
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: 8bit",
+        ]
+        return headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n"
+    }
+
+    /// The bare address of "Name <a@b>" or "a@b".
+    public static func address(_ mailbox: String) -> String {
+        guard let open = mailbox.lastIndex(of: "<"), let close = mailbox.lastIndex(of: ">"), open < close else {
+            return mailbox.trimmingCharacters(in: .whitespaces)
+        }
+        return String(mailbox[mailbox.index(after: open)..<close])
+    }
+
+    /// RFC 2047 encoded word for non-ASCII header text.
+    static func encodedWord(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { !$0.isASCII }) else { return text }
+        return "=?UTF-8?B?\(Data(text.utf8).base64EncodedString())?="
+    }
+}

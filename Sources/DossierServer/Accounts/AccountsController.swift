@@ -1,0 +1,111 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// `POST /api/v1/accounts` (sign up), `POST /api/v1/accounts/verify`, `GET /api/v1/me`,
+/// `GET /api/v1/me/connections`, `POST /api/v1/me/verification`.
+struct AccountsController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        api.post("accounts", use: Self.signUp)
+        api.post("accounts", "verify", use: Self.verify)
+        let me = api.grouped(BearerAuthMiddleware()).grouped("me")
+        me.get(use: Self.me)
+        me.get("connections", use: Self.connections)
+        me.post("verification", use: Self.resendVerification)
+    }
+
+    struct SignUpBody: Content {
+        var email: String
+        var password: String
+        var firstName: String
+        var lastName: String
+        var language: Language?
+    }
+
+    struct AccountBody: Content {
+        var id: UUID
+        var email: String
+        var firstName: String
+        var lastName: String
+        var language: Language
+        var role: Role
+        var emailVerified: Bool
+        var createdAt: Date
+
+        init(_ account: Account) throws {
+            id = try account.requireID()
+            email = account.email
+            firstName = account.firstName
+            lastName = account.lastName
+            language = account.language
+            role = account.role
+            emailVerified = account.emailVerifiedAt != nil
+            createdAt = account.createdAt
+        }
+    }
+
+    static func signUp(req: Request) async throws -> Response {
+        let body = try req.content.decode(SignUpBody.self)
+        let language = try body.language ?? req.preferredLanguage()
+        let account = try await AccountService(req).signUp(.init(
+            form: .init(email: body.email, password: body.password, firstName: body.firstName, lastName: body.lastName),
+            language: language
+        ))
+        return try await AccountBody(account).encodeResponse(status: .created, for: req)
+    }
+
+    struct TokenBody: Content {
+        var token: String
+    }
+
+    static func verify(req: Request) async throws -> AccountBody {
+        let body = try req.content.decode(TokenBody.self)
+        return try AccountBody(await AccountService(req).verifyEmail(token: body.token))
+    }
+
+    static func me(req: Request) async throws -> AccountBody {
+        try AccountBody(req.requireAuthenticated().account)
+    }
+
+    static func resendVerification(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        guard account.emailVerifiedAt == nil else {
+            throw Abort(.conflict, reason: "This address is already verified.")
+        }
+        try await AccountService(req).sendVerification(to: account)
+        return .accepted
+    }
+
+    struct ConnectionBody: Content {
+        var occurredAt: Date
+        var kind: String
+        var outcome: String
+        var ipAddress: String
+        var userAgent: String
+
+        init(_ event: ConnectionEvent) {
+            occurredAt = event.occurredAt
+            kind = event.kind.rawValue
+            outcome = event.outcome.rawValue
+            ipAddress = event.ipAddress
+            userAgent = event.userAgent
+        }
+    }
+
+    /// The account's own connection log, newest first (at most 200).
+    static func connections(req: Request) async throws -> [ConnectionBody] {
+        let account = try req.requireAuthenticated().account
+        return try await ConnectionEvent.query(on: req.db)
+            .filter(\.$account.$id == account.requireID())
+            .sort(\.$occurredAt, .descending).limit(200).all()
+            .map(ConnectionBody.init)
+    }
+}
+
+extension Request {
+    /// `?lang=`, else `Accept-Language`, else French, for answers to anonymous requests.
+    func preferredLanguage() throws -> Language {
+        try policyLanguage()
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+
+/// One message to hand over: envelope and the RFC 5322 text.
+struct MailDelivery: Sendable {
+    var id: UUID
+    var sender: String
+    var recipient: String
+    var message: String
+}
+
+/// Hands messages over to whatever delivers them.
+protocol MailTransport: Sendable {
+    func deliver(_ delivery: MailDelivery) async throws
+}
+
+/// Without an SMTP server, each message becomes an `.eml` file in the outbox directory, so a
+/// newcomer sees what would be sent. Written atomically, readable by the owner only.
+struct FileMailTransport: MailTransport {
+    let directory: URL
+
+    func deliver(_ delivery: MailDelivery) async throws {
+        let files = FileManager.default
+        try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let url = directory.appendingPathComponent("\(stamp)-\(delivery.id.uuidString.lowercased()).eml")
+        try Data(delivery.message.utf8).write(to: url, options: [.atomic])
+        try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+    }
+}

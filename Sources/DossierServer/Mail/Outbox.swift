@@ -1,0 +1,135 @@
+import DossierCore
+import Fluent
+import Foundation
+import SQLKit
+import Vapor
+
+/// Queues messages in the database, in the recipient's language; the dispatcher delivers them.
+struct Mailer: Sendable {
+    let sender: String
+    let baseURL: String
+    let clock: any WallClock
+
+    func link(_ path: String, token: String) -> String {
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        return "\(base)\(path)?token=\(token)"
+    }
+
+    /// Stores the message; it is delivered even if the server stops before sending it.
+    func enqueue(_ template: MailTemplate, to account: Account, on database: any Database) async throws {
+        let language = account.language
+        let message = MailMessage(
+            from: sender, to: account.email, subject: template.subject(language),
+            text: template.text(language), date: clock.now
+        )
+        try await OutboxMessage(
+            accountID: account.id, sender: sender, recipient: account.email, message: message.rfc5322(), now: clock.now
+        ).create(on: database)
+    }
+}
+
+/// Delivers what is due in the outbox: retries with growing delays, gives up after the last.
+struct OutboxDispatcher: Sendable {
+    let transport: any MailTransport
+    let clock: any WallClock
+    let logger: Logger
+
+    /// Delay before attempt n+1 after n failures: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h.
+    static let backoff: [TimeInterval] = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
+    /// A claimed message is left alone by other dispatchers this long.
+    static let lease: TimeInterval = 120
+
+    struct Report: Sendable, Equatable {
+        var sent = 0
+        var retried = 0
+        var failed = 0
+    }
+
+    /// Delivers every due message once; returns what happened.
+    @discardableResult
+    func deliverDue(on database: any Database, limit: Int = 50) async throws -> Report {
+        var report = Report()
+        let now = clock.now
+        let due = try await OutboxMessage.query(on: database)
+            .filter(\.$sentAt == nil).filter(\.$failedAt == nil).filter(\.$nextAttemptAt <= now)
+            .sort(\.$nextAttemptAt).limit(limit).all()
+        for message in due {
+            guard try await claim(message, on: database, now: now) else { continue }
+            do {
+                try await transport.deliver(MailDelivery(
+                    id: try message.requireID(), sender: message.sender, recipient: message.recipient, message: message.message
+                ))
+                message.sentAt = clock.now
+                message.attempts += 1
+                message.lastError = nil
+                try await message.save(on: database)
+                report.sent += 1
+            } catch {
+                message.attempts += 1
+                // The reason, never the address or content.
+                message.lastError = String(String(describing: error).prefix(300))
+                let permanent = (error as? SMTPTransport.Refused)?.isPermanent == true
+                if permanent || message.attempts > Self.backoff.count {
+                    message.failedAt = clock.now
+                    report.failed += 1
+                    logger.warning("mail \(message.id?.uuidString ?? "?") given up after \(message.attempts) attempt(s): \(message.lastError ?? "")")
+                } else {
+                    message.nextAttemptAt = clock.now + Self.backoff[message.attempts - 1]
+                    report.retried += 1
+                    logger.notice("mail \(message.id?.uuidString ?? "?") attempt \(message.attempts) failed; retry at \(message.nextAttemptAt)")
+                }
+                try await message.save(on: database)
+            }
+        }
+        return report
+    }
+
+    /// Takes a new lease and moves the next attempt past it, only if the lease is still the one
+    /// read: of several dispatchers, exactly one sends each message.
+    private func claim(_ message: OutboxMessage, on database: any Database, now: Date) async throws -> Bool {
+        guard let sql = database as? any SQLDatabase else { return true }
+        let lease = UUID().uuidString
+        var update = sql.update(OutboxMessage.schema)
+            .set("lease", to: lease)
+            .set("next_attempt_at", to: now + Self.lease)
+            .where("id", .equal, try message.requireID())
+        update = message.lease.map { update.where("lease", .equal, $0) } ?? update.where("lease", .is, SQLLiteral.null)
+        let claimed = try await update.returning("id").all()
+        guard !claimed.isEmpty else { return false }
+        message.lease = lease
+        return true
+    }
+}
+
+/// Runs the dispatcher every few seconds while the server runs.
+final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
+    private let interval: Duration
+    private var task: Task<Void, Never>?
+
+    init(interval: Duration = .seconds(2)) {
+        self.interval = interval
+    }
+
+    func didBootAsync(_ application: Application) async throws {
+        let dispatcher = application.dossier.outbox
+        let database = application.db
+        let interval = interval
+        let logger = application.logger
+        logger.info("outbox: delivering due messages every \(interval)")
+        task = Task {
+            while !Task.isCancelled {
+                do {
+                    try await dispatcher.deliverDue(on: database)
+                } catch {
+                    logger.error("outbox: \(String(reflecting: error))")
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    func shutdownAsync(_ application: Application) async {
+        task?.cancel()
+        await task?.value
+    }
+}

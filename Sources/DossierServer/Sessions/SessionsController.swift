@@ -1,0 +1,60 @@
+import DossierCore
+import Vapor
+
+/// `POST /api/v1/sessions` (sign in, returns a bearer token), `DELETE /api/v1/sessions/current`,
+/// `POST /api/v1/password/forgot`, `POST /api/v1/password/reset`.
+struct SessionsController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        api.post("sessions", use: Self.signIn)
+        api.grouped(BearerAuthMiddleware()).delete("sessions", "current", use: Self.signOut)
+        api.post("password", "forgot", use: Self.forgot)
+        api.post("password", "reset", use: Self.reset)
+    }
+
+    struct SignInBody: Content {
+        var email: String
+        var password: String
+    }
+
+    struct SessionBody: Content {
+        var token: String
+        var expiresAt: Date
+    }
+
+    static func signIn(req: Request) async throws -> Response {
+        let body = try req.content.decode(SignInBody.self)
+        let (session, token, _) = try await AccountService(req).signIn(
+            email: body.email, password: body.password, kind: .api, client: ClientInfo(req), language: try req.preferredLanguage()
+        )
+        return try await SessionBody(token: token, expiresAt: session.expiresAt).encodeResponse(status: .created, for: req)
+    }
+
+    static func signOut(req: Request) async throws -> HTTPStatus {
+        let current = try req.requireAuthenticated()
+        try await AccountService(req).signOut(current.session, account: current.account, client: ClientInfo(req))
+        return .noContent
+    }
+
+    struct ForgotBody: Content {
+        var email: String
+    }
+
+    /// Always 202: whether an account exists is not told.
+    static func forgot(req: Request) async throws -> HTTPStatus {
+        let body = try req.content.decode(ForgotBody.self)
+        try await AccountService(req).requestPasswordReset(email: body.email)
+        return .accepted
+    }
+
+    struct ResetBody: Content {
+        var token: String
+        var password: String
+    }
+
+    static func reset(req: Request) async throws -> HTTPStatus {
+        let body = try req.content.decode(ResetBody.self)
+        try await AccountService(req).resetPassword(token: body.token, newPassword: body.password, client: ClientInfo(req))
+        return .noContent
+    }
+}

@@ -1,0 +1,55 @@
+import DossierCore
+import Vapor
+
+/// What every page template reads: language, words, CSRF token and the signed-in person.
+struct PageContext<Body: Encodable>: Encodable {
+    struct Person: Encodable {
+        var firstName: String
+        var email: String
+        var role: String
+        var verified: Bool
+    }
+
+    var lang: String
+    var otherLang: String
+    var title: String
+    var t: [String: String]
+    var csrf: String
+    var account: Person?
+    var path: String
+    var body: Body
+
+    init(request: Request, titleKey: String, body: Body) {
+        let language = request.webLanguage
+        let labels = WebWording.labels(language)
+        lang = language.rawValue
+        otherLang = (language == .fr ? Language.en : .fr).rawValue
+        title = labels[titleKey] ?? titleKey
+        t = labels
+        csrf = request.csrfToken
+        account = request.authenticated.map {
+            Person(firstName: $0.account.firstName, email: $0.account.email, role: $0.account.role.rawValue,
+                   verified: $0.account.emailVerifiedAt != nil)
+        }
+        path = request.url.path
+        self.body = body
+    }
+}
+
+/// A page without data of its own.
+struct NoBody: Encodable {}
+
+extension Request {
+    /// `?lang=`, else the signed-in account's language, else `Accept-Language`, else French.
+    var webLanguage: Language {
+        if let asked = query[String.self, at: "lang"], let language = Language(rawValue: asked) { return language }
+        if let account = authenticated?.account { return account.language }
+        return headers.first(name: .acceptLanguage).flatMap(Language.preferred(fromAcceptLanguage:)) ?? .fr
+    }
+
+    func page<Body: Encodable>(_ template: String, titleKey: String, body: Body, status: HTTPResponseStatus = .ok) async throws -> Response {
+        let response = try await view.render(template, PageContext(request: self, titleKey: titleKey, body: body)).encodeResponse(for: self)
+        response.status = status
+        return response
+    }
+}

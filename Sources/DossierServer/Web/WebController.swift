@@ -1,0 +1,253 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// The pages people use in a browser: home, sign-up, sign-in and out, email verification,
+/// password reset and the account with its connection log.
+struct WebController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
+        web.get(use: Self.home)
+        web.get("signup", use: Self.signUpForm)
+        web.post("signup", use: Self.signUp)
+        web.get("signin", use: Self.signInForm)
+        web.post("signin", use: Self.signIn)
+        web.post("signout", use: Self.signOut)
+        web.get("verify-email", use: Self.verifyEmail)
+        web.get("account", use: Self.account)
+        web.post("account", "verification", use: Self.resendVerification)
+        web.get("password", "forgot", use: Self.forgotForm)
+        web.post("password", "forgot", use: Self.forgot)
+        web.get("password", "reset", use: Self.resetForm)
+        web.post("password", "reset", use: Self.reset)
+    }
+
+    // MARK: Home
+
+    static func home(req: Request) async throws -> Response {
+        try await req.page("home", titleKey: "home", body: NoBody())
+    }
+
+    // MARK: Sign-up
+
+    struct SignUpPage: Encodable {
+        var values: [String: String] = [:]
+        var errors: [String: String] = [:]
+        /// Fields the register marks mandatory, shown with an asterisk.
+        var mandatory: [String: Bool]
+        var hasErrors: Bool { !errors.isEmpty }
+
+        init(register: Register, values: [String: String] = [:], problems: [FieldProblem] = []) {
+            let fields = SignUpRules(register: register).mandatoryFields
+            mandatory = Dictionary(uniqueKeysWithValues: ["email", "firstName", "lastName"].map { ($0, fields.contains($0) || $0 == "email") })
+            mandatory["password"] = true
+            self.values = values
+            for problem in problems where errors[problem.field] == nil { errors[problem.field] = problem.message }
+        }
+
+        enum CodingKeys: CodingKey { case values, errors, mandatory, hasErrors }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(values, forKey: .values)
+            try container.encode(errors, forKey: .errors)
+            try container.encode(mandatory, forKey: .mandatory)
+            try container.encode(hasErrors, forKey: .hasErrors)
+        }
+    }
+
+    static func signUpForm(req: Request) async throws -> Response {
+        if req.authenticated != nil { return req.redirect(to: "/account") }
+        return try await req.page("signup", titleKey: "signUp", body: SignUpPage(register: req.register))
+    }
+
+    struct SignUpForm: Content {
+        var email: String?
+        var password: String?
+        var firstName: String?
+        var lastName: String?
+        var language: Language?
+    }
+
+    static func signUp(req: Request) async throws -> Response {
+        let form = try req.content.decode(SignUpForm.self)
+        let language = form.language ?? req.webLanguage
+        let values = ["email": form.email ?? "", "firstName": form.firstName ?? "", "lastName": form.lastName ?? "", "language": language.rawValue]
+        let service = AccountService(req)
+        do {
+            let account = try await service.signUp(.init(
+                form: .init(email: form.email ?? "", password: form.password ?? "", firstName: form.firstName ?? "", lastName: form.lastName ?? ""),
+                language: language
+            ))
+            // A new account is signed in at once; the address is confirmed by the link sent.
+            let (_, token, _) = try await service.signIn(email: account.email, password: form.password ?? "", kind: .web,
+                                                         client: ClientInfo(req), language: language)
+            return signedIn(req, token: token, to: "/account?welcome=1")
+        } catch let failure as ValidationFailure {
+            return try await req.page("signup", titleKey: "signUp",
+                                      body: SignUpPage(register: req.register, values: values, problems: failure.problems),
+                                      status: .unprocessableEntity)
+        } catch let abort as Abort where abort.status == .conflict {
+            return try await req.page("signup", titleKey: "signUp",
+                                      body: SignUpPage(register: req.register, values: values,
+                                                       problems: [FieldProblem(field: "email", message: abort.reason)]),
+                                      status: .conflict)
+        }
+    }
+
+    // MARK: Sign-in and out
+
+    struct SignInPage: Encodable {
+        var email = ""
+        var error: String?
+    }
+
+    static func signInForm(req: Request) async throws -> Response {
+        if req.authenticated != nil { return req.redirect(to: "/account") }
+        return try await req.page("signin", titleKey: "signIn", body: SignInPage())
+    }
+
+    struct SignInForm: Content {
+        var email: String?
+        var password: String?
+    }
+
+    static func signIn(req: Request) async throws -> Response {
+        let form = try req.content.decode(SignInForm.self)
+        do {
+            let (_, token, _) = try await AccountService(req).signIn(
+                email: form.email ?? "", password: form.password ?? "", kind: .web, client: ClientInfo(req), language: req.webLanguage
+            )
+            return signedIn(req, token: token, to: "/account")
+        } catch let error as any AbortError where error.status == .unauthorized || error.status == .tooManyRequests {
+            let response = try await req.page("signin", titleKey: "signIn", body: SignInPage(email: form.email ?? "", error: error.reason),
+                                              status: error.status)
+            response.headers.add(contentsOf: error.headers)
+            return response
+        }
+    }
+
+    private static func signedIn(_ req: Request, token: String, to path: String) -> Response {
+        let response = req.redirect(to: path, redirectType: .normal)
+        response.cookies[WebCookie.session] = WebCookie.make(
+            token, secure: req.dossier.configuration.usesHTTPS, sameSite: .lax, maxAge: Int(AccountService.webSessionLifetime)
+        )
+        return response
+    }
+
+    static func signOut(req: Request) async throws -> Response {
+        if let current = req.authenticated {
+            try await AccountService(req).signOut(current.session, account: current.account, client: ClientInfo(req))
+        }
+        let response = req.redirect(to: "/", redirectType: .normal)
+        response.cookies[WebCookie.session] = WebCookie.make("", secure: req.dossier.configuration.usesHTTPS, sameSite: .lax, maxAge: 0)
+        return response
+    }
+
+    // MARK: Email verification
+
+    static func verifyEmail(req: Request) async throws -> Response {
+        let labels = WebWording.labels(req.webLanguage)
+        do {
+            _ = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "")
+            return try await req.page("message", titleKey: "verifyTitle",
+                                      body: MessageBody(text: labels["verifyDone"] ?? "", link: "/account", linkText: labels["account"]))
+        } catch let error as any AbortError where error.status == .notFound || error.status == .gone {
+            return try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: error.reason), status: error.status)
+        }
+    }
+
+    static func resendVerification(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        if current.account.emailVerifiedAt == nil {
+            try await AccountService(req).sendVerification(to: current.account)
+        }
+        return req.redirect(to: "/account?sent=1", redirectType: .normal)
+    }
+
+    // MARK: Account
+
+    struct AccountPage: Encodable {
+        var firstName: String
+        var lastName: String
+        var email: String
+        var role: String
+        var verified: Bool
+        var welcome: Bool
+        var sent: Bool
+        var connections: [Connection]
+
+        struct Connection: Encodable {
+            var when: String
+            var kind: String
+            var outcome: String
+            var ipAddress: String
+            var userAgent: String
+        }
+    }
+
+    static func account(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let account = current.account
+        let labels = WebWording.labels(req.webLanguage)
+        let formatter = ISO8601DateFormatter()
+        let events = try await ConnectionEvent.query(on: req.db).filter(\.$account.$id == account.requireID())
+            .sort(\.$occurredAt, .descending).limit(50).all()
+        let body = AccountPage(
+            firstName: account.firstName, lastName: account.lastName, email: account.email, role: account.role.rawValue,
+            verified: account.emailVerifiedAt != nil,
+            welcome: req.query[String.self, at: "welcome"] != nil, sent: req.query[String.self, at: "sent"] != nil,
+            connections: events.map {
+                .init(when: formatter.string(from: $0.occurredAt), kind: labels[$0.kind.rawValue] ?? $0.kind.rawValue,
+                      outcome: labels[$0.outcome.rawValue] ?? $0.outcome.rawValue, ipAddress: $0.ipAddress, userAgent: $0.userAgent)
+            }
+        )
+        return try await req.page("account", titleKey: "account", body: body)
+    }
+
+    // MARK: Password reset
+
+    static func forgotForm(req: Request) async throws -> Response {
+        try await req.page("forgot", titleKey: "forgotTitle", body: MessageBody(text: ""))
+    }
+
+    struct ForgotForm: Content {
+        var email: String?
+    }
+
+    static func forgot(req: Request) async throws -> Response {
+        let form = try req.content.decode(ForgotForm.self)
+        try await AccountService(req).requestPasswordReset(email: form.email ?? "")
+        return try await req.page("message", titleKey: "forgotTitle",
+                                  body: MessageBody(text: WebWording.labels(req.webLanguage)["forgotSent"] ?? ""))
+    }
+
+    struct ResetPage: Encodable {
+        var token: String
+        var error: String?
+    }
+
+    static func resetForm(req: Request) async throws -> Response {
+        try await req.page("reset", titleKey: "resetTitle", body: ResetPage(token: req.query[String.self, at: "token"] ?? ""))
+    }
+
+    struct ResetForm: Content {
+        var token: String?
+        var password: String?
+    }
+
+    static func reset(req: Request) async throws -> Response {
+        let form = try req.content.decode(ResetForm.self)
+        let labels = WebWording.labels(req.webLanguage)
+        do {
+            try await AccountService(req).resetPassword(token: form.token ?? "", newPassword: form.password ?? "", client: ClientInfo(req))
+            return try await req.page("message", titleKey: "resetTitle",
+                                      body: MessageBody(text: labels["resetDone"] ?? "", link: "/signin", linkText: labels["signIn"]))
+        } catch let failure as ValidationFailure {
+            return try await req.page("reset", titleKey: "resetTitle",
+                                      body: ResetPage(token: form.token ?? "", error: failure.problems.map(\.message).joined(separator: " ")),
+                                      status: .unprocessableEntity)
+        } catch let error as any AbortError where error.status == .notFound || error.status == .gone {
+            return try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: error.reason), status: error.status)
+        }
+    }
+}
