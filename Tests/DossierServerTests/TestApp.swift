@@ -1,5 +1,6 @@
 @testable import DossierServer
 import Fluent
+import DossierCore
 import Foundation
 import SQLKit
 import Testing
@@ -29,11 +30,16 @@ enum TestDatabase: CustomTestStringConvertible, Sendable {
 func withDossier(
     on database: TestDatabase,
     registerPath: String? = nil,
+    clock: any WallClock = SystemClock(),
+    configure: (inout DossierConfiguration) -> Void = { _ in },
     _ body: (Application) async throws -> Void
 ) async throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-test-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: directory) }
     var configuration = DossierConfiguration(dataDirectory: directory, registerPath: registerPath)
+    // The lowest bcrypt cost: the tests check the rules, not the hashing's strength.
+    configuration.passwordCost = 4
+    configure(&configuration)
     let schema = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     switch database {
     case .sqlite:
@@ -44,7 +50,7 @@ func withDossier(
     }
     let app = try await Application.make(.testing)
     do {
-        try await DossierApp.configure(app, configuration)
+        try await DossierApp.configure(app, configuration, clock: clock)
         if case .postgres = database, let sql = app.db as? any SQLDatabase {
             try await sql.raw("CREATE SCHEMA \(ident: schema)").run()
         }
@@ -80,4 +86,50 @@ struct ErrorBody: Decodable {
         var message: String
     }
     var error: Detail
+}
+
+/// A fixed starting instant for tests that move the clock.
+let testEpoch = Date(timeIntervalSince1970: 1_800_000_000)
+
+extension Application {
+    /// Signs up a tenant through the API; returns the account id.
+    @discardableResult
+    func signUp(email: String = "jane.doe@example.org", password: String = "correct horse battery staple",
+                firstName: String = "Jane", lastName: String = "Doe", language: String = "en") async throws -> UUID {
+        var id: UUID?
+        try await testing().test(.POST, "api/v1/accounts", beforeRequest: { req in
+            try req.content.encode(["email": email, "password": password, "firstName": firstName, "lastName": lastName, "language": language])
+        }, afterResponse: { res in
+            #expect(res.status == .created, "sign-up: \(res.body.string)")
+            id = try? res.content.decode(AccountsController.AccountBody.self).id
+        })
+        return try #require(id)
+    }
+
+    /// Signs in through the API; returns the bearer token.
+    func signIn(email: String = "jane.doe@example.org", password: String = "correct horse battery staple") async throws -> String {
+        var token: String?
+        try await testing().test(.POST, "api/v1/sessions", beforeRequest: { req in
+            try req.content.encode(["email": email, "password": password])
+        }, afterResponse: { res in
+            #expect(res.status == .created, "sign-in: \(res.body.string)")
+            token = try? res.content.decode(SessionsController.SessionBody.self).token
+        })
+        return try #require(token)
+    }
+
+    /// Every message waiting in or sent from the outbox, oldest first.
+    func outbox() async throws -> [OutboxMessage] {
+        try await OutboxMessage.query(on: db).sort(\.$createdAt).all()
+    }
+}
+
+/// The link in a message's text that starts with `prefix`, e.g. "http://127.0.0.1:8080/verify-email".
+func link(in message: String, startingWith prefix: String) -> String? {
+    message.components(separatedBy: .whitespacesAndNewlines).first { $0.hasPrefix(prefix) }
+}
+
+/// The `token` query value of a link.
+func token(of link: String) -> String? {
+    URLComponents(string: link)?.queryItems?.first { $0.name == "token" }?.value
 }

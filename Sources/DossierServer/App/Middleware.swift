@@ -24,13 +24,13 @@ struct APIErrorMiddleware: AsyncMiddleware {
             let message: String
             var headers = HTTPHeaders()
             switch error {
+            case let decoding as DecodingError:
+                status = .badRequest
+                message = "The request body is invalid: \(Self.describe(decoding))"
             case let abort as any AbortError:
                 status = abort.status
                 message = abort.status.code >= 500 ? "Something went wrong on our side." : abort.reason
                 headers = abort.headers
-            case let decoding as DecodingError:
-                status = .badRequest
-                message = "The request body is invalid: \(Self.describe(decoding))"
             default:
                 status = .internalServerError
                 message = "Something went wrong on our side."

@@ -12,10 +12,12 @@ struct AuditEvent: Sendable {
     var details: [String: String] = [:]
 }
 
-/// Appends to the hash-chained audit trail. Appends are serialised in this process, and the
-/// unique sequence number keeps two processes from forking the chain (the loser retries).
-actor AuditTrail {
+/// Appends to the hash-chained audit trail. Appends are serialised in this process (an actor
+/// alone would not do: it is re-entered at every `await`), and the unique sequence number keeps
+/// two processes from forking the chain (the loser reads the new head and retries).
+final class AuditTrail: Sendable {
     private let clock: any WallClock
+    private let appends = SerialExecutor()
 
     init(clock: any WallClock) {
         self.clock = clock
@@ -23,6 +25,10 @@ actor AuditTrail {
 
     @discardableResult
     func record(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
+        try await appends.run { try await self.append(event, by: actor, on: database) }
+    }
+
+    private func append(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let head = try await AuditRecord.query(on: database).sort(\.$sequence, .descending).first()

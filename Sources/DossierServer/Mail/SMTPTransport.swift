@@ -89,7 +89,9 @@ struct SMTPTransport: MailTransport {
     /// RFC 5321 §4.5.2: a line starting with "." gets another.
     static func dotStuffed(_ message: String) -> String {
         let normalised = message.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
-        let trimmed = normalised.hasSuffix("\r\n") ? String(normalised.dropLast(2)) : normalised
+        var trimmed = normalised
+        // "\r\n" is a single Character: removing the last one removes the whole line end.
+        if trimmed.hasSuffix("\r\n") { trimmed.removeLast() }
         return trimmed.components(separatedBy: "\r\n").map { $0.hasPrefix(".") ? "." + $0 : $0 }.joined(separator: "\r\n")
     }
 

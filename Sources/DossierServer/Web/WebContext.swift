@@ -19,8 +19,8 @@ struct PageContext<Body: Encodable>: Encodable {
     var path: String
     var body: Body
 
-    init(request: Request, titleKey: String, body: Body) {
-        let language = request.webLanguage
+    init(request: Request, titleKey: String, body: Body, language: Language? = nil) {
+        let language = language ?? request.webLanguage
         let labels = WebWording.labels(language)
         lang = language.rawValue
         otherLang = (language == .fr ? Language.en : .fr).rawValue
@@ -47,8 +47,10 @@ extension Request {
         return headers.first(name: .acceptLanguage).flatMap(Language.preferred(fromAcceptLanguage:)) ?? .fr
     }
 
-    func page<Body: Encodable>(_ template: String, titleKey: String, body: Body, status: HTTPResponseStatus = .ok) async throws -> Response {
-        let response = try await view.render(template, PageContext(request: self, titleKey: titleKey, body: body)).encodeResponse(for: self)
+    func page<Body: Encodable>(_ template: String, titleKey: String, body: Body, status: HTTPResponseStatus = .ok,
+                               language: Language? = nil) async throws -> Response {
+        let context = PageContext(request: self, titleKey: titleKey, body: body, language: language)
+        let response = try await view.render(template, context).encodeResponse(for: self)
         response.status = status
         return response
     }

@@ -146,11 +146,14 @@ struct WebController: RouteCollection {
     // MARK: Email verification
 
     static func verifyEmail(req: Request) async throws -> Response {
-        let labels = WebWording.labels(req.webLanguage)
         do {
-            _ = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "")
+            let account = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "")
+            // The link comes from a message in the account's language: answer in it too.
+            let language = req.query[String.self, at: "lang"].flatMap(Language.init(rawValue:)) ?? account.language
+            let labels = WebWording.labels(language)
             return try await req.page("message", titleKey: "verifyTitle",
-                                      body: MessageBody(text: labels["verifyDone"] ?? "", link: "/account", linkText: labels["account"]))
+                                      body: MessageBody(text: labels["verifyDone"] ?? "", link: "/account", linkText: labels["account"]),
+                                      language: language)
         } catch let error as any AbortError where error.status == .notFound || error.status == .gone {
             return try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: error.reason), status: error.status)
         }

@@ -1,0 +1,153 @@
+@testable import DossierServer
+import DossierCore
+import Foundation
+import Testing
+import VaporTesting
+
+/// The browser flow through the server: cookies, CSRF tokens, forms and redirects.
+@Suite("Web pages")
+struct WebTests {
+    /// A browser's cookie jar, kept between requests.
+    final class Browser: @unchecked Sendable {
+        var cookies: [String: String] = [:]
+
+        var cookieHeader: HTTPHeaders {
+            cookies.isEmpty ? [:] : ["Cookie": cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")]
+        }
+
+        func keep(_ response: TestingHTTPResponse) {
+            for header in response.headers[.setCookie] {
+                let pair = header.split(separator: ";")[0].split(separator: "=", maxSplits: 1)
+                cookies[String(pair[0])] = pair.count > 1 ? String(pair[1]) : ""
+            }
+        }
+
+        func csrf(in html: String) -> String? {
+            guard let range = html.range(of: "name=\"csrf\" value=\"") else { return nil }
+            return String(html[range.upperBound...].prefix { $0 != "\"" })
+        }
+
+        func form(_ fields: [String: String]) -> String {
+            fields.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func signUpInTheBrowserThenSignOut(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let browser = Browser()
+            var csrf = ""
+            try await app.testing().test(.GET, "signup?lang=en") { res in
+                #expect(res.status == .ok)
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+                #expect(browser.cookies["dossier_csrf"] == csrf)
+                let setCookie = res.headers[.setCookie].joined()
+                #expect(setCookie.contains("HttpOnly"))
+                #expect(setCookie.contains("SameSite=Strict"))
+                // Mandatory fields come from the register and are marked.
+                #expect(res.body.string.contains("First name *"))
+            }
+            // A bad form comes back with the values kept and each field's message.
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "signup?lang=en", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "email": "jane@example", "password": "short", "firstName": "Jane", "lastName": "Doe", "language": "en"]))) { res in
+                #expect(res.status == .unprocessableEntity)
+                #expect(res.body.string.contains("Not a valid email address."))
+                #expect(res.body.string.contains("value=\"Jane\""))
+            }
+            try await app.testing().test(.POST, "signup?lang=en", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "email": "jane@example.org", "password": "correct horse battery staple", "firstName": "Jane", "lastName": "Doe", "language": "en"]))) { res in
+                #expect(res.status == .seeOther)
+                #expect(res.headers.first(name: .location) == "/account?welcome=1")
+                browser.keep(res)
+                let session = res.headers[.setCookie].first { $0.hasPrefix("dossier_session=") } ?? ""
+                #expect(session.contains("HttpOnly"))
+                #expect(session.contains("SameSite=Lax"))
+            }
+            try await app.testing().test(.GET, "account", headers: browser.cookieHeader) { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("Hello Jane"))
+                #expect(res.body.string.contains("id=\"not-verified\""))
+                #expect(res.body.string.contains("<td>sign-in</td><td>success</td>"))
+            }
+            var signOut = browser.cookieHeader
+            signOut.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "signout", headers: signOut, body: .init(string: browser.form(["csrf": csrf]))) { res in
+                #expect(res.status == .seeOther)
+                browser.keep(res)
+            }
+            try await app.testing().test(.GET, "account", headers: browser.cookieHeader) { res in
+                #expect(res.status == .seeOther)
+                #expect(res.headers.first(name: .location) == "/signin")
+            }
+        }
+    }
+
+    @Test func formsWithoutTheCSRFTokenAreRefused() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.signUp()
+            let browser = Browser()
+            var csrf = ""
+            try await app.testing().test(.GET, "signin") { res in
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
+            let credentials = ["email": "jane.doe@example.org", "password": "correct horse battery staple"]
+            // No token, a wrong token, or a token without its cookie (another site's form): 403, no session.
+            let attempts: [(HTTPHeaders, [String: String])] = [
+                (browser.cookieHeader, credentials),
+                (browser.cookieHeader, credentials.merging(["csrf": String(repeating: "x", count: 43)]) { $1 }),
+                ([:], credentials.merging(["csrf": csrf]) { $1 }),
+            ]
+            for (cookies, fields) in attempts {
+                var headers = cookies
+                headers.contentType = .urlEncodedForm
+                try await app.testing().test(.POST, "signin", headers: headers, body: .init(string: browser.form(fields))) { res in
+                    #expect(res.status == .forbidden)
+                    #expect(!res.headers[.setCookie].contains { $0.hasPrefix("dossier_session=") })
+                }
+            }
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "signin", headers: headers,
+                                         body: .init(string: browser.form(credentials.merging(["csrf": csrf]) { $1 }))) { res in
+                #expect(res.status == .seeOther)
+                #expect(res.headers[.setCookie].contains { $0.hasPrefix("dossier_session=") })
+            }
+        }
+    }
+
+    @Test func verificationLinkOpensInTheBrowser() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.signUp()
+            let message = try await app.outbox().first?.message ?? ""
+            let verify = try #require(link(in: message, startingWith: "http://127.0.0.1:8080/verify-email?token="))
+            let path = String(verify.dropFirst("http://127.0.0.1:8080/".count))
+            try await app.testing().test(.GET, path) { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("Thank you, your email address is confirmed."))
+            }
+            try await app.testing().test(.GET, path) { res in
+                #expect(res.status == .gone)
+            }
+            try await app.testing().test(.GET, "verify-email?token=nonsense") { res in
+                #expect(res.status == .notFound)
+            }
+        }
+    }
+
+    @Test(arguments: ["/", "/signin", "/signup", "/password/forgot", "/password/reset?token=x"])
+    func pagesRenderInBothLanguages(path: String) async throws {
+        try await withDossier(on: .sqlite) { app in
+            for (language, marker) in [("fr", "lang=\"fr\""), ("en", "lang=\"en\"")] {
+                let separator = path.contains("?") ? "&" : "?"
+                try await app.testing().test(.GET, String(path.dropFirst()) + "\(separator)lang=\(language)") { res in
+                    #expect(res.status == .ok)
+                    #expect(res.body.string.contains(marker))
+                }
+            }
+        }
+    }
+}
