@@ -58,6 +58,9 @@ struct Migrate: AsyncParsableCommand {
 /// Runs `body` with a configured application that does not serve, and shuts it down after.
 func withDossierApp(_ configuration: DossierConfiguration, _ body: (Application) async throws -> Void) async throws {
     let app = try await Application.make(Environment(name: "production", arguments: ["dossier"]))
+    if ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil {
+        app.logger.logLevel = .warning
+    }
     do {
         try await DossierApp.configure(app, configuration)
         try await body(app)

@@ -60,6 +60,56 @@ struct CLITests {
         #expect((attributes[.posixPermissions] as? Int) == 0o700)
     }
 
+    @Test func userCreateReadsThePasswordFromStandardInput() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        let refused = try DossierProcess.run(["user", "create", "--email", "admin@example.org", "--role", "admin"], environment: environment)
+        #expect(refused.status != 0)
+        #expect(refused.errors.contains("--password-stdin"))
+
+        let weak = try DossierProcess.run(["user", "create", "--email", "admin@example.org", "--role", "admin", "--password-stdin", "--language", "en"],
+                                          environment: environment, input: "short\n")
+        #expect(weak.status == 1)
+        #expect(weak.errors.contains("password: At least 12 characters."))
+
+        let created = try DossierProcess.run(["user", "create", "--email", "admin@example.org", "--role", "admin", "--password-stdin", "--language", "en"],
+                                             environment: environment, input: "a long secure passphrase\n")
+        #expect(created.status == 0, "\(created.errors)")
+        #expect(created.output.contains("Created admin account admin@example.org"))
+        #expect(!created.output.contains("passphrase") && !created.errors.contains("passphrase"))
+        // One-shot commands keep quiet unless asked: no migration chatter.
+        #expect(!created.errors.contains("Migrator"))
+
+        let again = try DossierProcess.run(["user", "create", "--email", "ADMIN@example.org", "--role", "dpo", "--password-stdin", "--language", "en"],
+                                           environment: environment, input: "another long passphrase\n")
+        #expect(again.status == 1)
+        #expect(again.errors.contains("already exists"))
+
+        let badRole = try DossierProcess.run(["user", "create", "--email", "x@example.org", "--role", "tenant", "--password-stdin"], environment: environment)
+        #expect(badRole.status != 0)
+        #expect(badRole.errors.contains("--role"))
+    }
+
+    @Test func auditVerifyPassesThenCatchesATamperedRow() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        for email in ["a@example.org", "b@example.org"] {
+            let created = try DossierProcess.run(["user", "create", "--email", email, "--role", "operator", "--password-stdin"],
+                                                 environment: environment, input: "a long operator passphrase\n")
+            #expect(created.status == 0, "\(created.errors)")
+        }
+        let intact = try DossierProcess.run(["audit", "verify"], environment: environment)
+        #expect(intact.status == 0, "\(intact.errors)")
+        #expect(intact.output.contains("Audit trail intact: 2 entries"))
+
+        try await Tamper.auditEntry(sequence: 1, inSQLiteAt: directory.appendingPathComponent("dossier.sqlite").path)
+        let broken = try DossierProcess.run(["audit", "verify"], environment: environment)
+        #expect(broken.status == 1)
+        #expect(broken.errors.contains("Audit trail broken at entry 1: its content does not match its hash: it was altered."))
+    }
+
     @Test func serveRefusesAnInvalidRegister() throws {
         let file = try temporaryFile("version: 1\n")
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
@@ -125,13 +175,16 @@ enum DossierProcess {
         return process
     }
 
-    /// Runs to completion, collecting standard output and error.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// Runs to completion, collecting standard output and error; `input` is its standard input.
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
         let process = try process(arguments, environment: environment)
-        let output = Pipe(), errors = Pipe()
+        let output = Pipe(), errors = Pipe(), stdin = Pipe()
         process.standardOutput = output
         process.standardError = errors
+        process.standardInput = stdin
         try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
         // Read before waiting, so a full pipe cannot block the child.
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = errors.fileHandleForReading.readDataToEndOfFile()

@@ -24,6 +24,10 @@ public struct AccountWording: Sendable {
         }
     }
 
+    public var linkInvalid: String { pick("Ce lien n'est pas valide.", "This link is not valid.") }
+    public var linkUsed: String { pick("Ce lien a déjà servi.", "This link was already used.") }
+    public var linkExpired: String { pick("Ce lien a expiré.", "This link has expired.") }
+
     public var invalidCredentials: String { pick("Adresse ou mot de passe incorrect.", "Wrong email address or password.") }
 
     public func throttled(minutes: Int) -> String {

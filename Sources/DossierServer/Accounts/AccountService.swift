@@ -111,13 +111,13 @@ struct AccountService {
         let db = db ?? database
         try await AccountToken(accountID: try account.requireID(), purpose: .verifyEmail,
                                tokenHash: SecretToken.hash(token), now: clock.now).create(on: db)
-        let link = services.mailer.link("/verify-email", token: token)
+        let link = services.mailer.link("/verify-email", token: token, language: account.language)
         try await services.mailer.enqueue(.verifyEmail(firstName: account.firstName, link: link), to: account, on: db)
     }
 
     /// Marks the address verified. 410 for a used or expired link, 404 for an unknown one.
-    func verifyEmail(token: String) async throws -> Account {
-        let (record, account) = try await consume(token: token, purpose: .verifyEmail)
+    func verifyEmail(token: String, language: Language) async throws -> Account {
+        let (record, account) = try await consume(token: token, purpose: .verifyEmail, language: language)
         account.emailVerifiedAt = account.emailVerifiedAt ?? clock.now
         try await database.transaction { db in
             try await record.save(on: db)
@@ -131,14 +131,15 @@ struct AccountService {
     }
 
     /// Finds a live single-use token and marks it used (the caller saves it).
-    private func consume(token: String, purpose: AccountToken.Purpose) async throws -> (AccountToken, Account) {
+    private func consume(token: String, purpose: AccountToken.Purpose, language: Language) async throws -> (AccountToken, Account) {
         guard let record = try await AccountToken.query(on: database)
             .filter(\.$tokenHash == SecretToken.hash(token)).filter(\.$purpose == purpose).with(\.$account).first()
         else {
-            throw Abort(.notFound, reason: "This link is not valid.")
+            throw Abort(.notFound, reason: AccountWording(language).linkInvalid)
         }
-        guard record.usedAt == nil else { throw Abort(.gone, reason: "This link was already used.") }
-        guard record.expiresAt > clock.now else { throw Abort(.gone, reason: "This link has expired.") }
+        let words = AccountWording(record.account.language)
+        guard record.usedAt == nil else { throw Abort(.gone, reason: words.linkUsed) }
+        guard record.expiresAt > clock.now else { throw Abort(.gone, reason: words.linkExpired) }
         record.usedAt = clock.now
         return (record, record.account)
     }
@@ -252,7 +253,7 @@ struct AccountService {
         try await database.transaction { db in
             try await AccountToken(accountID: try account.requireID(), purpose: .resetPassword,
                                    tokenHash: SecretToken.hash(token), now: clock.now).create(on: db)
-            let link = services.mailer.link("/password/reset", token: token)
+            let link = services.mailer.link("/password/reset", token: token, language: account.language)
             try await services.mailer.enqueue(.resetPassword(firstName: account.firstName, link: link, validMinutes: minutes),
                                               to: account, on: db)
         }
@@ -263,8 +264,8 @@ struct AccountService {
     }
 
     /// Sets a new password from a single-use link; ends every session of the account.
-    func resetPassword(token: String, newPassword: String, client: ClientInfo) async throws {
-        let (record, account) = try await consume(token: token, purpose: .resetPassword)
+    func resetPassword(token: String, newPassword: String, client: ClientInfo, language: Language) async throws {
+        let (record, account) = try await consume(token: token, purpose: .resetPassword, language: language)
         let problems = PasswordPolicy().problems(newPassword, email: account.email, names: [account.firstName, account.lastName])
         guard problems.isEmpty else {
             throw ValidationFailure(problems: problems.map {

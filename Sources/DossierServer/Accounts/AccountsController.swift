@@ -61,7 +61,7 @@ struct AccountsController: RouteCollection {
 
     static func verify(req: Request) async throws -> AccountBody {
         let body = try req.content.decode(TokenBody.self)
-        return try AccountBody(await AccountService(req).verifyEmail(token: body.token))
+        return try AccountBody(await AccountService(req).verifyEmail(token: body.token, language: req.preferredLanguage()))
     }
 
     static func me(req: Request) async throws -> AccountBody {

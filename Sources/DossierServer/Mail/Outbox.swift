@@ -10,9 +10,10 @@ struct Mailer: Sendable {
     let baseURL: String
     let clock: any WallClock
 
-    func link(_ path: String, token: String) -> String {
+    /// A link to `path` on the public address, carrying the token and the page's language.
+    func link(_ path: String, token: String, language: Language) -> String {
         let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        return "\(base)\(path)?token=\(token)"
+        return "\(base)\(path)?token=\(token)&lang=\(language.rawValue)"
     }
 
     /// Stores the message; it is delivered even if the server stops before sending it.

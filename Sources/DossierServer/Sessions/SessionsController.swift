@@ -54,7 +54,8 @@ struct SessionsController: RouteCollection {
 
     static func reset(req: Request) async throws -> HTTPStatus {
         let body = try req.content.decode(ResetBody.self)
-        try await AccountService(req).resetPassword(token: body.token, newPassword: body.password, client: ClientInfo(req))
+        try await AccountService(req).resetPassword(token: body.token, newPassword: body.password, client: ClientInfo(req),
+                                                    language: req.preferredLanguage())
         return .noContent
     }
 }

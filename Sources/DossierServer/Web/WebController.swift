@@ -147,7 +147,7 @@ struct WebController: RouteCollection {
 
     static func verifyEmail(req: Request) async throws -> Response {
         do {
-            let account = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "")
+            let account = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "", language: req.webLanguage)
             // The link comes from a message in the account's language: answer in it too.
             let language = req.query[String.self, at: "lang"].flatMap(Language.init(rawValue:)) ?? account.language
             let labels = WebWording.labels(language)
@@ -192,7 +192,10 @@ struct WebController: RouteCollection {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
         let account = current.account
         let labels = WebWording.labels(req.webLanguage)
-        let formatter = ISO8601DateFormatter()
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: req.webLanguage == .fr ? "fr_FR" : "en_GB")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "d MMM yyyy, HH:mm:ss 'UTC'"
         let events = try await ConnectionEvent.query(on: req.db).filter(\.$account.$id == account.requireID())
             .sort(\.$occurredAt, .descending).limit(50).all()
         let body = AccountPage(
@@ -242,7 +245,8 @@ struct WebController: RouteCollection {
         let form = try req.content.decode(ResetForm.self)
         let labels = WebWording.labels(req.webLanguage)
         do {
-            try await AccountService(req).resetPassword(token: form.token ?? "", newPassword: form.password ?? "", client: ClientInfo(req))
+            try await AccountService(req).resetPassword(token: form.token ?? "", newPassword: form.password ?? "", client: ClientInfo(req),
+                                                        language: req.webLanguage)
             return try await req.page("message", titleKey: "resetTitle",
                                       body: MessageBody(text: labels["resetDone"] ?? "", link: "/signin", linkText: labels["signIn"]))
         } catch let failure as ValidationFailure {

@@ -50,6 +50,7 @@ enum WebWording {
             ("throttled", "bloquée (trop de tentatives)", "blocked (too many attempts)"),
             ("hello", "Bonjour", "Hello"),
             ("role", "Rôle", "Role"),
+            ("colon", " : ", ": "),
             ("formExpired", "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez.", "This form has expired or did not come from this site. Reload the page and try again."),
             ("otherLanguage", "English", "Français"),
             ("fix", "Corrigez les champs signalés.", "Please correct the fields shown."),
