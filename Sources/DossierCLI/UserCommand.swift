@@ -11,21 +11,22 @@ struct UserCommand: AsyncParsableCommand {
         subcommands: [Create.self]
     )
 
-    enum StaffRole: String, ExpressibleByArgument, CaseIterable {
-        case admin, dpo, `operator`
+    enum AccountRole: String, ExpressibleByArgument, CaseIterable {
+        case admin, dpo, `operator`, member
 
         var role: Role {
             switch self {
             case .admin: .admin
             case .dpo: .dpo
             case .operator: .operator_
+            case .member: .member
             }
         }
     }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a staff account; the password is read from standard input."
+            abstract: "Create a staff account, or a member of a recipient organisation; the password is read from standard input."
         )
 
         @Option(help: "The account's email address.")
@@ -34,8 +35,11 @@ struct UserCommand: AsyncParsableCommand {
         @Flag(help: "Read the password from standard input (one line).")
         var passwordStdin = false
 
-        @Option(help: "admin, dpo or operator.")
-        var role: StaffRole
+        @Option(help: "admin, dpo or operator; member with --organisation.")
+        var role: AccountRole
+
+        @Option(help: "For --role member: the organisation's id (see `dossier organisation create`).")
+        var organisation: UUID?
 
         @Option(help: "First name (default: the address's local part).")
         var firstName: String?
@@ -53,6 +57,9 @@ struct UserCommand: AsyncParsableCommand {
                 throw ValidationError("give the password on standard input with --password-stdin (never as an argument)")
             }
             guard EmailAddress(email) != nil else { throw ValidationError("'\(email)' is not a valid email address") }
+            guard (role == .member) == (organisation != nil) else {
+                throw ValidationError("--organisation goes with --role member, and only with it")
+            }
         }
 
         func run() async throws {
@@ -67,14 +74,52 @@ struct UserCommand: AsyncParsableCommand {
                     let account = try await StaffAccounts.create(
                         on: app, email: email, password: password,
                         firstName: firstName ?? String(email.value.split(separator: "@")[0]),
-                        lastName: lastName, role: role.role, language: language
+                        lastName: lastName, role: role.role, organisationID: organisation, language: language
                     )
-                    print("Created \(role.rawValue) account \(account.email) (\(account.id)).")
+                    print("Created \(role.rawValue) account \(account.email) (\(account.id.uuidString.lowercased())).")
                 }
             }
         }
     }
 }
+
+/// `dossier organisation create`: agencies, landlords and insurers whose members receive files.
+struct OrganisationCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "organisation",
+        abstract: "Manage recipient organisations.",
+        subcommands: [Create.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an organisation; prints its id.")
+
+        @Option(help: "Its name, as recipients and tenants will see it.")
+        var name: String
+
+        @Option(help: "agency, landlord or insurer.")
+        var kind: OrganisationKind
+
+        @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("--name must have 1 to 200 characters") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await DossierApp.migrate(app)
+                    let id = try await Organisations.create(on: app, name: name.trimmingCharacters(in: .whitespacesAndNewlines), kind: kind)
+                    print("Created \(kind.rawValue) \(name): \(id.uuidString.lowercased())")
+                }
+            }
+        }
+    }
+}
+
+extension OrganisationKind: ExpressibleByArgument {}
 
 /// `dossier audit verify`: walks the audit chain.
 struct AuditCommand: AsyncParsableCommand {
@@ -105,5 +150,11 @@ struct AuditCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension UUID: @retroactive ExpressibleByArgument {
+    public init?(argument: String) {
+        self.init(uuidString: argument)
     }
 }

@@ -91,6 +91,30 @@ struct CLITests {
         #expect(badRole.errors.contains("--role"))
     }
 
+    @Test func organisationMembersBelongToAnExistingOrganisation() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        let organisation = try DossierProcess.run(["organisation", "create", "--name", "Agence du Centre", "--kind", "agency"], environment: environment)
+        #expect(organisation.status == 0, "\(organisation.errors)")
+        let id = try #require(organisation.output.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(UUID(uuidString: id) != nil)
+
+        let member = try DossierProcess.run(["user", "create", "--email", "agent@example.org", "--role", "member", "--organisation", id, "--password-stdin"],
+                                            environment: environment, input: "a long member passphrase\n")
+        #expect(member.status == 0, "\(member.errors)")
+        let unknown = try DossierProcess.run(["user", "create", "--email", "other@example.org", "--role", "member",
+                                              "--organisation", UUID().uuidString, "--password-stdin"],
+                                             environment: environment, input: "a long member passphrase\n")
+        #expect(unknown.status == 1)
+        #expect(unknown.errors.contains("No organisation"))
+        let orphan = try DossierProcess.run(["user", "create", "--email", "x@example.org", "--role", "member", "--password-stdin"], environment: environment)
+        #expect(orphan.status != 0)
+        #expect(orphan.errors.contains("--organisation goes with --role member"))
+        let badKind = try DossierProcess.run(["organisation", "create", "--name", "X", "--kind", "bank"], environment: environment)
+        #expect(badKind.status != 0)
+    }
+
     @Test func auditVerifyPassesThenCatchesATamperedRow() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

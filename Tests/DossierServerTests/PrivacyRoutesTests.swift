@@ -168,6 +168,23 @@ struct PrivacyRoutesTests {
         }
     }
 
+    @Test func serverRefusesARegisterWithoutTheCategoriesItStores() async throws {
+        let minimal = try String(contentsOf: Fixtures.url("minimal-register.yaml"), encoding: .utf8)
+        // Valid as a register, but it no longer declares the connection data the server logs.
+        let withoutConnections = minimal
+            .replacingOccurrences(of: "  - id: connection-data\n    name: {fr: données de connexion, en: connection data}\n", with: "")
+            .replacingOccurrences(of: "categories: [identification, connection-data]", with: "categories: [identification]")
+            .replacingOccurrences(of: "      - categories: [connection-data]\n        keep: 6 months\n        from: collection\n        then: delete\n", with: "")
+        _ = try RegisterLoader.load(yaml: withoutConnections)
+        let file = try temporaryFile(withoutConnections)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        await #expect {
+            try await withDossier(on: .sqlite, registerPath: file.path) { _ in }
+        } throws: { error in
+            (error as? InvalidRegister)?.problems.map(\.message) == ["the server stores data category 'connection-data', which this register does not declare"]
+        }
+    }
+
     @Test func responsesCarrySecurityHeaders() async throws {
         try await withDossier(on: .sqlite) { app in
             try await app.testing().test(.GET, "privacy") { res in

@@ -85,8 +85,9 @@ struct WebTests {
         }
     }
 
-    @Test func formsWithoutTheCSRFTokenAreRefused() async throws {
-        try await withDossier(on: .sqlite) { app in
+    @Test(arguments: TestDatabase.all)
+    func formsWithoutTheCSRFTokenAreRefused(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
             try await app.signUp()
             let browser = Browser()
             var csrf = ""

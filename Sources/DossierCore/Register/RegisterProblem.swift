@@ -9,6 +9,14 @@ public struct RegisterProblem: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong and what is expected.
     public var message: String
 
+    public init(file: String, path: String, line: Int? = nil, column: Int? = nil, message: String) {
+        self.file = file
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+    }
+
     public var description: String {
         let position = [line, column].compactMap { $0.map(String.init) }.joined(separator: ":")
         let location = position.isEmpty ? file : "\(file):\(position)"
@@ -19,6 +27,10 @@ public struct RegisterProblem: Sendable, Hashable, CustomStringConvertible {
 /// A register that cannot be used, with every problem found.
 public struct InvalidRegister: Error, Sendable, CustomStringConvertible {
     public var problems: [RegisterProblem]
+
+    public init(problems: [RegisterProblem]) {
+        self.problems = problems
+    }
 
     public var description: String {
         let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"

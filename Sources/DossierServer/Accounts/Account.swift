@@ -5,6 +5,8 @@ import Foundation
 /// A person who signs in: a tenant, a staff member or a member of a recipient organisation.
 final class Account: Model, @unchecked Sendable {
     static let schema = "accounts"
+    /// The register category of what this table holds (name, address…).
+    static let dataCategory = "identification"
 
     @ID(key: .id) var id: UUID?
     /// The pseudonymous id the audit trail uses; it outlives the account.

@@ -11,6 +11,7 @@ public enum DossierApp {
         _ app: Application, _ configuration: DossierConfiguration, clock: any WallClock = SystemClock()
     ) async throws {
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
+        try requireStoredCategories(in: register)
         let transport: any MailTransport
         if let url = configuration.smtpURL {
             var smtp = try MailSettings.smtp(from: url)
@@ -45,6 +46,24 @@ public enum DossierApp {
         app.middleware.use(SecurityHeadersMiddleware())
 
         try routes(app)
+    }
+
+    /// The data categories the server stores, which any register it runs with must declare
+    /// (with a purpose and a retention rule), so that every stored item has a rule.
+    static let storedCategories = [Account.dataCategory, ConnectionEvent.dataCategory]
+
+    static func requireStoredCategories(in loaded: LoadedRegister) throws {
+        let register = loaded.register
+        let problems = storedCategories.compactMap { id -> RegisterProblem? in
+            if register.category(id) == nil {
+                return RegisterProblem(file: "register", path: "categories", message: "the server stores data category '\(id)', which this register does not declare")
+            }
+            if !register.purposes.contains(where: { !$0.rules(for: id).isEmpty }) {
+                return RegisterProblem(file: "register", path: "purposes", message: "no purpose has a retention rule for data category '\(id)', which the server stores")
+            }
+            return nil
+        }
+        if !problems.isEmpty { throw InvalidRegister(problems: problems) }
     }
 
     /// Applies pending migrations, then records the register's version as published.

@@ -25,13 +25,32 @@ public struct CreatedAccount: Sendable {
 /// Staff accounts made from the command line.
 public enum StaffAccounts {
     public static func create(on app: Application, email: EmailAddress, password: String, firstName: String,
-                              lastName: String, role: Role, language: Language) async throws -> CreatedAccount {
+                              lastName: String, role: Role, organisationID: UUID? = nil,
+                              language: Language) async throws -> CreatedAccount {
+        if let organisationID, try await Organisation.find(organisationID, on: app.db) == nil {
+            throw Abort(.notFound, reason: "No organisation \(organisationID.uuidString.lowercased()).")
+        }
         let service = AccountService(database: app.db, services: app.dossier,
                                      passwords: app.password.async(on: app.threadPool, hopTo: app.eventLoopGroup.next()),
                                      logger: app.logger)
         let account = try await service.createAccount(email: email, password: password, firstName: firstName,
-                                                      lastName: lastName, role: role, language: language, actor: "cli")
+                                                      lastName: lastName, role: role, organisationID: organisationID,
+                                                      language: language, actor: "cli")
         return CreatedAccount(id: try account.requireID(), email: account.email)
+    }
+}
+
+/// Recipient organisations made from the command line.
+public enum Organisations {
+    public static func create(on app: Application, name: String, kind: OrganisationKind) async throws -> UUID {
+        let organisation = Organisation(name: name, kind: kind, now: app.dossier.clock.now)
+        try await organisation.create(on: app.db)
+        let id = try organisation.requireID()
+        try await app.dossier.audit.record(
+            AuditEvent(action: "organisation.created", details: ["kind": kind.rawValue, "organisation": id.uuidString.lowercased()]),
+            by: "cli", on: app.db
+        )
+        return id
     }
 }
 
