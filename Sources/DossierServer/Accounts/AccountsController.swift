@@ -47,7 +47,7 @@ struct AccountsController: RouteCollection {
 
     static func signUp(req: Request) async throws -> Response {
         let body = try req.content.decode(SignUpBody.self)
-        let language = try body.language ?? req.preferredLanguage()
+        let language = try body.language ?? req.policyLanguage()
         let account = try await AccountService(req).signUp(.init(
             form: .init(email: body.email, password: body.password, firstName: body.firstName, lastName: body.lastName),
             language: language
@@ -61,7 +61,7 @@ struct AccountsController: RouteCollection {
 
     static func verify(req: Request) async throws -> AccountBody {
         let body = try req.content.decode(TokenBody.self)
-        return try AccountBody(await AccountService(req).verifyEmail(token: body.token, language: req.preferredLanguage()))
+        return try AccountBody(await AccountService(req).verifyEmail(token: body.token, language: req.policyLanguage()))
     }
 
     static func me(req: Request) async throws -> AccountBody {
@@ -100,12 +100,5 @@ struct AccountsController: RouteCollection {
             .filter(\.$account.$id == account.requireID())
             .sort(\.$occurredAt, .descending).limit(200).all()
             .map(ConnectionBody.init)
-    }
-}
-
-extension Request {
-    /// `?lang=`, else `Accept-Language`, else French, for answers to anonymous requests.
-    func preferredLanguage() throws -> Language {
-        try policyLanguage()
     }
 }

@@ -25,7 +25,7 @@ struct SessionsController: RouteCollection {
     static func signIn(req: Request) async throws -> Response {
         let body = try req.content.decode(SignInBody.self)
         let (session, token, _) = try await AccountService(req).signIn(
-            email: body.email, password: body.password, kind: .api, client: ClientInfo(req), language: try req.preferredLanguage()
+            email: body.email, password: body.password, kind: .api, client: ClientInfo(req), language: try req.policyLanguage()
         )
         return try await SessionBody(token: token, expiresAt: session.expiresAt).encodeResponse(status: .created, for: req)
     }
@@ -55,7 +55,7 @@ struct SessionsController: RouteCollection {
     static func reset(req: Request) async throws -> HTTPStatus {
         let body = try req.content.decode(ResetBody.self)
         try await AccountService(req).resetPassword(token: body.token, newPassword: body.password, client: ClientInfo(req),
-                                                    language: req.preferredLanguage())
+                                                    language: req.policyLanguage())
         return .noContent
     }
 }
