@@ -24,14 +24,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
+        /// zlib, from Debian's zlib1g-dev: to look inside compressed PDF streams.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         /// The domain: register, retention, rights. Pure Swift: no HTTP, no database types.
         .target(
             name: "DossierCore",
             dependencies: [
+                "CZlib",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            resources: [.copy("Resources/register.yaml")]
+            resources: [.copy("Resources/register.yaml"), .copy("Resources/catalogue.yaml")]
         ),
         /// The HTTP server and storage: a thin Vapor/Fluent shell over the domain.
         .target(
