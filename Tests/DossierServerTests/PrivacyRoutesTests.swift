@@ -181,7 +181,7 @@ struct PrivacyRoutesTests {
         await #expect {
             try await withDossier(on: .sqlite, registerPath: file.path) { _ in }
         } throws: { error in
-            (error as? InvalidRegister)?.problems.map(\.message) == ["the server stores data category 'connection-data', which this register does not declare"]
+            (error as? InvalidRegister)?.problems.map(\.message).contains("the server stores data category 'connection-data', which this register does not declare") == true
         }
     }
 

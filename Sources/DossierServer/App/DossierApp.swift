@@ -26,7 +26,9 @@ public enum DossierApp {
             clock: clock,
             audit: AuditTrail(clock: clock),
             mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock),
-            outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger)
+            outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger),
+            vault: KeyVault(masterKey: try KeyVault.loadMasterKey(configuration), clock: clock),
+            blobs: FileBlobStore(directory: configuration.blobDirectory)
         )
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))
         if configuration.runsBackgroundJobs {
@@ -50,7 +52,7 @@ public enum DossierApp {
 
     /// The data categories the server stores, which any register it runs with must declare
     /// (with a purpose and a retention rule), so that every stored item has a rule.
-    static let storedCategories = [Account.dataCategory, ConnectionEvent.dataCategory]
+    static let storedCategories = [Account.dataCategory, ConnectionEvent.dataCategory, Document.dataCategory]
 
     static func requireStoredCategories(in loaded: LoadedRegister) throws {
         let register = loaded.register

@@ -21,6 +21,8 @@ public struct DossierConfiguration: Sendable {
     public var mailSender: String?
     /// A PEM file of extra certificate authorities to trust for STARTTLS.
     public var smtpCAFile: String?
+    /// Base64 256-bit master key (`DOSSIER_MASTER_KEY`); nil for the key file in the data directory.
+    public var masterKey: String?
     /// bcrypt cost; lower only in tests.
     public var passwordCost = 12
     /// Whether `serve` runs background jobs (outbox delivery).
@@ -33,7 +35,8 @@ public struct DossierConfiguration: Sendable {
         baseURL: String = DossierConfiguration.defaultBaseURL,
         smtpURL: String? = nil,
         mailSender: String? = nil,
-        smtpCAFile: String? = nil
+        smtpCAFile: String? = nil,
+        masterKey: String? = nil
     ) {
         self.dataDirectory = dataDirectory
         self.databaseURL = databaseURL
@@ -42,6 +45,7 @@ public struct DossierConfiguration: Sendable {
         self.smtpURL = smtpURL
         self.mailSender = mailSender
         self.smtpCAFile = smtpCAFile
+        self.masterKey = masterKey
     }
 
     /// Whether cookies must carry `Secure`: when the public address is https.
@@ -56,6 +60,7 @@ public struct DossierConfiguration: Sendable {
     }
 
     public var outboxDirectory: URL { dataDirectory.appendingPathComponent("outbox", isDirectory: true) }
+    public var blobDirectory: URL { dataDirectory.appendingPathComponent("blobs", isDirectory: true) }
 
     public static let defaultBaseURL = "http://127.0.0.1:8080"
 
@@ -72,7 +77,8 @@ public struct DossierConfiguration: Sendable {
             baseURL: value("DOSSIER_BASE_URL") ?? defaultBaseURL,
             smtpURL: value("SMTP_URL"),
             mailSender: value("DOSSIER_MAIL_FROM"),
-            smtpCAFile: value("SMTP_CA_FILE")
+            smtpCAFile: value("SMTP_CA_FILE"),
+            masterKey: value("DOSSIER_MASTER_KEY")
         )
     }
 

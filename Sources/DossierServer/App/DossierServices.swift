@@ -10,6 +10,9 @@ public struct DossierServices: Sendable {
     let audit: AuditTrail
     let mailer: Mailer
     let outbox: OutboxDispatcher
+    let vault: KeyVault
+    let blobs: any BlobStore
+    public var catalogue: DocumentCatalogue { .shipped }
 }
 
 extension Application {

@@ -9,4 +9,6 @@ func routes(_ app: Application) throws {
     try app.register(collection: AccountsController())
     try app.register(collection: SessionsController())
     try app.register(collection: WebController())
+    try app.register(collection: RentalFileController())
+    try app.register(collection: StaffController())
 }

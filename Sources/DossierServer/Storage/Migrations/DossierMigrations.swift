@@ -7,5 +7,6 @@ enum DossierMigrations {
         M002CreateAccounts(),
         M003CreateSessionsAndConnections(),
         M004CreateOutboxAndAudit(),
+        M005CreateRentalFiles(),
     ]
 }

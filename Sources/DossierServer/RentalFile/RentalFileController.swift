@@ -1,0 +1,336 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// The tenant's own file through the API: catalogue, profile, guarantors, documents,
+/// completeness and applications.
+struct RentalFileController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let api = routes.grouped("api", "v1")
+        api.get("catalogue", "documents", use: Self.catalogue)
+        let me = api.grouped(BearerAuthMiddleware()).grouped("me")
+        me.get("profile", use: Self.profile)
+        me.patch("profile", use: Self.updateProfile)
+        me.get("guarantors", use: Self.guarantors)
+        me.post("guarantors", use: Self.addGuarantor)
+        me.delete("guarantors", ":guarantor", use: Self.removeGuarantor)
+        me.on(.POST, "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.upload)
+        me.get("documents", use: Self.documents)
+        me.get("documents", ":document", "content", use: Self.content)
+        me.delete("documents", ":document", use: Self.delete)
+        me.get("completeness", use: Self.completeness)
+        me.get("application", use: Self.application)
+        me.post("application", use: Self.createApplication)
+        me.post("application", "join", use: Self.join)
+        me.get("application", "members", ":account", "documents", ":document", "content", use: Self.partnerContent)
+    }
+
+    // MARK: Catalogue
+
+    struct CatalogueEntry: Content {
+        var id: String
+        var category: String?
+        var categoryName: LocalizedText?
+        var name: LocalizedText
+        var `for`: [PersonKind]
+        var minimumFiles: Int
+        var forbidden: Bool
+        var why: LocalizedText?
+    }
+
+    /// Every document type, and the forbidden ones with why.
+    static func catalogue(req: Request) async throws -> [CatalogueEntry] {
+        let catalogue = req.dossier.catalogue
+        return catalogue.categories.flatMap { category in
+            category.types.map {
+                CatalogueEntry(id: $0.id, category: category.id, categoryName: category.name, name: $0.name, for: $0.for,
+                               minimumFiles: $0.requiredFiles, forbidden: false, why: nil)
+            }
+        } + catalogue.forbidden.map {
+            CatalogueEntry(id: $0.id, category: nil, categoryName: nil, name: $0.name, for: [], minimumFiles: 0, forbidden: true,
+                           why: catalogue.forbiddenReason)
+        }
+    }
+
+    // MARK: Profile
+
+    struct ProfileBody: Content {
+        var firstName: String
+        var lastName: String
+        var email: String
+        var profile: RentalProfile
+        /// Fields the register marks mandatory.
+        var mandatory: [String]
+    }
+
+    static func profileBody(_ account: Account, _ profile: RentalProfile, register: Register) -> ProfileBody {
+        let mandatory = register.categories.flatMap { $0.mandatoryFields.map(\.id) }
+        return ProfileBody(firstName: account.firstName, lastName: account.lastName, email: account.email, profile: profile, mandatory: mandatory)
+    }
+
+    static func profile(req: Request) async throws -> ProfileBody {
+        let account = try req.requireAuthenticated().account
+        return profileBody(account, try await RentalFileService(req).profile(of: account), register: req.register)
+    }
+
+    static func updateProfile(req: Request) async throws -> ProfileBody {
+        let account = try req.requireAuthenticated().account
+        guard case let .object(patch) = try req.content.decode(JSONValue.self) else {
+            throw Abort(.badRequest, reason: "Send a JSON object of the fields to change.")
+        }
+        let updated = try await RentalFileService(req).updateProfile(of: account, patch: patch, language: account.language)
+        return profileBody(account, updated, register: req.register)
+    }
+
+    // MARK: Guarantors
+
+    struct GuarantorBody: Content {
+        var id: UUID
+        var kind: PersonKind
+        var name: String
+        var email: String?
+        var phone: String?
+    }
+
+    struct NewGuarantor: Content {
+        var kind: PersonKind
+        var name: String
+        var email: String?
+        var phone: String?
+    }
+
+    static func guarantorBody(_ guarantor: Guarantor, _ service: RentalFileService) async throws -> GuarantorBody {
+        let details = try await service.details(of: guarantor)
+        return GuarantorBody(id: try guarantor.requireID(), kind: guarantor.kind, name: details.name, email: details.email, phone: details.phone)
+    }
+
+    static func guarantors(req: Request) async throws -> [GuarantorBody] {
+        let service = RentalFileService(req)
+        var result: [GuarantorBody] = []
+        for guarantor in try await service.guarantors(of: req.requireAuthenticated().account) {
+            result.append(try await guarantorBody(guarantor, service))
+        }
+        return result
+    }
+
+    static func addGuarantor(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let body = try req.content.decode(NewGuarantor.self)
+        let service = RentalFileService(req)
+        let guarantor = try await service.addGuarantor(to: account, kind: body.kind,
+                                                       details: .init(name: body.name, email: body.email, phone: body.phone),
+                                                       language: account.language)
+        return try await guarantorBody(guarantor, service).encodeResponse(status: .created, for: req)
+    }
+
+    static func removeGuarantor(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        let id = try req.parameters.require("guarantor", as: UUID.self)
+        guard let guarantor = try await Guarantor.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first() else {
+            throw Abort(.notFound, reason: "No such guarantor.")
+        }
+        try await RentalFileService(req).removeGuarantor(guarantor, by: account)
+        return .noContent
+    }
+
+    // MARK: Documents
+
+    struct DocumentBody: Content {
+        struct File: Content {
+            var position: Int
+            var kind: String
+            var size: Int
+            var name: String
+        }
+
+        struct Review: Content {
+            var decision: String
+            var reasons: [DocumentCatalogue.DeclineReason]
+            var comment: String?
+            var at: Date
+        }
+
+        var id: UUID
+        var type: String
+        var category: String
+        var guarantor: UUID?
+        var status: String
+        var source: String
+        var receivedAt: Date?
+        var createdAt: Date
+        var files: [File]
+        var reviews: [Review]
+    }
+
+    static func documentBody(_ document: Document, service: RentalFileService) async throws -> DocumentBody {
+        var files: [DocumentBody.File] = []
+        for file in document.files.sorted(by: { $0.position < $1.position }) {
+            let name = try await service.vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: service.database)
+            files.append(.init(position: file.position, kind: file.kind, size: file.size, name: String(decoding: name, as: UTF8.self)))
+        }
+        let reviews = document.reviews.sorted { $0.createdAt < $1.createdAt }.map { review in
+            DocumentBody.Review(decision: review.decision.rawValue,
+                                reasons: review.reasonIDs.compactMap { service.catalogue.declineReason($0) },
+                                comment: review.comment, at: review.createdAt)
+        }
+        return DocumentBody(id: try document.requireID(), type: document.type, category: document.category, guarantor: document.$guarantor.id,
+                            status: document.status.rawValue, source: document.source.rawValue, receivedAt: document.receivedAt,
+                            createdAt: document.createdAt, files: files, reviews: reviews)
+    }
+
+    /// `POST /api/v1/me/documents`: multipart with `type`, one or more `file`, and `guarantor` (id) for a guarantor's document.
+    static func upload(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let form = try MultipartUpload.parse(req)
+        guard let type = form.fields["type"], !type.isEmpty else {
+            throw ValidationFailure(problems: [FieldProblem(field: "type", message: AccountWording(account.language).required)])
+        }
+        var guarantorID: UUID?
+        if let raw = form.fields["guarantor"], !raw.isEmpty {
+            guard let id = UUID(uuidString: raw) else { throw Abort(.badRequest, reason: "'guarantor' must be a guarantor id.") }
+            guarantorID = id
+        }
+        let service = RentalFileService(req)
+        let document = try await service.upload(for: account, guarantorID: guarantorID, type: type, files: form.files, source: .upload,
+                                                receivedAt: nil, filedBy: account.subject, language: account.language)
+        let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first()!
+        return try await documentBody(stored, service: service).encodeResponse(status: .created, for: req)
+    }
+
+    static func documents(req: Request) async throws -> [DocumentBody] {
+        let service = RentalFileService(req)
+        var result: [DocumentBody] = []
+        for document in try await service.documents(of: req.requireAuthenticated().account) {
+            result.append(try await documentBody(document, service: service))
+        }
+        return result
+    }
+
+    /// The owner's document, or 404 (the same for a document that exists but is someone else's).
+    static func ownDocument(_ req: Request) async throws -> Document {
+        let account = try req.requireAuthenticated().account
+        let id = try req.parameters.require("document", as: UUID.self)
+        guard let document = try await Document.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first() else {
+            throw Abort(.notFound, reason: "No such document.")
+        }
+        return document
+    }
+
+    /// `GET …/{id}/content?file=N`: the document's file N (default 1), as stored.
+    static func content(req: Request) async throws -> Response {
+        try await fileResponse(try await ownDocument(req), req: req)
+    }
+
+    static func fileResponse(_ document: Document, req: Request) async throws -> Response {
+        let position = (try? req.query.get(Int.self, at: "file")) ?? 1
+        let (data, kind, name) = try await RentalFileService(req).content(of: document, position: position)
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: kind.mediaType)
+        let safe = String(name.unicodeScalars.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !CharacterSet.controlCharacters.contains($0) })
+        headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(safe.isEmpty ? "document.\(kind.fileExtension)" : safe)\"")
+        headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        return Response(status: .ok, headers: headers, body: .init(data: data))
+    }
+
+    static func delete(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        try await RentalFileService(req).delete(try await ownDocument(req), by: account.subject)
+        return .noContent
+    }
+
+    static func completeness(req: Request) async throws -> [RentalFileService.PersonCompleteness] {
+        try await RentalFileService(req).completeness(of: req.requireAuthenticated().account)
+    }
+
+    // MARK: Applications
+
+    struct ApplicationBody: Content {
+        struct Member: Content {
+            var account: UUID
+            var firstName: String
+            var lastName: String
+            var isMe: Bool
+            /// Only for a couple's partner: their file's completeness and documents.
+            var completeness: [RentalFileService.PersonCompleteness]?
+            var documents: [DocumentBody]?
+        }
+        var id: UUID
+        var kind: ApplicationKind
+        var members: [Member]
+        /// Shown once, to the creator: what the others type to join.
+        var joinCode: String?
+    }
+
+    static func applicationBody(_ application: RentalApplication, viewer: Account, code: String?, req: Request) async throws -> ApplicationBody {
+        let service = RentalFileService(req)
+        let members = try await ApplicationMember.query(on: req.db).filter(\.$application.$id == application.requireID()).with(\.$account).all()
+        var result: [ApplicationBody.Member] = []
+        for member in members {
+            let isMe = member.account.id == viewer.id
+            var entry = ApplicationBody.Member(account: try member.account.requireID(), firstName: member.account.firstName,
+                                               lastName: member.account.lastName, isMe: isMe)
+            if !isMe, try await service.may(viewer, see: member.account.requireID()) {
+                entry.completeness = try await service.completeness(of: member.account)
+                var documents: [DocumentBody] = []
+                for document in try await service.documents(of: member.account) {
+                    documents.append(try await documentBody(document, service: service))
+                }
+                entry.documents = documents
+                try await req.dossier.audit.record(
+                    AuditEvent(action: "file.read", subject: member.account.subject, purpose: "services", reason: "couple partner"),
+                    by: viewer.subject, on: req.db
+                )
+            }
+            result.append(entry)
+        }
+        return ApplicationBody(id: try application.requireID(), kind: application.kind, members: result, joinCode: code)
+    }
+
+    static func application(req: Request) async throws -> ApplicationBody {
+        let account = try req.requireAuthenticated().account
+        guard let application = try await RentalFileService(req).application(of: account) else {
+            throw Abort(.notFound, reason: "You are not part of an application yet: POST /api/v1/me/application.")
+        }
+        return try await applicationBody(application, viewer: account, code: nil, req: req)
+    }
+
+    struct NewApplication: Content {
+        var kind: ApplicationKind
+    }
+
+    static func createApplication(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let body = try req.content.decode(NewApplication.self)
+        let (application, code) = try await RentalFileService(req).createApplication(for: account, kind: body.kind, language: account.language)
+        return try await applicationBody(application, viewer: account, code: code, req: req).encodeResponse(status: .created, for: req)
+    }
+
+    struct JoinBody: Content {
+        var code: String
+    }
+
+    static func join(req: Request) async throws -> ApplicationBody {
+        let account = try req.requireAuthenticated().account
+        let body = try req.content.decode(JoinBody.self)
+        let application = try await RentalFileService(req).join(account, code: body.code, language: account.language)
+        return try await applicationBody(application, viewer: account, code: nil, req: req)
+    }
+
+    /// A couple partner's document file; 404 for anyone else. Audited: it is a read of another person's data.
+    static func partnerContent(req: Request) async throws -> Response {
+        let viewer = try req.requireAuthenticated().account
+        let ownerID = try req.parameters.require("account", as: UUID.self)
+        let documentID = try req.parameters.require("document", as: UUID.self)
+        guard try viewer.requireID() != ownerID, try await RentalFileService(req).may(viewer, see: ownerID),
+              let document = try await Document.query(on: req.db).filter(\.$id == documentID).filter(\.$account.$id == ownerID).first()
+        else {
+            throw Abort(.notFound, reason: "No such document.")
+        }
+        try await req.dossier.audit.record(
+            AuditEvent(action: "document.read", subject: document.subject, purpose: "services", reason: "couple partner",
+                       details: ["document": documentID.uuidString.lowercased()]),
+            by: viewer.subject, on: req.db
+        )
+        return try await fileResponse(document, req: req)
+    }
+}

@@ -1,0 +1,105 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// Staff only (operator, DPO, admin): the review queue, reading a file under review (audited),
+/// deciding, and filing a document a tenant sent by email or post.
+struct StaffController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let staff = routes.grouped("api", "v1", "staff").grouped(BearerAuthMiddleware(), StaffOnlyMiddleware())
+        staff.get("reviews", use: Self.queue)
+        staff.get("documents", ":document", "content", use: Self.content)
+        staff.post("documents", ":document", "review", use: Self.review)
+        staff.on(.POST, "tenants", ":account", "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.file)
+    }
+
+    struct QueueEntry: Content {
+        var document: UUID
+        var type: String
+        var category: String
+        var tenant: UUID
+        var tenantName: String
+        var guarantor: UUID?
+        var files: Int
+        var source: String
+        var createdAt: Date
+    }
+
+    /// Documents awaiting review, oldest first.
+    static func queue(req: Request) async throws -> [QueueEntry] {
+        let pending = try await Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files)
+            .sort(\.$createdAt).limit(500).all()
+        return try pending.map {
+            QueueEntry(document: try $0.requireID(), type: $0.type, category: $0.category, tenant: try $0.account.requireID(),
+                       tenantName: "\($0.account.firstName) \($0.account.lastName)", guarantor: $0.$guarantor.id,
+                       files: $0.files.count, source: $0.source.rawValue, createdAt: $0.createdAt)
+        }
+    }
+
+    static func document(_ req: Request) async throws -> Document {
+        let id = try req.parameters.require("document", as: UUID.self)
+        guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
+        return document
+    }
+
+    static func content(req: Request) async throws -> Response {
+        let reviewer = try req.requireAuthenticated().account
+        let document = try await document(req)
+        try await req.dossier.audit.record(
+            AuditEvent(action: "document.read", subject: document.subject, purpose: "services", reason: "review",
+                       details: ["document": try document.requireID().uuidString.lowercased()]),
+            by: reviewer.subject, on: req.db
+        )
+        return try await RentalFileController.fileResponse(document, req: req)
+    }
+
+    struct ReviewBody: Content {
+        var decision: String
+        var reasons: [String]?
+        var comment: String?
+    }
+
+    static func review(req: Request) async throws -> HTTPStatus {
+        let reviewer = try req.requireAuthenticated().account
+        let body = try req.content.decode(ReviewBody.self)
+        guard body.decision == "validated" || body.decision == "declined" else {
+            throw ValidationFailure(problems: [FieldProblem(field: "decision", message: "Expected validated or declined.")])
+        }
+        try await RentalFileService(req).review(try await document(req), validated: body.decision == "validated",
+                                                reasons: body.reasons ?? [], comment: body.comment, by: reviewer, language: reviewer.language)
+        return .noContent
+    }
+
+    /// Files a document received by email or post on a tenant's behalf, with its source and date.
+    static func file(req: Request) async throws -> Response {
+        let staff = try req.requireAuthenticated().account
+        let accountID = try req.parameters.require("account", as: UUID.self)
+        guard let tenant = try await Account.find(accountID, on: req.db), tenant.role == .tenant else {
+            throw Abort(.notFound, reason: "No such tenant.")
+        }
+        let form = try MultipartUpload.parse(req)
+        guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
+            throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
+        }
+        guard let received = form.fields["receivedAt"].flatMap(PublicationDate.init), received.start <= req.dossier.clock.now else {
+            throw ValidationFailure(problems: [FieldProblem(field: "receivedAt", message: "Expected the date it was received, YYYY-MM-DD, not in the future.")])
+        }
+        var guarantorID: UUID?
+        if let raw = form.fields["guarantor"], !raw.isEmpty { guarantorID = UUID(uuidString: raw) }
+        let service = RentalFileService(req)
+        let document = try await service.upload(for: tenant, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                                                source: source, receivedAt: received.start, filedBy: staff.subject, language: staff.language)
+        let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first()!
+        return try await RentalFileController.documentBody(stored, service: service).encodeResponse(status: .created, for: req)
+    }
+}
+
+/// Lets only staff roles through.
+struct StaffOnlyMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard try request.requireAuthenticated().account.role.isStaff else {
+            throw Abort(.forbidden, reason: "Staff only.")
+        }
+        return try await next.respond(to: request)
+    }
+}
