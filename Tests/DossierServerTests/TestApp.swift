@@ -1,6 +1,7 @@
 @testable import DossierServer
 import Fluent
 import DossierCore
+import DossierTestSupport
 import Foundation
 import SQLKit
 import Testing
@@ -132,4 +133,50 @@ func link(in message: String, startingWith prefix: String) -> String? {
 /// The `token` query value of a link.
 func token(of link: String) -> String? {
     URLComponents(string: link)?.queryItems?.first { $0.name == "token" }?.value
+}
+
+/// A multipart/form-data body: text fields, then files.
+struct MultipartBody {
+    let boundary = "dossier-test-\(UUID().uuidString)"
+    var data = Data()
+
+    mutating func field(_ name: String, _ value: String) {
+        data += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+    }
+
+    mutating func file(_ name: String = "file", fileName: String, type: String, bytes: Data) {
+        data += Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(fileName)\"\r\nContent-Type: \(type)\r\n\r\n".utf8)
+        data += bytes
+        data += Data("\r\n".utf8)
+    }
+
+    var body: ByteBuffer {
+        var buffer = ByteBuffer(data: data)
+        buffer.writeString("--\(boundary)--\r\n")
+        return buffer
+    }
+
+    var headers: HTTPHeaders {
+        ["Content-Type": "multipart/form-data; boundary=\(boundary)"]
+    }
+}
+
+extension Application {
+    /// Uploads through the API; returns the response for the test to check.
+    func upload(token: String, type: String, files: [(name: String, type: String, bytes: Data)], guarantor: UUID? = nil,
+                path: String = "api/v1/me/documents", fields: [String: String] = [:],
+                _ check: (TestingHTTPResponse) async throws -> Void) async throws {
+        var form = MultipartBody()
+        form.field("type", type)
+        if let guarantor { form.field("guarantor", guarantor.uuidString) }
+        for (name, value) in fields { form.field(name, value) }
+        for file in files { form.file(fileName: file.name, type: file.type, bytes: file.bytes) }
+        var headers = form.headers
+        headers.bearerAuthorization = .init(token: token)
+        try await testing().test(.POST, path, headers: headers, body: form.body) { res in try await check(res) }
+    }
+}
+
+func upload(_ name: String) throws -> Data {
+    try Data(contentsOf: Fixtures.url("uploads/\(name)"))
 }

@@ -132,7 +132,114 @@ enum OpenAPIDocument {
         "/password/reset": ["get": page("New password form (token in the query)"), "post": form("Set a new password", fields: ["token", "password"])],
     ]
 
-    static var paths: [String: JSONValue] { basePaths.merging(accountPaths) { first, _ in first } }
+    static var paths: [String: JSONValue] {
+        basePaths.merging(accountPaths) { first, _ in first }.merging(filePaths) { first, _ in first }
+    }
+
+    static func pathParameter(_ name: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]
+    }
+
+    static func with(_ operation: JSONValue, parameters: [JSONValue]) -> JSONValue {
+        guard case var .object(fields) = operation else { return operation }
+        fields["parameters"] = .array(parameters)
+        return .object(fields)
+    }
+
+    static let uploadBody: JSONValue = [
+        "required": true,
+        "content": ["multipart/form-data": ["schema": object(["type", "file"], [
+            "type": ["type": "string", "description": "A document type id from GET /api/v1/catalogue/documents"],
+            "file": ["type": "array", "items": ["type": "string", "format": "binary"], "description": "1 to 5 files: PDF, JPEG or PNG, 20 MB each at most"],
+            "guarantor": ["type": "string", "format": "uuid", "description": "For a guarantor's document"],
+        ])]],
+    ]
+
+    static func upload(_ summary: String, extra: [String: JSONValue] = [:], parameters: [JSONValue] = []) -> JSONValue {
+        var body = uploadBody
+        if !extra.isEmpty, case var .object(fields) = body,
+           case var .object(content)? = fields["content"], case var .object(form)? = content["multipart/form-data"],
+           case var .object(schema)? = form["schema"], case var .object(properties)? = schema["properties"] {
+            for (key, value) in extra { properties[key] = value }
+            schema["properties"] = .object(properties)
+            form["schema"] = .object(schema)
+            content["multipart/form-data"] = .object(form)
+            fields["content"] = .object(content)
+            body = .object(fields)
+        }
+        return [
+            "summary": .string(summary),
+            "security": [["bearer": []]],
+            "parameters": .array(parameters),
+            "requestBody": body,
+            "responses": [
+                "201": ok("The stored document", "application/json", schema: ref("Document")),
+                "413": errorResponse("A file over 20 MB, or too many files"),
+                "415": errorResponse("Not a PDF, JPEG or PNG by content, or content and name/type disagree"),
+                "422": errorResponse("A forbidden or unknown document type, or a PDF with active content"),
+                "default": errorResponse("An error"),
+            ],
+        ]
+    }
+
+    static let fileContent: JSONValue = [
+        "description": "The file as stored (metadata stripped)",
+        "content": ["application/pdf": ["schema": ["type": "string", "format": "binary"]], "image/jpeg": ["schema": ["type": "string", "format": "binary"]], "image/png": ["schema": ["type": "string", "format": "binary"]]],
+    ]
+
+    static let fileQuery: JSONValue = ["name": "file", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1], "description": "Which file of the document (default 1)"]
+
+    static let filePaths: [String: JSONValue] = [
+        "/api/v1/catalogue/documents": ["get": operation("Document types (decree 2015-1437), and the forbidden ones with why (art. 22-2 law 89-462)", responses: [
+            "200": ok("Catalogue entries", "application/json", schema: ["type": "array", "items": ref("CatalogueEntry")]),
+        ])],
+        "/api/v1/me/profile": [
+            "get": operation("The tenant's profile", security: true, responses: ["200": ok("Profile", "application/json", schema: ref("Profile"))]),
+            "patch": operation("Rectify the profile: present fields set, null clears", body: ["type": "object"], security: true,
+                               responses: ["200": ok("Profile", "application/json", schema: ref("Profile")), "422": errorResponse("Invalid fields")]),
+        ],
+        "/api/v1/me/guarantors": [
+            "get": operation("The tenant's guarantors", security: true, responses: ["200": ok("Guarantors", "application/json", schema: ["type": "array", "items": ref("Guarantor")])]),
+            "post": operation("Add a guarantor (two at most): a person, a company or an organisation",
+                              body: object(["kind", "name"], ["kind": ["type": "string", "enum": ["guarantor", "company", "organisation"]], "name": string, "email": string, "phone": string]),
+                              security: true, responses: ["201": ok("The guarantor", "application/json", schema: ref("Guarantor")), "409": errorResponse("Already two"), "422": errorResponse("Invalid fields")]),
+        ],
+        "/api/v1/me/guarantors/{guarantor}": ["delete": with(operation("Remove a guarantor, their documents and their key", security: true, responses: ["204": ["description": "Removed"], "404": errorResponse("No such guarantor")]),
+                                                              parameters: [pathParameter("guarantor")])],
+        "/api/v1/me/documents": [
+            "get": operation("The file's documents, with their review", security: true, responses: ["200": ok("Documents", "application/json", schema: ["type": "array", "items": ref("Document")])]),
+            "post": upload("Upload a document: its type and one or more files"),
+        ],
+        "/api/v1/me/documents/{document}": ["delete": with(operation("Delete a document and its files", security: true, responses: ["204": ["description": "Deleted"], "404": errorResponse("No such document")]),
+                                                            parameters: [pathParameter("document")])],
+        "/api/v1/me/documents/{document}/content": ["get": with(operation("A file of a document", security: true, responses: ["200": fileContent, "404": errorResponse("No such document or file")]),
+                                                                 parameters: [pathParameter("document"), fileQuery])],
+        "/api/v1/me/completeness": ["get": operation("Per person (tenant, guarantors): which required categories are covered", security: true,
+                                                     responses: ["200": ok("Completeness", "application/json", schema: ["type": "array", "items": ["type": "object"]])])],
+        "/api/v1/me/application": [
+            "get": operation("The application the tenant belongs to; a couple's partner's file is included", security: true,
+                             responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("None")]),
+            "post": operation("Start an application (alone, couple, group); the answer carries the join code once",
+                              body: object(["kind"], ["kind": ["type": "string", "enum": ["alone", "couple", "group"]]]), security: true,
+                              responses: ["201": ok("Application", "application/json", schema: ref("Application")), "409": errorResponse("Already in one")]),
+        ],
+        "/api/v1/me/application/join": ["post": operation("Join an application with its code", body: object(["code"], ["code": string]), security: true,
+                                                          responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("Unknown code"), "409": errorResponse("Full, or already in one")])],
+        "/api/v1/me/application/members/{account}/documents/{document}/content": ["get": with(operation("A couple partner's document file (audited)", security: true,
+                                                                                                         responses: ["200": fileContent, "404": errorResponse("Not visible to you")]),
+                                                                                               parameters: [pathParameter("account"), pathParameter("document"), fileQuery])],
+        "/api/v1/staff/reviews": ["get": operation("Staff: documents awaiting review, oldest first", security: true,
+                                                   responses: ["200": ok("Queue", "application/json", schema: ["type": "array", "items": ["type": "object"]]), "403": errorResponse("Staff only")])],
+        "/api/v1/staff/documents/{document}/content": ["get": with(operation("Staff: read a file under review (audited)", security: true, responses: ["200": fileContent, "403": errorResponse("Staff only")]),
+                                                                    parameters: [pathParameter("document"), fileQuery])],
+        "/api/v1/staff/documents/{document}/review": ["post": with(operation("Staff: validate or decline, with reasons from the catalogue and a comment; the tenant is emailed",
+                                                                             body: object(["decision"], ["decision": ["type": "string", "enum": ["validated", "declined"]], "reasons": ["type": "array", "items": string], "comment": string]),
+                                                                             security: true, responses: ["204": ["description": "Recorded"], "403": errorResponse("Staff only"), "422": errorResponse("Unknown reason, or none to decline")]),
+                                                                   parameters: [pathParameter("document")])],
+        "/api/v1/staff/tenants/{account}/documents": ["post": upload("Staff: file a document a tenant sent by email or post",
+                                                                     extra: ["source": ["type": "string", "enum": ["email", "post"]], "receivedAt": ["type": "string", "format": "date"]],
+                                                                     parameters: [pathParameter("account")])],
+    ]
 
     static let basePaths: [String: JSONValue] = [
         "/health": get("Readiness: 200 when the database answers", responses: [
@@ -172,6 +279,25 @@ enum OpenAPIDocument {
     ]
 
     static let schemas: JSONValue = [
+        "CatalogueEntry": object(["id", "name", "for", "minimumFiles", "forbidden"], [
+            "id": string, "category": string, "categoryName": ["type": "object"], "name": ["type": "object"],
+            "for": ["type": "array", "items": ["type": "string", "enum": ["tenant", "guarantor", "company", "organisation"]]],
+            "minimumFiles": ["type": "integer"], "forbidden": ["type": "boolean"], "why": ["type": "object"],
+        ]),
+        "Profile": object(["firstName", "lastName", "email", "profile", "mandatory"], [
+            "firstName": string, "lastName": string, "email": string, "profile": ["type": "object"], "mandatory": ["type": "array", "items": string],
+        ]),
+        "Guarantor": object(["id", "kind", "name"], ["id": ["type": "string", "format": "uuid"], "kind": string, "name": string, "email": string, "phone": string]),
+        "Document": object(["id", "type", "category", "status", "source", "createdAt", "files", "reviews"], [
+            "id": ["type": "string", "format": "uuid"], "type": string, "category": string, "guarantor": ["type": "string", "format": "uuid"],
+            "status": ["type": "string", "enum": ["pending", "validated", "declined"]], "source": ["type": "string", "enum": ["upload", "email", "post"]],
+            "receivedAt": ["type": "string", "format": "date-time"], "createdAt": ["type": "string", "format": "date-time"],
+            "files": ["type": "array", "items": ["type": "object"]], "reviews": ["type": "array", "items": ["type": "object"]],
+        ]),
+        "Application": object(["id", "kind", "members"], [
+            "id": ["type": "string", "format": "uuid"], "kind": ["type": "string", "enum": ["alone", "couple", "group"]],
+            "members": ["type": "array", "items": ["type": "object"]], "joinCode": string,
+        ]),
         "Account": object(["id", "email", "firstName", "lastName", "language", "role", "emailVerified", "createdAt"], [
             "id": ["type": "string", "format": "uuid"], "email": string, "firstName": string, "lastName": string,
             "language": ["type": "string", "enum": ["fr", "en"]],

@@ -2,15 +2,19 @@ import Crypto
 import DossierCore
 import Fluent
 import Foundation
+import Vapor
 
 /// The server's vault: the master key, and each subject's data key kept wrapped in the database.
 struct KeyVault: Sendable {
     let masterKey: SymmetricKey
     let clock: any WallClock
 
-    struct Shredded: Error, CustomStringConvertible {
+    /// The subject's key was destroyed: their data is gone for good (410).
+    struct Shredded: AbortError, CustomStringConvertible {
         let subject: String
-        var description: String { "the data of this person was erased: their key no longer exists" }
+        var status: HTTPResponseStatus { .gone }
+        var reason: String { "This person's data was erased: it can no longer be read." }
+        var description: String { reason }
     }
 
     /// `DOSSIER_MASTER_KEY` when set; else the key file in the data directory, created on first
