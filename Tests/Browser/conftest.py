@@ -26,7 +26,9 @@ class Server:
     def __init__(self, binary, data_dir, port):
         self.url = f"http://127.0.0.1:{port}"
         self.data_dir = pathlib.Path(data_dir)
+        self.binary = binary
         env = dict(os.environ, DOSSIER_DATA_DIR=str(data_dir), DOSSIER_BASE_URL=self.url, DATABASE_URL="")
+        self.env = env
         self.log_path = self.data_dir.parent / "server.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([binary, "serve", "--port", str(port)], env=env, stdout=self.log, stderr=self.log)

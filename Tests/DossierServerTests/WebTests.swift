@@ -1,5 +1,6 @@
 @testable import DossierServer
 import DossierCore
+import Fluent
 import Foundation
 import Testing
 import VaporTesting
@@ -120,6 +121,38 @@ struct WebTests {
         }
     }
 
+    @Test(arguments: TestDatabase.all)
+    func multipartUploadsNeedTheCSRFTokenToo(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let browser = Browser()
+            var csrf = ""
+            try await app.testing().test(.GET, "signin") { res in
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
+            try await app.signUp()
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "signin", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "email": "jane.doe@example.org", "password": "correct horse battery staple"]))) { res in
+                browser.keep(res)
+            }
+            for token in [nil, "wrong-token-wrong-token-wrong-token-x", csrf] {
+                var form = MultipartBody()
+                if let token { form.field("csrf", token) }
+                form.field("type", "tax-notice")
+                form.file(fileName: "avis.pdf", type: "application/pdf", bytes: try upload("payslip.pdf"))
+                var multipart = browser.cookieHeader
+                multipart.replaceOrAdd(name: .contentType, value: form.headers.first(name: .contentType)!)
+                try await app.testing().test(.POST, "file/documents", headers: multipart, body: form.body) { res in
+                    #expect(res.status == (token == csrf ? .seeOther : .forbidden))
+                }
+            }
+            let stored = try await Document.query(on: app.db).count()
+            #expect(stored == 1)
+        }
+    }
+
     @Test func verificationLinkOpensInTheBrowser() async throws {
         try await withDossier(on: .sqlite) { app in
             try await app.signUp()
@@ -139,7 +172,7 @@ struct WebTests {
         }
     }
 
-    @Test(arguments: ["/", "/signin", "/signup", "/password/forgot", "/password/reset?token=x"])
+    @Test(arguments: ["/", "/signin", "/signup", "/password/forgot", "/password/reset?token=x", "/privacy"])
     func pagesRenderInBothLanguages(path: String) async throws {
         try await withDossier(on: .sqlite) { app in
             for (language, marker) in [("fr", "lang=\"fr\""), ("en", "lang=\"en\"")] {

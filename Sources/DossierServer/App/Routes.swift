@@ -11,4 +11,5 @@ func routes(_ app: Application) throws {
     try app.register(collection: WebController())
     try app.register(collection: RentalFileController())
     try app.register(collection: StaffController())
+    try app.register(collection: FileWebController())
 }

@@ -130,6 +130,21 @@ enum OpenAPIDocument {
         "/account/verification": ["post": form("Send the verification link again", fields: [])],
         "/password/forgot": ["get": page("Forgotten password form"), "post": form("Ask for a reset link", fields: ["email"])],
         "/password/reset": ["get": page("New password form (token in the query)"), "post": form("Set a new password", fields: ["token", "password"])],
+        "/file": ["get": page("The tenant's file: completeness, documents, guarantors, profile")],
+        "/file/profile": ["post": form("Save the profile", fields: ["city", "monthlyIncome", "…"])],
+        "/file/guarantors": ["post": form("Add a guarantor", fields: ["kind", "name", "email"])],
+        "/file/guarantors/{guarantor}/delete": ["post": form("Remove a guarantor", fields: [])],
+        "/file/documents": ["post": [
+            "summary": "Upload a document from the page (multipart, with X-CSRF-Token or a csrf field; JSON back when asked)",
+            "requestBody": uploadBody,
+            "responses": ["201": ["description": "Stored (JSON)"], "303": ["description": "Stored: redirect"], "403": ["description": "CSRF token missing or wrong"], "default": ["description": "The page again, with why"]],
+        ]],
+        "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [])],
+        "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents")],
+        "/staff/reviews": ["get": page("Staff: the review queue")],
+        "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)")],
+        "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision", "reasons[]", "comment"])],
+        "/assets/upload.js": ["get": ["summary": "The upload script (progress bar)", "responses": ["200": ok("JavaScript", "text/javascript")]]],
     ]
 
     static var paths: [String: JSONValue] {

@@ -28,8 +28,16 @@ struct CSRFMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let existing = request.cookies[WebCookie.csrf].map(\.string).flatMap { $0.count >= 32 ? $0 : nil }
         if request.method == .POST {
-            let sent = try? request.content.get(String.self, at: "csrf")
-            guard let existing, let sent, constantTimeEquals(existing, sent) else {
+            // Scripts send the token in a header; forms in a field. A multipart form's body is
+            // only read by its route, which checks the field itself (see `verifyMultipartCSRF`).
+            let isMultipart = request.headers.contentType?.type == "multipart"
+            if isMultipart && request.headers.first(name: Self.header) == nil {
+                request.csrfToken = existing ?? ""
+                request.csrfCookie = existing
+                return try await next.respond(to: request)
+            }
+            let sent = request.headers.first(name: Self.header) ?? (try? request.content.get(String.self, at: "csrf"))
+            guard let existing, let sent, Self.constantTimeEquals(existing, sent) else {
                 request.logger.notice("form refused: CSRF token missing or wrong")
                 return try await request.page("message", titleKey: "linkProblem",
                                               body: MessageBody(text: WebWording.labels(request.webLanguage)["formExpired"] ?? ""),
@@ -45,7 +53,9 @@ struct CSRFMiddleware: AsyncMiddleware {
         return response
     }
 
-    private func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+    static let header = "X-CSRF-Token"
+
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
@@ -61,6 +71,27 @@ struct MessageBody: Encodable {
 extension Request {
     private struct CSRFKey: StorageKey {
         typealias Value = String
+    }
+
+    private struct CSRFCookieKey: StorageKey {
+        typealias Value = String
+    }
+
+    /// The CSRF cookie of a multipart post, for its route to check against the form's field.
+    var csrfCookie: String? {
+        get { storage[CSRFCookieKey.self] }
+        set { storage[CSRFCookieKey.self] = newValue }
+    }
+
+    /// For multipart forms, once the route has read the body: the `csrf` field must match the cookie.
+    func verifyMultipartCSRF(_ fields: [String: String]) throws {
+        if let header = headers.first(name: CSRFMiddleware.header), let cookie = cookies[WebCookie.csrf]?.string,
+           CSRFMiddleware.constantTimeEquals(header, cookie) {
+            return
+        }
+        guard let cookie = csrfCookie, let sent = fields["csrf"], CSRFMiddleware.constantTimeEquals(cookie, sent) else {
+            throw Abort(.forbidden, reason: WebWording.labels(webLanguage)["formExpired"] ?? "")
+        }
     }
 
     /// The token forms of this page must send back.

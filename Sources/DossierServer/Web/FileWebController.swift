@@ -1,0 +1,346 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// The tenant's file in the browser (profile, guarantors, documents with upload progress,
+/// completeness) and the staff review queue.
+struct FileWebController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
+        web.get("file", use: Self.page)
+        web.post("file", "profile", use: Self.saveProfile)
+        web.post("file", "guarantors", use: Self.addGuarantor)
+        web.post("file", "guarantors", ":guarantor", "delete", use: Self.removeGuarantor)
+        web.on(.POST, "file", "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.upload)
+        web.post("file", "documents", ":document", "delete", use: Self.deleteDocument)
+        web.get("file", "documents", ":document", "content", use: Self.content)
+        web.get("staff", "reviews", use: Self.reviews)
+        web.get("staff", "documents", ":document", "content", use: Self.staffContent)
+        web.post("staff", "documents", ":document", "review", use: Self.review)
+        routes.get("assets", "upload.js", use: Self.script)
+    }
+
+    // MARK: The file page
+
+    struct Option: Encodable {
+        var value: String
+        var label: String
+        var selected = false
+    }
+
+    struct OptionGroup: Encodable {
+        var label: String
+        var options: [Option]
+    }
+
+    struct DocumentRow: Encodable {
+        var id: String
+        var type: String
+        var status: String
+        var statusLabel: String
+        var declined: Bool
+        var files: [Option]
+        var reasons: String?
+        var comment: String?
+    }
+
+    struct PersonSection: Encodable {
+        var id: String
+        var kindLabel: String
+        var name: String
+        var isGuarantor: Bool
+        var complete: Bool
+        var categories: [Option]
+        var documents: [DocumentRow]
+    }
+
+    struct FilePage: Encodable {
+        var profile: [String: String]
+        var errors: [String: String]
+        var hasErrors: Bool
+        var saved: Bool
+        var familyOptions: [Option]
+        var statusOptions: [Option]
+        var people: [PersonSection]
+        var typeGroups: [OptionGroup]
+        var forbidden: [Option]
+        var forbiddenReason: String
+        var canAddGuarantor: Bool
+        var uploadError: String?
+    }
+
+    static func page(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        return try await render(req, account: current.account)
+    }
+
+    static func render(_ req: Request, account: Account, problems: [FieldProblem] = [], submitted: [String: String]? = nil,
+                       uploadError: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
+        let language = req.webLanguage
+        let labels = WebWording.labels(language)
+        let service = RentalFileService(req)
+        let catalogue = service.catalogue
+        let profile = try await service.profile(of: account)
+        var values = profileValues(profile)
+        if let submitted { values.merge(submitted) { $1 } }
+        let documents = try await service.documents(of: account)
+        let completeness = try await service.completeness(of: account)
+        let guarantors = try await service.guarantors(of: account)
+        let typeNames = Dictionary(uniqueKeysWithValues: catalogue.categories.flatMap(\.types).map { ($0.id, $0.name[language]) })
+
+        var people: [PersonSection] = []
+        for entry in completeness {
+            let guarantorID = guarantors.first { $0.id?.uuidString.lowercased() == entry.person }?.id
+            var rows: [DocumentRow] = []
+            for document in documents where document.$guarantor.id == guarantorID {
+                let review = document.reviews.sorted { $0.createdAt < $1.createdAt }.last
+                var files: [Option] = []
+                for file in document.files.sorted(by: { $0.position < $1.position }) {
+                    let name = try await service.vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: req.db)
+                    files.append(Option(value: "/file/documents/\(try document.requireID())/content?file=\(file.position)", label: String(decoding: name, as: UTF8.self)))
+                }
+                rows.append(DocumentRow(
+                    id: try document.requireID().uuidString, type: typeNames[document.type] ?? document.type, status: document.status.rawValue,
+                    statusLabel: labels["status-\(document.status.rawValue)"] ?? document.status.rawValue, declined: document.status == .declined,
+                    files: files,
+                    reasons: review.flatMap { $0.reasonIDs.isEmpty ? nil : $0.reasonIDs.compactMap { catalogue.declineReason($0)?.name[language] }.joined(separator: ", ") },
+                    comment: review?.comment
+                ))
+            }
+            people.append(PersonSection(
+                id: guarantorID?.uuidString ?? "", kindLabel: labels["kind-\(entry.kind.rawValue)"] ?? entry.kind.rawValue, name: entry.name,
+                isGuarantor: guarantorID != nil, complete: entry.complete,
+                categories: entry.categories.map { Option(value: $0.complete ? "complete" : "missing", label: $0.name[language], selected: $0.complete) },
+                documents: rows
+            ))
+        }
+        let typeGroups = catalogue.categories.map { category in
+            OptionGroup(label: category.name[language], options: category.types.map {
+                Option(value: $0.id, label: $0.name[language] + ($0.requiredFiles > 1 ? " (\($0.requiredFiles))" : ""))
+            })
+        }
+        let page = FilePage(
+            profile: values,
+            errors: Dictionary(problems.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first }),
+            hasErrors: !problems.isEmpty,
+            saved: req.query[String.self, at: "saved"] != nil,
+            familyOptions: RentalProfile.FamilySituation.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: values["familySituation"] == $0.rawValue) },
+            statusOptions: RentalProfile.ProfessionalStatus.allCases.map { Option(value: $0.rawValue, label: $0.rawValue, selected: values["professionalStatus"] == $0.rawValue) },
+            people: people, typeGroups: typeGroups,
+            forbidden: catalogue.forbidden.map { Option(value: $0.id, label: $0.name[language]) },
+            forbiddenReason: catalogue.forbiddenReason[language],
+            canAddGuarantor: guarantors.count < GuarantorRules.maximumPerTenant,
+            uploadError: uploadError
+        )
+        return try await req.page("file", titleKey: "myFile", body: page, status: status)
+    }
+
+    static let textFields = ["pseudonym", "postalAddress", "phone", "birthDate", "nationality", "city", "desiredDate"]
+    static let numberFields = ["surface", "rent", "monthlyIncome", "savings", "maxBudget"]
+
+    static func profileValues(_ profile: RentalProfile) -> [String: String] {
+        var values: [String: String] = [:]
+        let texts: [String: String?] = ["pseudonym": profile.pseudonym, "postalAddress": profile.postalAddress, "phone": profile.phone,
+                                        "birthDate": profile.birthDate, "nationality": profile.nationality, "city": profile.city,
+                                        "desiredDate": profile.desiredDate, "familySituation": profile.familySituation?.rawValue,
+                                        "professionalStatus": profile.professionalStatus?.rawValue]
+        for (key, value) in texts { if let value { values[key] = value } }
+        let numbers: [String: Int?] = ["surface": profile.surface, "rent": profile.rent, "monthlyIncome": profile.monthlyIncome,
+                                       "savings": profile.savings, "maxBudget": profile.maxBudget]
+        for (key, value) in numbers { if let value { values[key] = String(value) } }
+        return values
+    }
+
+    // MARK: Profile and guarantors
+
+    static func saveProfile(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let form = try req.content.decode([String: String].self)
+        var patch: [String: JSONValue] = [:]
+        var submitted: [String: String] = [:]
+        for field in textFields + ["familySituation", "professionalStatus"] {
+            let value = form[field]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            submitted[field] = value
+            patch[field] = value.isEmpty ? .null : .string(value)
+        }
+        var problems: [FieldProblem] = []
+        for field in numberFields {
+            let value = form[field]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            submitted[field] = value
+            if value.isEmpty { patch[field] = .null } else if let number = Int(value) { patch[field] = .number(Double(number)) } else {
+                problems.append(FieldProblem(field: field, message: req.webLanguage == .fr ? "Nombre entier attendu." : "Whole number expected."))
+            }
+        }
+        do {
+            guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+            _ = try await RentalFileService(req).updateProfile(of: current.account, patch: patch, language: req.webLanguage)
+            return req.redirect(to: "/file?saved=1#profile", redirectType: .normal)
+        } catch let failure as ValidationFailure {
+            return try await render(req, account: current.account, problems: failure.problems, submitted: submitted, status: .unprocessableEntity)
+        }
+    }
+
+    struct GuarantorForm: Content {
+        var kind: PersonKind?
+        var name: String?
+        var email: String?
+    }
+
+    static func addGuarantor(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let form = try req.content.decode(GuarantorForm.self)
+        do {
+            _ = try await RentalFileService(req).addGuarantor(
+                to: current.account, kind: form.kind ?? .guarantor,
+                details: .init(name: form.name ?? "", email: form.email?.isEmpty == true ? nil : form.email, phone: nil), language: req.webLanguage
+            )
+            return req.redirect(to: "/file#guarantors", redirectType: .normal)
+        } catch let failure as ValidationFailure {
+            return try await render(req, account: current.account, uploadError: failure.problems.map(\.message).joined(separator: " "), status: .unprocessableEntity)
+        } catch let abort as Abort where abort.status == .conflict {
+            return try await render(req, account: current.account, uploadError: abort.reason, status: .conflict)
+        }
+    }
+
+    static func removeGuarantor(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let id = try req.parameters.require("guarantor", as: UUID.self)
+        if let guarantor = try await Guarantor.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == current.account.requireID()).first() {
+            try await RentalFileService(req).removeGuarantor(guarantor, by: current.account)
+        }
+        return req.redirect(to: "/file#guarantors", redirectType: .normal)
+    }
+
+    // MARK: Documents
+
+    /// Scripts (asking for JSON) get JSON back, with the progress shown by `/assets/upload.js`;
+    /// a plain form gets the page again.
+    static func upload(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { throw Abort(.unauthorized, reason: "Sign in first.") }
+        let wantsJSON = req.headers.accept.mediaTypes.contains(.json)
+        let form = try MultipartUpload.parse(req)
+        try req.verifyMultipartCSRF(form.fields)
+        let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
+        do {
+            let document = try await RentalFileService(req).upload(
+                for: current.account, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                source: .upload, receivedAt: nil, filedBy: current.account.subject, language: req.webLanguage
+            )
+            if wantsJSON {
+                return try await ["id": try document.requireID().uuidString].encodeResponse(status: .created, for: req)
+            }
+            return req.redirect(to: "/file#documents", redirectType: .normal)
+        } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
+            return try await render(req, account: current.account, uploadError: error.reason, status: error.status)
+        }
+    }
+
+    static func ownDocument(_ req: Request) async throws -> Document? {
+        guard let current = req.authenticated else { return nil }
+        let id = try req.parameters.require("document", as: UUID.self)
+        return try await Document.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == current.account.requireID()).first()
+    }
+
+    static func deleteDocument(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        if let document = try await ownDocument(req) {
+            try await RentalFileService(req).delete(document, by: current.account.subject)
+        }
+        return req.redirect(to: "/file#documents", redirectType: .normal)
+    }
+
+    static func content(req: Request) async throws -> Response {
+        guard req.authenticated != nil else { return req.redirect(to: "/signin") }
+        guard let document = try await ownDocument(req) else { throw Abort(.notFound, reason: "No such document.") }
+        return try await RentalFileController.fileResponse(document, req: req)
+    }
+
+    static func script(req: Request) async throws -> Response {
+        let url = Bundle.module.url(forResource: "Views", withExtension: nil)!.appendingPathComponent("upload.js")
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "text/javascript; charset=utf-8")
+        headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
+        return Response(status: .ok, headers: headers, body: .init(data: try Data(contentsOf: url)))
+    }
+
+    // MARK: Staff review
+
+    struct ReviewRow: Encodable {
+        var id: String
+        var type: String
+        var tenant: String
+        var person: String
+        var received: String
+        var files: [Option]
+    }
+
+    struct ReviewsPage: Encodable {
+        var rows: [ReviewRow]
+        var reasons: [Option]
+    }
+
+    static func staffOnly(_ req: Request) -> Account? {
+        guard let account = req.authenticated?.account, account.role.isStaff else { return nil }
+        return account
+    }
+
+    static func reviews(req: Request) async throws -> Response {
+        guard staffOnly(req) != nil else {
+            return req.authenticated == nil ? req.redirect(to: "/signin") : try await req.page("message", titleKey: "reviews", body: MessageBody(text: "Staff only."), status: .forbidden)
+        }
+        let language = req.webLanguage
+        let catalogue = req.dossier.catalogue
+        let typeNames = Dictionary(uniqueKeysWithValues: catalogue.categories.flatMap(\.types).map { ($0.id, $0.name[language]) })
+        let pending = try await Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files).with(\.$guarantor)
+            .sort(\.$createdAt).limit(200).all()
+        let service = RentalFileService(req)
+        var rows: [ReviewRow] = []
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        for document in pending {
+            var person = "\(document.account.firstName) \(document.account.lastName)"
+            if let guarantor = document.guarantor { person = try await service.details(of: guarantor).name }
+            rows.append(ReviewRow(
+                id: try document.requireID().uuidString, type: typeNames[document.type] ?? document.type,
+                tenant: "\(document.account.firstName) \(document.account.lastName)", person: person,
+                received: formatter.string(from: document.receivedAt ?? document.createdAt),
+                files: document.files.sorted { $0.position < $1.position }.map {
+                    Option(value: "/staff/documents/\(document.id!.uuidString)/content?file=\($0.position)", label: "\($0.position)")
+                }
+            ))
+        }
+        let reasons = catalogue.declineReasons.map { Option(value: $0.id, label: $0.name[language]) }
+        return try await req.page("reviews", titleKey: "reviews", body: ReviewsPage(rows: rows, reasons: reasons))
+    }
+
+    static func staffContent(req: Request) async throws -> Response {
+        guard let reviewer = staffOnly(req) else { throw Abort(.forbidden, reason: "Staff only.") }
+        let id = try req.parameters.require("document", as: UUID.self)
+        guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
+        try await req.dossier.audit.record(
+            AuditEvent(action: "document.read", subject: document.subject, purpose: "services", reason: "review",
+                       details: ["document": id.uuidString.lowercased()]),
+            by: reviewer.subject, on: req.db
+        )
+        return try await RentalFileController.fileResponse(document, req: req)
+    }
+
+    static func review(req: Request) async throws -> Response {
+        guard let reviewer = staffOnly(req) else { throw Abort(.forbidden, reason: "Staff only.") }
+        let id = try req.parameters.require("document", as: UUID.self)
+        guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
+        let decision = (try? req.content.get(String.self, at: "decision")) ?? ""
+        let reasons = (try? req.content.get([String].self, at: "reasons")) ?? (try? req.content.get(String.self, at: "reasons")).map { [$0] } ?? []
+        let comment = try? req.content.get(String.self, at: "comment")
+        do {
+            try await RentalFileService(req).review(document, validated: decision == "validated", reasons: decision == "validated" ? [] : reasons,
+                                                    comment: comment, by: reviewer, language: req.webLanguage)
+        } catch let failure as ValidationFailure {
+            return try await req.page("message", titleKey: "reviews", body: MessageBody(text: failure.problems.map(\.message).joined(separator: " "),
+                                                                                        link: "/staff/reviews", linkText: WebWording.labels(req.webLanguage)["reviews"]),
+                                      status: .unprocessableEntity)
+        }
+        return req.redirect(to: "/staff/reviews", redirectType: .normal)
+    }
+}
