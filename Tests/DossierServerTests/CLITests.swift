@@ -127,11 +127,17 @@ struct CLITests {
         let intact = try DossierProcess.run(["audit", "verify"], environment: environment)
         #expect(intact.status == 0, "\(intact.errors)")
         #expect(intact.output.contains("Audit trail intact: 2 entries"))
+        let consistent = try DossierProcess.run(["verify"], environment: environment)
+        #expect(consistent.status == 0, "\(consistent.errors)")
+        #expect(consistent.output.contains("Database, blobs and keys agree."))
 
         try await Tamper.auditEntry(sequence: 1, inSQLiteAt: directory.appendingPathComponent("dossier.sqlite").path)
         let broken = try DossierProcess.run(["audit", "verify"], environment: environment)
         #expect(broken.status == 1)
         #expect(broken.errors.contains("Audit trail broken at entry 1: its content does not match its hash: it was altered."))
+        let inconsistent = try DossierProcess.run(["verify"], environment: environment)
+        #expect(inconsistent.status == 1)
+        #expect(inconsistent.errors.contains("inconsistent: audit trail broken at entry 1"))
     }
 
     @Test func serveRefusesAnInvalidRegister() throws {

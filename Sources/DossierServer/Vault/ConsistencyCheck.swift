@@ -1,0 +1,108 @@
+import Crypto
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+
+/// `dossier verify`: the database, the blob store and the keys agree. Every file row has its
+/// blob with the recorded SHA-256, every live subject's key opens with the master key, every
+/// sealed record opens, no blob is left without its row, and the audit chain is whole.
+public enum ConsistencyCheck {
+    public struct Report: Sendable {
+        public var problems: [String] = []
+        public var facts: [String] = []
+        public var orphanBlobs: [String] = []
+    }
+
+    public static func run(on app: Application, removeOrphans: Bool = false) async throws -> Report {
+        var report = Report()
+        let db = app.db
+        let services = app.dossier
+        let blobs = services.blobs
+
+        // Keys: each live one must open with this master key.
+        var liveSubjects = Set<String>()
+        var erasedSubjects = Set<String>()
+        for key in try await SubjectKey.query(on: db).all() {
+            guard let wrapped = key.wrappedKey, key.destroyedAt == nil else {
+                erasedSubjects.insert(key.subject)
+                continue
+            }
+            do {
+                _ = try Vault.unwrap(wrapped, for: key.subject, with: services.vault.masterKey)
+                liveSubjects.insert(key.subject)
+            } catch {
+                report.problems.append("the key of subject \(key.subject) does not open with this master key")
+            }
+        }
+        report.facts.append("\(liveSubjects.count) subject keys, \(erasedSubjects.count) destroyed")
+
+        // Files: the blob is there and is the one written.
+        var referenced = Set<String>()
+        let files = try await DocumentFile.query(on: db).with(\.$document).all()
+        for file in files {
+            referenced.insert(file.blobKey)
+            let subject = file.document.subject
+            if erasedSubjects.contains(subject) {
+                report.problems.append("document \(file.document.id?.uuidString.lowercased() ?? "?") belongs to an erased subject but is still recorded")
+                continue
+            }
+            guard try await blobs.exists(file.blobKey) else {
+                report.problems.append("blob \(file.blobKey) of document \(file.document.id?.uuidString.lowercased() ?? "?") is missing")
+                continue
+            }
+            let sealed = try await blobs.get(file.blobKey)
+            if Digest.sha256Hex(sealed) != file.digest {
+                report.problems.append("blob \(file.blobKey) does not match its recorded SHA-256")
+            } else if liveSubjects.contains(subject) {
+                do {
+                    _ = try await services.vault.open(sealed, for: subject, context: "document-file:\(file.blobKey)", on: db)
+                } catch {
+                    report.problems.append("blob \(file.blobKey) does not open with its subject's key")
+                }
+            } else {
+                report.problems.append("document files of subject \(subject) have no key")
+            }
+        }
+        report.facts.append("\(files.count) document files")
+
+        // Sealed records.
+        for profile in try await Profile.query(on: db).with(\.$account).all() {
+            do {
+                _ = try await services.vault.open(profile.sealed, for: profile.account.subject, context: "profile", on: db)
+            } catch {
+                report.problems.append("the profile of account \(profile.account.id?.uuidString.lowercased() ?? "?") does not open")
+            }
+        }
+        for guarantor in try await Guarantor.query(on: db).all() {
+            do {
+                _ = try await services.vault.open(guarantor.sealed, for: guarantor.subject, context: "guarantor", on: db)
+            } catch {
+                report.problems.append("guarantor \(guarantor.id?.uuidString.lowercased() ?? "?") does not open")
+            }
+        }
+
+        // Blobs nobody refers to: left by a crash between writing a blob and recording it.
+        if let store = blobs as? FileBlobStore {
+            let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
+            // Temporary files (".key….tmp") are interrupted writes; other names are blob keys.
+            let orphans = everything.filter { !$0.hasDirectoryPath && ($0.lastPathComponent.hasPrefix(".") || !referenced.contains($0.lastPathComponent)) }
+            if removeOrphans {
+                for url in orphans { try FileManager.default.removeItem(at: url) }
+                report.facts.append("removed \(orphans.count) orphan blob(s)")
+            } else {
+                report.orphanBlobs = orphans.map(\.lastPathComponent)
+                for name in report.orphanBlobs {
+                    report.problems.append("blob \(name) is not referenced by any document (rerun with --remove-orphans to delete it)")
+                }
+            }
+        }
+
+        // The audit trail.
+        switch try await AuditTrail.verify(on: db) {
+        case let .intact(entries, _): report.facts.append("audit trail intact (\(entries) entries)")
+        case let .broken(sequence, reason): report.problems.append("audit trail broken at entry \(sequence): \(reason)")
+        }
+        return report
+    }
+}

@@ -1,0 +1,59 @@
+@testable import DossierServer
+import DossierCore
+import DossierTestSupport
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+@Suite("dossier verify: database, blobs and keys agree")
+struct ConsistencyTests {
+    @Test(arguments: TestDatabase.all)
+    func findsMissingAlteredAndOrphanBlobs(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            try await app.signUp()
+            let token = try await app.signIn()
+            for _ in 0..<2 {
+                try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { res in
+                    #expect(res.status == .created)
+                }
+            }
+            var report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems == [])
+            #expect(report.facts.contains("2 document files"))
+
+            let store = FileBlobStore(directory: app.dossier.configuration.blobDirectory)
+            let files = try await DocumentFile.query(on: app.db).sort(\.$createdAt).all()
+            // One blob gone, one altered, and a stray one left by an interrupted upload.
+            try FileManager.default.removeItem(at: store.url(for: files[0].blobKey))
+            var altered = try Data(contentsOf: store.url(for: files[1].blobKey))
+            altered[0] ^= 0xFF
+            try altered.write(to: store.url(for: files[1].blobKey))
+            let stray = UUID().uuidString.lowercased()
+            try await store.put(Data("leftover".utf8), key: stray)
+
+            report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems.contains("blob \(files[0].blobKey) of document \(files[0].$document.id.uuidString.lowercased()) is missing"))
+            #expect(report.problems.contains("blob \(files[1].blobKey) does not match its recorded SHA-256"))
+            #expect(report.orphanBlobs == [stray])
+
+            report = try await ConsistencyCheck.run(on: app, removeOrphans: true)
+            #expect(report.orphanBlobs.isEmpty)
+            #expect(!(try await store.exists(stray)))
+            #expect(report.problems.count == 2)
+        }
+    }
+
+    @Test func recordsOfAnErasedSubjectAreReported() async throws {
+        try await withDossier(on: .sqlite) { app in
+            let accountID = try await app.signUp()
+            let token = try await app.signIn()
+            try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { _ in }
+            let account = try #require(try await Account.find(accountID, on: app.db))
+            try await app.dossier.vault.shred(account.subject, on: app.db)
+            let report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems.count == 1)
+            #expect(report.problems.first?.contains("belongs to an erased subject") == true)
+        }
+    }
+}
