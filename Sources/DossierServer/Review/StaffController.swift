@@ -43,8 +43,11 @@ struct StaffController: RouteCollection {
     }
 
     static func content(req: Request) async throws -> Response {
-        let reviewer = try req.requireAuthenticated().account
-        let document = try await document(req)
+        try await reviewRead(try await document(req), by: try req.requireAuthenticated().account, req: req)
+    }
+
+    /// A staff member opens a file under review: the reading is audited before the bytes go out.
+    static func reviewRead(_ document: Document, by reviewer: Account, req: Request) async throws -> Response {
         try await req.dossier.audit.record(
             AuditEvent(action: "document.read", subject: document.subject, purpose: "services", reason: "review",
                        details: ["document": try document.requireID().uuidString.lowercased()]),

@@ -318,12 +318,7 @@ struct FileWebController: RouteCollection {
         guard let reviewer = staffOnly(req) else { throw Abort(.forbidden, reason: "Staff only.") }
         let id = try req.parameters.require("document", as: UUID.self)
         guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
-        try await req.dossier.audit.record(
-            AuditEvent(action: "document.read", subject: document.subject, purpose: "services", reason: "review",
-                       details: ["document": id.uuidString.lowercased()]),
-            by: reviewer.subject, on: req.db
-        )
-        return try await RentalFileController.fileResponse(document, req: req)
+        return try await StaffController.reviewRead(document, by: reviewer, req: req)
     }
 
     static func review(req: Request) async throws -> Response {

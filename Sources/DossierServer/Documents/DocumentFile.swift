@@ -1,0 +1,34 @@
+import DossierCore
+import Fluent
+import Foundation
+
+/// One file of a document: its sealed bytes are in the blob store under `blobKey`.
+final class DocumentFile: Model, @unchecked Sendable {
+    static let schema = "document_files"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "document_id") var document: Document
+    @Field(key: "position") var position: Int
+    @Field(key: "blob_key") var blobKey: String
+    @Field(key: "kind") var kind: String
+    @Field(key: "size") var size: Int
+    /// SHA-256 of the sealed bytes as stored: integrity of the blob.
+    @Field(key: "digest") var digest: String
+    /// The original file name, sealed (it is personal data too).
+    @Field(key: "sealed_name") var sealedName: Data
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(documentID: UUID, position: Int, blobKey: String, kind: FileInspector.Kind, size: Int, digest: String,
+         sealedName: Data, now: Date) {
+        $document.id = documentID
+        self.position = position
+        self.blobKey = blobKey
+        self.kind = kind.rawValue
+        self.size = size
+        self.digest = digest
+        self.sealedName = sealedName
+        createdAt = now
+    }
+}

@@ -1,0 +1,30 @@
+import DossierCore
+import Fluent
+import Foundation
+
+/// A staff decision on a document, with the reasons the tenant reads.
+final class DocumentReview: Model, @unchecked Sendable {
+    static let schema = "document_reviews"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "document_id") var document: Document
+    @Field(key: "reviewer") var reviewer: String
+    @Enum(key: "decision") var decision: Document.Status
+    /// Decline reason ids from the catalogue, comma-separated.
+    @Field(key: "reasons") var reasons: String
+    @OptionalField(key: "comment") var comment: String?
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(documentID: UUID, reviewer: String, decision: Document.Status, reasons: [String], comment: String?, now: Date) {
+        $document.id = documentID
+        self.reviewer = reviewer
+        self.decision = decision
+        self.reasons = reasons.joined(separator: ",")
+        self.comment = comment
+        createdAt = now
+    }
+
+    var reasonIDs: [String] { reasons.split(separator: ",").map(String.init) }
+}
