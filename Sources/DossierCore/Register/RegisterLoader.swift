@@ -73,7 +73,13 @@ public struct LoadedRegister: Sendable {
     /// The YAML it was read from.
     public let yaml: String
     /// SHA-256 of that text: ties a consent or a published version to the exact register.
-    public var digest: String { Digest.sha256Hex(Data(yaml.utf8)) }
+    public let digest: String
+
+    init(register: Register, yaml: String) {
+        self.register = register
+        self.yaml = yaml
+        digest = Digest.sha256Hex(Data(yaml.utf8))
+    }
 }
 
 /// Turns coding paths into readable paths and YAML positions.
