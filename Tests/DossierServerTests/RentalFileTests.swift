@@ -361,6 +361,8 @@ struct RentalFileTests {
             let actions = try await AuditRecord.query(on: app.db).sort(\.$sequence).all().map(\.action)
             #expect(actions.filter { $0 == "document.reviewed" }.count == 2)
             #expect(actions.contains("document.read"))
+            // Listing the queue showed Jane's name to the operator: that is a read too.
+            #expect(actions.filter { $0 == "review-queue.read" }.count == 1)
 
             // Staff file a document the tenant sent by post, with its source and date.
             try await app.upload(token: staff, type: "rent-receipts", files: [("q1.pdf", "application/pdf", try upload("payslip.pdf"))],

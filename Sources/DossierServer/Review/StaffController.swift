@@ -29,6 +29,7 @@ struct StaffController: RouteCollection {
     static func queue(req: Request) async throws -> [QueueEntry] {
         let pending = try await Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files)
             .sort(\.$createdAt).limit(500).all()
+        try await auditQueueRead(pending, by: try req.requireAuthenticated().account, req: req)
         return try pending.map {
             QueueEntry(document: try $0.requireID(), type: $0.type, category: $0.category, tenant: try $0.account.requireID(),
                        tenantName: "\($0.account.firstName) \($0.account.lastName)", guarantor: $0.$guarantor.id,
@@ -44,6 +45,17 @@ struct StaffController: RouteCollection {
 
     static func content(req: Request) async throws -> Response {
         try await reviewRead(try await document(req), by: try req.requireAuthenticated().account, req: req)
+    }
+
+    /// The queue shows names and document types: one audit entry per person shown.
+    static func auditQueueRead(_ documents: [Document], by reviewer: Account, req: Request) async throws {
+        var seen = Set<String>()
+        for document in documents where seen.insert(document.subject).inserted {
+            try await req.dossier.audit.record(
+                AuditEvent(action: "review-queue.read", subject: document.subject, purpose: "services", reason: "review"),
+                by: reviewer.subject, on: req.db
+            )
+        }
     }
 
     /// A staff member opens a file under review: the reading is audited before the bytes go out.

@@ -285,7 +285,7 @@ struct FileWebController: RouteCollection {
     }
 
     static func reviews(req: Request) async throws -> Response {
-        guard staffOnly(req) != nil else {
+        guard let reviewer = staffOnly(req) else {
             return req.authenticated == nil ? req.redirect(to: "/signin") : try await req.page("message", titleKey: "reviews", body: MessageBody(text: "Staff only."), status: .forbidden)
         }
         let language = req.webLanguage
@@ -293,6 +293,7 @@ struct FileWebController: RouteCollection {
         let typeNames = Dictionary(uniqueKeysWithValues: catalogue.categories.flatMap(\.types).map { ($0.id, $0.name[language]) })
         let pending = try await Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files).with(\.$guarantor)
             .sort(\.$createdAt).limit(200).all()
+        try await StaffController.auditQueueRead(pending, by: reviewer, req: req)
         let service = RentalFileService(req)
         var rows: [ReviewRow] = []
         let formatter = DateFormatter()
