@@ -18,12 +18,14 @@ enum DatabaseSetup {
             if let schema = configuration.databaseSchema {
                 postgres.searchPath = [schema]
             }
-            app.databases.use(.postgres(configuration: postgres), as: .psql)
+            // Queries carry personal data in their bound values: never at debug, only at trace.
+            app.databases.use(.postgres(configuration: postgres, sqlLogLevel: .trace), as: .psql)
         } else if configuration.inMemoryDatabase {
-            app.databases.use(.sqlite(.memory), as: .sqlite)
+            app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .sqlite)
         } else {
             try DataDirectory.prepare(configuration.dataDirectory)
-            app.databases.use(.sqlite(.file(configuration.sqlitePath)), as: .sqlite)
+            // Queries carry personal data in their bound values: they are never logged.
+            app.databases.use(.sqlite(.file(configuration.sqlitePath), sqlLogLevel: nil), as: .sqlite)
             // Readers never wait for the writer, and a crash mid-write leaves the database whole.
             if let sql = app.db as? any SQLDatabase {
                 try await sql.raw("PRAGMA journal_mode=WAL").run()
