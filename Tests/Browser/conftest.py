@@ -10,7 +10,9 @@ import urllib.request
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCREENSHOTS = pathlib.Path(os.environ.get("DOSSIER_SCREENSHOTS", tempfile.gettempdir())) / "dossier-screenshots"
@@ -94,6 +96,22 @@ def browser():
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
+
+
+def wait_until_gone(driver, element, timeout=30):
+    """Waits until `element` has left the page (the next page replaced it).
+
+    chromedriver reports a node of a replaced document either as stale or as "Node with given
+    id does not belong to the document"; both mean it is gone.
+    """
+    def gone(_):
+        try:
+            element.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    WebDriverWait(driver, timeout).until(gone)
 
 
 def screenshot(driver, name):

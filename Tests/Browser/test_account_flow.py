@@ -4,10 +4,8 @@ import email
 import re
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import screenshot
+from conftest import screenshot, wait_until_gone
 
 
 def fill(driver, fields):
@@ -21,13 +19,13 @@ def submit(driver):
     """Submits the page's form and waits for the next page to replace it."""
     button = driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]")
     button.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(driver, button)
 
 
 def sign_out(driver):
     button = driver.find_element(By.CSS_SELECTOR, "nav form button")
     button.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(driver, button)
 
 
 def test_sign_up_verify_sign_in_and_connection_log(server, browser):
@@ -95,7 +93,7 @@ def test_privacy_policy_in_both_languages(server, browser):
     screenshot(browser, "privacy-en")
     link = browser.find_element(By.CSS_SELECTOR, "header nav a[hreflang=fr]")
     link.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(link))
+    wait_until_gone(browser, link)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Politique de confidentialité"
     assert "6 mois à compter de la collecte" in browser.find_element(By.ID, "purpose-account").text
 

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import screenshot
+from conftest import screenshot, wait_until_gone
 from test_account_flow import fill, sign_out, submit
 
 UPLOADS = pathlib.Path(__file__).resolve().parents[1] / "Fixtures" / "uploads"
@@ -35,7 +35,7 @@ def upload(browser, type_id, files, person=None):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     # The script reloads the page once the upload is through.
     try:
-        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(form))
+        wait_until_gone(browser, form)
     except Exception:
         screenshot(browser, "upload-stuck")
         print("upload error:", browser.find_element(By.ID, "upload-error").text)
@@ -56,7 +56,7 @@ def test_tenant_file_and_review(server, browser, tmp_path):
     fill(browser, {"surface": "45"})
     button = browser.find_element(By.CSS_SELECTOR, "#profile-form button[type=submit]")
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(browser, button)
     assert browser.find_element(By.ID, "profile-saved").is_displayed()
     assert browser.find_element(By.ID, "city").get_attribute("value") == "Lyon"
 
@@ -64,7 +64,7 @@ def test_tenant_file_and_review(server, browser, tmp_path):
     fill(browser, {"name": "Paul Doe"})
     button = browser.find_element(By.CSS_SELECTOR, "#guarantor-form button[type=submit]")
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(browser, button)
     assert "Paul Doe" in browser.find_element(By.ID, "guarantors").find_element(By.XPATH, "following-sibling::ul").text
 
     # A forbidden document is explained; a mislabelled file is refused with its reason.
@@ -112,14 +112,14 @@ def test_tenant_file_and_review(server, browser, tmp_path):
     identity = next(row for row in queue if "identity card" in row.text)
     button = identity.find_element(By.CSS_SELECTOR, "button.validate")
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(browser, button)
     payslip = next(row for row in browser.find_elements(By.CSS_SELECTOR, "#review-queue tbody tr") if "payslips" in row.text)
     payslip.find_element(By.TAG_NAME, "summary").click()
     payslip.find_element(By.CSS_SELECTOR, "input[value=illegible]").click()
     payslip.find_element(By.CSS_SELECTOR, "input[name=comment]").send_keys("The March payslip is cut off.")
     button = payslip.find_element(By.CSS_SELECTOR, "button.decline")
     button.click()
-    WebDriverWait(browser, 15).until(expected_conditions.staleness_of(button))
+    wait_until_gone(browser, button)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#review-queue tbody tr")) == 1
     sign_out(browser)
 

@@ -11,14 +11,12 @@ TLS, who authenticated, and the message text. Prints "ready PORT" once listening
 and offers STARTTLS with it.
 """
 import argparse
-import asyncio
 import datetime
 import ipaddress
 import json
 import os
 import signal
 import ssl
-import sys
 import uuid
 
 from aiosmtpd.controller import Controller
