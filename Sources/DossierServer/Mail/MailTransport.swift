@@ -21,7 +21,10 @@ struct FileMailTransport: MailTransport {
     func deliver(_ delivery: MailDelivery) async throws {
         let files = FileManager.default
         try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        // Sortable by name in the order written, to the millisecond.
+        let stamp = formatter.string(from: Date()).replacingOccurrences(of: ":", with: "")
         let url = directory.appendingPathComponent("\(stamp)-\(delivery.id.uuidString.lowercased()).eml")
         try Data(delivery.message.utf8).write(to: url, options: [.atomic])
         try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)

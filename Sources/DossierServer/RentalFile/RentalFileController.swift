@@ -163,10 +163,8 @@ struct RentalFileController: RouteCollection {
     }
 
     static func documentBody(_ document: Document, service: RentalFileService) async throws -> DocumentBody {
-        var files: [DocumentBody.File] = []
-        for file in document.files.sorted(by: { $0.position < $1.position }) {
-            let name = try await service.vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: service.database)
-            files.append(.init(position: file.position, kind: file.kind, size: file.size, name: String(decoding: name, as: UTF8.self)))
+        let files = try await service.namedFiles(of: document).map {
+            DocumentBody.File(position: $0.file.position, kind: $0.file.kind, size: $0.file.size, name: $0.name)
         }
         let reviews = document.reviews.sorted { $0.createdAt < $1.createdAt }.map { review in
             DocumentBody.Review(decision: review.decision.rawValue,

@@ -283,6 +283,16 @@ struct RentalFileService {
         return (data, FileInspector.Kind(rawValue: file.kind) ?? .pdf, String(decoding: name, as: UTF8.self))
     }
 
+    /// The document's files in order, with their original names unsealed (files must be loaded).
+    func namedFiles(of document: Document) async throws -> [(file: DocumentFile, name: String)] {
+        var result: [(file: DocumentFile, name: String)] = []
+        for file in document.files.sorted(by: { $0.position < $1.position }) {
+            let name = try await vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: database)
+            result.append((file, String(decoding: name, as: UTF8.self)))
+        }
+        return result
+    }
+
     func delete(_ document: Document, by actor: String) async throws {
         let files = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID()).all()
         try await document.delete(on: database)

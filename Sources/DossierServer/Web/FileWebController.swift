@@ -94,10 +94,9 @@ struct FileWebController: RouteCollection {
             var rows: [DocumentRow] = []
             for document in documents where document.$guarantor.id == guarantorID {
                 let review = document.reviews.sorted { $0.createdAt < $1.createdAt }.last
-                var files: [Option] = []
-                for file in document.files.sorted(by: { $0.position < $1.position }) {
-                    let name = try await service.vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: req.db)
-                    files.append(Option(value: "/file/documents/\(try document.requireID())/content?file=\(file.position)", label: String(decoding: name, as: UTF8.self)))
+                let documentID = try document.requireID()
+                let files = try await service.namedFiles(of: document).map {
+                    Option(value: "/file/documents/\(documentID)/content?file=\($0.file.position)", label: $0.name)
                 }
                 rows.append(DocumentRow(
                     id: try document.requireID().uuidString, type: typeNames[document.type] ?? document.type, status: document.status.rawValue,
