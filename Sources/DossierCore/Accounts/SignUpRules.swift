@@ -37,6 +37,13 @@ public struct SignUpRules: Sendable {
         }
     }
 
+    /// The password policy's findings, as messages on the `password` field.
+    public static func passwordProblems(_ password: String, email: String, names: [String],
+                                        policy: PasswordPolicy = PasswordPolicy(), language: Language) -> [FieldProblem] {
+        policy.problems(password, email: email, names: names)
+            .map { FieldProblem(field: "password", message: AccountWording(language).password($0, policy: policy)) }
+    }
+
     public func problems(in form: Form, language: Language) -> [FieldProblem] {
         let words = AccountWording(language)
         var problems: [FieldProblem] = []
@@ -56,8 +63,8 @@ public struct SignUpRules: Sendable {
         if !form.email.trimmingCharacters(in: .whitespaces).isEmpty, EmailAddress(form.email) == nil {
             problems.append(FieldProblem(field: "email", message: words.invalidEmail))
         }
-        problems += passwords.problems(form.password, email: form.email, names: [form.firstName, form.lastName])
-            .map { FieldProblem(field: "password", message: words.password($0, policy: passwords)) }
+        problems += Self.passwordProblems(form.password, email: form.email, names: [form.firstName, form.lastName],
+                                          policy: passwords, language: language)
         return problems
     }
 }

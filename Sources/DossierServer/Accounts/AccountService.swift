@@ -84,12 +84,8 @@ struct AccountService {
     /// Creates a staff or member account (from the CLI or an admin), its address taken as verified.
     func createAccount(email: EmailAddress, password: String, firstName: String, lastName: String,
                        role: Role, organisationID: UUID? = nil, language: Language, actor: String) async throws -> Account {
-        let problems = PasswordPolicy().problems(password, email: email.value, names: [firstName, lastName])
-        guard problems.isEmpty else {
-            throw ValidationFailure(problems: problems.map {
-                FieldProblem(field: "password", message: AccountWording(language).password($0, policy: PasswordPolicy()))
-            })
-        }
+        let problems = SignUpRules.passwordProblems(password, email: email.value, names: [firstName, lastName], language: language)
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         if try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() != nil {
             throw Abort(.conflict, reason: AccountWording(language).emailTaken)
         }
@@ -266,12 +262,9 @@ struct AccountService {
     /// Sets a new password from a single-use link; ends every session of the account.
     func resetPassword(token: String, newPassword: String, client: ClientInfo, language: Language) async throws {
         let (record, account) = try await consume(token: token, purpose: .resetPassword, language: language)
-        let problems = PasswordPolicy().problems(newPassword, email: account.email, names: [account.firstName, account.lastName])
-        guard problems.isEmpty else {
-            throw ValidationFailure(problems: problems.map {
-                FieldProblem(field: "password", message: AccountWording(account.language).password($0, policy: PasswordPolicy()))
-            })
-        }
+        let problems = SignUpRules.passwordProblems(newPassword, email: account.email, names: [account.firstName, account.lastName],
+                                                    language: account.language)
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         account.passwordHash = try await passwords.hash(newPassword)
         // Following the link proves the address too.
         account.emailVerifiedAt = account.emailVerifiedAt ?? clock.now

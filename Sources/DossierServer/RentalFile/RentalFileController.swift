@@ -126,7 +126,7 @@ struct RentalFileController: RouteCollection {
     static func removeGuarantor(req: Request) async throws -> HTTPStatus {
         let account = try req.requireAuthenticated().account
         let id = try req.parameters.require("guarantor", as: UUID.self)
-        guard let guarantor = try await Guarantor.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first() else {
+        guard let guarantor = try await RentalFileService(req).guarantor(id, of: account) else {
             throw Abort(.notFound, reason: "No such guarantor.")
         }
         try await RentalFileService(req).removeGuarantor(guarantor, by: account)
@@ -208,7 +208,7 @@ struct RentalFileController: RouteCollection {
     static func ownDocument(_ req: Request) async throws -> Document {
         let account = try req.requireAuthenticated().account
         let id = try req.parameters.require("document", as: UUID.self)
-        guard let document = try await Document.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first() else {
+        guard let document = try await RentalFileService(req).document(id, of: account) else {
             throw Abort(.notFound, reason: "No such document.")
         }
         return document

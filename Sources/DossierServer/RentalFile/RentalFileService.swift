@@ -88,6 +88,11 @@ struct RentalFileService {
         try await Guarantor.query(on: database).filter(\.$account.$id == account.requireID()).sort(\.$createdAt).all()
     }
 
+    /// One of the account's guarantors, or nil (also for someone else's).
+    func guarantor(_ id: UUID, of account: Account) async throws -> Guarantor? {
+        try await Guarantor.query(on: database).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first()
+    }
+
     func details(of guarantor: Guarantor) async throws -> GuarantorDetails {
         try await vault.openJSON(GuarantorDetails.self, guarantor.sealed, for: guarantor.subject, context: "guarantor", on: database)
     }
@@ -202,7 +207,7 @@ struct RentalFileService {
         }
         var guarantor: Guarantor?
         if let guarantorID {
-            guarantor = try await Guarantor.query(on: database).filter(\.$id == guarantorID).filter(\.$account.$id == account.requireID()).first()
+            guarantor = try await self.guarantor(guarantorID, of: account)
             guard guarantor != nil else { throw Abort(.notFound, reason: fr ? "Garant inconnu." : "Unknown guarantor.") }
         }
         let kind = guarantor?.kind ?? .tenant
@@ -281,6 +286,11 @@ struct RentalFileService {
         let data = try await vault.open(sealed, for: document.subject, context: "document-file:\(file.blobKey)", on: database)
         let name = try await vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: database)
         return (data, FileInspector.Kind(rawValue: file.kind) ?? .pdf, String(decoding: name, as: UTF8.self))
+    }
+
+    /// One of the account's documents, or nil (also for someone else's).
+    func document(_ id: UUID, of account: Account) async throws -> Document? {
+        try await Document.query(on: database).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first()
     }
 
     /// The document's files in order, with their original names unsealed (files must be loaded).

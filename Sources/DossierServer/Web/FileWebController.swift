@@ -204,7 +204,7 @@ struct FileWebController: RouteCollection {
     static func removeGuarantor(req: Request) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
         let id = try req.parameters.require("guarantor", as: UUID.self)
-        if let guarantor = try await Guarantor.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == current.account.requireID()).first() {
+        if let guarantor = try await RentalFileService(req).guarantor(id, of: current.account) {
             try await RentalFileService(req).removeGuarantor(guarantor, by: current.account)
         }
         return req.redirect(to: "/file#guarantors", redirectType: .normal)
@@ -237,7 +237,7 @@ struct FileWebController: RouteCollection {
     static func ownDocument(_ req: Request) async throws -> Document? {
         guard let current = req.authenticated else { return nil }
         let id = try req.parameters.require("document", as: UUID.self)
-        return try await Document.query(on: req.db).filter(\.$id == id).filter(\.$account.$id == current.account.requireID()).first()
+        return try await RentalFileService(req).document(id, of: current.account)
     }
 
     static func deleteDocument(req: Request) async throws -> Response {
@@ -316,15 +316,12 @@ struct FileWebController: RouteCollection {
 
     static func staffContent(req: Request) async throws -> Response {
         guard let reviewer = staffOnly(req) else { throw Abort(.forbidden, reason: "Staff only.") }
-        let id = try req.parameters.require("document", as: UUID.self)
-        guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
-        return try await StaffController.reviewRead(document, by: reviewer, req: req)
+        return try await StaffController.reviewRead(try await StaffController.document(req), by: reviewer, req: req)
     }
 
     static func review(req: Request) async throws -> Response {
         guard let reviewer = staffOnly(req) else { throw Abort(.forbidden, reason: "Staff only.") }
-        let id = try req.parameters.require("document", as: UUID.self)
-        guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
+        let document = try await StaffController.document(req)
         let decision = (try? req.content.get(String.self, at: "decision")) ?? ""
         let reasons = (try? req.content.get([String].self, at: "reasons")) ?? (try? req.content.get(String.self, at: "reasons")).map { [$0] } ?? []
         let comment = try? req.content.get(String.self, at: "comment")
