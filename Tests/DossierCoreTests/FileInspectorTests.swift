@@ -99,6 +99,614 @@ struct FileInspectorTests {
     }
 }
 
+// MARK: - Hostile files (security review findings 3, 5 and 14)
+
+/// What a check refused, if anything.
+private func refusal(_ result: Result<FileInspector.Accepted, FileInspector.Refusal>) -> FileInspector.Refusal? {
+    if case let .failure(refusal) = result { return refusal }
+    return nil
+}
+
+private func isDamaged(_ refusal: FileInspector.Refusal?) -> Bool {
+    if case .damaged? = refusal { return true }
+    return false
+}
+
+private func isTooComplex(_ refusal: FileInspector.Refusal?) -> Bool {
+    if case .tooComplex? = refusal { return true }
+    return false
+}
+
+private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+private func contains(_ haystack: Data, _ needle: String) -> Bool {
+    haystack.range(of: Data(needle.utf8)) != nil
+}
+
+/// Builds PDFs: numbered objects, each stream's /Length and the cross-reference offsets right.
+private struct PDFBuilder {
+    var objects: [[UInt8]] = []
+
+    @discardableResult
+    mutating func add(_ body: String) -> Int { add(bytes(body)) }
+
+    @discardableResult
+    mutating func add(_ body: [UInt8]) -> Int {
+        objects.append(body)
+        return objects.count
+    }
+
+    /// A stream object: `entries` (the /Length is added unless given), then exactly `data`.
+    @discardableResult
+    mutating func addStream(_ entries: String, _ data: [UInt8], length: String? = nil) -> Int {
+        let lengthEntry = length.map { $0.isEmpty ? "" : " /Length \($0)" } ?? " /Length \(data.count)"
+        return add(bytes("<< \(entries)\(lengthEntry) >>\nstream\n") + data + bytes("\nendstream"))
+    }
+
+    /// Objects 1 to 5: catalog, pages, page, its content, a font.
+    mutating func addPage(catalog: String = "", page: String = "", contentEntries: String = "", content: [UInt8]? = nil) {
+        add("<< /Type /Catalog /Pages 2 0 R \(catalog) >>")
+        add("<< /Type /Pages /Kids [3 0 R] /Count 1 >>")
+        add("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> \(page) >>")
+        addStream(contentEntries, content ?? bytes("BT /F1 18 Tf 72 720 Td (Avis d'imposition) Tj ET"))
+        add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    }
+
+    func build(trailer: String = "") -> Data {
+        var out = bytes("%PDF-1.7\n%\u{E2}\u{E3}\u{CF}\u{D3}\n")
+        var offsets: [Int] = []
+        for (index, body) in objects.enumerated() {
+            offsets.append(out.count)
+            out += bytes("\(index + 1) 0 obj\n") + body + bytes("\nendobj\n")
+        }
+        let xref = out.count
+        out += bytes("xref\n0 \(objects.count + 1)\n0000000000 65535 f \n")
+        for offset in offsets {
+            let digits = String(offset)
+            out += bytes(String(repeating: "0", count: max(0, 10 - digits.count)) + digits + " 00000 n \n")
+        }
+        out += bytes("trailer\n<< /Size \(objects.count + 1) /Root 1 0 R \(trailer)>>\nstartxref\n\(xref)\n%%EOF\n")
+        return Data(out)
+    }
+
+    static func check(_ pdf: Data) -> Result<FileInspector.Accepted, FileInspector.Refusal> {
+        FileInspector.inspect(pdf, fileName: "file.pdf", declaredType: "application/pdf")
+    }
+}
+
+/// An object stream's data: the `number offset` pairs, then the objects; and its /First.
+private func objectStream(_ objects: [(number: Int, body: String)]) -> (data: [UInt8], entries: String) {
+    var header = ""
+    var body = ""
+    for object in objects {
+        header += "\(object.number) \(body.utf8.count) "
+        body += object.body + "\n"
+    }
+    return (bytes(header + body), "/Type /ObjStm /N \(objects.count) /First \(header.utf8.count)")
+}
+
+/// The script every finding-3 file hides: an action run on opening.
+private let script = (number: 6, body: "<< /Type /Action /S /JavaScript /JS (app.launchURL('http://example.org');) >>")
+
+/// A PDF whose catalog opens object 6, a script kept in an object stream encoded by `filter`.
+private func scriptInObjectStream(filter: String, _ encode: ([UInt8]) -> [UInt8]) -> Data {
+    var pdf = PDFBuilder()
+    pdf.addPage(catalog: "/OpenAction 6 0 R")
+    let stream = objectStream([script])
+    pdf.addStream("\(stream.entries) /Filter \(filter)", encode(stream.data))
+    return pdf.build()
+}
+
+// Encoders for the filters, as a PDF writer would use them.
+
+private func asciiHex(_ data: [UInt8]) -> [UInt8] {
+    let digits = Array("0123456789ABCDEF".utf8)
+    var out: [UInt8] = []
+    for (index, byte) in data.enumerated() {
+        out += [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+        if index % 32 == 31 { out.append(0x0A) }
+    }
+    return out + [UInt8(ascii: ">")]
+}
+
+private func ascii85(_ data: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    var index = 0
+    while index < data.count {
+        let chunk = Array(data[index..<min(index + 4, data.count)])
+        var value: UInt32 = 0
+        for offset in 0..<4 { value = value << 8 | UInt32(offset < chunk.count ? chunk[offset] : 0) }
+        if chunk.count == 4, value == 0 {
+            out.append(UInt8(ascii: "z"))
+        } else {
+            var digits = [UInt8](repeating: 0, count: 5)
+            for offset in (0..<5).reversed() {
+                digits[offset] = UInt8(value % 85) + 33
+                value /= 85
+            }
+            out += digits.prefix(chunk.count + 1)
+        }
+        index += 4
+    }
+    return out + bytes("~>")
+}
+
+/// LZW with early change, as /LZWDecode expects by default.
+private func lzw(_ data: [UInt8]) -> [UInt8] {
+    var table: [[UInt8]: Int] = [:]
+    for byte in 0..<256 { table[[UInt8(byte)]] = byte }
+    var next = 258
+    var out: [UInt8] = []
+    var bits: UInt64 = 0
+    var count = 0
+    func write(_ code: Int) {
+        let width = next >= 2048 ? 12 : next >= 1024 ? 11 : next >= 512 ? 10 : 9
+        bits = bits << UInt64(width) | UInt64(code)
+        count += width
+        while count >= 8 {
+            out.append(UInt8(truncatingIfNeeded: bits >> UInt64(count - 8)))
+            count -= 8
+        }
+    }
+    write(256)
+    var word: [UInt8] = []
+    for byte in data {
+        if table[word + [byte]] != nil {
+            word.append(byte)
+        } else {
+            write(table[word]!)
+            if next < 4096 { table[word + [byte]] = next }
+            next += 1
+            word = [byte]
+        }
+    }
+    if !word.isEmpty {
+        write(table[word]!)
+        next += 1
+    }
+    write(257)
+    if count > 0 { out.append(UInt8(truncatingIfNeeded: bits << UInt64(8 - count))) }
+    return out
+}
+
+/// RunLength with one-byte literal runs: the bytes are there, but never two in a row.
+private func runLength(_ data: [UInt8]) -> [UInt8] {
+    data.flatMap { [0, $0] } + [128]
+}
+
+private func flate(_ data: [UInt8]) -> [UInt8] { Inflate.deflate(data) }
+
+@Suite("Finding 3: PDF active content cannot hide from the scan")
+struct PDFActiveContentFindingTests {
+    @Test func finding3_javaScriptBehindASCIIHexIsRefused() {
+        let pdf = scriptInObjectStream(filter: "/ASCIIHexDecode", asciiHex)
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        let short = scriptInObjectStream(filter: "/AHx", asciiHex)
+        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_javaScriptBehindASCII85IsRefused() {
+        let pdf = scriptInObjectStream(filter: "/ASCII85Decode", ascii85)
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        let short = scriptInObjectStream(filter: "/A85", ascii85)
+        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_javaScriptBehindDoubleFlateIsRefused() {
+        let pdf = scriptInObjectStream(filter: "[/FlateDecode /FlateDecode]") { flate(flate($0)) }
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        let mixed = scriptInObjectStream(filter: "[/AHx /Fl]") { asciiHex(flate($0)) }
+        #expect(refusal(PDFBuilder.check(mixed)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_javaScriptBehindLZWIsRefused() {
+        let pdf = scriptInObjectStream(filter: "/LZWDecode", lzw)
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_javaScriptBehindRunLengthIsRefused() {
+        let pdf = scriptInObjectStream(filter: "/RunLengthDecode", runLength)
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_escapedNamesInADecodedStreamAreRefused() {
+        var pdf = PDFBuilder()
+        pdf.addPage(catalog: "/OpenAction 6 0 R")
+        let stream = objectStream([(6, "<< /S /J#61vaScript /J#53 (app.alert(1)) >>")])
+        pdf.addStream("\(stream.entries) /Filter /ASCIIHexDecode", asciiHex(stream.data))
+        #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_corruptAdlerFailsClosed() {
+        let pdf = scriptInObjectStream(filter: "/FlateDecode") { data in
+            var packed = flate(data)
+            packed[packed.count - 1] ^= 0x5A  // the Adler-32 checksum's last byte
+            return packed
+        }
+        #expect(isDamaged(refusal(PDFBuilder.check(pdf))))
+    }
+
+    @Test func finding3_truncatedFlateFailsClosed() {
+        let pdf = scriptInObjectStream(filter: "/FlateDecode") { Array(flate($0).dropLast(6)) }
+        #expect(isDamaged(refusal(PDFBuilder.check(pdf))))
+        let trailing = scriptInObjectStream(filter: "/FlateDecode") { flate($0) + bytes("garbage") }
+        #expect(isDamaged(refusal(PDFBuilder.check(trailing))))
+    }
+
+    @Test func finding3_literalEndstreamInsideCompressedData() {
+        // zlib data whose first block is stored (its bytes appear as they are, `endstream`
+        // included) and whose second block, compressed, holds the script.
+        let stream = objectStream([script])
+        let split = stream.data.firstIndex(of: UInt8(ascii: "<"))! + 2
+        let visible = Array(stream.data[..<split]) + bytes(" /Note (endstream\nendobj) ")
+        let hidden = Array(stream.data[split...])
+        var packed: [UInt8] = [0x78, 0x01]
+        let count = visible.count
+        packed += [0x00, UInt8(count & 0xFF), UInt8(count >> 8), UInt8(~count & 0xFF), UInt8((~count >> 8) & 0xFF)] + visible
+        let rest = flate(hidden)
+        packed += rest[2..<(rest.count - 4)]
+        let adler = Inflate.adler32(visible + hidden)
+        packed += [UInt8(adler >> 24), UInt8(adler >> 16 & 0xFF), UInt8(adler >> 8 & 0xFF), UInt8(adler & 0xFF)]
+        var pdf = PDFBuilder()
+        pdf.addPage(catalog: "/OpenAction 6 0 R")
+        pdf.addStream("\(stream.entries) /Filter /FlateDecode", packed)
+        let file = pdf.build()
+        #expect(contains(file, "endstream\nendobj) "))
+        #expect(!contains(file, "JavaScript"))
+        #expect(refusal(PDFBuilder.check(file)) == .activeContent(["JavaScript"]))
+    }
+
+    @Test func finding3_streamLengthMustBeRightOrTheFileIsRefused() {
+        let content = bytes("BT /F1 18 Tf 72 720 Td (Hello) Tj ET")
+        for length in ["", "10", "\(content.count + 5)", "99999", "-1", "/Foo", "9 0 R"] {
+            var pdf = PDFBuilder()
+            pdf.addPage()
+            pdf.addStream("", content, length: length)
+            #expect(isDamaged(refusal(PDFBuilder.check(pdf.build()))), "/Length \(length)")
+        }
+        // A stream that runs to the end of the file, without endstream.
+        let cut = Data(bytes("%PDF-1.7\n1 0 obj\n<< /Length 500 >>\nstream\n") + content + bytes("\n%%EOF\n"))
+        #expect(isDamaged(refusal(PDFBuilder.check(cut))))
+    }
+
+    @Test func finding3_unknownFilterFailsClosed() {
+        var pdf = PDFBuilder()
+        pdf.addPage(contentEntries: "/Filter /JBIG3Decode", content: bytes("/JavaScript"))
+        #expect(refusal(PDFBuilder.check(pdf.build())) == .damaged("unsupported stream filter /JBIG3Decode"))
+        var indirect = PDFBuilder()
+        indirect.addPage(contentEntries: "/Filter 9 0 R")
+        #expect(isDamaged(refusal(PDFBuilder.check(indirect.build()))))
+    }
+
+    @Test func finding3_imageDataOnlyLastAndNotScanned() {
+        let noise = bytes("\u{FF}\u{D8} /JS /Launch ") + [UInt8](repeating: 0x80, count: 64)
+        var picture = PDFBuilder()
+        picture.addPage()
+        picture.addStream("/Type /XObject /Subtype /Image /Width 8 /Height 8 /Filter /DCTDecode", noise)
+        picture.addStream("/Type /XObject /Subtype /Image /Width 8 /Height 8 /Filter [/FlateDecode /DCT]", flate(noise))
+        // Pixels are not PDF syntax either, whatever their bytes happen to spell.
+        picture.addStream("/Type /XObject /Subtype /Image /Width 8 /Height 8 /BitsPerComponent 8 /Filter /FlateDecode", flate(noise))
+        #expect(throws: Never.self) { try PDFBuilder.check(picture.build()).get() }
+        var first = PDFBuilder()
+        first.addPage()
+        first.addStream("/Filter [/DCTDecode /FlateDecode]", flate(noise))
+        #expect(isDamaged(refusal(PDFBuilder.check(first.build()))))
+    }
+
+    @Test func finding3_encryptionIsRefusedAsEncrypted() {
+        var crypt = PDFBuilder()
+        crypt.addPage(contentEntries: "/Filter [/Crypt /FlateDecode]", content: [1, 2, 3, 4])
+        #expect(refusal(PDFBuilder.check(crypt.build())) == .encryptedPDF)
+        // Encrypted streams do not inflate: still "encrypted", not "damaged".
+        var trailer = PDFBuilder()
+        trailer.addPage(contentEntries: "/Filter /FlateDecode", content: [0x9C, 0x11, 0x42, 0x07, 0xE1])
+        trailer.add("<< /Filter /Standard /V 2 /R 3 /O (x) /U (y) /P -4 >>")
+        #expect(refusal(PDFBuilder.check(trailer.build(trailer: "/Encrypt 6 0 R "))) == .encryptedPDF)
+    }
+
+    @Test func finding3_automaticActionsAreRefused() {
+        var openURI = PDFBuilder()
+        openURI.addPage(catalog: "/OpenAction << /S /URI /URI (https://tracker.example/open) >>")
+        #expect(refusal(PDFBuilder.check(openURI.build())) == .activeContent(["automatic action"]))
+
+        var pageAction = PDFBuilder()
+        pageAction.addPage(page: "/AA << /O << /S /GoTo /D [3 0 R /Fit] >> >>")
+        #expect(refusal(PDFBuilder.check(pageAction.build())) == .activeContent(["automatic action"]))
+
+        // The same, inside a compressed object stream.
+        var packed = PDFBuilder()
+        packed.addPage(catalog: "/Names 6 0 R")
+        let stream = objectStream([(6, "<< /Dests 7 0 R /OpenAction\n<< /S /URI /URI (https://tracker.example/) >> >>")])
+        packed.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+        #expect(refusal(PDFBuilder.check(packed.build())) == .activeContent(["automatic action"]))
+
+        // Opening on a page is no action.
+        var destination = PDFBuilder()
+        destination.addPage(catalog: "/OpenAction [3 0 R /Fit]")
+        #expect(throws: Never.self) { try PDFBuilder.check(destination.build()).get() }
+    }
+
+    @Test func finding3_ordinaryCompressedPDFsAreAccepted() throws {
+        let text = bytes("BT /F1 12 Tf 72 720 Td (Bulletin de salaire - mars) Tj ET\n")
+        // A Flate content stream, and the same through each other filter.
+        for (filter, encoded) in [
+            ("/FlateDecode", flate(text)), ("/Fl", flate(text)), ("[/FlateDecode /FlateDecode]", flate(flate(text))),
+            ("/ASCIIHexDecode", asciiHex(text)), ("/ASCII85Decode", ascii85(text)), ("[/A85 /Fl]", ascii85(flate(text))),
+            ("/LZWDecode", lzw(text)), ("/RunLengthDecode", runLength(text)),
+            ("/FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >>", flate(text)),
+            ("/LZWDecode /DecodeParms << /EarlyChange 1 >>", lzw(text)),
+        ] {
+            var pdf = PDFBuilder()
+            pdf.addPage(contentEntries: "/Filter \(filter)", content: encoded)
+            let file = pdf.build()
+            let accepted = try PDFBuilder.check(file).get()
+            #expect(accepted.bytes == file, "\(filter)")
+        }
+    }
+
+    @Test func finding3_objectStreamOfPlainObjectsIsAccepted() throws {
+        var pdf = PDFBuilder()
+        pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
+        let stream = objectStream([
+            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> >> >>"),
+            (6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+        ])
+        pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+        pdf.addStream("/Filter /FlateDecode", flate(bytes("BT /F1 18 Tf 72 720 Td (Quittance) Tj ET")))
+        #expect(throws: Never.self) { try PDFBuilder.check(pdf.build()).get() }
+    }
+
+    @Test func finding3_indirectLengthIsAccepted() throws {
+        let content = flate(bytes("BT /F1 18 Tf 72 720 Td (Attestation) Tj ET"))
+        // The length object after the stream, as most writers put it…
+        var later = PDFBuilder()
+        later.addPage(contentEntries: "/Filter /FlateDecode", content: [])
+        later.objects[3] = bytes("<< /Filter /FlateDecode /Length 6 0 R >>\nstream\n") + content + bytes("\nendstream")
+        later.add("\(content.count)")
+        #expect(throws: Never.self) { try PDFBuilder.check(later.build()).get() }
+        // …or before it.
+        var earlier = PDFBuilder()
+        earlier.add("<< /Type /Catalog /Pages 3 0 R >>")
+        earlier.add("  \(content.count) ")
+        earlier.add("<< /Type /Pages /Kids [4 0 R] /Count 1 >>")
+        earlier.add("<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 5 0 R >>")
+        earlier.add(bytes("<< /Length 2 0 R /Filter /FlateDecode >>\nstream\n") + content + bytes("\nendstream"))
+        #expect(throws: Never.self) { try PDFBuilder.check(earlier.build()).get() }
+        // A wrong indirect length is no better than a wrong direct one.
+        var wrong = PDFBuilder()
+        wrong.addPage(contentEntries: "/Filter /FlateDecode", content: [])
+        wrong.objects[3] = bytes("<< /Filter /FlateDecode /Length 6 0 R >>\nstream\n") + content + bytes("\nendstream")
+        wrong.add("\(content.count - 3)")
+        #expect(isDamaged(refusal(PDFBuilder.check(wrong.build()))))
+    }
+
+    @Test func finding3_ambiguousLengthsFailClosed() {
+        let content = bytes("BT /F1 18 Tf 72 720 Td (Attestation) Tj ET")
+        // The length object defined twice, with two values (say, once in an update).
+        var twice = PDFBuilder()
+        twice.addPage(content: [])
+        twice.objects[3] = bytes("<< /Length 6 0 R >>\nstream\n") + content + bytes("\nendstream")
+        twice.add("\(content.count)")
+        let file = twice.build() + Data("6 0 obj\n\(content.count + 9)\nendobj\n%%EOF\n".utf8)
+        #expect(isDamaged(refusal(PDFBuilder.check(file))))
+        // A key given twice: readers differ on which one counts.
+        for entries in ["/Length 10 /Length \(content.count)", "/Length \(content.count) /Filter /AHx /Filter /FlateDecode"] {
+            var pdf = PDFBuilder()
+            pdf.addPage(content: [])
+            pdf.objects[3] = bytes("<< \(entries) >>\nstream\n") + content + bytes("\nendstream")
+            #expect(isDamaged(refusal(PDFBuilder.check(pdf.build()))), "\(entries)")
+        }
+        // A stream measured by an indirect length must not hold `endstream` itself.
+        var holding = PDFBuilder()
+        holding.add("<< /Type /Catalog /Pages 3 0 R >>")
+        let quoted = bytes("BT /F1 18 Tf 72 720 Td (endstream) Tj ET")
+        holding.add("\(quoted.count)")
+        holding.add("<< /Type /Pages /Kids [4 0 R] /Count 1 >>")
+        holding.add("<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /Contents 5 0 R >>")
+        holding.add(bytes("<< /Length 2 0 R >>\nstream\n") + quoted + bytes("\nendstream"))
+        #expect(refusal(PDFBuilder.check(holding.build())) == .damaged("a stream with an indirect /Length holds endstream"))
+    }
+
+    @Test func finding3_lengthHiddenBehindAStringFailsClosed() {
+        // A reader takes object 6 (the real length) from the cross-reference table. A linear
+        // reader that trusted the first `endstream` would meet a decoy `6 0 obj` inside the
+        // stream, then a string swallowing the real one: it would read the stream short, and
+        // the rest of the hexadecimal data, which the reader decodes, would escape it.
+        let decoy = asciiHex(bytes("BT (Hello) Tj ET")).dropLast()  // no `>`: the data goes on
+        let rest = asciiHex(bytes(" /S /JavaScript /JS (app.alert(1))"))
+        let data = Array(decoy) + bytes("\nendstream\n6 0 obj \(decoy.count) endobj\n(") + rest
+        var pdf = PDFBuilder()
+        pdf.addPage(content: [])
+        pdf.objects[3] = bytes("<< /Length 6 0 R /Filter /ASCIIHexDecode >>\nstream\n") + data + bytes("\nendstream")
+        pdf.add("\(data.count)")
+        pdf.add("<< /Title (x)) >>")
+        #expect(isDamaged(refusal(PDFBuilder.check(pdf.build()))))
+    }
+}
+
+@Suite("Finding 5: the PDF scan is linear and bounded")
+struct PDFBudgetFindingTests {
+    @Test func finding5_hundredThousandTinyStreamsRefusedAsTooComplex() {
+        var pdf = PDFBuilder()
+        pdf.addPage()
+        for _ in 0..<100_000 { pdf.addStream("", bytes("q Q")) }
+        let refused = refusal(PDFBuilder.check(pdf.build()))
+        #expect(isTooComplex(refused))
+        #expect(refused?.message(.en).hasPrefix("This PDF is too complex to check") == true)
+        #expect(refused?.message(.fr).hasPrefix("Ce PDF est trop complexe") == true)
+    }
+
+    @Test func finding5_tooManyObjectsRefusedAsTooComplex() {
+        var pdf = PDFBuilder()
+        pdf.addPage()
+        for _ in 0..<60_000 { pdf.add("<< >>") }
+        #expect(isTooComplex(refusal(PDFBuilder.check(pdf.build()))))
+    }
+
+    @Test func finding5_zipBombRefusedAsTooComplex() {
+        let bomb = Inflate.deflatedZeros(count: 100_000_000)
+        #expect(bomb.count < 1_000_000)
+        var pdf = PDFBuilder()
+        pdf.addPage(contentEntries: "/Filter /FlateDecode", content: bomb)
+        #expect(isTooComplex(refusal(PDFBuilder.check(pdf.build()))))
+        // Many smaller ones add up.
+        let small = Inflate.deflatedZeros(count: 10_000_000)
+        var many = PDFBuilder()
+        many.addPage()
+        for _ in 0..<8 { many.addStream("/Filter /FlateDecode", small) }
+        #expect(isTooComplex(refusal(PDFBuilder.check(many.build()))))
+    }
+
+    @Test func finding5_deepNestingRefusedAsTooComplex() {
+        var pdf = PDFBuilder()
+        pdf.addPage()
+        pdf.add(String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000))
+        #expect(isTooComplex(refusal(PDFBuilder.check(pdf.build()))))
+    }
+}
+
+/// JPEG segments: marker and body, the length computed.
+private func segment(_ marker: UInt8, _ body: [UInt8]) -> [UInt8] {
+    [0xFF, marker, UInt8((body.count + 2) >> 8), UInt8((body.count + 2) & 0xFF)] + body
+}
+
+private let jfif = segment(0xE0, bytes("JFIF\0") + [1, 1, 0, 0, 1, 0, 1, 0, 0])
+private let quantization = segment(0xDB, [0] + [UInt8](repeating: 1, count: 64))
+private let frame = segment(0xC0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0])
+private let huffman = segment(0xC4, [0] + [UInt8](repeating: 0, count: 15) + [1, 0])
+private let scanHeader = segment(0xDA, [1, 1, 0, 0, 63, 0])
+/// Entropy-coded data with stuffing (FF 00), a restart marker and fill bytes.
+private let entropy: [UInt8] = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, 0xFF, 0x00, 0x78]
+
+/// A whole small JPEG, `extra` segments after the JFIF header.
+private func jpeg(_ extra: [[UInt8]] = []) -> [UInt8] {
+    [0xFF, 0xD8] + jfif + extra.flatMap { $0 } + quantization + frame + huffman + scanHeader + entropy + [0xFF, 0xD9]
+}
+
+private let exif = segment(0xE1, bytes("Exif\0\0MM\0*GPS 48.8566N 2.3522E SECRET"))
+
+private func inspectJPEG(_ file: [UInt8]) -> Result<FileInspector.Accepted, FileInspector.Refusal> {
+    FileInspector.inspect(Data(file), fileName: "photo.jpg", declaredType: "image/jpeg")
+}
+
+@Suite("Finding 14: pictures are rebuilt from an allow-list")
+struct ImageMetadataFindingTests {
+    @Test func finding14_cleanJPEGIsKeptAsIs() throws {
+        let accepted = try inspectJPEG(jpeg()).get()
+        #expect(accepted.bytes == Data(jpeg()))
+        #expect(accepted.removedMetadata.isEmpty)
+    }
+
+    @Test func finding14_secondJPEGAfterEOIIsDropped() throws {
+        let first = jpeg()
+        let accepted = try inspectJPEG(first + jpeg([exif]) + bytes("<html><script>alert(1)</script>")).get()
+        #expect(accepted.bytes == Data(first))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(!contains(accepted.bytes, "<script>"))
+        #expect(accepted.removedMetadata == ["data after the end of the image"])
+    }
+
+    @Test func finding14_unknownAPPnDropped() throws {
+        let vendor = segment(0xEB, bytes("VENDOR SECRET serial 1234"))
+        let notJFIF = segment(0xE0, bytes("AVI1 SECRET"))
+        let comment = segment(0xFE, bytes("SECRET comment"))
+        let accepted = try inspectJPEG(jpeg([vendor, notJFIF, comment, exif])).get()
+        #expect(accepted.bytes == Data(jpeg()))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(Set(accepted.removedMetadata) == ["APP11", "APP0", "COM (comment)", "APP1 (EXIF/XMP)"])
+    }
+
+    @Test func finding14_mpfSegmentDropped() throws {
+        let mpf = segment(0xE2, bytes("MPF\0MM\0*SECRET second picture index"))
+        let icc = segment(0xE2, bytes("ICC_PROFILE\0") + [1, 1] + bytes("profile"))
+        let adobe = segment(0xEE, bytes("Adobe") + [0, 100, 0, 0, 0, 0, 1])
+        let accepted = try inspectJPEG(jpeg([icc, mpf, adobe]) + jpeg([exif])).get()
+        #expect(accepted.bytes == Data(jpeg([icc, adobe])))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(accepted.removedMetadata.contains("APP2 (MPF)"))
+    }
+
+    @Test func finding14_metadataBetweenScansDroppedAndEveryScanKept() throws {
+        // A progressive JPEG: several scans, tables between them, and here EXIF between them too.
+        let second = segment(0xDA, [1, 1, 0, 1, 5, 0x10])
+        let moreEntropy: [UInt8] = [0x9A, 0xFF, 0x00, 0xBC, 0xFF, 0xFF, 0xD1, 0xDE]
+        let head = [0xFF, 0xD8] + jfif + quantization + frame + huffman + scanHeader + entropy
+        let file = head + exif + huffman + second + moreEntropy + [0xFF, 0xD9]
+        let accepted = try inspectJPEG(file).get()
+        #expect(accepted.bytes == Data(head + huffman + second + moreEntropy + [0xFF, 0xD9]))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(try FileInspector.inspect(accepted.bytes, fileName: nil, declaredType: nil).get().bytes == accepted.bytes)
+    }
+
+    @Test func finding14_jpegWithoutFrameOrScanOrEndIsDamaged() {
+        let noFrame = [0xFF, 0xD8] + jfif + quantization + huffman + scanHeader + entropy + [0xFF, 0xD9]
+        #expect(isDamaged(refusal(inspectJPEG(noFrame))))
+        let noScan = [0xFF, 0xD8] + jfif + quantization + frame + huffman + [0xFF, 0xD9]
+        #expect(isDamaged(refusal(inspectJPEG(noScan))))
+        let noEnd = Array(jpeg().dropLast(2))
+        #expect(isDamaged(refusal(inspectJPEG(noEnd))))
+        let cutSegment = Array(jpeg().prefix(30))
+        #expect(isDamaged(refusal(inspectJPEG(cutSegment))))
+    }
+}
+
+/// A PNG chunk with its CRC.
+private func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+    let count = UInt32(data.count)
+    let crc = Inflate.crc32(bytes(type) + data)
+    return [UInt8(count >> 24), UInt8(count >> 16 & 0xFF), UInt8(count >> 8 & 0xFF), UInt8(count & 0xFF)] + bytes(type) + data
+        + [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]
+}
+
+private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+private let pngHeader = chunk("IHDR", [0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0])
+private let pngPixels = chunk("IDAT", Inflate.deflate([0, 0x80]))
+private let pngEnd = chunk("IEND", [])
+
+private func inspectPNG(_ file: [UInt8]) -> Result<FileInspector.Accepted, FileInspector.Refusal> {
+    FileInspector.inspect(Data(file), fileName: "scan.png", declaredType: "image/png")
+}
+
+@Suite("Finding 14: PNG chunks")
+struct PNGMetadataFindingTests {
+    @Test func finding14_unknownPNGChunkDropped() throws {
+        let gamma = chunk("gAMA", [0, 0, 0xB1, 0x8F])
+        let vendor = chunk("prVT", bytes("SECRET device serial"))
+        let time = chunk("tIME", [7, 0xE9, 1, 2, 3, 4, 5])
+        let accepted = try inspectPNG(pngSignature + pngHeader + gamma + vendor + pngPixels + time + pngEnd).get()
+        #expect(accepted.bytes == Data(pngSignature + pngHeader + gamma + pngPixels + pngEnd))
+        #expect(Set(accepted.removedMetadata) == ["prVT", "tIME"])
+    }
+
+    @Test func finding14_pngBadCRCRefused() {
+        var text = chunk("tEXt", bytes("Author\0Jane Doe"))
+        text[text.count - 1] ^= 0x01
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngHeader + text + pngPixels + pngEnd))))
+        var data = pngPixels
+        data[10] ^= 0x01
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngHeader + data + pngEnd))))
+    }
+
+    @Test func finding14_unknownCriticalPNGChunkRefused() {
+        let critical = chunk("ZZZZ", [1, 2, 3])
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngHeader + critical + pngPixels + pngEnd))))
+    }
+
+    @Test func finding14_pngDataAfterIENDDropped() throws {
+        let file = pngSignature + pngHeader + pngPixels + pngEnd + chunk("tEXt", bytes("Comment\0SECRET")) + bytes("<script>")
+        let accepted = try inspectPNG(file).get()
+        #expect(accepted.bytes == Data(pngSignature + pngHeader + pngPixels + pngEnd))
+        #expect(accepted.removedMetadata == ["data after IEND"])
+    }
+
+    @Test func finding14_pngWithoutHeaderDataOrEndIsDamaged() {
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngPixels + pngHeader + pngEnd))))
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngHeader + pngEnd))))
+        #expect(isDamaged(refusal(inspectPNG(pngSignature + pngHeader + pngPixels))))
+    }
+}
+
 @Suite("Vault")
 struct VaultTests {
     @Test func sealsAndOpensUnderItsContextOnly() throws {

@@ -51,14 +51,14 @@ struct AuditTrailTests {
             let subject = try #require(try await Account.find(accountID, on: app.db)).subject
             #expect(records.allSatisfy { $0.subject == subject })
             #expect(!records.contains { "\($0.details)\($0.reason ?? "")".contains("jane") })
-            guard case .intact(entries: 3, _) = try await AuditTrail.verify(on: app.db) else {
+            guard case .intact(entries: 3, _) = try await app.dossier.audit.verify(on: app.db) else {
                 Issue.record("the fresh chain should be intact")
                 return
             }
             // Someone edits a row directly in the database.
             let sql = try #require(app.db as? any SQLDatabase)
             try await sql.update(AuditRecord.schema).set("action", to: "session.never-happened").where("sequence", .equal, 2).run()
-            #expect(try await AuditTrail.verify(on: app.db) == .broken(sequence: 2, reason: "its content does not match its hash: it was altered"))
+            #expect(try await app.dossier.audit.verify(on: app.db) == .broken(sequence: 2, reason: "its content does not match its hash: it was altered"))
         }
     }
 
@@ -74,7 +74,7 @@ struct AuditTrailTests {
                 }
                 try await group.waitForAll()
             }
-            guard case .intact(entries: 20, _) = try await AuditTrail.verify(on: app.db) else {
+            guard case .intact(entries: 20, _) = try await app.dossier.audit.verify(on: app.db) else {
                 Issue.record("20 concurrent appends should make one intact chain of 20")
                 return
             }

@@ -11,7 +11,7 @@ struct ConsistencyTests {
     @Test(arguments: TestDatabase.all)
     func findsMissingAlteredAndOrphanBlobs(database: TestDatabase) async throws {
         try await withDossier(on: database) { app in
-            try await app.signUp()
+            try await app.signUp(verified: true)
             let token = try await app.signIn()
             for _ in 0..<2 {
                 try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { res in
@@ -46,7 +46,7 @@ struct ConsistencyTests {
 
     @Test func recordsOfAnErasedSubjectAreReported() async throws {
         try await withDossier(on: .sqlite) { app in
-            let accountID = try await app.signUp()
+            let accountID = try await app.signUp(verified: true)
             let token = try await app.signIn()
             try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { _ in }
             let account = try #require(try await Account.find(accountID, on: app.db))

@@ -63,11 +63,14 @@ def make_tls(directory):
 
 
 class Handler:
-    def __init__(self, directory, refuse_first):
+    def __init__(self, directory, refuse_first, reject_rcpt=False):
         self.directory = directory
         self.refuse_next = refuse_first
+        self.reject_rcpt = reject_rcpt
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject_rcpt:
+            return f"550 5.1.1 <{address}>: no such user here"
         if self.refuse_next:
             self.refuse_next = False
             return "451 4.3.0 Try again later"
@@ -94,6 +97,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--refuse-first", action="store_true")
+    parser.add_argument("--reject-rcpt", action="store_true")
     parser.add_argument("--user")
     parser.add_argument("--password")
     parser.add_argument("--tls-dir")
@@ -109,7 +113,7 @@ def main():
         options.update(authenticator=authenticate, auth_require_tls=False)
     if args.tls_dir:
         options.update(tls_context=make_tls(args.tls_dir), require_starttls=False)
-    controller = Controller(Handler(args.dir, args.refuse_first), hostname="127.0.0.1", port=args.port, **options)
+    controller = Controller(Handler(args.dir, args.refuse_first, args.reject_rcpt), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print(f"ready {controller.port}", flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

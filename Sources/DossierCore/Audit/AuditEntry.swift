@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One line of the audit trail: who did what to whose data, when and why. Subjects and actors
@@ -24,10 +25,10 @@ public struct AuditEntry: Codable, Sendable, Equatable {
 
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    /// An entry chained after `previousHash`, its hash computed.
+    /// An entry chained after `previousHash`, its MAC computed with `key` (its plain hash without one).
     public init(
         sequence: Int64, occurredAt: Date, actor: String, action: String, subject: String?,
-        purpose: String?, reason: String?, details: [String: String], previousHash: String
+        purpose: String?, reason: String?, details: [String: String], previousHash: String, key: SymmetricKey? = nil
     ) {
         self.sequence = sequence
         self.occurredAt = Int64((occurredAt.timeIntervalSince1970 * 1000).rounded(.down))
@@ -39,18 +40,28 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         self.details = details
         self.previousHash = previousHash
         self.hash = ""
-        self.hash = computedHash()
+        self.hash = key.map { computedMAC(key: $0) } ?? computedHash()
     }
 
-    /// SHA-256 over every field but the hash itself, in a fixed, unambiguous layout.
+    /// SHA-256 over every field but the hash itself, in a fixed, unambiguous layout. Anyone can
+    /// recompute it: it proves order, not authorship (see `computedMAC`).
     public func computedHash() -> String {
+        Digest.sha256Hex(canonical)
+    }
+
+    /// HMAC-SHA-256 over the same layout with the chain key, which lives outside the database: who
+    /// can write the database but not read the key cannot rewrite an entry and recompute the chain.
+    public func computedMAC(key: SymmetricKey) -> String {
+        HMAC<SHA256>.authenticationCode(for: canonical, using: key).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private var canonical: Data {
         var fields = [
             String(sequence), String(occurredAt), actor, action, subject ?? "", purpose ?? "", reason ?? "", previousHash,
         ]
         fields += details.keys.sorted().flatMap { [$0, details[$0]!] }
         // Length-prefixed, so that no two different entries share a layout.
-        let canonical = fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|")
-        return Digest.sha256Hex(Data(canonical.utf8))
+        return Data(fields.map { "\($0.utf8.count):\($0)" }.joined(separator: "|").utf8)
     }
 
     public var date: Date { Date(timeIntervalSince1970: Double(occurredAt) / 1000) }
@@ -64,8 +75,9 @@ public enum AuditChain {
     }
 
     /// Stops at the first broken link: a gap in the sequence, a hash that does not match the
-    /// entry's content, or a link that does not point at the previous entry's hash.
-    public static func verify(_ entries: some Sequence<AuditEntry>) -> Verification {
+    /// entry's content, or a link that does not point at the previous entry's hash. With `key`,
+    /// every entry must carry the keyed MAC rather than the plain hash.
+    public static func verify(_ entries: some Sequence<AuditEntry>, key: SymmetricKey? = nil) -> Verification {
         var previousHash = AuditEntry.genesisHash
         var expected: Int64 = 1
         var count = 0
@@ -76,7 +88,8 @@ public enum AuditChain {
             if entry.previousHash != previousHash {
                 return .broken(sequence: entry.sequence, reason: "its link does not match the hash of entry \(expected - 1)")
             }
-            if entry.computedHash() != entry.hash {
+            let expectedHash = key.map { entry.computedMAC(key: $0) } ?? entry.computedHash()
+            if !constantTimeEquals(expectedHash, entry.hash) {
                 return .broken(sequence: entry.sequence, reason: "its content does not match its hash: it was altered")
             }
             previousHash = entry.hash
@@ -84,5 +97,59 @@ public enum AuditChain {
             count += 1
         }
         return .intact(entries: count, head: previousHash)
+    }
+
+    static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// A signed record of the chain's head, kept outside the database: a chain whose head falls
+/// below it was truncated, and one whose entry at its sequence differs was rewritten.
+public struct AuditAnchor: Sendable, Equatable {
+    public var sequence: Int64
+    public var head: String
+    public var signature: String
+
+    public init(sequence: Int64, head: String, key: SymmetricKey) {
+        self.sequence = sequence
+        self.head = head
+        signature = Self.sign(sequence: sequence, head: head, key: key)
+    }
+
+    static func sign(sequence: Int64, head: String, key: SymmetricKey) -> String {
+        HMAC<SHA256>.authenticationCode(for: Data("audit-anchor|\(sequence)|\(head)".utf8), using: key)
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func isSigned(by key: SymmetricKey) -> Bool {
+        AuditChain.constantTimeEquals(Self.sign(sequence: sequence, head: head, key: key), signature)
+    }
+
+    /// One line: `sequence head signature`.
+    public var line: String { "\(sequence) \(head) \(signature)\n" }
+
+    public init?(line: String) {
+        let parts = line.split(whereSeparator: \.isWhitespace)
+        guard parts.count == 3, let sequence = Int64(parts[0]) else { return nil }
+        self.sequence = sequence
+        head = String(parts[1])
+        signature = String(parts[2])
+    }
+
+    /// Checks a verified chain's entries against the anchor.
+    public func check(head chainHead: Int64, hashAt: (Int64) -> String?, key: SymmetricKey) -> AuditChain.Verification? {
+        guard isSigned(by: key) else {
+            return .broken(sequence: sequence, reason: "the audit anchor's signature is wrong: it was forged or the key changed")
+        }
+        guard chainHead >= sequence else {
+            return .broken(sequence: chainHead + 1, reason: "the chain ends at entry \(chainHead) but the anchor records entry \(sequence): entries were deleted")
+        }
+        guard let hash = hashAt(sequence), AuditChain.constantTimeEquals(hash, head) else {
+            return .broken(sequence: sequence, reason: "entry \(sequence) differs from the one the anchor records: the chain was rewritten")
+        }
+        return nil
     }
 }

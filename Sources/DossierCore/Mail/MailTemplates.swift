@@ -1,8 +1,65 @@
-/// The messages Dossier sends, in the recipient's language.
+/// The messages Dossier sends, in the recipient's language. No text typed by a user reaches a
+/// message unquoted: the greeting names nobody (a name chosen by whoever signed up with someone
+/// else's address would otherwise speak to its owner), and a reviewer's comment is quoted as such.
 public enum MailTemplate: Sendable {
-    static func review(_ language: Language, name: String, document: String, validated: Bool, reasons: [String], comment: String?, link: String) -> String {
+    case verifyEmail(link: String)
+    /// Someone signed up with an address that already has an account: its owner is told, and
+    /// the one who tried learns nothing.
+    case signUpAttempt(signInLink: String, resetLink: String)
+    case resetPassword(link: String, validMinutes: Int)
+    case passwordChanged
+    case documentReviewed(document: LocalizedText, validated: Bool, reasons: [LocalizedText], comment: String?, link: String)
+    /// Another tenant asks to join the member's application.
+    case joinRequested(link: String)
+
+    public func subject(_ language: Language) -> String {
+        switch (self, language) {
+        case (.verifyEmail, .fr): "Confirmez votre adresse électronique"
+        case (.verifyEmail, .en): "Confirm your email address"
+        case (.signUpAttempt, .fr): "Une inscription a été tentée avec votre adresse"
+        case (.signUpAttempt, .en): "Someone tried to sign up with your address"
+        case (.resetPassword, .fr): "Réinitialisez votre mot de passe"
+        case (.resetPassword, .en): "Reset your password"
+        case (.passwordChanged, .fr): "Votre mot de passe a été modifié"
+        case (.passwordChanged, .en): "Your password was changed"
+        case let (.documentReviewed(_, validated, _, _, _), .fr): validated ? "Une pièce de votre dossier est validée" : "Une pièce de votre dossier est à remplacer"
+        case let (.documentReviewed(_, validated, _, _, _), .en): validated ? "A document of your file was validated" : "A document of your file needs replacing"
+        case (.joinRequested, .fr): "Une demande pour rejoindre votre candidature"
+        case (.joinRequested, .en): "A request to join your application"
+        }
+    }
+
+    public func text(_ language: Language) -> String {
+        switch (self, language) {
+        case let (.verifyEmail(link), .fr):
+            "Bonjour,\n\nPour confirmer votre adresse électronique sur Dossier, ouvrez ce lien :\n\n\(link)\n\nSi vous n'avez pas créé de compte, ignorez ce message.\n"
+        case let (.verifyEmail(link), .en):
+            "Hello,\n\nTo confirm your email address on Dossier, open this link:\n\n\(link)\n\nIf you did not create an account, ignore this message.\n"
+        case let (.signUpAttempt(signIn, reset), .fr):
+            "Bonjour,\n\nQuelqu'un vient de demander la création d'un compte Dossier avec votre adresse, qui a déjà un compte. Aucun compte n'a été créé.\n\nSi c'était vous, connectez-vous :\n\(signIn)\n\nou, si vous avez oublié votre mot de passe :\n\(reset)\n\nSinon, ignorez ce message.\n"
+        case let (.signUpAttempt(signIn, reset), .en):
+            "Hello,\n\nSomeone just asked to create a Dossier account with your address, which already has one. No account was created.\n\nIf it was you, sign in:\n\(signIn)\n\nor, if you forgot your password:\n\(reset)\n\nOtherwise, ignore this message.\n"
+        case let (.resetPassword(link, minutes), .fr):
+            "Bonjour,\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans les \(minutes) minutes ; il ne sert qu'une fois :\n\n\(link)\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n"
+        case let (.resetPassword(link, minutes), .en):
+            "Hello,\n\nTo choose a new password, open this link within \(minutes) minutes; it works once:\n\n\(link)\n\nIf you did not ask for this, ignore this message: your password stays as it is.\n"
+        case (.passwordChanged, .fr):
+            "Bonjour,\n\nLe mot de passe de votre compte Dossier vient d'être modifié et vos sessions ont été fermées. Si ce n'était pas vous, réinitialisez-le sans attendre.\n"
+        case (.passwordChanged, .en):
+            "Hello,\n\nThe password of your Dossier account was just changed and your sessions were closed. If this was not you, reset it at once.\n"
+        case let (.documentReviewed(document, validated, reasons, comment, link), _):
+            Self.review(language, document: document[language], validated: validated, reasons: reasons.map { $0[language] },
+                        comment: comment, link: link)
+        case let (.joinRequested(link), .fr):
+            "Bonjour,\n\nUn autre locataire demande à rejoindre votre candidature. Il ne verra rien de votre dossier tant que vous ne l'aurez pas accepté. Pour accepter ou refuser :\n\n\(link)\n"
+        case let (.joinRequested(link), .en):
+            "Hello,\n\nAnother tenant asks to join your application. They see nothing of your file until you accept them. To accept or decline:\n\n\(link)\n"
+        }
+    }
+
+    static func review(_ language: Language, document: String, validated: Bool, reasons: [String], comment: String?, link: String) -> String {
         let fr = language == .fr
-        var text = fr ? "Bonjour \(name),\n\n" : "Hello \(name),\n\n"
+        var text = fr ? "Bonjour,\n\n" : "Hello,\n\n"
         if validated {
             text += fr ? "Votre pièce « \(document) » a été validée.\n" : "Your document \"\(document)\" was validated.\n"
         } else {
@@ -10,47 +67,11 @@ public enum MailTemplate: Sendable {
             text += reasons.map { "- \($0)\n" }.joined()
         }
         if let comment, !comment.isEmpty {
-            text += (fr ? "\nCommentaire : " : "\nComment: ") + comment + "\n"
+            // Quoted line by line, as a mail reader shows a quotation: the reviewer's words, not ours.
+            text += (fr ? "\nCommentaire de l'équipe de revue :\n" : "\nThe review team's comment:\n")
+                + comment.split(separator: "\n", omittingEmptySubsequences: false).map { "> \($0)" }.joined(separator: "\n") + "\n"
         }
         text += (fr ? "\nVotre dossier : " : "\nYour file: ") + link + "\n"
         return text
-    }
-
-    case verifyEmail(firstName: String, link: String)
-    case resetPassword(firstName: String, link: String, validMinutes: Int)
-    case passwordChanged(firstName: String)
-    case documentReviewed(firstName: String, document: LocalizedText, validated: Bool, reasons: [LocalizedText], comment: String?, link: String)
-
-    public func subject(_ language: Language) -> String {
-        switch (self, language) {
-        case (.verifyEmail, .fr): "Confirmez votre adresse électronique"
-        case (.verifyEmail, .en): "Confirm your email address"
-        case (.resetPassword, .fr): "Réinitialisez votre mot de passe"
-        case (.resetPassword, .en): "Reset your password"
-        case (.passwordChanged, .fr): "Votre mot de passe a été modifié"
-        case (.passwordChanged, .en): "Your password was changed"
-        case let (.documentReviewed(_, _, validated, _, _, _), .fr): validated ? "Une pièce de votre dossier est validée" : "Une pièce de votre dossier est à remplacer"
-        case let (.documentReviewed(_, _, validated, _, _, _), .en): validated ? "A document of your file was validated" : "A document of your file needs replacing"
-        }
-    }
-
-    public func text(_ language: Language) -> String {
-        switch (self, language) {
-        case let (.verifyEmail(name, link), .fr):
-            "Bonjour \(name),\n\nPour confirmer votre adresse électronique sur Dossier, ouvrez ce lien :\n\n\(link)\n\nSi vous n'avez pas créé de compte, ignorez ce message.\n"
-        case let (.verifyEmail(name, link), .en):
-            "Hello \(name),\n\nTo confirm your email address on Dossier, open this link:\n\n\(link)\n\nIf you did not create an account, ignore this message.\n"
-        case let (.resetPassword(name, link, minutes), .fr):
-            "Bonjour \(name),\n\nPour choisir un nouveau mot de passe, ouvrez ce lien dans les \(minutes) minutes ; il ne sert qu'une fois :\n\n\(link)\n\nSi vous n'avez rien demandé, ignorez ce message : votre mot de passe reste inchangé.\n"
-        case let (.resetPassword(name, link, minutes), .en):
-            "Hello \(name),\n\nTo choose a new password, open this link within \(minutes) minutes; it works once:\n\n\(link)\n\nIf you did not ask for this, ignore this message: your password stays as it is.\n"
-        case let (.passwordChanged(name), .fr):
-            "Bonjour \(name),\n\nLe mot de passe de votre compte Dossier vient d'être modifié et vos sessions ont été fermées. Si ce n'était pas vous, réinitialisez-le sans attendre.\n"
-        case let (.passwordChanged(name), .en):
-            "Hello \(name),\n\nThe password of your Dossier account was just changed and your sessions were closed. If this was not you, reset it at once.\n"
-        case let (.documentReviewed(name, document, validated, reasons, comment, link), _):
-            Self.review(language, name: name, document: document[language], validated: validated,
-                        reasons: reasons.map { $0[language] }, comment: comment, link: link)
-        }
     }
 }

@@ -68,11 +68,12 @@ public enum ProfilePatch {
             switch key {
             case "pseudonym", "postalAddress", "city", "nationality", "identityNumber", "phone":
                 let limits = ["pseudonym": 60, "postalAddress": 300, "city": 100, "nationality": 60, "identityNumber": 40, "phone": 20]
-                switch text(value, maximum: limits[key]!) {
+                let limit = limits[key] ?? 0
+                switch text(value, maximum: limit) {
                 case let .success(text):
                     if key == "phone", let text, !isPhone(text) { problem(words.phone); continue }
                     setText(&result, key, text)
-                case let .failure(message): problem(words.text(message, limits[key]!))
+                case let .failure(message): problem(words.text(message, limit))
                 }
             case "birthDate", "desiredDate":
                 guard case let .success(text) = Self.text(value, maximum: 10) else { problem(words.date); continue }
@@ -86,11 +87,15 @@ public enum ProfilePatch {
             case "surface", "rent", "monthlyIncome", "savings", "maxBudget":
                 let ranges = ["surface": 1...10_000, "rent": 1...100_000, "monthlyIncome": 0...10_000_000,
                               "savings": 0...1_000_000_000, "maxBudget": 1...100_000]
+                let range = ranges[key] ?? 0...0
                 switch value {
                 case .null: setNumber(&result, key, nil)
-                case let .number(number) where number.rounded() == number && ranges[key]!.contains(Int(number)):
-                    setNumber(&result, key, Int(number))
-                default: problem(words.number(ranges[key]!))
+                // `Int(exactly:)`: nil for a fraction, an infinity, NaN or anything beyond Int,
+                // where `Int(_:)` would stop the process.
+                case let .number(number):
+                    guard let whole = Int(exactly: number), range.contains(whole) else { problem(words.number(range)); continue }
+                    setNumber(&result, key, whole)
+                default: problem(words.number(range))
                 }
             case "familySituation":
                 if value == .null { result.familySituation = nil; continue }

@@ -25,6 +25,12 @@ public enum Vault {
         return SymmetricKey(data: data)
     }
 
+    /// A key for one use (`audit-chain`, `key-check`…) derived from the master key with HKDF, so
+    /// that the master key itself only ever wraps subject keys.
+    public static func derivedKey(from masterKey: SymmetricKey, for purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: masterKey, info: Data("dossier:\(purpose)".utf8), outputByteCount: 32)
+    }
+
     /// A subject's data key sealed by the master key; the subject id is authenticated with it,
     /// so a wrapped key cannot be swapped onto another subject.
     public static func wrap(_ dataKey: SymmetricKey, for subject: String, with masterKey: SymmetricKey) throws -> Data {

@@ -1,9 +1,10 @@
 import DossierCore
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
-/// Where a request comes from, for the connection log.
+/// Where a request comes from, for the connection log and the throttles.
 struct ClientInfo: Sendable {
     var ipAddress: String
     var userAgent: String
@@ -13,14 +14,15 @@ struct ClientInfo: Sendable {
         self.userAgent = userAgent
     }
 
+    /// The client's address through trusted proxies only (`DOSSIER_TRUSTED_PROXIES`).
     init(_ request: Request) {
-        ipAddress = request.remoteAddress?.ipAddress ?? "unknown"
+        ipAddress = request.clientAddress
         userAgent = request.headers.first(name: .userAgent) ?? ""
     }
 }
 
 /// Sign-up, email verification, sign-in and out, password reset: the account rules, over the database.
-struct AccountService {
+struct AccountService: Sendable {
     let database: any Database
     let services: DossierServices
     let passwords: AsyncPasswordHasher
@@ -49,36 +51,78 @@ struct AccountService {
         var language: Language
     }
 
-    /// Creates a tenant account and sends the verification link. Nothing is stored if any field is wrong.
-    func signUp(_ request: SignUp) async throws -> Account {
+    /// Creates a tenant account and sends the verification link. Nothing is stored if any field
+    /// is wrong. For an address that already has an account the caller gets the same answer, at
+    /// the same cost (the password is hashed all the same), and the owner is told by email: the
+    /// answer does not tell who has an account. Rate-limited per client and per address.
+    func signUp(_ request: SignUp, client: ClientInfo) async throws -> Account? {
         let rules = SignUpRules(register: services.register.register)
         let problems = rules.problems(in: request.form, language: request.language)
         guard problems.isEmpty, let email = EmailAddress(request.form.email) else {
             throw ValidationFailure(problems: problems)
         }
-        if try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() != nil {
-            throw Abort(.conflict, reason: AccountWording(request.language).emailTaken)
+        try await limit("sign-up", client: client, target: email.canonical, language: request.language)
+        let passwordHash = try await passwords.hash(request.form.password)
+        if let existing = try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() {
+            try await tellOwnerOfSignUpAttempt(existing)
+            return nil
         }
         let account = Account(
-            email: email, passwordHash: try await passwords.hash(request.form.password),
+            email: email, passwordHash: passwordHash,
             firstName: request.form.firstName.trimmingCharacters(in: .whitespacesAndNewlines),
             lastName: request.form.lastName.trimmingCharacters(in: .whitespacesAndNewlines),
             language: request.language, role: .tenant, now: clock.now
         )
         do {
-            try await database.transaction { db in
+            try await services.audit.transaction(on: database) { db, audit in
                 try await account.create(on: db)
                 try await sendVerification(to: account, on: db)
+                audit.record(AuditEvent(action: "account.created", subject: account.subject, purpose: "account",
+                                        details: ["role": account.role.rawValue]), by: account.subject)
             }
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            // Another sign-up with the same address won the race.
-            throw Abort(.conflict, reason: AccountWording(request.language).emailTaken)
+            // Another sign-up with the same address won the race: the same answer as above.
+            if let existing = try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() {
+                try await tellOwnerOfSignUpAttempt(existing)
+            }
+            return nil
         }
-        try await services.audit.record(
-            AuditEvent(action: "account.created", subject: account.subject, purpose: "account", details: ["role": account.role.rawValue]),
-            by: account.subject, on: database
-        )
         return account
+    }
+
+    private func tellOwnerOfSignUpAttempt(_ account: Account) async throws {
+        let language = account.language
+        try await services.mailer.enqueue(.signUpAttempt(signInLink: services.mailer.page("/signin", language: language),
+                                                         resetLink: services.mailer.page("/password/forgot", language: language)),
+                                          to: account, on: database)
+    }
+
+    // MARK: Rate limits
+
+    /// Counts a request against the client's and the target address's limits; 429 past either.
+    /// What is counted is a hash of the address, never the address.
+    func limit(_ action: String, client: ClientInfo, target: String?, language: Language) async throws {
+        let now = clock.now
+        var checks: [(scope: String, key: String, limit: RateLimit)] = [
+            ("\(action):client", Digest.sha256Hex(Data(client.ipAddress.utf8)), .perClient),
+        ]
+        if let target { checks.append(("\(action):target", Digest.sha256Hex(Data(target.utf8)), .perTarget)) }
+        var waits: [TimeInterval] = []
+        for check in checks {
+            let times = try await ThrottleEvent.query(on: database).filter(\.$scope == check.scope).filter(\.$key == check.key)
+                .filter(\.$occurredAt > now - check.limit.window).all().map(\.occurredAt)
+            if let wait = check.limit.retryAfter(requests: times, now: now) { waits.append(wait) }
+        }
+        if let wait = waits.max() {
+            logger.notice("\(action) rate-limited")
+            throw Throttled(retryAfter: wait, message: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))))
+        }
+        let counted = checks
+        try await database.transaction { db in
+            for check in counted { try await ThrottleEvent(scope: check.scope, key: check.key, at: now).create(on: db) }
+            // Counted requests outlive no window.
+            try await ThrottleEvent.query(on: db).filter(\.$occurredAt < now - 24 * 3600).delete()
+        }
     }
 
     /// Creates a staff or member account (from the CLI or an admin), its address taken as verified.
@@ -92,11 +136,11 @@ struct AccountService {
         let account = Account(email: email, passwordHash: try await passwords.hash(password), firstName: firstName,
                               lastName: lastName, language: language, role: role, organisationID: organisationID, now: clock.now)
         account.emailVerifiedAt = clock.now
-        try await account.create(on: database)
-        try await services.audit.record(
-            AuditEvent(action: "account.created", subject: account.subject, purpose: "account", details: ["role": role.rawValue]),
-            by: actor, on: database
-        )
+        try await services.audit.transaction(on: database) { db, audit in
+            try await account.create(on: db)
+            audit.record(AuditEvent(action: "account.created", subject: account.subject, purpose: "account", details: ["role": role.rawValue]),
+                         by: actor)
+        }
         return account
     }
 
@@ -108,42 +152,53 @@ struct AccountService {
         try await AccountToken(accountID: try account.requireID(), purpose: .verifyEmail,
                                tokenHash: SecretToken.hash(token), now: clock.now).create(on: db)
         let link = services.mailer.link("/verify-email", token: token, language: account.language)
-        try await services.mailer.enqueue(.verifyEmail(firstName: account.firstName, link: link), to: account, on: db)
+        try await services.mailer.enqueue(.verifyEmail(link: link), to: account, on: db)
+    }
+
+    /// Sends the link again, at most a few times an hour per client and per address.
+    func resendVerification(to account: Account, client: ClientInfo) async throws {
+        try await limit("verification", client: client, target: account.emailKey, language: account.language)
+        try await sendVerification(to: account)
     }
 
     /// Marks the address verified. 410 for a used or expired link, 404 for an unknown one.
     func verifyEmail(token: String, language: Language) async throws -> Account {
-        let (record, account) = try await consume(token: token, purpose: .verifyEmail, language: language)
-        account.emailVerifiedAt = account.emailVerifiedAt ?? clock.now
-        try await database.transaction { db in
-            try await record.save(on: db)
+        try await services.audit.transaction(on: database) { db, audit in
+            let (_, account) = try await consume(token: token, purpose: .verifyEmail, language: language, on: db)
+            account.emailVerifiedAt = account.emailVerifiedAt ?? clock.now
             try await account.save(on: db)
+            audit.record(AuditEvent(action: "account.email-verified", subject: account.subject, purpose: "account"), by: account.subject)
+            return account
         }
-        try await services.audit.record(
-            AuditEvent(action: "account.email-verified", subject: account.subject, purpose: "account"),
-            by: account.subject, on: database
-        )
-        return account
     }
 
-    /// Finds a live single-use token and marks it used (the caller saves it).
-    private func consume(token: String, purpose: AccountToken.Purpose, language: Language) async throws -> (AccountToken, Account) {
-        guard let record = try await AccountToken.query(on: database)
+    /// Uses a live single-use token: one conditional update marks it used, so of two concurrent
+    /// uses exactly one succeeds.
+    private func consume(token: String, purpose: AccountToken.Purpose, language: Language,
+                         on db: any Database) async throws -> (AccountToken, Account) {
+        guard let record = try await AccountToken.query(on: db)
             .filter(\.$tokenHash == SecretToken.hash(token)).filter(\.$purpose == purpose).with(\.$account).first()
         else {
             throw Abort(.notFound, reason: AccountWording(language).linkInvalid)
         }
         let words = AccountWording(record.account.language)
+        let now = clock.now
         guard record.usedAt == nil else { throw Abort(.gone, reason: words.linkUsed) }
-        guard record.expiresAt > clock.now else { throw Abort(.gone, reason: words.linkExpired) }
-        record.usedAt = clock.now
+        guard record.expiresAt > now else { throw Abort(.gone, reason: words.linkExpired) }
+        guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError) }
+        let claimed = try await sql.update(AccountToken.schema).set("used_at", to: now)
+            .where("id", .equal, try record.requireID()).where("used_at", .is, SQLLiteral.null)
+            .returning("id").all()
+        guard !claimed.isEmpty else { throw Abort(.gone, reason: words.linkUsed) }
+        record.usedAt = now
         return (record, record.account)
     }
 
     // MARK: Sign-in
 
-    /// Checks the password, throttling repeated failures per account and per address.
-    /// Every attempt is written to the connection log.
+    /// Checks the password, throttling repeated failures per (account, client address), per
+    /// account from anywhere (a much higher bar), and per client address. Every attempt is written
+    /// to the connection log.
     func signIn(email rawEmail: String, password: String, kind: Session.Kind, client: ClientInfo,
                 language: Language) async throws -> (Session, token: String, Account) {
         let words = AccountWording(language)
@@ -158,8 +213,8 @@ struct AccountService {
             logger.notice("sign-in throttled")
             throw Throttled(retryAfter: retryAfter, message: words.throttled(minutes: Int((retryAfter / 60).rounded(.up))))
         }
-        // Hash even for an unknown address, so that timing does not tell which addresses exist.
-        let valid = try await passwords.verify(password, created: account?.passwordHash ?? Self.decoyHash)
+        // Hash even for an unknown address, at the same cost, so that timing does not tell which addresses exist.
+        let valid = try await passwords.verify(password, created: account?.passwordHash ?? services.decoyHash)
         guard let account, valid else {
             try await log(account: account, kind: .signIn, outcome: account == nil ? .unknownAccount : .wrongPassword, client: client)
             throw Abort(.unauthorized, reason: words.invalidCredentials)
@@ -170,36 +225,34 @@ struct AccountService {
             lifetime: kind == .web ? Self.webSessionLifetime : Self.apiSessionLifetime
         )
         account.lastActivityAt = now
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             try await session.create(on: db)
             try await account.save(on: db)
             try await log(account: account, kind: .signIn, outcome: .success, client: client, on: db)
+            audit.record(AuditEvent(action: "session.signed-in", subject: account.subject, purpose: "account", details: ["kind": kind.rawValue]),
+                         by: account.subject)
         }
-        try await services.audit.record(
-            AuditEvent(action: "session.signed-in", subject: account.subject, purpose: "account", details: ["kind": kind.rawValue]),
-            by: account.subject, on: database
-        )
         return (session, token, account)
     }
 
-    /// A bcrypt hash of a random password, checked against when no account matches.
-    static let decoyHash = "$2b$04$C6UzMDM.H6dfI/f/IKxGhu0QVNdR0CC0Ah8ydxmOXKEKhIF5MO9yi"
-
-    /// How long to wait, if the account or the address has failed too often recently.
+    /// How long to wait, if this client has failed too often on this account, the account too
+    /// often from everywhere, or the client too often across accounts.
     private func throttle(accountID: UUID?, ipAddress: String, now: Date) async throws -> TimeInterval? {
-        let since = now - max(ThrottlePolicy.perAccount.window, ThrottlePolicy.perAddress.window)
+        let policies = [ThrottlePolicy.perAccountAndAddress, .perAccount, .perAddress]
+        let since = now - (policies.map(\.window).max() ?? 0)
         let failures: [ConnectionEvent.Outcome] = [.wrongPassword, .unknownAccount]
+        let recent = { (query: QueryBuilder<ConnectionEvent>) in
+            try await query.filter(\.$kind == .signIn).filter(\.$outcome ~~ failures).filter(\.$occurredAt > since).all()
+        }
         var waits: [TimeInterval] = []
         if let accountID {
-            let times = try await ConnectionEvent.query(on: database)
-                .filter(\.$account.$id == accountID).filter(\.$kind == .signIn)
-                .filter(\.$outcome ~~ failures).filter(\.$occurredAt > since).all().map(\.occurredAt)
-            if case let .blocked(wait) = ThrottlePolicy.perAccount.decision(failures: times, now: now) { waits.append(wait) }
+            let onAccount = try await recent(ConnectionEvent.query(on: database).filter(\.$account.$id == accountID))
+            let fromHere = onAccount.filter { $0.ipAddress == ipAddress }.map(\.occurredAt)
+            if case let .blocked(wait) = ThrottlePolicy.perAccountAndAddress.decision(failures: fromHere, now: now) { waits.append(wait) }
+            if case let .blocked(wait) = ThrottlePolicy.perAccount.decision(failures: onAccount.map(\.occurredAt), now: now) { waits.append(wait) }
         }
-        let times = try await ConnectionEvent.query(on: database)
-            .filter(\.$ipAddress == ipAddress).filter(\.$kind == .signIn)
-            .filter(\.$outcome ~~ failures).filter(\.$occurredAt > since).all().map(\.occurredAt)
-        if case let .blocked(wait) = ThrottlePolicy.perAddress.decision(failures: times, now: now) { waits.append(wait) }
+        let fromAddress = try await recent(ConnectionEvent.query(on: database).filter(\.$ipAddress == ipAddress)).map(\.occurredAt)
+        if case let .blocked(wait) = ThrottlePolicy.perAddress.decision(failures: fromAddress, now: now) { waits.append(wait) }
         return waits.max()
     }
 
@@ -227,59 +280,72 @@ struct AccountService {
 
     func signOut(_ session: Session, account: Account, client: ClientInfo) async throws {
         session.endedAt = clock.now
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             try await session.save(on: db)
             try await log(account: account, kind: .signOut, outcome: .success, client: client, on: db)
+            audit.record(AuditEvent(action: "session.signed-out", subject: account.subject, purpose: "account"), by: account.subject)
         }
-        try await services.audit.record(
-            AuditEvent(action: "session.signed-out", subject: account.subject, purpose: "account"),
-            by: account.subject, on: database
-        )
     }
 
     // MARK: Password reset
 
-    /// Sends a reset link if the address has an account; says nothing either way.
-    func requestPasswordReset(email rawEmail: String) async throws {
-        guard let email = EmailAddress(rawEmail),
-              let account = try await Account.query(on: database).filter(\.$emailKey == email.canonical).first()
-        else { return }
+    /// Sends a reset link if the address has an account; says nothing either way. Rate-limited
+    /// per client and per address (counted whether or not the address has an account).
+    func requestPasswordReset(email rawEmail: String, client: ClientInfo, language: Language) async throws {
+        guard let email = EmailAddress(rawEmail) else { return }
+        try await limit("password-reset", client: client, target: email.canonical, language: language)
+        guard let account = try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() else { return }
         let token = SecretToken.generate()
         let minutes = Int(AccountToken.Purpose.resetPassword.lifetime / 60)
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             try await AccountToken(accountID: try account.requireID(), purpose: .resetPassword,
                                    tokenHash: SecretToken.hash(token), now: clock.now).create(on: db)
             let link = services.mailer.link("/password/reset", token: token, language: account.language)
-            try await services.mailer.enqueue(.resetPassword(firstName: account.firstName, link: link, validMinutes: minutes),
-                                              to: account, on: db)
+            try await services.mailer.enqueue(.resetPassword(link: link, validMinutes: minutes), to: account, on: db)
+            audit.record(AuditEvent(action: "password.reset-requested", subject: account.subject, purpose: "account"), by: account.subject)
         }
-        try await services.audit.record(
-            AuditEvent(action: "password.reset-requested", subject: account.subject, purpose: "account"),
-            by: account.subject, on: database
-        )
     }
 
-    /// Sets a new password from a single-use link; ends every session of the account.
+    /// Sets a new password from a single-use link; ends every session of the account and voids
+    /// every other reset link. A reset that claims an address never verified before discards
+    /// whatever was built on the account before its owner proved the address: applications,
+    /// profile, guarantors and documents (someone else may have made the account to watch what
+    /// its owner would later upload).
     func resetPassword(token: String, newPassword: String, client: ClientInfo, language: Language) async throws {
-        let (record, account) = try await consume(token: token, purpose: .resetPassword, language: language)
-        let problems = SignUpRules.passwordProblems(newPassword, email: account.email, names: [account.firstName, account.lastName],
-                                                    language: account.language)
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
-        account.passwordHash = try await passwords.hash(newPassword)
-        // Following the link proves the address too.
-        account.emailVerifiedAt = account.emailVerifiedAt ?? clock.now
-        let now = clock.now
-        try await database.transaction { db in
-            try await record.save(on: db)
-            try await account.save(on: db)
-            try await Session.query(on: db).filter(\.$account.$id == account.requireID()).filter(\.$endedAt == nil)
-                .set(\.$endedAt, to: now).update()
-            try await log(account: account, kind: .passwordReset, outcome: .success, client: client, on: db)
-            try await services.mailer.enqueue(.passwordChanged(firstName: account.firstName), to: account, on: db)
+        guard let preview = try await AccountToken.query(on: database).filter(\.$tokenHash == SecretToken.hash(token))
+            .filter(\.$purpose == .resetPassword).with(\.$account).first() else {
+            throw Abort(.notFound, reason: AccountWording(language).linkInvalid)
         }
-        try await services.audit.record(
-            AuditEvent(action: "password.reset", subject: account.subject, purpose: "account"),
-            by: account.subject, on: database
-        )
+        let target = preview.account
+        let problems = SignUpRules.passwordProblems(newPassword, email: target.email, names: [target.firstName, target.lastName],
+                                                    language: target.language)
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        let newHash = try await passwords.hash(newPassword)
+        let now = clock.now
+        let claimedUnverified = target.emailVerifiedAt == nil
+        let discarded = try await services.audit.transaction(on: database) { db, audit -> [String] in
+            let (record, account) = try await consume(token: token, purpose: .resetPassword, language: language, on: db)
+            let accountID = try account.requireID()
+            account.passwordHash = newHash
+            // Following the link proves the address too.
+            account.emailVerifiedAt = account.emailVerifiedAt ?? now
+            try await account.save(on: db)
+            try await Session.query(on: db).filter(\.$account.$id == accountID).filter(\.$endedAt == nil)
+                .set(\.$endedAt, to: now).update()
+            try await AccountToken.query(on: db).filter(\.$account.$id == accountID).filter(\.$purpose == .resetPassword)
+                .filter(\.$usedAt == nil).filter(\.$id != record.requireID()).set(\.$usedAt, to: now).update()
+            var discarded: [String] = []
+            if claimedUnverified {
+                discarded = try await RentalFileService(database: db, services: services, logger: logger)
+                    .discardUnverifiedFile(of: account, audit: audit)
+            }
+            try await log(account: account, kind: .passwordReset, outcome: .success, client: client, on: db)
+            try await services.mailer.enqueue(.passwordChanged, to: account, on: db)
+            audit.record(AuditEvent(action: "password.reset", subject: account.subject, purpose: "account",
+                                    details: claimedUnverified ? ["claimed-unverified": "true"] : [:]), by: account.subject)
+            return discarded
+        }
+        // Blobs go once the rows that named them are gone for good.
+        for key in discarded { try? await services.blobs.delete(key) }
     }
 }

@@ -45,14 +45,24 @@ struct AccountsController: RouteCollection {
         }
     }
 
+    /// The answer to a sign-up, the same whether the address was free or already had an account
+    /// (whose owner is told by email): it does not tell who has an account.
+    struct SignUpAccepted: Content {
+        var email: String
+        var emailVerified: Bool
+        var message: String
+    }
+
     static func signUp(req: Request) async throws -> Response {
         let body = try req.content.decode(SignUpBody.self)
         let language = try body.language ?? req.policyLanguage()
-        let account = try await AccountService(req).signUp(.init(
+        _ = try await AccountService(req).signUp(.init(
             form: .init(email: body.email, password: body.password, firstName: body.firstName, lastName: body.lastName),
             language: language
-        ))
-        return try await AccountBody(account).encodeResponse(status: .created, for: req)
+        ), client: ClientInfo(req))
+        let message = WebWording.labels(language)["signUpSent"] ?? ""
+        return try await SignUpAccepted(email: EmailAddress(body.email)?.value ?? body.email, emailVerified: false, message: message)
+            .encodeResponse(status: .created, for: req)
     }
 
     struct TokenBody: Content {
@@ -73,7 +83,7 @@ struct AccountsController: RouteCollection {
         guard account.emailVerifiedAt == nil else {
             throw Abort(.conflict, reason: "This address is already verified.")
         }
-        try await AccountService(req).sendVerification(to: account)
+        try await AccountService(req).resendVerification(to: account, client: ClientInfo(req))
         return .accepted
     }
 

@@ -12,6 +12,15 @@ public enum DossierApp {
     ) async throws {
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
         try requireStoredCategories(in: register)
+        let problems = configuration.productionProblems
+        if !problems.isEmpty {
+            throw ConfigurationError("refusing to serve on a public address: " + problems.joined(separator: "; "))
+        }
+        if configuration.isDevelopmentInstance, configuration.masterKey == nil, configuration.keyFileIsInDataDirectory {
+            app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")
+        }
+        let (masterKey, keySource) = try KeyVault.loadMasterKey(configuration)
+        let vault = KeyVault(masterKey: masterKey, clock: clock)
         let transport: any MailTransport
         if let url = configuration.smtpURL {
             var smtp = try MailSettings.smtp(from: url)
@@ -24,11 +33,18 @@ public enum DossierApp {
             configuration: configuration,
             register: register,
             clock: clock,
-            audit: AuditTrail(clock: clock),
-            mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock),
-            outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger),
-            vault: KeyVault(masterKey: try KeyVault.loadMasterKey(configuration), clock: clock),
-            blobs: FileBlobStore(directory: configuration.blobDirectory)
+            audit: AuditTrail(clock: clock, masterKey: masterKey, anchorFile: configuration.auditAnchorURL),
+            mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock, vault: vault),
+            outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger, vault: vault),
+            vault: vault,
+            keySource: keySource,
+            blobs: FileBlobStore(directory: configuration.blobDirectory),
+            // Checked against when no account matches, at the same cost as a real hash: an unknown
+            // address takes as long as a known one.
+            decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
+            clientAddresses: try ClientAddressResolver(trustedProxies: configuration.trustedProxies),
+            uploads: UploadGate(maximumConcurrent: 4),
+            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16)
         )
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))
         if configuration.runsBackgroundJobs {
@@ -44,8 +60,9 @@ public enum DossierApp {
 
         app.middleware = Middlewares()
         app.middleware.use(RequestLogMiddleware())
+        app.middleware.use(SecurityHeadersMiddleware(usesHTTPS: configuration.usesHTTPS))
         app.middleware.use(APIErrorMiddleware(environment: app.environment))
-        app.middleware.use(SecurityHeadersMiddleware())
+        app.lifecycle.use(InspectionPoolShutdown())
 
         try routes(app)
     }
@@ -68,9 +85,14 @@ public enum DossierApp {
         if !problems.isEmpty { throw InvalidRegister(problems: problems) }
     }
 
-    /// Applies pending migrations, then records the register's version as published.
+    /// Applies pending migrations, checks the master key opens this database's data (writing a
+    /// new key file only for a new database), keys an audit chain written before it was keyed,
+    /// then records the register's version as published.
     public static func migrate(_ app: Application) async throws {
         try await app.autoMigrate()
+        try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource, on: app.db)
+        let upgraded = try await app.dossier.audit.upgradeUnkeyedEntries(on: app.db)
+        if upgraded > 0 { app.logger.notice("audit trail: \(upgraded) entries sealed under the chain key") }
         try await PolicyPublisher.publish(app.dossier.register, on: app.db)
     }
 }

@@ -21,8 +21,23 @@ public struct DossierConfiguration: Sendable {
     public var mailSender: String?
     /// A PEM file of extra certificate authorities to trust for STARTTLS.
     public var smtpCAFile: String?
-    /// Base64 256-bit master key (`DOSSIER_MASTER_KEY`); nil for the key file in the data directory.
+    /// Base64 256-bit master key (`DOSSIER_MASTER_KEY`); nil for the key file.
     public var masterKey: String?
+    /// The master key file (`DOSSIER_MASTER_KEY_FILE`); nil for `master.key` in the data directory,
+    /// which only a development instance accepts (a backup of the data directory would carry the
+    /// key with the data it protects).
+    public var masterKeyFile: String?
+    /// `DOSSIER_ALLOW_KEY_IN_DATA_DIR=1`: accept the key file inside the data directory on a
+    /// public address too (for a test machine; never for real data).
+    public var allowsKeyInDataDirectory = false
+    /// Serving on loopback only: a development instance, which may keep its key in the data
+    /// directory. `serve` on any other address sets this to false.
+    public var isDevelopmentInstance = true
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`DOSSIER_TRUSTED_PROXIES`: addresses
+    /// or CIDR ranges, comma-separated). Empty: the client is the peer address.
+    public var trustedProxies: [String] = []
+    /// The signed head of the audit chain, kept outside the database (`DOSSIER_AUDIT_ANCHOR`).
+    public var auditAnchorPath: String?
     /// bcrypt cost; lower only in tests.
     public var passwordCost = 12
     /// Whether `serve` runs background jobs (outbox delivery).
@@ -80,6 +95,46 @@ public struct DossierConfiguration: Sendable {
             smtpCAFile: value("SMTP_CA_FILE"),
             masterKey: value("DOSSIER_MASTER_KEY")
         )
+        .with {
+            $0.masterKeyFile = value("DOSSIER_MASTER_KEY_FILE")
+            $0.allowsKeyInDataDirectory = ["1", "true", "yes"].contains(value("DOSSIER_ALLOW_KEY_IN_DATA_DIR")?.lowercased() ?? "")
+            $0.trustedProxies = (value("DOSSIER_TRUSTED_PROXIES") ?? "").split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            $0.auditAnchorPath = value("DOSSIER_AUDIT_ANCHOR")
+        }
+    }
+
+    func with(_ change: (inout Self) -> Void) -> Self {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+
+    public var masterKeyFileURL: URL {
+        masterKeyFile.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? dataDirectory.appendingPathComponent("master.key")
+    }
+
+    public var auditAnchorURL: URL {
+        auditAnchorPath.map { URL(fileURLWithPath: $0).standardizedFileURL } ?? dataDirectory.appendingPathComponent("audit.anchor")
+    }
+
+    /// Whether the key file lies inside the data directory (and so in its backups).
+    public var keyFileIsInDataDirectory: Bool {
+        let directory = dataDirectory.standardizedFileURL.resolvingSymlinksInPath().path
+        let key = masterKeyFileURL.deletingLastPathComponent().resolvingSymlinksInPath().path + "/"
+        return key.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/")
+    }
+
+    /// What a server on a public address must not run with; empty when it may start.
+    public var productionProblems: [String] {
+        guard !isDevelopmentInstance else { return [] }
+        var problems: [String] = []
+        if masterKey == nil, keyFileIsInDataDirectory, !allowsKeyInDataDirectory {
+            problems.append("the master key file \(masterKeyFileURL.path) is inside the data directory, so every backup of it carries the key "
+                + "with the data the key protects: set DOSSIER_MASTER_KEY, or DOSSIER_MASTER_KEY_FILE to a path outside "
+                + "\(dataDirectory.path) (DOSSIER_ALLOW_KEY_IN_DATA_DIR=1 accepts it, for a test machine only)")
+        }
+        return problems
     }
 
     public var sqlitePath: String {

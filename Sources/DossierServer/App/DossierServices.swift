@@ -11,7 +11,14 @@ public struct DossierServices: Sendable {
     let mailer: Mailer
     let outbox: OutboxDispatcher
     let vault: KeyVault
+    let keySource: KeyVault.Source
     let blobs: any BlobStore
+    let decoyHash: String
+    let clientAddresses: ClientAddressResolver
+    /// At most a few uploads received at once, one per account.
+    let uploads: UploadGate
+    /// File inspection runs off the event loops, a few at a time.
+    let inspections: InspectionPool
     public var catalogue: DocumentCatalogue { .shipped }
 }
 

@@ -69,16 +69,33 @@ struct APIErrorMiddleware: AsyncMiddleware {
     }
 }
 
-/// Headers every response carries.
+/// Headers every response carries, errors included (this middleware sits outside the one that
+/// turns errors into responses).
 struct SecurityHeadersMiddleware: AsyncMiddleware {
+    let usesHTTPS: Bool
+
+    static let pagePolicy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+        + "base-uri 'none'; form-action 'self'; object-src 'none'"
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let response = try await next.respond(to: request)
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
-        response.headers.replaceOrAdd(name: "Content-Security-Policy", value: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+        // A route may set a stricter policy of its own (documents: a sandbox).
+        if !response.headers.contains(name: "Content-Security-Policy") {
+            response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.pagePolicy)
+        }
+        if usesHTTPS {
+            response.headers.replaceOrAdd(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains")
+        }
         return response
     }
+}
+
+/// What a stored document may do when a browser opens it: nothing.
+enum DocumentSecurity {
+    static let contentPolicy = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 }
 
 /// Logs each request by its route pattern (`GET /s/:token`), never its actual path or query,

@@ -57,6 +57,6 @@ public enum Organisations {
 /// `dossier audit verify`.
 public enum AuditVerification {
     public static func run(on app: Application) async throws -> AuditChain.Verification {
-        try await AuditTrail.verify(on: app.db)
+        try await app.dossier.audit.verify(on: app.db)
     }
 }

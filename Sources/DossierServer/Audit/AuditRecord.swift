@@ -18,10 +18,13 @@ final class AuditRecord: Model, @unchecked Sendable {
     @Field(key: "details") var details: String
     @Field(key: "previous_hash") var previousHash: String
     @Field(key: "hash") var hash: String
+    /// Whether `hash` is the keyed MAC (every entry since the chain was keyed) or a plain SHA-256.
+    @Field(key: "keyed") var keyed: Bool
 
     init() {}
 
-    init(_ entry: AuditEntry) throws {
+    init(_ entry: AuditEntry, keyed: Bool) throws {
+        self.keyed = keyed
         sequence = entry.sequence
         occurredAt = entry.occurredAt
         actor = entry.actor

@@ -1,6 +1,8 @@
+import Crypto
 import DossierCore
 import Fluent
 import Foundation
+import SQLKit
 
 /// What happened, for the audit trail.
 struct AuditEvent: Sendable {
@@ -12,53 +14,179 @@ struct AuditEvent: Sendable {
     var details: [String: String] = [:]
 }
 
-/// Appends to the hash-chained audit trail. Appends are serialised in this process (an actor
-/// alone would not do: it is re-entered at every `await`), and the unique sequence number keeps
-/// two processes from forking the chain (the loser reads the new head and retries).
+/// The events a transaction records; they are appended as its last statements, so that the
+/// change and its audit entry commit together or not at all.
+final class AuditLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [(AuditEvent, String)] = []
+
+    func record(_ event: AuditEvent, by actor: String) {
+        lock.withLock { events.append((event, actor)) }
+    }
+
+    var pending: [(AuditEvent, String)] { lock.withLock { events } }
+}
+
+/// Appends to the audit trail: a chain of entries, each carrying an HMAC (keyed by a key derived
+/// from the master key, which never enters the database) over its content and the previous
+/// entry's MAC. A signed anchor of the head is kept outside the database, so deleting the last
+/// entries is detected too.
+///
+/// Appends are serialised in this process (an actor alone would not do: it is re-entered at
+/// every `await`) and, on PostgreSQL, across processes by a transaction-scoped advisory lock.
 final class AuditTrail: Sendable {
     private let clock: any WallClock
+    let key: SymmetricKey
+    let anchor: AuditAnchorFile
     private let appends = SerialExecutor()
 
-    init(clock: any WallClock) {
+    init(clock: any WallClock, masterKey: SymmetricKey, anchorFile: URL) {
         self.clock = clock
+        key = Vault.derivedKey(from: masterKey, for: "audit-chain")
+        anchor = AuditAnchorFile(url: anchorFile)
     }
 
-    @discardableResult
-    func record(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
-        try await appends.run { try await self.append(event, by: actor, on: database) }
-    }
-
-    private func append(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
-        var lastError: (any Error)?
-        for _ in 0..<5 {
-            let head = try await AuditRecord.query(on: database).sort(\.$sequence, .descending).first()
-            let entry = AuditEntry(
-                sequence: (head?.sequence ?? 0) + 1, occurredAt: clock.now, actor: actor, action: event.action,
-                subject: event.subject, purpose: event.purpose, reason: event.reason, details: event.details,
-                previousHash: head?.hash ?? AuditEntry.genesisHash
-            )
-            do {
-                try await AuditRecord(entry).create(on: database)
-                return entry
-            } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-                // Another process appended this sequence number first: read the new head and retry.
-                lastError = error
+    /// Runs `body` in one transaction, then appends the events it recorded in that same
+    /// transaction. Never call `record` or `transaction` from inside `body`.
+    func transaction<T: Sendable>(on database: any Database,
+                                  _ body: @escaping @Sendable (any Database, AuditLog) async throws -> T) async throws -> T {
+        let (result, head) = try await appends.run {
+            try await database.transaction { db -> (T, AuditEntry?) in
+                let log = AuditLog()
+                let result = try await body(db, log)
+                var head: AuditEntry?
+                for (event, actor) in log.pending {
+                    head = try await self.append(event, by: actor, on: db)
+                }
+                return (result, head)
             }
         }
-        throw lastError!
+        if let head { anchor.advance(to: AuditAnchor(sequence: head.sequence, head: head.hash, key: key)) }
+        return result
     }
 
-    /// Walks the whole chain in order, a page at a time.
-    static func verify(on database: any Database) async throws -> AuditChain.Verification {
+    /// Records an event on its own (a read, or a change already committed elsewhere).
+    @discardableResult
+    func record(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
+        let entry = try await appends.run {
+            try await database.transaction { db in try await self.append(event, by: actor, on: db) }
+        }
+        anchor.advance(to: AuditAnchor(sequence: entry.sequence, head: entry.hash, key: key))
+        return entry
+    }
+
+    /// The key of the PostgreSQL advisory lock that serialises appends across processes.
+    static let advisoryLock: Int64 = 0x646F_7373_6965_72  // "dossier"
+
+    private func append(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
+        if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLock))").run()
+        }
+        let head = try await AuditRecord.query(on: database).sort(\.$sequence, .descending).first()
+        let entry = AuditEntry(
+            sequence: (head?.sequence ?? 0) + 1, occurredAt: clock.now, actor: actor, action: event.action,
+            subject: event.subject, purpose: event.purpose, reason: event.reason, details: event.details,
+            previousHash: head?.hash ?? AuditEntry.genesisHash, key: key
+        )
+        try await AuditRecord(entry, keyed: true).create(on: database)
+        return entry
+    }
+
+    /// Walks the whole chain in order, a page at a time, checking every MAC, then the anchor.
+    func verify(on database: any Database) async throws -> AuditChain.Verification {
         var entries: [AuditEntry] = []
         var after: Int64 = 0
         while true {
             let page = try await AuditRecord.query(on: database)
                 .filter(\.$sequence > after).sort(\.$sequence).limit(1000).all()
             guard let last = page.last else { break }
+            if let unkeyed = page.first(where: { !$0.keyed }) {
+                return .broken(sequence: unkeyed.sequence, reason: "the entry carries no keyed MAC: it was written without the chain key")
+            }
             entries += page.map(\.entry)
             after = last.sequence
         }
-        return AuditChain.verify(entries)
+        let result = AuditChain.verify(entries, key: key)
+        guard case let .intact(count, _) = result else { return result }
+        switch anchor.read() {
+        case .none:
+            return result
+        case .unreadable:
+            return .broken(sequence: Int64(count), reason: "the audit anchor file \(anchor.url.path) is unreadable")
+        case let .anchor(stored):
+            let hashes = Dictionary(entries.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
+            return stored.check(head: Int64(count), hashAt: { hashes[$0] }, key: key) ?? result
+        }
+    }
+
+    /// Chains written before the chain was keyed (plain SHA-256) are sealed once under the key,
+    /// on the first start after the upgrade, and only while no anchor exists: once anchored,
+    /// an unkeyed entry is tampering and `verify` says so.
+    func upgradeUnkeyedEntries(on database: any Database) async throws -> Int {
+        guard try await AuditRecord.query(on: database).filter(\.$keyed == false).count() > 0 else { return 0 }
+        guard case .none = anchor.read() else { return 0 }
+        guard case .intact = try await AuditChain.verify(AuditRecord.query(on: database).sort(\.$sequence).all().map(\.entry)) else {
+            return 0
+        }
+        let count = try await appends.run {
+            try await database.transaction { db -> Int in
+                let records = try await AuditRecord.query(on: db).sort(\.$sequence).all()
+                var previous = AuditEntry.genesisHash
+                for record in records {
+                    var entry = record.entry
+                    entry.previousHash = previous
+                    entry.hash = entry.computedMAC(key: self.key)
+                    record.previousHash = entry.previousHash
+                    record.hash = entry.hash
+                    record.keyed = true
+                    try await record.save(on: db)
+                    previous = entry.hash
+                }
+                return records.count
+            }
+        }
+        if let head = try await AuditRecord.query(on: database).sort(\.$sequence, .descending).first() {
+            anchor.advance(to: AuditAnchor(sequence: head.sequence, head: head.hash, key: key))
+        }
+        return count
+    }
+}
+
+/// The anchor file: the newest signed head, replaced atomically (temporary file, flush, rename).
+final class AuditAnchorFile: @unchecked Sendable {
+    let url: URL
+    private let lock = NSLock()
+    private var written: Int64 = 0
+
+    init(url: URL) {
+        self.url = url
+    }
+
+    enum Stored {
+        case none
+        case unreadable
+        case anchor(AuditAnchor)
+    }
+
+    func read() -> Stored {
+        guard FileManager.default.fileExists(atPath: url.path) else { return .none }
+        guard let text = try? String(contentsOf: url, encoding: .utf8), let anchor = AuditAnchor(line: text) else { return .unreadable }
+        return .anchor(anchor)
+    }
+
+    /// Writes `anchor` unless this process already wrote a later one. A failure to write is not
+    /// fatal to the request (the entry is committed): the anchor lags, which verify tolerates.
+    func advance(to anchor: AuditAnchor) {
+        lock.withLock {
+            guard anchor.sequence > written else { return }
+            do {
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+                try PrivateFile.writeAtomically(Data(anchor.line.utf8), to: url)
+                written = anchor.sequence
+            } catch {
+                // Left to the next append; `audit verify` reads the last one written.
+            }
+        }
     }
 }

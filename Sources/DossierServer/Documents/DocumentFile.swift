@@ -17,6 +17,9 @@ final class DocumentFile: Model, @unchecked Sendable {
     /// The original file name, sealed (it is personal data too).
     @Field(key: "sealed_name") var sealedName: Data
     @Field(key: "created_at") var createdAt: Date
+    /// 1: sealed under "document-file:KEY"; 2: also bound to the document and the file's position,
+    /// so a blob cannot be swapped onto another document or position of the same person.
+    @Field(key: "aead_version") var aeadVersion: Int
 
     init() {}
 
@@ -30,5 +33,20 @@ final class DocumentFile: Model, @unchecked Sendable {
         self.digest = digest
         self.sealedName = sealedName
         createdAt = now
+        aeadVersion = Self.currentAEADVersion
+    }
+
+    static let currentAEADVersion = 2
+
+    /// What the file's bytes are authenticated as, besides their subject.
+    var contentContext: String { Self.contentContext(document: $document.id, position: position, blobKey: blobKey, version: aeadVersion) }
+    var nameContext: String { Self.nameContext(document: $document.id, position: position, blobKey: blobKey, version: aeadVersion) }
+
+    static func contentContext(document: UUID, position: Int, blobKey: String, version: Int = currentAEADVersion) -> String {
+        version >= 2 ? "document-file:\(document.uuidString.lowercased()):\(position):\(blobKey)" : "document-file:\(blobKey)"
+    }
+
+    static func nameContext(document: UUID, position: Int, blobKey: String, version: Int = currentAEADVersion) -> String {
+        version >= 2 ? "document-name:\(document.uuidString.lowercased()):\(position):\(blobKey)" : "document-name:\(blobKey)"
     }
 }

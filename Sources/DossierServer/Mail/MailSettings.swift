@@ -10,7 +10,14 @@ struct MailSettings: Sendable {
         /// Extra trusted certificate authority (PEM file), e.g. for a private relay.
         var trustedCAFile: String?
 
-        var isLoopback: Bool { host == "127.0.0.1" || host == "localhost" || host == "::1" }
+        /// `?tls=optional` on `SMTP_URL`: deliver in clear to a relay without STARTTLS.
+        var allowsPlaintext = false
+
+        var isLoopback: Bool { host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" }
+        /// For tests: hold a relay on loopback to the rules of a remote one.
+        var treatsLoopbackAsRemote = false
+        /// Whether a relay without STARTTLS is refused.
+        var requiresTLS: Bool { (!isLoopback || treatsLoopbackAsRemote) && !allowsPlaintext }
     }
 
     var smtp: SMTP?
@@ -26,7 +33,15 @@ struct MailSettings: Sendable {
         }
         let port = components.port ?? 587
         guard (1...65535).contains(port) else { throw ConfigurationError("SMTP_URL has an invalid port") }
-        return SMTP(host: host, port: port, username: components.percentEncodedUser?.removingPercentEncoding,
-                    password: components.percentEncodedPassword?.removingPercentEncoding)
+        var smtp = SMTP(host: host, port: port, username: components.percentEncodedUser?.removingPercentEncoding,
+                        password: components.percentEncodedPassword?.removingPercentEncoding)
+        for item in components.queryItems ?? [] {
+            switch (item.name, item.value) {
+            case ("tls", "optional"): smtp.allowsPlaintext = true
+            case ("tls", "required"): smtp.allowsPlaintext = false
+            default: throw ConfigurationError("SMTP_URL: unknown option '\(item.name)' (only ?tls=required|optional)")
+            }
+        }
+        return smtp
     }
 }

@@ -26,7 +26,19 @@ struct FileMailTransport: MailTransport {
         // Sortable by name in the order written, to the millisecond.
         let stamp = formatter.string(from: Date()).replacingOccurrences(of: ":", with: "")
         let url = directory.appendingPathComponent("\(stamp)-\(delivery.id.uuidString.lowercased()).eml")
-        try Data(delivery.message.utf8).write(to: url, options: [.atomic])
-        try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: url.path)
+        try PrivateFile.writeAtomically(Data(delivery.message.utf8), to: url)
+    }
+
+    /// Removes the messages written before `date` (by the file's modification time).
+    func removeFiles(olderThan date: Date) -> Int {
+        let files = FileManager.default
+        guard let names = try? files.contentsOfDirectory(atPath: directory.path) else { return 0 }
+        var removed = 0
+        for name in names where name.hasSuffix(".eml") {
+            let url = directory.appendingPathComponent(name)
+            guard let modified = (try? files.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date, modified < date else { continue }
+            if (try? files.removeItem(at: url)) != nil { removed += 1 }
+        }
+        return removed
     }
 }

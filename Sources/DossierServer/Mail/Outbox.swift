@@ -9,6 +9,13 @@ struct Mailer: Sendable {
     let sender: String
     let baseURL: String
     let clock: any WallClock
+    let vault: KeyVault
+
+    /// A page on the public address.
+    func page(_ path: String, language: Language) -> String {
+        let base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        return "\(base)\(path)?lang=\(language.rawValue)"
+    }
 
     /// A link to `path` on the public address, carrying the token and the page's language.
     func link(_ path: String, token: String, language: Language) -> String {
@@ -16,15 +23,18 @@ struct Mailer: Sendable {
         return "\(base)\(path)?token=\(token)&lang=\(language.rawValue)"
     }
 
-    /// Stores the message; it is delivered even if the server stops before sending it.
+    /// Stores the message sealed with the account's key; it is delivered even if the server
+    /// stops before sending it, and its text is erased once it is.
     func enqueue(_ template: MailTemplate, to account: Account, on database: any Database) async throws {
         let language = account.language
         let message = MailMessage(
             from: sender, to: account.email, subject: template.subject(language),
             text: template.text(language), date: clock.now
         )
+        let id = UUID()
+        let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: account.subject, context: OutboxMessage.context(id), on: database)
         try await OutboxMessage(
-            accountID: account.id, sender: sender, recipient: account.email, message: message.rfc5322(), now: clock.now
+            id: id, accountID: account.id, sender: sender, recipient: account.email, subject: account.subject, sealed: sealed, now: clock.now
         ).create(on: database)
     }
 }
@@ -34,6 +44,7 @@ struct OutboxDispatcher: Sendable {
     let transport: any MailTransport
     let clock: any WallClock
     let logger: Logger
+    let vault: KeyVault
 
     /// Delay before attempt n+1 after n failures: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h.
     static let backoff: [TimeInterval] = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
@@ -44,6 +55,16 @@ struct OutboxDispatcher: Sendable {
         var sent = 0
         var retried = 0
         var failed = 0
+    }
+
+    /// `.eml` files (written when no SMTP server is configured) hold links and tokens: they are
+    /// removed after this long, the register's retention for service messages.
+    static let fileLifetime: TimeInterval = 7 * 24 * 3600
+
+    /// Removes `.eml` files older than `fileLifetime`; returns how many.
+    @discardableResult
+    func expireFiles() -> Int {
+        (transport as? FileMailTransport)?.removeFiles(olderThan: clock.now - Self.fileLifetime) ?? 0
     }
 
     /// Delivers every due message once; returns what happened.
@@ -58,20 +79,22 @@ struct OutboxDispatcher: Sendable {
             guard try await claim(message, on: database, now: now) else { continue }
             do {
                 try await transport.deliver(MailDelivery(
-                    id: try message.requireID(), sender: message.sender, recipient: message.recipient, message: message.message
+                    id: try message.requireID(), sender: message.sender, recipient: message.recipient, message: try await text(of: message, on: database)
                 ))
                 message.sentAt = clock.now
                 message.attempts += 1
                 message.lastError = nil
+                message.erase()
                 try await message.save(on: database)
                 report.sent += 1
             } catch {
                 message.attempts += 1
-                // The reason, never the address or content.
+                // The reason, never the address or content (an SMTP refusal is kept as its code).
                 message.lastError = String(String(describing: error).prefix(300))
-                let permanent = (error as? SMTPTransport.Refused)?.isPermanent == true
+                let permanent = (error as? SMTPTransport.Refused)?.isPermanent == true || error is KeyVault.Shredded
                 if permanent || message.attempts > Self.backoff.count {
                     message.failedAt = clock.now
+                    message.erase()
                     report.failed += 1
                     logger.warning("mail \(message.id?.uuidString ?? "?") given up after \(message.attempts) attempt(s): \(message.lastError ?? "")")
                 } else {
@@ -83,6 +106,13 @@ struct OutboxDispatcher: Sendable {
             }
         }
         return report
+    }
+
+    /// The message's text: unsealed, or as stored by a version that kept it in clear.
+    func text(of message: OutboxMessage, on database: any Database) async throws -> String {
+        guard let sealed = message.sealed, let subject = message.subject else { return message.message }
+        let data = try await vault.open(sealed, for: subject, context: OutboxMessage.context(try message.requireID()), on: database)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Takes a new lease and moves the next attempt past it, only if the lease is still the one
@@ -121,6 +151,7 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
             while !Task.isCancelled {
                 do {
                     try await dispatcher.deliverDue(on: database)
+                    dispatcher.expireFiles()
                 } catch {
                     logger.error("outbox: \(String(reflecting: error))")
                 }

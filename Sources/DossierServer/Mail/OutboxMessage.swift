@@ -1,3 +1,4 @@
+import DossierCore
 import Fluent
 import Foundation
 
@@ -9,8 +10,13 @@ final class OutboxMessage: Model, @unchecked Sendable {
     @OptionalParent(key: "account_id") var account: Account?
     @Field(key: "sender") var sender: String
     @Field(key: "recipient") var recipient: String
-    /// The whole RFC 5322 text.
+    /// Empty: the text is in `sealed` (older rows kept it here until delivered).
     @Field(key: "message") var message: String
+    /// The whole RFC 5322 text, sealed with the recipient's subject key until it is delivered,
+    /// then erased: links and tokens never rest in clear, nor beyond delivery.
+    @OptionalField(key: "sealed") var sealed: Data?
+    /// Whose key seals it.
+    @OptionalField(key: "subject") var subject: String?
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "attempts") var attempts: Int
     @Field(key: "next_attempt_at") var nextAttemptAt: Date
@@ -22,13 +28,27 @@ final class OutboxMessage: Model, @unchecked Sendable {
 
     init() {}
 
-    init(accountID: UUID?, sender: String, recipient: String, message: String, now: Date) {
+    init(id: UUID, accountID: UUID?, sender: String, recipient: String, subject: String, sealed: Data, now: Date) {
+        self.id = id
         $account.id = accountID
         self.sender = sender
         self.recipient = recipient
-        self.message = message
+        message = ""
+        self.subject = subject
+        self.sealed = sealed
         createdAt = now
         attempts = 0
         nextAttemptAt = now
+    }
+
+    /// The register category of the messages' text.
+    static let dataCategory = "service-messages"
+
+    static func context(_ id: UUID) -> String { "outbox:\(id.uuidString.lowercased())" }
+
+    /// Once delivered or given up: nothing of the text remains.
+    func erase() {
+        message = ""
+        sealed = nil
     }
 }

@@ -5,8 +5,9 @@ import NIOExtras
 import NIOPosix
 import NIOSSL
 
-/// Delivers over SMTP (RFC 5321): EHLO, STARTTLS whenever the server offers it (then EHLO
-/// again), AUTH PLAIN or LOGIN when credentials are set, MAIL/RCPT/DATA, QUIT. Credentials are
+/// Delivers over SMTP (RFC 5321): EHLO, STARTTLS (then EHLO again), AUTH PLAIN or LOGIN when
+/// credentials are set, MAIL/RCPT/DATA, QUIT. STARTTLS is required: a relay that does not offer
+/// it gets nothing, unless it is on loopback or `SMTP_URL` says `?tls=optional`. Credentials are
 /// never sent in clear except to a server on loopback.
 struct SMTPTransport: MailTransport {
     let settings: MailSettings.SMTP
@@ -14,12 +15,12 @@ struct SMTPTransport: MailTransport {
     /// The whole exchange must finish within this.
     var timeout: Duration = .seconds(30)
 
+    /// The server refused: only its code is kept (its text often repeats the recipient's address).
     struct Refused: Error, CustomStringConvertible {
         let code: Int
-        let text: String
         /// 4xx: try again later; 5xx: the server will never accept it.
         var isPermanent: Bool { code >= 500 }
-        var description: String { "SMTP \(code) \(text)" }
+        var description: String { "SMTP \(code)" }
     }
 
     struct ProtocolError: Error, CustomStringConvertible {
@@ -57,6 +58,9 @@ struct SMTPTransport: MailTransport {
                 try await startTLS(on: channel.channel)
                 secure = true
                 extensions = try await session.hello()
+            } else if settings.requiresTLS {
+                try? await session.command("QUIT", expect: 221)
+                throw ProtocolError(description: "the SMTP server offers no STARTTLS: nothing sent in clear (set ?tls=optional on SMTP_URL to allow it)")
             }
             if let username = settings.username {
                 guard secure || settings.isLoopback else {
@@ -125,7 +129,7 @@ struct SMTPTransport: MailTransport {
         @discardableResult
         mutating func expect(_ codes: Int...) async throws -> [String] {
             let (code, lines) = try await reply()
-            guard codes.contains(code) else { throw Refused(code: code, text: lines.joined(separator: " ")) }
+            guard codes.contains(code) else { throw Refused(code: code) }
             return lines
         }
 
@@ -133,7 +137,7 @@ struct SMTPTransport: MailTransport {
         mutating func command(_ line: String, expect codes: Int...) async throws -> [String] {
             try await send(line)
             let (code, lines) = try await reply()
-            guard codes.contains(code) else { throw Refused(code: code, text: lines.joined(separator: " ")) }
+            guard codes.contains(code) else { throw Refused(code: code) }
             return lines
         }
 

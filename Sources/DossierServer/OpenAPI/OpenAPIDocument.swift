@@ -77,15 +77,17 @@ enum OpenAPIDocument {
 
     static let accountPaths: [String: JSONValue] = [
         "/api/v1/accounts": ["post": operation(
-            "Sign up (tenant); sends an email verification link",
+            "Sign up (tenant); sends an email verification link. The same answer whether or not the address already has an account (its owner is told by email); rate-limited per client and per address",
             body: object(["email", "password", "firstName", "lastName"], [
                 "email": string, "password": string, "firstName": string, "lastName": string,
                 "language": ["type": "string", "enum": ["fr", "en"]],
             ]),
             responses: [
-                "201": ok("The new account", "application/json", schema: ref("Account")),
-                "409": errorResponse("An account exists with this address"),
+                "201": ok("Accepted: check the inbox", "application/json", schema: object(["email", "emailVerified", "message"], [
+                    "email": string, "emailVerified": ["type": "boolean"], "message": string,
+                ])),
                 "422": errorResponse("Invalid fields, one message each in error.fields"),
+                "429": errorResponse("Too many sign-ups from this client or for this address"),
             ]
         )],
         "/api/v1/accounts/verify": ["post": operation(
@@ -134,8 +136,10 @@ enum OpenAPIDocument {
         "/file/profile": ["post": form("Save the profile", fields: ["city", "monthlyIncome", "…"])],
         "/file/guarantors": ["post": form("Add a guarantor", fields: ["kind", "name", "email"])],
         "/file/guarantors/{guarantor}/delete": ["post": form("Remove a guarantor", fields: [])],
+        "/file/household/{account}/approve": ["post": form("Let a tenant waiting to join the application in", fields: [])],
+        "/file/household/{account}/decline": ["post": form("Turn away a tenant waiting to join the application", fields: [])],
         "/file/documents": ["post": [
-            "summary": "Upload a document from the page (multipart, with X-CSRF-Token or a csrf field; JSON back when asked)",
+            "summary": "Upload a document from the page (multipart, with the CSRF token in X-CSRF-Token or the csrf query parameter; JSON back when asked)",
             "requestBody": uploadBody,
             "responses": ["201": ["description": "Stored (JSON)"], "303": ["description": "Stored: redirect"], "403": ["description": "CSRF token missing or wrong"], "default": ["description": "The page again, with why"]],
         ]],
@@ -238,8 +242,16 @@ enum OpenAPIDocument {
                               body: object(["kind"], ["kind": ["type": "string", "enum": ["alone", "couple", "group"]]]), security: true,
                               responses: ["201": ok("Application", "application/json", schema: ref("Application")), "409": errorResponse("Already in one")]),
         ],
-        "/api/v1/me/application/join": ["post": operation("Join an application with its code", body: object(["code"], ["code": string]), security: true,
-                                                          responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("Unknown code"), "409": errorResponse("Full, or already in one")])],
+        "/api/v1/me/application/join": ["post": operation("Ask to join an application with its code; a member already in must approve (status pending until then)",
+                                                          body: object(["code"], ["code": string]), security: true,
+                                                          responses: ["200": ok("Application", "application/json", schema: ref("Application")), "403": errorResponse("Address not verified"),
+                                                                      "404": errorResponse("Unknown code"), "409": errorResponse("Full, or already in one")])],
+        "/api/v1/me/application/members/{account}/approve": ["post": with(operation("Let a tenant waiting to join in", security: true,
+                                                                                   responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("No such request")]),
+                                                                         parameters: [pathParameter("account")])],
+        "/api/v1/me/application/members/{account}": ["delete": with(operation("Turn away a tenant waiting to join", security: true,
+                                                                             responses: ["204": ["description": "Declined"], "404": errorResponse("No such request")]),
+                                                                   parameters: [pathParameter("account")])],
         "/api/v1/me/application/members/{account}/documents/{document}/content": ["get": with(operation("A couple partner's document file (audited)", security: true,
                                                                                                          responses: ["200": fileContent, "404": errorResponse("Not visible to you")]),
                                                                                                parameters: [pathParameter("account"), pathParameter("document"), fileQuery])],
@@ -309,8 +321,9 @@ enum OpenAPIDocument {
             "receivedAt": ["type": "string", "format": "date-time"], "createdAt": ["type": "string", "format": "date-time"],
             "files": ["type": "array", "items": ["type": "object"]], "reviews": ["type": "array", "items": ["type": "object"]],
         ]),
-        "Application": object(["id", "kind", "members"], [
+        "Application": object(["id", "kind", "status", "members"], [
             "id": ["type": "string", "format": "uuid"], "kind": ["type": "string", "enum": ["alone", "couple", "group"]],
+            "status": ["type": "string", "enum": ["member", "pending"]],
             "members": ["type": "array", "items": ["type": "object"]], "joinCode": string,
         ]),
         "Account": object(["id", "email", "firstName", "lastName", "language", "role", "emailVerified", "createdAt"], [

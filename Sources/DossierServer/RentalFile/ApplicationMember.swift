@@ -9,12 +9,18 @@ final class ApplicationMember: Model, @unchecked Sendable {
     @Parent(key: "application_id") var application: RentalApplication
     @Parent(key: "account_id") var account: Account
     @Field(key: "joined_at") var joinedAt: Date
+    /// Set when a member already in the application lets this one in (the creator is approved at
+    /// once). Until then the newcomer sees nothing and nobody sees their file.
+    @OptionalField(key: "approved_at") var approvedAt: Date?
 
     init() {}
 
-    init(applicationID: UUID, accountID: UUID, now: Date) {
+    init(applicationID: UUID, accountID: UUID, now: Date, approved: Bool) {
         $application.id = applicationID
         $account.id = accountID
         joinedAt = now
+        approvedAt = approved ? now : nil
     }
+
+    var isApproved: Bool { approvedAt != nil }
 }

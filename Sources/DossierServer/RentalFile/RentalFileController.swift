@@ -14,7 +14,8 @@ struct RentalFileController: RouteCollection {
         me.get("guarantors", use: Self.guarantors)
         me.post("guarantors", use: Self.addGuarantor)
         me.delete("guarantors", ":guarantor", use: Self.removeGuarantor)
-        me.on(.POST, "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.upload)
+        // Streamed: the caller is known and admitted before a byte of the body is read.
+        me.on(.POST, "documents", body: .stream, use: Self.upload)
         me.get("documents", use: Self.documents)
         me.get("documents", ":document", "content", use: Self.content)
         me.delete("documents", ":document", use: Self.delete)
@@ -22,6 +23,8 @@ struct RentalFileController: RouteCollection {
         me.get("application", use: Self.application)
         me.post("application", use: Self.createApplication)
         me.post("application", "join", use: Self.join)
+        me.post("application", "members", ":account", "approve", use: Self.approve)
+        me.delete("application", "members", ":account", use: Self.decline)
         me.get("application", "members", ":account", "documents", ":document", "content", use: Self.partnerContent)
     }
 
@@ -179,7 +182,15 @@ struct RentalFileController: RouteCollection {
     /// `POST /api/v1/me/documents`: multipart with `type`, one or more `file`, and `guarantor` (id) for a guarantor's document.
     static func upload(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
-        let form = try MultipartUpload.parse(req)
+        let service = RentalFileService(req)
+        try service.requireVerified(account, language: account.language)
+        return try await req.dossier.uploads.admit(try account.requireID(), language: account.language) {
+            try await receiveUpload(req: req, account: account)
+        }
+    }
+
+    private static func receiveUpload(req: Request, account: Account) async throws -> Response {
+        let form = try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
         guard let type = form.fields["type"], !type.isEmpty else {
             throw ValidationFailure(problems: [FieldProblem(field: "type", message: AccountWording(account.language).required)])
         }
@@ -191,7 +202,9 @@ struct RentalFileController: RouteCollection {
         let service = RentalFileService(req)
         let document = try await service.upload(for: account, guarantorID: guarantorID, type: type, files: form.files, source: .upload,
                                                 receivedAt: nil, filedBy: account.subject, language: account.language)
-        let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first()!
+        guard let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first() else {
+            throw Abort(.notFound, reason: "No such document.")
+        }
         return try await documentBody(stored, service: service).encodeResponse(status: .created, for: req)
     }
 
@@ -220,13 +233,19 @@ struct RentalFileController: RouteCollection {
     }
 
     static func fileResponse(_ document: Document, req: Request) async throws -> Response {
-        let position = (try? req.query.get(Int.self, at: "file")) ?? 1
+        let raw = req.query[String.self, at: "file"]
+        guard let position = raw.map({ Int($0) }) ?? 1, (1...RentalFileService.maximumFiles).contains(position) else {
+            throw Abort(.notFound, reason: "No such file in this document (file=1 to \(RentalFileService.maximumFiles)).")
+        }
         let (data, kind, name) = try await RentalFileService(req).content(of: document, position: position)
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: kind.mediaType)
         let safe = String(name.unicodeScalars.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !CharacterSet.controlCharacters.contains($0) })
         headers.replaceOrAdd(name: .contentDisposition, value: "inline; filename=\"\(safe.isEmpty ? "document.\(kind.fileExtension)" : safe)\"")
         headers.replaceOrAdd(name: .cacheControl, value: "private, no-store")
+        // Whatever the file holds, it runs nothing in the browser: a sandbox without scripts,
+        // plugins, forms or same-origin access.
+        headers.replaceOrAdd(name: "Content-Security-Policy", value: DocumentSecurity.contentPolicy)
         return Response(status: .ok, headers: headers, body: .init(data: data))
     }
 
@@ -248,12 +267,17 @@ struct RentalFileController: RouteCollection {
             var firstName: String
             var lastName: String
             var isMe: Bool
+            /// False while the member waits for another member's approval.
+            var approved: Bool
             /// Only for a couple's partner: their file's completeness and documents.
             var completeness: [RentalFileService.PersonCompleteness]?
             var documents: [DocumentBody]?
         }
+        enum Status: String, Content { case member, pending }
         var id: UUID
         var kind: ApplicationKind
+        /// `pending` while the viewer waits to be let in: then nothing else is shown.
+        var status: Status
         var members: [Member]
         /// Shown once, to the creator: what the others type to join.
         var joinCode: String?
@@ -266,8 +290,8 @@ struct RentalFileController: RouteCollection {
         for member in members {
             let isMe = member.account.id == viewer.id
             var entry = ApplicationBody.Member(account: try member.account.requireID(), firstName: member.account.firstName,
-                                               lastName: member.account.lastName, isMe: isMe)
-            if !isMe, try await service.may(viewer, see: member.account.requireID()) {
+                                               lastName: member.account.lastName, isMe: isMe, approved: member.isApproved)
+            if !isMe, member.isApproved, try await service.may(viewer, see: member.account.requireID()) {
                 entry.completeness = try await service.completeness(of: member.account)
                 var documents: [DocumentBody] = []
                 for document in try await service.documents(of: member.account) {
@@ -281,15 +305,42 @@ struct RentalFileController: RouteCollection {
             }
             result.append(entry)
         }
-        return ApplicationBody(id: try application.requireID(), kind: application.kind, members: result, joinCode: code)
+        return ApplicationBody(id: try application.requireID(), kind: application.kind, status: .member, members: result, joinCode: code)
     }
 
     static func application(req: Request) async throws -> ApplicationBody {
         let account = try req.requireAuthenticated().account
-        guard let application = try await RentalFileService(req).application(of: account) else {
+        guard let membership = try await RentalFileService(req).membership(of: account) else {
             throw Abort(.notFound, reason: "You are not part of an application yet: POST /api/v1/me/application.")
         }
+        guard membership.isApproved else { return try pendingBody(membership, viewer: account) }
+        return try await applicationBody(membership.application, viewer: account, code: nil, req: req)
+    }
+
+    /// A newcomer waiting for approval sees only that they wait.
+    static func pendingBody(_ membership: ApplicationMember, viewer: Account) throws -> ApplicationBody {
+        ApplicationBody(id: try membership.application.requireID(), kind: membership.application.kind, status: .pending,
+                        members: [.init(account: try viewer.requireID(), firstName: viewer.firstName, lastName: viewer.lastName, isMe: true,
+                                        approved: false)],
+                        joinCode: nil)
+    }
+
+    /// `POST /api/v1/me/application/members/{account}/approve`: let a waiting tenant in.
+    static func approve(req: Request) async throws -> ApplicationBody {
+        let account = try req.requireAuthenticated().account
+        let candidate = try req.parameters.require("account", as: UUID.self)
+        let service = RentalFileService(req)
+        try await service.decide(on: candidate, approve: true, by: account, language: account.language)
+        guard let application = try await service.application(of: account) else { throw Abort(.notFound) }
         return try await applicationBody(application, viewer: account, code: nil, req: req)
+    }
+
+    /// `DELETE /api/v1/me/application/members/{account}`: turn a waiting tenant away.
+    static func decline(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        let candidate = try req.parameters.require("account", as: UUID.self)
+        try await RentalFileService(req).decide(on: candidate, approve: false, by: account, language: account.language)
+        return .noContent
     }
 
     struct NewApplication: Content {
@@ -310,8 +361,10 @@ struct RentalFileController: RouteCollection {
     static func join(req: Request) async throws -> ApplicationBody {
         let account = try req.requireAuthenticated().account
         let body = try req.content.decode(JoinBody.self)
-        let application = try await RentalFileService(req).join(account, code: body.code, language: account.language)
-        return try await applicationBody(application, viewer: account, code: nil, req: req)
+        let service = RentalFileService(req)
+        _ = try await service.join(account, code: body.code, language: account.language)
+        guard let membership = try await service.membership(of: account) else { throw Abort(.notFound) }
+        return try pendingBody(membership, viewer: account)
     }
 
     /// A couple partner's document file; 404 for anyone else. Audited: it is a read of another person's data.

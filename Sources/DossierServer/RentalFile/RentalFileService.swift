@@ -5,15 +5,19 @@ import Vapor
 
 /// The tenant's file: profile, guarantors, applications, documents and their review.
 /// Everything personal is sealed with its data subject's key before it is stored.
-struct RentalFileService {
+struct RentalFileService: Sendable {
     let database: any Database
     let services: DossierServices
     let logger: Logger
 
     init(_ request: Request) {
-        database = request.db
-        services = request.dossier
-        logger = request.logger
+        self.init(database: request.db, services: request.dossier, logger: request.logger)
+    }
+
+    init(database: any Database, services: DossierServices, logger: Logger) {
+        self.database = database
+        self.services = services
+        self.logger = logger
     }
 
     var clock: any WallClock { services.clock }
@@ -56,7 +60,7 @@ struct RentalFileService {
         let sealed = try await vault.sealJSON(updated, for: account.subject, context: "profile", on: database)
         let accountID = try account.requireID()
         let newNames = names
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             if let stored = try await Profile.query(on: db).filter(\.$account.$id == accountID).first() {
                 stored.sealed = sealed
                 stored.updatedAt = clock.now
@@ -67,12 +71,9 @@ struct RentalFileService {
             if let first = newNames["firstName"] { account.firstName = first }
             if let last = newNames["lastName"] { account.lastName = last }
             if !newNames.isEmpty { try await account.save(on: db) }
+            audit.record(AuditEvent(action: "profile.rectified", subject: account.subject, purpose: "services",
+                                    details: ["fields": patch.keys.sorted().joined(separator: ",")]), by: account.subject)
         }
-        try await services.audit.record(
-            AuditEvent(action: "profile.rectified", subject: account.subject, purpose: "services",
-                       details: ["fields": patch.keys.sorted().joined(separator: ",")]),
-            by: account.subject, on: database
-        )
         return updated
     }
 
@@ -117,11 +118,11 @@ struct RentalFileService {
         let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email, phone: details.phone),
                                               for: subjectID.uuidString.lowercased(), context: "guarantor", on: database)
         let guarantor = Guarantor(accountID: try account.requireID(), kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
-        try await guarantor.create(on: database)
-        try await services.audit.record(
-            AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services", details: ["kind": kind.rawValue, "tenant": account.subject]),
-            by: account.subject, on: database
-        )
+        try await services.audit.transaction(on: database) { db, audit in
+            try await guarantor.create(on: db)
+            audit.record(AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services",
+                                    details: ["kind": kind.rawValue, "tenant": account.subject]), by: account.subject)
+        }
         return guarantor
     }
 
@@ -129,72 +130,171 @@ struct RentalFileService {
     func removeGuarantor(_ guarantor: Guarantor, by account: Account) async throws {
         let documents = try await Document.query(on: database).filter(\.$guarantor.$id == guarantor.requireID()).all()
         for document in documents { try await delete(document, by: account.subject) }
-        try await guarantor.delete(on: database)
-        try await vault.shred(guarantor.subject, on: database)
-        try await services.audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"),
-                                        by: account.subject, on: database)
+        try await services.audit.transaction(on: database) { db, audit in
+            try await guarantor.delete(on: db)
+            try await vault.shred(guarantor.subject, on: db)
+            audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"), by: account.subject)
+        }
+    }
+
+    /// What a reset link discards when it claims an account whose address was never verified:
+    /// the applications it belongs to, its profile, guarantors and documents, their keys shredded.
+    /// Runs inside the reset's transaction; returns the blob keys to delete once it commits.
+    func discardUnverifiedFile(of account: Account, audit: AuditLog) async throws -> [String] {
+        let accountID = try account.requireID()
+        let documents = try await Document.query(on: database).filter(\.$account.$id == accountID).with(\.$files).all()
+        let blobs = documents.flatMap { $0.files.map(\.blobKey) }
+        for document in documents { try await document.delete(on: database) }
+        let guarantors = try await Guarantor.query(on: database).filter(\.$account.$id == accountID).all()
+        for guarantor in guarantors {
+            try await guarantor.delete(on: database)
+            try await vault.shred(guarantor.subject, on: database)
+        }
+        try await ApplicationMember.query(on: database).filter(\.$account.$id == accountID).delete()
+        try await Profile.query(on: database).filter(\.$account.$id == accountID).delete()
+        // Whatever was sealed under the old key (queued mail included) is unreadable for good; the
+        // owner starts afresh under a new pseudonymous id.
+        let previous = account.subject
+        try await vault.shred(previous, on: database)
+        account.subjectID = UUID()
+        try await account.save(on: database)
+        audit.record(AuditEvent(action: "file.discarded", subject: previous, purpose: "account",
+                                reason: "address claimed by a password reset before it was ever verified",
+                                details: ["documents": "\(documents.count)", "guarantors": "\(guarantors.count)", "now": account.subject]),
+                     by: account.subject)
+        return blobs
     }
 
     // MARK: Applications
 
-    func application(of account: Account) async throws -> RentalApplication? {
-        guard let membership = try await ApplicationMember.query(on: database).filter(\.$account.$id == account.requireID())
+    /// A verified address is needed before a tenant's file can be shared with a partner or hold
+    /// documents: otherwise whoever signed up first with someone else's address could watch what
+    /// its owner later adds.
+    func requireVerified(_ account: Account, language: Language) throws {
+        guard account.emailVerifiedAt != nil else {
+            throw Abort(.forbidden, reason: language == .fr
+                ? "Confirmez d'abord votre adresse électronique (lien envoyé à l'inscription)."
+                : "Confirm your email address first (the link sent when you signed up).")
+        }
+    }
+
+    /// The account's membership, approved or waiting, with its application and members loaded.
+    func membership(of account: Account) async throws -> ApplicationMember? {
+        try await ApplicationMember.query(on: database).filter(\.$account.$id == account.requireID())
             .with(\.$application) { $0.with(\.$members) { $0.with(\.$account) } }.first()
-        else { return nil }
+    }
+
+    /// The application the account is an approved member of.
+    func application(of account: Account) async throws -> RentalApplication? {
+        guard let membership = try await membership(of: account), membership.isApproved else { return nil }
         return membership.application
     }
 
     /// Starts an application; returns it and the code the others use to join.
     func createApplication(for account: Account, kind: ApplicationKind, language: Language) async throws -> (RentalApplication, code: String) {
-        if try await application(of: account) != nil {
+        try requireVerified(account, language: language)
+        if try await membership(of: account) != nil {
             throw Abort(.conflict, reason: language == .fr ? "Vous faites déjà partie d'une candidature." : "You are already part of an application.")
         }
         let code = SecretToken.generate()
         let application = RentalApplication(kind: kind, joinCodeHash: SecretToken.hash(code), now: clock.now)
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             try await application.create(on: db)
-            try await ApplicationMember(applicationID: try application.requireID(), accountID: try account.requireID(), now: clock.now).create(on: db)
+            try await ApplicationMember(applicationID: try application.requireID(), accountID: try account.requireID(), now: clock.now,
+                                        approved: true).create(on: db)
+            audit.record(AuditEvent(action: "application.created", subject: account.subject, purpose: "services",
+                                    details: ["kind": kind.rawValue]), by: account.subject)
         }
         return (application, code)
     }
 
+    /// Asks to join with the code: the newcomer waits, seeing nothing and shown to nobody's file,
+    /// until a member already in approves. The members are told by email.
     func join(_ account: Account, code: String, language: Language) async throws -> RentalApplication {
         let fr = language == .fr
+        try requireVerified(account, language: language)
         guard let application = try await RentalApplication.query(on: database).filter(\.$joinCodeHash == SecretToken.hash(code))
-            .with(\.$members).first() else {
+            .with(\.$members) { $0.with(\.$account) }.first() else {
             throw Abort(.notFound, reason: fr ? "Code de candidature inconnu." : "Unknown application code.")
         }
-        if try await self.application(of: account) != nil {
+        if try await membership(of: account) != nil {
             throw Abort(.conflict, reason: fr ? "Vous faites déjà partie d'une candidature." : "You are already part of an application.")
         }
         guard application.members.count < application.kind.maximumMembers else {
             throw Abort(.conflict, reason: fr ? "Cette candidature est complète." : "This application is full.")
         }
-        try await ApplicationMember(applicationID: try application.requireID(), accountID: try account.requireID(), now: clock.now).create(on: database)
-        try await services.audit.record(
-            AuditEvent(action: "application.joined", subject: account.subject, purpose: "services", details: ["kind": application.kind.rawValue]),
-            by: account.subject, on: database
-        )
+        let members = application.members.filter(\.isApproved).map(\.account)
+        try await services.audit.transaction(on: database) { db, audit in
+            try await ApplicationMember(applicationID: try application.requireID(), accountID: try account.requireID(), now: clock.now,
+                                        approved: false).create(on: db)
+            for member in members {
+                try await services.mailer.enqueue(.joinRequested(link: services.mailer.page("/file", language: member.language) + "#household"),
+                                                  to: member, on: db)
+            }
+            audit.record(AuditEvent(action: "application.join-requested", subject: account.subject, purpose: "services",
+                                    details: ["kind": application.kind.rawValue]), by: account.subject)
+        }
         return application
     }
 
-    /// Whether `viewer` may see `owner`'s file: their own, or their partner's in a couple.
+    /// An approved member lets a waiting one in, or turns them away (`approve == false`). 404 for
+    /// anyone not waiting in the member's own application.
+    func decide(on candidateID: UUID, approve: Bool, by member: Account, language: Language) async throws {
+        guard let application = try await application(of: member),
+              let candidate = try await ApplicationMember.query(on: database).filter(\.$application.$id == application.requireID())
+                .filter(\.$account.$id == candidateID).filter(\.$approvedAt == nil).with(\.$account).first()
+        else {
+            throw Abort(.notFound, reason: language == .fr ? "Aucune demande de cette personne." : "No request from this person.")
+        }
+        try await services.audit.transaction(on: database) { db, audit in
+            if approve {
+                candidate.approvedAt = clock.now
+                try await candidate.save(on: db)
+            } else {
+                try await candidate.delete(on: db)
+            }
+            audit.record(AuditEvent(action: approve ? "application.joined" : "application.join-declined", subject: candidate.account.subject,
+                                    purpose: "services", details: ["kind": application.kind.rawValue]), by: member.subject)
+        }
+    }
+
+    /// Whether `viewer` may see `owner`'s file: their own, or their partner's in a couple, both
+    /// members approved.
     func may(_ viewer: Account, see ownerID: UUID) async throws -> Bool {
         if try viewer.requireID() == ownerID { return true }
         guard let application = try await application(of: viewer), application.kind.membersSeeEachOther() else { return false }
-        return application.members.contains { $0.$account.id == ownerID }
+        return application.members.contains { $0.$account.id == ownerID && $0.isApproved }
     }
 
     // MARK: Documents
 
     /// Files in one document (e.g. three payslips), and so the request size a route accepts.
     static let maximumFiles = 5
-    static var maximumBody: ByteCount { ByteCount(value: maximumFiles * FileInspector.maximumSize + 1024 * 1024) }
+    static var maximumBody: Int { maximumFiles * FileInspector.maximumSize + 1024 * 1024 }
+    /// What one tenant may keep: documents (theirs and their guarantors'), and bytes in all.
+    static let maximumDocuments = 100
+    static let maximumStoredBytes = 300 * 1024 * 1024
+
+    /// Refuses an upload that would take the tenant past their quota (413).
+    func checkQuota(of account: Account, adding bytes: Int, language: Language) async throws {
+        let documents = try await Document.query(on: database).filter(\.$account.$id == account.requireID()).with(\.$files).all()
+        let stored = documents.flatMap(\.files).reduce(0) { $0 + $1.size }
+        let fr = language == .fr
+        guard documents.count < Self.maximumDocuments else {
+            throw Abort(.payloadTooLarge, reason: fr ? "\(Self.maximumDocuments) pièces au plus par dossier : supprimez-en avant d'en ajouter."
+                                                    : "At most \(Self.maximumDocuments) documents per file: delete some before adding more.")
+        }
+        guard stored + bytes <= Self.maximumStoredBytes else {
+            throw Abort(.payloadTooLarge, reason: fr ? "Votre dossier dépasserait \(Self.maximumStoredBytes / 1024 / 1024) Mo : supprimez des pièces avant d'en ajouter."
+                                                    : "Your file would exceed \(Self.maximumStoredBytes / 1024 / 1024) MB: delete documents before adding more.")
+        }
+    }
 
     /// Stores a document after every file passed inspection; nothing is stored otherwise.
     func upload(for account: Account, guarantorID: UUID?, type typeID: String, files: [MultipartUpload.FilePart],
                 source: Document.Source, receivedAt: Date?, filedBy actor: String, language: Language) async throws -> Document {
         let fr = language == .fr
+        if actor == account.subject { try requireVerified(account, language: language) }
         guard !files.isEmpty else { throw Abort(.badRequest, reason: fr ? "Ajoutez au moins un fichier (champ 'file')." : "Attach at least one file (field 'file').") }
         guard files.count <= Self.maximumFiles else { throw Abort(.payloadTooLarge, reason: fr ? "\(Self.maximumFiles) fichiers au plus par pièce." : "At most \(Self.maximumFiles) files per document.") }
         let (type, category): (DocumentCatalogue.DocumentType, DocumentCatalogue.Category)
@@ -214,9 +314,14 @@ struct RentalFileService {
         guard type.for.contains(kind) else {
             throw Abort(.unprocessableEntity, reason: fr ? "Cette pièce ne concerne pas ce type de personne (\(kind.rawValue))." : "This document type is not for this kind of person (\(kind.rawValue)).")
         }
+        try await checkQuota(of: account, adding: files.reduce(0) { $0 + $1.data.count }, language: language)
         var accepted: [(FileInspector.Accepted, String?)] = []
         for file in files {
-            switch FileInspector.inspect(file.data, fileName: file.fileName, declaredType: file.contentType) {
+            // Off the event loops and the shared pool: a hostile file costs its own thread only.
+            let result = try await services.inspections.run {
+                FileInspector.inspect(file.data, fileName: file.fileName, declaredType: file.contentType)
+            }
+            switch result {
             case let .success(result): accepted.append((result, file.fileName))
             case let .failure(refusal):
                 let name = file.fileName.map { "\($0): " } ?? ""
@@ -228,34 +333,38 @@ struct RentalFileService {
         let document = Document(accountID: try account.requireID(), guarantorID: guarantorID, subject: subject, type: type.id,
                                 category: category.id, source: source, receivedAt: receivedAt,
                                 filedBy: actor == account.subject ? nil : actor, now: clock.now)
-        document.id = UUID()
+        let documentID = UUID()
+        document.id = documentID
         var records: [DocumentFile] = []
         var written: [String] = []
         do {
             for (index, (file, name)) in accepted.enumerated() {
                 let key = UUID().uuidString.lowercased()
-                let sealed = try await vault.seal(file.bytes, for: subject, context: "document-file:\(key)", on: database)
+                let position = index + 1
+                // Bound to the document and the position: a blob moved elsewhere does not open.
+                let sealed = try await vault.seal(file.bytes, for: subject,
+                                                  context: DocumentFile.contentContext(document: documentID, position: position, blobKey: key),
+                                                  on: database)
                 try await services.blobs.put(sealed, key: key)
                 written.append(key)
                 let sealedName = try await vault.seal(Data((name ?? "\(type.id).\(file.kind.fileExtension)").utf8), for: subject,
-                                                      context: "document-name:\(key)", on: database)
-                records.append(DocumentFile(documentID: document.id!, position: index + 1, blobKey: key, kind: file.kind,
+                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: key),
+                                                      on: database)
+                records.append(DocumentFile(documentID: documentID, position: position, blobKey: key, kind: file.kind,
                                             size: file.bytes.count, digest: Digest.sha256Hex(sealed), sealedName: sealedName, now: clock.now))
             }
             let records = records
-            try await database.transaction { db in
+            let count = accepted.count
+            try await services.audit.transaction(on: database) { db, audit in
                 try await document.create(on: db)
                 for record in records { try await record.create(on: db) }
+                audit.record(AuditEvent(action: document.filedBy == nil ? "document.uploaded" : "document.filed", subject: subject, purpose: "services",
+                                        details: ["type": type.id, "files": "\(count)", "source": source.rawValue]), by: actor)
             }
         } catch {
             for key in written { try? await services.blobs.delete(key) }
             throw error
         }
-        try await services.audit.record(
-            AuditEvent(action: document.filedBy == nil ? "document.uploaded" : "document.filed", subject: subject, purpose: "services",
-                       details: ["type": type.id, "files": "\(accepted.count)", "source": source.rawValue]),
-            by: actor, on: database
-        )
         return document
     }
 
@@ -263,7 +372,7 @@ struct RentalFileService {
         switch refusal {
         case .tooLarge: .payloadTooLarge
         case .unsupported, .heic, .nameMismatch, .declaredMismatch: .unsupportedMediaType
-        case .empty, .activeContent, .encryptedPDF, .damaged: .unprocessableEntity
+        case .empty, .activeContent, .encryptedPDF, .damaged, .tooComplex: .unprocessableEntity
         }
     }
 
@@ -283,8 +392,8 @@ struct RentalFileService {
             logger.error("blob \(file.blobKey) does not match its recorded digest")
             throw Abort(.internalServerError, reason: "Stored file failed its integrity check.")
         }
-        let data = try await vault.open(sealed, for: document.subject, context: "document-file:\(file.blobKey)", on: database)
-        let name = try await vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: database)
+        let data = try await vault.open(sealed, for: document.subject, context: file.contentContext, on: database)
+        let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext, on: database)
         return (data, FileInspector.Kind(rawValue: file.kind) ?? .pdf, String(decoding: name, as: UTF8.self))
     }
 
@@ -297,7 +406,7 @@ struct RentalFileService {
     func namedFiles(of document: Document) async throws -> [(file: DocumentFile, name: String)] {
         var result: [(file: DocumentFile, name: String)] = []
         for file in document.files.sorted(by: { $0.position < $1.position }) {
-            let name = try await vault.open(file.sealedName, for: document.subject, context: "document-name:\(file.blobKey)", on: database)
+            let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext, on: database)
             result.append((file, String(decoding: name, as: UTF8.self)))
         }
         return result
@@ -305,10 +414,14 @@ struct RentalFileService {
 
     func delete(_ document: Document, by actor: String) async throws {
         let files = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID()).all()
-        try await document.delete(on: database)
+        try await services.audit.transaction(on: database) { db, audit in
+            try await document.delete(on: db)
+            audit.record(AuditEvent(action: "document.deleted", subject: document.subject, purpose: "services",
+                                    details: ["type": document.type]), by: actor)
+        }
+        // After the rows are gone: a crash in between leaves an orphan blob (`dossier verify
+        // --remove-orphans`), never a row naming a missing blob.
         for file in files { try await services.blobs.delete(file.blobKey) }
-        try await services.audit.record(AuditEvent(action: "document.deleted", subject: document.subject, purpose: "services",
-                                                    details: ["type": document.type]), by: actor, on: database)
     }
 
     // MARK: Completeness
@@ -354,7 +467,7 @@ struct RentalFileService {
         }
         let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(2000).description
         let decision: Document.Status = validated ? .validated : .declined
-        try await database.transaction { db in
+        try await services.audit.transaction(on: database) { db, audit in
             try await DocumentReview(documentID: try document.requireID(), reviewer: reviewer.subject, decision: decision,
                                      reasons: validated ? [] : reasons, comment: comment?.isEmpty == true ? nil : comment, now: clock.now).create(on: db)
             document.status = decision
@@ -363,14 +476,11 @@ struct RentalFileService {
             let tenant = try await document.$account.get(on: db)
             let typeName = catalogue.categories.flatMap(\.types).first { $0.id == document.type }?.name ?? LocalizedText(fr: document.type, en: document.type)
             let link = services.configuration.baseURL + "/file?lang=\(tenant.language.rawValue)"
-            try await services.mailer.enqueue(.documentReviewed(firstName: tenant.firstName, document: typeName, validated: validated,
+            try await services.mailer.enqueue(.documentReviewed(document: typeName, validated: validated,
                                                                 reasons: validated ? [] : found.map(\.name), comment: comment, link: link),
                                               to: tenant, on: db)
+            audit.record(AuditEvent(action: "document.reviewed", subject: document.subject, purpose: "services",
+                                    details: ["decision": decision.rawValue, "reasons": reasons.joined(separator: ",")]), by: reviewer.subject)
         }
-        try await services.audit.record(
-            AuditEvent(action: "document.reviewed", subject: document.subject, purpose: "services",
-                       details: ["decision": decision.rawValue, "reasons": reasons.joined(separator: ",")]),
-            by: reviewer.subject, on: database
-        )
     }
 }

@@ -10,7 +10,7 @@ struct StaffController: RouteCollection {
         staff.get("reviews", use: Self.queue)
         staff.get("documents", ":document", "content", use: Self.content)
         staff.post("documents", ":document", "review", use: Self.review)
-        staff.on(.POST, "tenants", ":account", "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.file)
+        staff.on(.POST, "tenants", ":account", "documents", body: .stream, use: Self.file)
     }
 
     struct QueueEntry: Content {
@@ -92,7 +92,9 @@ struct StaffController: RouteCollection {
         guard let tenant = try await Account.find(accountID, on: req.db), tenant.role == .tenant else {
             throw Abort(.notFound, reason: "No such tenant.")
         }
-        let form = try MultipartUpload.parse(req)
+        let form = try await req.dossier.uploads.admit(try staff.requireID(), language: staff.language) {
+            try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+        }
         guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
             throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
         }
@@ -104,7 +106,9 @@ struct StaffController: RouteCollection {
         let service = RentalFileService(req)
         let document = try await service.upload(for: tenant, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
                                                 source: source, receivedAt: received.start, filedBy: staff.subject, language: staff.language)
-        let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first()!
+        guard let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first() else {
+            throw Abort(.notFound, reason: "No such document.")
+        }
         return try await RentalFileController.documentBody(stored, service: service).encodeResponse(status: .created, for: req)
     }
 }

@@ -25,16 +25,27 @@ enum DatabaseSetup {
         } else {
             try DataDirectory.prepare(configuration.dataDirectory)
             // Queries carry personal data in their bound values: they are never logged.
-            app.databases.use(.sqlite(.file(configuration.sqlitePath), sqlLogLevel: nil), as: .sqlite)
+            // Created owner-only (the process's umask may be wider).
+            let path = configuration.sqlitePath
+            if !FileManager.default.fileExists(atPath: path) {
+                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .sqlite)
             // Readers never wait for the writer, and a crash mid-write leaves the database whole.
             if let sql = app.db as? any SQLDatabase {
                 try await sql.raw("PRAGMA journal_mode=WAL").run()
+            }
+            // The journal files SQLite makes take the database's mode only if the umask allows:
+            // tighten them, and the database, whatever their age.
+            for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+                try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
         }
     }
 }
 
-/// The data directory: created on first use, readable by its owner only.
+/// The data directory: created on first use, readable by its owner only; one that others can
+/// read or enter is refused.
 enum DataDirectory {
     static func prepare(_ directory: URL) throws {
         let files = FileManager.default
@@ -43,6 +54,7 @@ enum DataDirectory {
             guard isDirectory.boolValue else {
                 throw ConfigurationError("DOSSIER_DATA_DIR \(directory.path) exists but is not a directory")
             }
+            try PrivateFile.requirePrivate(directory, what: "the data directory")
             return
         }
         do {

@@ -56,7 +56,7 @@ public enum ConsistencyCheck {
                 report.problems.append("blob \(file.blobKey) does not match its recorded SHA-256")
             } else if liveSubjects.contains(subject) {
                 do {
-                    _ = try await services.vault.open(sealed, for: subject, context: "document-file:\(file.blobKey)", on: db)
+                    _ = try await services.vault.open(sealed, for: subject, context: file.contentContext, on: db)
                 } catch {
                     report.problems.append("blob \(file.blobKey) does not open with its subject's key")
                 }
@@ -99,7 +99,7 @@ public enum ConsistencyCheck {
         }
 
         // The audit trail.
-        switch try await AuditTrail.verify(on: db) {
+        switch try await app.dossier.audit.verify(on: db) {
         case let .intact(entries, _): report.facts.append("audit trail intact (\(entries) entries)")
         case let .broken(sequence, reason): report.problems.append("audit trail broken at entry \(sequence): \(reason)")
         }

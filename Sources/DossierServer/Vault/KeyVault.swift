@@ -17,36 +17,81 @@ struct KeyVault: Sendable {
         var description: String { reason }
     }
 
-    /// `DOSSIER_MASTER_KEY` when set; else the key file in the data directory, created on first
-    /// start (256 random bits, base64, readable by the owner only).
-    static func loadMasterKey(_ configuration: DossierConfiguration) throws -> SymmetricKey {
+    /// Where the master key came from.
+    enum Source: Sendable, Equatable {
+        case environment
+        /// A key file; `isNew` when it does not exist yet and this key was just made for it (it is
+        /// written only once the database has said it holds no data sealed under another key).
+        case file(URL, isNew: Bool)
+    }
+
+    /// `DOSSIER_MASTER_KEY` when set; else the key file (`DOSSIER_MASTER_KEY_FILE`, or `master.key`
+    /// in the data directory), which must be readable by its owner only. A missing file gets a new
+    /// key (256 random bits), written by `commitNewKeyFile` after the key check passed.
+    static func loadMasterKey(_ configuration: DossierConfiguration) throws -> (SymmetricKey, Source) {
         if let text = configuration.masterKey {
             do {
-                return try Vault.masterKey(base64: text)
+                return (try Vault.masterKey(base64: text), .environment)
             } catch {
                 throw ConfigurationError("DOSSIER_MASTER_KEY: \(error)")
             }
         }
-        let file = configuration.dataDirectory.appendingPathComponent("master.key")
-        let files = FileManager.default
-        if files.fileExists(atPath: file.path) {
-            let attributes = try files.attributesOfItem(atPath: file.path)
-            if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-                throw ConfigurationError("\(file.path) is readable by others (mode \(String(mode, radix: 8))): chmod 600 it")
-            }
+        let file = configuration.masterKeyFileURL
+        if FileManager.default.fileExists(atPath: file.path) {
+            try PrivateFile.requirePrivate(file, what: "the master key file")
             do {
-                return try Vault.masterKey(base64: String(contentsOf: file, encoding: .utf8))
+                return (try Vault.masterKey(base64: String(contentsOf: file, encoding: .utf8)), .file(file, isNew: false))
             } catch {
                 throw ConfigurationError("\(file.path): \(error)")
             }
         }
-        try DataDirectory.prepare(configuration.dataDirectory)
-        let key = Vault.newDataKey()
-        let text = key.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
-        guard files.createFile(atPath: file.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigurationError("cannot create the key file \(file.path)")
+        return (Vault.newDataKey(), .file(file, isNew: true))
+    }
+
+    /// The purpose of the key-check row.
+    static let keyCheckPurpose = "master-key"
+    static let keyCheckPlaintext = Data("dossier master key check, version 1".utf8)
+
+    /// Refuses a master key that does not open what this database holds (a lost key file replaced
+    /// by a new one, a forgotten `DOSSIER_MASTER_KEY`); on a new database, records the check and
+    /// writes a new key file.
+    func checkMasterKey(source: Source, on database: any Database) async throws {
+        let probe = Vault.derivedKey(from: masterKey, for: "key-check")
+        let described: String
+        switch source {
+        case .environment: described = "DOSSIER_MASTER_KEY"
+        case let .file(url, isNew): described = isNew ? "a new key (the key file \(url.path) is missing)" : "the key file \(url.path)"
         }
-        return key
+        let refusal = ConfigurationError(
+            "the master key from \(described) does not open the data in this database: it was sealed with another key. "
+                + "Restore the original key file or DOSSIER_MASTER_KEY; no new key was written."
+        )
+        if let check = try await KeyCheck.query(on: database).filter(\.$purpose == Self.keyCheckPurpose).first() {
+            guard (try? Vault.open(check.sealed, with: probe, context: "key-check")) == Self.keyCheckPlaintext else { throw refusal }
+            return
+        }
+        // A database from before the check: its subject keys must open with this key.
+        if let wrapped = try await SubjectKey.query(on: database).filter(\.$wrappedKey != nil).first(),
+           let key = wrapped.wrappedKey, (try? Vault.unwrap(key, for: wrapped.subject, with: masterKey)) == nil {
+            throw refusal
+        }
+        if case let .file(url, isNew: true) = source {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let text = masterKey.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
+            do {
+                try PrivateFile.writeAtomically(Data(text.utf8), to: url)
+            } catch {
+                throw ConfigurationError("cannot create the key file \(url.path): \(error)")
+            }
+        }
+        let sealed = try Vault.seal(Self.keyCheckPlaintext, with: probe, context: "key-check")
+        do {
+            try await KeyCheck(purpose: Self.keyCheckPurpose, sealed: sealed, now: clock.now).create(on: database)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Another process recorded it first: it must open with this key too.
+            try await checkMasterKey(source: source, on: database)
+        }
     }
 
     /// The subject's data key, made on first use.

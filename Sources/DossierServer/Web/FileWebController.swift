@@ -11,7 +11,11 @@ struct FileWebController: RouteCollection {
         web.post("file", "profile", use: Self.saveProfile)
         web.post("file", "guarantors", use: Self.addGuarantor)
         web.post("file", "guarantors", ":guarantor", "delete", use: Self.removeGuarantor)
-        web.on(.POST, "file", "documents", body: .collect(maxSize: RentalFileService.maximumBody), use: Self.upload)
+        // Streamed: the session, the CSRF token (header or query) and the admission are checked
+        // before a byte of the body is read.
+        web.on(.POST, "file", "documents", body: .stream, use: Self.upload)
+        web.post("file", "household", ":account", "approve", use: Self.approveMember)
+        web.post("file", "household", ":account", "decline", use: Self.declineMember)
         web.post("file", "documents", ":document", "delete", use: Self.deleteDocument)
         web.get("file", "documents", ":document", "content", use: Self.content)
         web.get("staff", "reviews", use: Self.reviews)
@@ -67,6 +71,20 @@ struct FileWebController: RouteCollection {
         var forbiddenReason: String
         var canAddGuarantor: Bool
         var uploadError: String?
+        var verified: Bool
+        /// The application's members, the waiting ones included.
+        var household: [HouseholdMember]
+        /// The viewer waits to be let in.
+        var waiting: Bool
+        /// The viewer may let others in.
+        var canDecide: Bool
+    }
+
+    struct HouseholdMember: Encodable {
+        var id: String
+        var name: String
+        var approved: Bool
+        var isMe: Bool
     }
 
     static func page(req: Request) async throws -> Response {
@@ -118,6 +136,15 @@ struct FileWebController: RouteCollection {
                 Option(value: $0.id, label: $0.name[language] + ($0.requiredFiles > 1 ? " (\($0.requiredFiles))" : ""))
             })
         }
+        var household: [HouseholdMember] = []
+        let membership = try await service.membership(of: account)
+        if let membership {
+            let members = membership.isApproved ? membership.application.members : [membership]
+            for member in members.sorted(by: { $0.joinedAt < $1.joinedAt }) {
+                household.append(HouseholdMember(id: try member.account.requireID().uuidString, name: "\(member.account.firstName) \(member.account.lastName)",
+                                                 approved: member.isApproved, isMe: member.account.id == account.id))
+            }
+        }
         let page = FilePage(
             profile: values,
             errors: Dictionary(problems.map { ($0.field, $0.message) }, uniquingKeysWith: { first, _ in first }),
@@ -129,7 +156,11 @@ struct FileWebController: RouteCollection {
             forbidden: catalogue.forbidden.map { Option(value: $0.id, label: $0.name[language]) },
             forbiddenReason: catalogue.forbiddenReason[language],
             canAddGuarantor: guarantors.count < GuarantorRules.maximumPerTenant,
-            uploadError: uploadError
+            uploadError: uploadError,
+            verified: account.emailVerifiedAt != nil,
+            household: household,
+            waiting: membership.map { !$0.isApproved } ?? false,
+            canDecide: membership?.isApproved ?? false
         )
         return try await req.page("file", titleKey: "myFile", body: page, status: status)
     }
@@ -217,8 +248,15 @@ struct FileWebController: RouteCollection {
     static func upload(req: Request) async throws -> Response {
         guard let current = req.authenticated else { throw Abort(.unauthorized, reason: "Sign in first.") }
         let wantsJSON = req.headers.accept.mediaTypes.contains(.json)
-        let form = try MultipartUpload.parse(req)
-        try req.verifyMultipartCSRF(form.fields)
+        let form: MultipartUpload
+        do {
+            try RentalFileService(req).requireVerified(current.account, language: req.webLanguage)
+            form = try await req.dossier.uploads.admit(try current.account.requireID(), language: req.webLanguage) {
+                try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+            }
+        } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
+            return try await render(req, account: current.account, uploadError: error.reason, status: error.status)
+        }
         let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
         do {
             let document = try await RentalFileService(req).upload(
@@ -232,6 +270,25 @@ struct FileWebController: RouteCollection {
         } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
             return try await render(req, account: current.account, uploadError: error.reason, status: error.status)
         }
+    }
+
+    static func approveMember(req: Request) async throws -> Response {
+        try await decideMember(req: req, approve: true)
+    }
+
+    static func declineMember(req: Request) async throws -> Response {
+        try await decideMember(req: req, approve: false)
+    }
+
+    static func decideMember(req: Request, approve: Bool) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let candidate = try req.parameters.require("account", as: UUID.self)
+        do {
+            try await RentalFileService(req).decide(on: candidate, approve: approve, by: current.account, language: req.webLanguage)
+        } catch let error as any AbortError where error.status == .notFound {
+            return try await render(req, account: current.account, uploadError: error.reason, status: .notFound)
+        }
+        return req.redirect(to: "/file#household", redirectType: .normal)
     }
 
     static func ownDocument(_ req: Request) async throws -> Document? {

@@ -74,23 +74,27 @@ struct WebController: RouteCollection {
         let values = ["email": form.email ?? "", "firstName": form.firstName ?? "", "lastName": form.lastName ?? "", "language": language.rawValue]
         let service = AccountService(req)
         do {
-            let account = try await service.signUp(.init(
+            _ = try await service.signUp(.init(
                 form: .init(email: form.email ?? "", password: form.password ?? "", firstName: form.firstName ?? "", lastName: form.lastName ?? ""),
                 language: language
-            ))
-            // A new account is signed in at once; the address is confirmed by the link sent.
-            let (_, token, _) = try await service.signIn(email: account.email, password: form.password ?? "", kind: .web,
-                                                         client: ClientInfo(req), language: language)
-            return signedIn(req, token: token, to: "/account?welcome=1")
+            ), client: ClientInfo(req))
+            // The same page whether the address was free or not: the link in the message confirms
+            // the address, then the person signs in.
+            let labels = WebWording.labels(language)
+            return try await req.page("message", titleKey: "signUp",
+                                      body: MessageBody(text: labels["signUpSent"] ?? "", link: "/signin", linkText: labels["signIn"]),
+                                      status: .created, language: language)
         } catch let failure as ValidationFailure {
             return try await req.page("signup", titleKey: "signUp",
                                       body: SignUpPage(register: req.register, values: values, problems: failure.problems),
                                       status: .unprocessableEntity)
-        } catch let abort as Abort where abort.status == .conflict {
-            return try await req.page("signup", titleKey: "signUp",
-                                      body: SignUpPage(register: req.register, values: values,
-                                                       problems: [FieldProblem(field: "email", message: abort.reason)]),
-                                      status: .conflict)
+        } catch let error as Throttled {
+            let response = try await req.page("signup", titleKey: "signUp",
+                                              body: SignUpPage(register: req.register, values: values,
+                                                               problems: [FieldProblem(field: "email", message: error.reason)]),
+                                              status: .tooManyRequests)
+            response.headers.add(contentsOf: error.headers)
+            return response
         }
     }
 
@@ -151,8 +155,10 @@ struct WebController: RouteCollection {
             // The link comes from a message in the account's language: answer in it too.
             let language = req.query[String.self, at: "lang"].flatMap(Language.init(rawValue:)) ?? account.language
             let labels = WebWording.labels(language)
+            let signedIn = req.authenticated != nil
             return try await req.page("message", titleKey: "verifyTitle",
-                                      body: MessageBody(text: labels["verifyDone"] ?? "", link: "/account", linkText: labels["account"]),
+                                      body: MessageBody(text: labels["verifyDone"] ?? "", link: signedIn ? "/account" : "/signin",
+                                                        linkText: signedIn ? labels["account"] : labels["signIn"]),
                                       language: language)
         } catch let error as any AbortError where error.status == .notFound || error.status == .gone {
             return try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: error.reason), status: error.status)
@@ -162,7 +168,14 @@ struct WebController: RouteCollection {
     static func resendVerification(req: Request) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
         if current.account.emailVerifiedAt == nil {
-            try await AccountService(req).sendVerification(to: current.account)
+            do {
+                try await AccountService(req).resendVerification(to: current.account, client: ClientInfo(req))
+            } catch let error as Throttled {
+                let response = try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account",
+                                                  linkText: WebWording.labels(req.webLanguage)["account"]), status: .tooManyRequests)
+                response.headers.add(contentsOf: error.headers)
+                return response
+            }
         }
         return req.redirect(to: "/account?sent=1", redirectType: .normal)
     }
@@ -222,7 +235,13 @@ struct WebController: RouteCollection {
 
     static func forgot(req: Request) async throws -> Response {
         let form = try req.content.decode(ForgotForm.self)
-        try await AccountService(req).requestPasswordReset(email: form.email ?? "")
+        do {
+            try await AccountService(req).requestPasswordReset(email: form.email ?? "", client: ClientInfo(req), language: req.webLanguage)
+        } catch let error as Throttled {
+            let response = try await req.page("message", titleKey: "forgotTitle", body: MessageBody(text: error.reason), status: .tooManyRequests)
+            response.headers.add(contentsOf: error.headers)
+            return response
+        }
         return try await req.page("message", titleKey: "forgotTitle",
                                   body: MessageBody(text: WebWording.labels(req.webLanguage)["forgotSent"] ?? ""))
     }

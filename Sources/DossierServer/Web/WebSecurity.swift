@@ -23,25 +23,24 @@ struct WebSessionMiddleware: AsyncMiddleware {
 }
 
 /// Double-submit CSRF protection for forms: every page gets a random token in an HttpOnly,
-/// SameSite=Strict cookie and in its forms; a POST whose form token does not match is refused.
+/// SameSite=Strict cookie and in its forms; every unsafe request (POST, PUT, PATCH, DELETE)
+/// whose token does not match is refused, whatever its encoding. The token comes in the
+/// `X-CSRF-Token` header (scripts), the `csrf` query parameter (multipart forms, whose body is
+/// read only after this check), or the `csrf` field of a URL-encoded form. A multipart body is
+/// never searched for it: it would have to be read before the caller is known.
 struct CSRFMiddleware: AsyncMiddleware {
+    static let unsafeMethods: [HTTPMethod] = [.POST, .PUT, .PATCH, .DELETE]
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let existing = request.cookies[WebCookie.csrf].map(\.string).flatMap { $0.count >= 32 ? $0 : nil }
-        if request.method == .POST {
-            // Scripts send the token in a header; forms in a field. A multipart form's body is
-            // only read by its route, which checks the field itself (see `verifyMultipartCSRF`).
-            let isMultipart = request.headers.contentType?.type == "multipart"
-            if isMultipart && request.headers.first(name: Self.header) == nil {
-                request.csrfToken = existing ?? ""
-                request.csrfCookie = existing
-                return try await next.respond(to: request)
-            }
-            let sent = request.headers.first(name: Self.header) ?? (try? request.content.get(String.self, at: "csrf"))
-            guard let existing, let sent, Self.constantTimeEquals(existing, sent) else {
+        if Self.unsafeMethods.contains(request.method) {
+            guard let existing, let sent = Self.sentToken(request), Self.constantTimeEquals(existing, sent) else {
                 request.logger.notice("form refused: CSRF token missing or wrong")
-                return try await request.page("message", titleKey: "linkProblem",
-                                              body: MessageBody(text: WebWording.labels(request.webLanguage)["formExpired"] ?? ""),
-                                              status: .forbidden)
+                let text = WebWording.labels(request.webLanguage)["formExpired"] ?? ""
+                if request.headers.accept.mediaTypes.contains(.json) {
+                    throw Abort(.forbidden, reason: text)
+                }
+                return try await request.page("message", titleKey: "linkProblem", body: MessageBody(text: text), status: .forbidden)
             }
         }
         let token = existing ?? SecretToken.generate()
@@ -51,6 +50,15 @@ struct CSRFMiddleware: AsyncMiddleware {
             response.cookies[WebCookie.csrf] = WebCookie.make(token, secure: request.dossier.configuration.usesHTTPS, sameSite: .strict)
         }
         return response
+    }
+
+    static func sentToken(_ request: Request) -> String? {
+        if let header = request.headers.first(name: header) { return header }
+        if let query = request.query[String.self, at: "csrf"] { return query }
+        guard let type = request.headers.contentType, type.type == "application", type.subType == "x-www-form-urlencoded" else {
+            return nil
+        }
+        return try? request.content.get(String.self, at: "csrf")
     }
 
     static let header = "X-CSRF-Token"
@@ -71,27 +79,6 @@ struct MessageBody: Encodable {
 extension Request {
     private struct CSRFKey: StorageKey {
         typealias Value = String
-    }
-
-    private struct CSRFCookieKey: StorageKey {
-        typealias Value = String
-    }
-
-    /// The CSRF cookie of a multipart post, for its route to check against the form's field.
-    var csrfCookie: String? {
-        get { storage[CSRFCookieKey.self] }
-        set { storage[CSRFCookieKey.self] = newValue }
-    }
-
-    /// For multipart forms, once the route has read the body: the `csrf` field must match the cookie.
-    func verifyMultipartCSRF(_ fields: [String: String]) throws {
-        if let header = headers.first(name: CSRFMiddleware.header), let cookie = cookies[WebCookie.csrf]?.string,
-           CSRFMiddleware.constantTimeEquals(header, cookie) {
-            return
-        }
-        guard let cookie = csrfCookie, let sent = fields["csrf"], CSRFMiddleware.constantTimeEquals(cookie, sent) else {
-            throw Abort(.forbidden, reason: WebWording.labels(webLanguage)["formExpired"] ?? "")
-        }
     }
 
     /// The token forms of this page must send back.

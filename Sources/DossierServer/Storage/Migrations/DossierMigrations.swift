@@ -8,5 +8,6 @@ enum DossierMigrations {
         M003CreateSessionsAndConnections(),
         M004CreateOutboxAndAudit(),
         M005CreateRentalFiles(),
+        M006SecurityHardening(),
     ]
 }

@@ -1,0 +1,705 @@
+import Foundation
+
+/// Looks for what makes a PDF act: scripts, launch actions, embedded files, forms that send
+/// data, actions run on opening or on events.
+///
+/// The file is read once, linearly, as PDF tokens (plus one lenient pass first when a
+/// `/Length` is an indirect reference, to collect the integer objects `12 0 obj 1234 endobj`).
+/// Each stream's extent comes from its `/Length`, never from a search for `endstream`; each
+/// stream is decoded through its whole filter chain. PDF names (`#xx` escapes decoded) are
+/// looked for in the bytes outside streams and in every decoded stream (image data excepted).
+/// Anything that cannot be read that way is refused: a file we cannot read entirely is a file
+/// we cannot vouch for. Budgets keep the work linear and bounded.
+enum PDFScan {
+    static let maximumObjects = 50_000
+    static let maximumStreams = 20_000
+    /// Decoded bytes for the whole file: a page of text inflates to a few hundred kilobytes.
+    static let decodedBudget = 64 * 1024 * 1024
+    /// Arrays and dictionaries within each other.
+    static let maximumNesting = 100
+
+    static let dangerous: [String: String] = [
+        "JavaScript": "JavaScript", "JS": "JavaScript", "Launch": "launch action",
+        "EmbeddedFile": "embedded file", "EmbeddedFiles": "embedded file", "RichMedia": "rich media",
+        "XFA": "XFA form", "SubmitForm": "form submission", "ImportData": "data import", "GoToE": "embedded document link",
+        "AA": automaticAction,
+    ]
+    static let automaticAction = "automatic action"
+
+    static func check(_ bytes: Data) -> Result<Void, FileInspector.Refusal> {
+        bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            guard hasEndMarker(raw) else { return .failure(.damaged("no end-of-file marker")) }
+            let parser = PDFParser(raw, collecting: false)
+            var stop: PDFParser.Stop?
+            do throws(PDFParser.Stop) {
+                try parser.run()
+            } catch {
+                stop = error
+            }
+            if parser.findings.encrypted { return .failure(.encryptedPDF) }
+            if !parser.findings.active.isEmpty { return .failure(.activeContent(parser.findings.active.sorted())) }
+            switch stop {
+            case .encrypted?: return .failure(.encryptedPDF)
+            case let .damaged(what)?: return .failure(.damaged(what))
+            case let .tooComplex(what)?: return .failure(.tooComplex(what))
+            case nil: break
+            }
+            if let what = parser.undecodable { return .failure(.damaged(what)) }
+            return .success(())
+        }
+    }
+
+    /// `%%EOF` somewhere in the file.
+    static func hasEndMarker(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var index = raw.count - 5
+        while index >= 0 {
+            if raw[index] == 0x25, raw[index + 1] == 0x25, raw[index + 2] == 0x45, raw[index + 3] == 0x4F, raw[index + 4] == 0x46 {
+                return true
+            }
+            index -= 1
+        }
+        return false
+    }
+
+    /// What the name scan found.
+    struct Findings {
+        var active = Set<String>()
+        var encrypted = false
+    }
+
+    /// Visits every PDF name in `bytes` (every `/` starts one, even inside strings: better a
+    /// false alarm than a miss), `#xx` escapes decoded, and notes the dangerous ones.
+    static func scanNames(_ bytes: UnsafeRawBufferPointer, into findings: inout Findings) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        let classes = PDFBytes.classes, hex = PDFBytes.hexValues
+        let count = bytes.count
+        // Long enough for every name we look for; longer names are not ours.
+        var name = [UInt8](repeating: 0, count: 16)
+        var index = 0
+        while index < count {
+            guard let slash = memchr(base + index, 0x2F, count - index) else { return }
+            index = base.distance(to: UnsafeRawPointer(slash)) + 1
+            var length = 0
+            while index < count, classes[Int(bytes[index])] == PDFBytes.regular {
+                var byte = bytes[index]
+                if byte == 0x23, index + 2 < count, hex[Int(bytes[index + 1])] != 0xFF, hex[Int(bytes[index + 2])] != 0xFF {
+                    byte = hex[Int(bytes[index + 1])] << 4 | hex[Int(bytes[index + 2])]
+                    index += 3
+                } else {
+                    index += 1
+                }
+                if length < name.count { name[length] = byte }
+                length += 1
+            }
+            guard length > 0, length < name.count else { continue }
+            let text = String(decoding: name[0..<length], as: UTF8.self)
+            if let what = dangerous[text] {
+                findings.active.insert(what)
+            } else if text == "Encrypt" {
+                findings.encrypted = true
+            } else if text == "OpenAction", opensDictionary(bytes, at: index) {
+                // An action dictionary run on opening (a destination array is harmless).
+                findings.active.insert(automaticAction)
+            }
+        }
+    }
+
+    /// Whether a dictionary (`<<`) starts at `index`, after white space and comments.
+    static func opensDictionary(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Bool {
+        let classes = PDFBytes.classes
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            if classes[Int(byte)] == PDFBytes.white {
+                index += 1
+            } else if byte == 0x25 {
+                while index < bytes.count, bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
+            } else {
+                return byte == 0x3C && index + 1 < bytes.count && bytes[index + 1] == 0x3C
+            }
+        }
+        return false
+    }
+}
+
+/// A PDF file read as tokens, once, front to back.
+///
+/// The checking parser (`collecting: false`) refuses anything it cannot read. When a stream's
+/// `/Length` is a reference, a collecting parser first reads the whole file leniently to find
+/// the integer objects (`12 0 obj 1234 endobj`), skipping the streams it cannot measure yet.
+final class PDFParser {
+    enum Stop: Error {
+        case damaged(String)
+        case tooComplex(String)
+        case encrypted
+    }
+
+    enum Keyword: Equatable {
+        case obj, endobj, stream, endstream, reference, null, other
+    }
+
+    enum Token: Equatable {
+        case integer(Int)
+        case real
+        /// The bytes after the slash.
+        case name(Range<Int>)
+        case string
+        case dictionaryOpen, dictionaryClose, arrayOpen, arrayClose, stray
+        case keyword(Keyword)
+        case end
+    }
+
+    indirect enum Value {
+        case integer(Int)
+        case name(String)
+        case reference(Int, Int)
+        case array([Value])
+        case dictionary([String: Value])
+        case keyword(Keyword)
+        /// Anything whose content does not matter here (also unbuilt arrays and dictionaries).
+        case other
+    }
+
+    struct ObjectID: Hashable {
+        var number: Int
+        var generation: Int
+    }
+
+    /// Dictionary entries worth keeping: what says how to read a stream.
+    static let wanted: Set<String> = ["Length", "Filter", "DecodeParms", "DP", "EarlyChange", "N", "Type", "Subtype"]
+
+    let bytes: UnsafeRawBufferPointer
+    let collecting: Bool
+    let classes = PDFBytes.classes
+    var position = 0
+
+    // Budgets.
+    var objects = 0
+    var streams = 0
+    var decodedLeft = PDFScan.decodedBudget
+
+    // What was found.
+    var findings = PDFScan.Findings()
+    /// The first stream that could not be decoded (reported after the rest, so that an encrypted
+    /// file, whose streams cannot be decoded, is reported as encrypted).
+    var undecodable: String?
+    /// Integer objects: read as we go when collecting, else from a collecting pass.
+    var integers: [ObjectID: Int] = [:]
+    var collected: [ObjectID: Int]?
+    /// Integer objects defined twice with different values (when collecting).
+    var conflicting = Set<ObjectID>()
+    /// Where the bytes not yet name-scanned start (stream data excluded).
+    var scannedUpTo = 0
+    lazy var inflater = Inflater()
+
+    init(_ bytes: UnsafeRawBufferPointer, collecting: Bool) {
+        self.bytes = bytes
+        self.collecting = collecting
+    }
+
+    // MARK: - The file
+
+    func run() throws(Stop) {
+        var previous: Value?
+        var beforePrevious: Value?
+        while true {
+            let token = try next()
+            if token == .end { break }
+            var value: Value
+            switch token {
+            case .keyword(.obj):
+                guard case let .integer(number)? = beforePrevious, case let .integer(generation)? = previous,
+                      number >= 0, generation >= 0 else {
+                    try damaged("an object without a number")
+                    beforePrevious = nil
+                    previous = nil
+                    continue
+                }
+                try readObject(ObjectID(number: number, generation: generation))
+                beforePrevious = nil
+                previous = nil
+                continue
+            case .keyword(.stream):
+                guard case let .dictionary(dictionary)? = previous else {
+                    try damaged("a stream without a dictionary")
+                    continue
+                }
+                try readStream(dictionary)
+                beforePrevious = nil
+                previous = nil
+                continue
+            case .keyword(.endstream):
+                try damaged("a stream end without a stream")
+                continue
+            case .dictionaryOpen:
+                value = try dictionary(depth: 1, build: true)
+            default:
+                value = try self.value(token, depth: 0, build: false)
+            }
+            beforePrevious = previous
+            previous = value
+        }
+        if !collecting { scanRaw(upTo: bytes.count) }
+    }
+
+    /// `N G obj` has been read: its value, then its stream if any, then `endobj`.
+    func readObject(_ id: ObjectID) throws(Stop) {
+        objects += 1
+        if objects > PDFScan.maximumObjects {
+            throw .tooComplex("more than \(PDFScan.maximumObjects) objects")
+        }
+        let token = try next()
+        if token == .keyword(.endobj) { return }
+        let body = try value(token, depth: 0, build: token == .dictionaryOpen)
+        if case let .keyword(keyword) = body, keyword != .null, keyword != .other {
+            try damaged("object \(id.number) has no value")
+            return
+        }
+        let mark = position
+        switch try next() {
+        case .keyword(.stream):
+            guard case let .dictionary(dictionary) = body else {
+                try damaged("object \(id.number) has a stream without a dictionary")
+                return
+            }
+            try readStream(dictionary)
+            let after = position
+            if try next() != .keyword(.endobj) { position = after }
+        case .keyword(.endobj):
+            if collecting, case let .integer(integer) = body {
+                // Two different values for one object: which one a reader takes is anyone's guess.
+                if let known = integers[id], known != integer { conflicting.insert(id) }
+                integers[id] = integer
+            }
+        default:
+            position = mark  // `endobj` missing: tolerated, the next token is read as usual
+        }
+    }
+
+    /// The `stream` keyword has been read: its data, exactly `/Length` bytes, then `endstream`.
+    func readStream(_ dictionary: [String: Value]) throws(Stop) {
+        streams += 1
+        if streams > PDFScan.maximumStreams {
+            throw .tooComplex("more than \(PDFScan.maximumStreams) streams")
+        }
+        // After `stream`: an end of line (CR LF or LF; a lone CR is tolerated), then the data.
+        var start = position
+        while start < bytes.count, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        if start + 1 < bytes.count, bytes[start] == 0x0D, bytes[start + 1] == 0x0A {
+            start += 2
+        } else if start < bytes.count, bytes[start] == 0x0A || bytes[start] == 0x0D {
+            start += 1
+        } else if !collecting {
+            throw .damaged("no line end after a stream keyword")
+        }
+        let length = try streamLength(dictionary["Length"])
+        if let length, length >= 0, length <= bytes.count - start, let after = endstream(after: start + length) {
+            if !collecting {
+                scanRaw(upTo: start)
+                scannedUpTo = start + length
+                let data = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
+                // A length found elsewhere in the file is the one thing a reader could find
+                // differently (another definition of that object, in an object stream or hidden
+                // in a string): then the stream must not hold `endstream` (the reader's end
+                // would be inside ours), and its data must end with its end-of-data marker (so
+                // that a longer reading decodes no more than ours).
+                var indirect = false
+                if case .reference? = dictionary["Length"] { indirect = true }
+                if indirect, Self.find(Array("endstream".utf8), in: data, from: 0) != nil {
+                    throw .damaged("a stream with an indirect /Length holds endstream")
+                }
+                try decode(dictionary, data: data, requireEnd: indirect)
+            }
+            position = after
+            return
+        }
+        guard collecting else {
+            if length == nil { throw .damaged("a stream without a usable /Length") }
+            throw .damaged("a stream whose /Length does not end at endstream")
+        }
+        // Collecting only: skip to the next `endstream`, the best guess there is.
+        position = Self.find(Array("endstream".utf8), in: bytes, from: start).map { $0 + 9 } ?? bytes.count
+    }
+
+    /// The stream length a `/Length` value gives, if any.
+    func streamLength(_ value: Value?) throws(Stop) -> Int? {
+        switch value {
+        case let .integer(length)?:
+            return length
+        case let .reference(number, generation)?:
+            let id = ObjectID(number: number, generation: generation)
+            if collecting { return conflicting.contains(id) ? nil : integers[id] }
+            if collected == nil {
+                let pass = PDFParser(bytes, collecting: true)
+                do throws(Stop) {
+                    try pass.run()
+                    collected = pass.integers.filter { !pass.conflicting.contains($0.key) }
+                } catch {
+                    if case .tooComplex = error { throw error }
+                    // A file the lenient pass cannot read to its end: its integers cannot be
+                    // trusted (a string could hide a definition), so no indirect length is.
+                    collected = [:]
+                }
+            }
+            return collected?[id]
+        default:
+            return nil
+        }
+    }
+
+    /// After `index` and white space, `endstream`: where it ends.
+    func endstream(after index: Int) -> Int? {
+        var at = index
+        while at < bytes.count, classes[Int(bytes[at])] == PDFBytes.white { at += 1 }
+        let keyword = Array("endstream".utf8)
+        guard at + keyword.count <= bytes.count else { return nil }
+        for offset in 0..<keyword.count where bytes[at + offset] != keyword[offset] { return nil }
+        let end = at + keyword.count
+        guard end == bytes.count || classes[Int(bytes[end])] != PDFBytes.regular else { return nil }
+        return end
+    }
+
+    /// Where `needle` first occurs in `haystack` from `start`.
+    static func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = haystack.baseAddress, let first = needle.first else { return nil }
+        var index = start
+        while index + needle.count <= haystack.count {
+            guard let found = memchr(base + index, Int32(first), haystack.count - index - needle.count + 1) else { return nil }
+            index = base.distance(to: UnsafeRawPointer(found))
+            var offset = 1
+            while offset < needle.count, haystack[index + offset] == needle[offset] { offset += 1 }
+            if offset == needle.count { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    func damaged(_ what: String) throws(Stop) {
+        if !collecting { throw .damaged(what) }
+    }
+
+    // MARK: - Streams
+
+    enum Filter {
+        case flate, asciiHex, ascii85, lzw, runLength, image, crypt
+    }
+
+    static let filters: [String: Filter] = [
+        "FlateDecode": .flate, "Fl": .flate, "ASCIIHexDecode": .asciiHex, "AHx": .asciiHex,
+        "ASCII85Decode": .ascii85, "A85": .ascii85, "LZWDecode": .lzw, "LZW": .lzw, "RunLengthDecode": .runLength, "RL": .runLength,
+        "DCTDecode": .image, "DCT": .image, "JPXDecode": .image, "CCITTFaxDecode": .image, "CCF": .image, "JBIG2Decode": .image,
+        "Crypt": .crypt,
+    ]
+
+    /// Decodes a stream through its filters and scans what comes out.
+    func decode(_ dictionary: [String: Value], data: UnsafeRawBufferPointer, requireEnd: Bool) throws(Stop) {
+        if case let .integer(count)? = dictionary["N"], case .name("ObjStm")? = dictionary["Type"], count > 0 {
+            objects += count
+            if objects > PDFScan.maximumObjects { throw .tooComplex("more than \(PDFScan.maximumObjects) objects") }
+        }
+        let names: [String]
+        switch dictionary["Filter"] {
+        case nil, .keyword(.null)?: names = []
+        case let .name(name)?: names = [name]
+        case let .array(values)?:
+            var list: [String] = []
+            for value in values {
+                guard case let .name(name) = value else { throw .damaged("a stream filter that is not a name") }
+                list.append(name)
+            }
+            names = list
+        default: throw .damaged("a stream filter that is not a name")
+        }
+        var parameters: [Value?] = []
+        switch dictionary["DecodeParms"] ?? dictionary["DP"] {
+        case let .array(values)?: parameters = values
+        case let value?: parameters = [value]
+        case nil: break
+        }
+
+        var decoded: [UInt8]?
+        var image = false
+        for (index, name) in names.enumerated() {
+            guard let filter = Self.filters[name] else { throw .damaged("unsupported stream filter /\(name)") }
+            if filter == .crypt { throw .encrypted }
+            if filter == .image {
+                guard index == names.count - 1 else { throw .damaged("image filter /\(name) before another filter") }
+                image = true
+                break
+            }
+            var earlyChange = true
+            if index < parameters.count, case let .dictionary(entries)? = parameters[index],
+               case let .integer(flag)? = entries["EarlyChange"] {
+                earlyChange = flag != 0
+            }
+            let budget = decodedLeft
+            let inflater = self.inflater
+            let requireEnd = requireEnd && index == 0  // later filters read all of what we hold
+            let result: Result<[UInt8], DecodeFailure>
+            if let input = decoded {
+                result = input.withUnsafeBytes { raw in
+                    Result { () throws(DecodeFailure) in try Self.apply(filter, raw, earlyChange: earlyChange, limit: budget, requireEnd: requireEnd, inflater: inflater) }
+                }
+            } else {
+                result = Result { () throws(DecodeFailure) in try Self.apply(filter, data, earlyChange: earlyChange, limit: budget, requireEnd: requireEnd, inflater: inflater) }
+            }
+            switch result {
+            case let .success(output):
+                decodedLeft -= output.count
+                decoded = output
+            case .failure(.overBudget):
+                throw .tooComplex("streams expand to more than \(PDFScan.decodedBudget >> 20) MiB")
+            case .failure(.invalid):
+                if undecodable == nil { undecodable = "a stream cannot be decoded with /\(name)" }
+                return
+            }
+        }
+        // Image data is not PDF syntax: its bytes would only raise false alarms.
+        if image { return }
+        if case .name("Image")? = dictionary["Subtype"], !isObjectStream(dictionary) { return }
+        if let decoded {
+            decoded.withUnsafeBytes { PDFScan.scanNames($0, into: &self.findings) }
+        } else {
+            PDFScan.scanNames(data, into: &findings)
+        }
+    }
+
+    func isObjectStream(_ dictionary: [String: Value]) -> Bool {
+        if case .name("ObjStm")? = dictionary["Type"] { return true }
+        return false
+    }
+
+    static func apply(_ filter: Filter, _ input: UnsafeRawBufferPointer, earlyChange: Bool, limit: Int, requireEnd: Bool, inflater: Inflater) throws(DecodeFailure) -> [UInt8] {
+        switch filter {
+        case .flate: try inflater.decode(input, limit: limit)
+        case .asciiHex: try StreamFilters.asciiHex(input, limit: limit, requireEnd: requireEnd)
+        case .ascii85: try StreamFilters.ascii85(input, limit: limit, requireEnd: requireEnd)
+        case .lzw: try StreamFilters.lzw(input, earlyChange: earlyChange, limit: limit, requireEnd: requireEnd)
+        case .runLength: try StreamFilters.runLength(input, limit: limit, requireEnd: requireEnd)
+        case .image, .crypt: throw .invalid
+        }
+    }
+
+    /// Scans the file's own bytes from where the last scan stopped.
+    func scanRaw(upTo end: Int) {
+        guard end > scannedUpTo else { return }
+        PDFScan.scanNames(UnsafeRawBufferPointer(rebasing: bytes[scannedUpTo..<end]), into: &findings)
+        scannedUpTo = end
+    }
+
+    // MARK: - Objects
+
+    /// The value that starts with `token`. Arrays and dictionaries are built only when `build`
+    /// (and then only their wanted entries): a file's big arrays are read, not kept.
+    func value(_ token: Token, depth: Int, build: Bool) throws(Stop) -> Value {
+        switch token {
+        case let .integer(number):
+            // `N G R` is a reference.
+            let mark = position
+            if number >= 0, case let .integer(generation)? = try? next(), generation >= 0, case .keyword(.reference)? = try? next() {
+                return .reference(number, generation)
+            }
+            position = mark
+            return .integer(number)
+        case let .name(range):
+            return build ? .name(name(range)) : .other
+        case .dictionaryOpen:
+            return try dictionary(depth: depth + 1, build: build)
+        case .arrayOpen:
+            return try array(depth: depth + 1, build: build)
+        case let .keyword(keyword):
+            return .keyword(keyword)
+        default:
+            return .other
+        }
+    }
+
+    func dictionary(depth: Int, build: Bool) throws(Stop) -> Value {
+        guard depth <= PDFScan.maximumNesting else { throw .tooComplex("arrays and dictionaries nested too deep") }
+        var entries: [String: Value] = [:]
+        while true {
+            let token = try next()
+            switch token {
+            case .dictionaryClose:
+                return build ? .dictionary(entries) : .other
+            case .end, .keyword(.obj), .keyword(.endobj), .keyword(.stream), .keyword(.endstream):
+                throw .damaged("an unfinished dictionary")
+            case let .name(range):
+                let key = build ? name(range) : ""
+                let valueToken = try next()
+                if valueToken == .dictionaryClose { return build ? .dictionary(entries) : .other }
+                let keep = build && Self.wanted.contains(key)
+                let value = try value(valueToken, depth: depth, build: keep)
+                if case let .keyword(keyword) = value, keyword != .null, keyword != .other, keyword != .reference {
+                    throw .damaged("an unfinished dictionary")
+                }
+                if keep {
+                    // Readers differ on which of two entries wins: refuse to guess.
+                    guard entries[key] == nil else { throw .damaged("a dictionary with /\(key) twice") }
+                    entries[key] = value
+                }
+            default:
+                continue  // not a key: skipped
+            }
+        }
+    }
+
+    func array(depth: Int, build: Bool) throws(Stop) -> Value {
+        guard depth <= PDFScan.maximumNesting else { throw .tooComplex("arrays and dictionaries nested too deep") }
+        var elements: [Value] = []
+        while true {
+            let token = try next()
+            switch token {
+            case .arrayClose:
+                return build ? .array(elements) : .other
+            case .end, .keyword(.obj), .keyword(.endobj), .keyword(.stream), .keyword(.endstream):
+                throw .damaged("an unfinished array")
+            default:
+                let element = try value(token, depth: depth, build: build)
+                if build { elements.append(element) }
+            }
+        }
+    }
+
+    /// A name's bytes, `#xx` escapes decoded.
+    func name(_ range: Range<Int>) -> String {
+        let hex = PDFBytes.hexValues
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(range.count)
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte == 0x23, index + 2 < range.upperBound, hex[Int(bytes[index + 1])] != 0xFF, hex[Int(bytes[index + 2])] != 0xFF {
+                decoded.append(hex[Int(bytes[index + 1])] << 4 | hex[Int(bytes[index + 2])])
+                index += 3
+            } else {
+                decoded.append(byte)
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
+    }
+
+    // MARK: - Tokens
+
+    func next() throws(Stop) -> Token {
+        let count = bytes.count
+        // White space and comments.
+        while position < count {
+            let byte = bytes[position]
+            if classes[Int(byte)] == PDFBytes.white {
+                position += 1
+            } else if byte == 0x25 {
+                while position < count, bytes[position] != 0x0A, bytes[position] != 0x0D { position += 1 }
+            } else {
+                break
+            }
+        }
+        guard position < count else { return .end }
+        let byte = bytes[position]
+        switch byte {
+        case 0x28:  // (
+            position += 1
+            var depth = 1
+            while position < count {
+                let byte = bytes[position]
+                if byte == 0x5C {  // backslash: the next byte is escaped
+                    position += 2
+                    continue
+                }
+                position += 1
+                if byte == 0x28 {
+                    depth += 1
+                } else if byte == 0x29 {
+                    depth -= 1
+                    if depth == 0 { return .string }
+                }
+            }
+            throw .damaged("an unfinished string")
+        case 0x3C:  // <
+            if position + 1 < count, bytes[position + 1] == 0x3C {
+                position += 2
+                return .dictionaryOpen
+            }
+            position += 1
+            while position < count, bytes[position] != 0x3E { position += 1 }
+            guard position < count else { throw .damaged("an unfinished hexadecimal string") }
+            position += 1
+            return .string
+        case 0x3E:  // >
+            if position + 1 < count, bytes[position + 1] == 0x3E {
+                position += 2
+                return .dictionaryClose
+            }
+            position += 1
+            return .stray
+        case 0x5B:
+            position += 1
+            return .arrayOpen
+        case 0x5D:
+            position += 1
+            return .arrayClose
+        case 0x2F:  // /
+            position += 1
+            let start = position
+            while position < count, classes[Int(bytes[position])] == PDFBytes.regular { position += 1 }
+            return .name(start..<position)
+        case 0x29, 0x7B, 0x7D:  // ) { }
+            position += 1
+            return .stray
+        default:
+            let start = position
+            while position < count, classes[Int(bytes[position])] == PDFBytes.regular { position += 1 }
+            return word(start..<position)
+        }
+    }
+
+    /// A number or a keyword.
+    func word(_ range: Range<Int>) -> Token {
+        var index = range.lowerBound
+        var negative = false
+        if bytes[index] == 0x2B || bytes[index] == 0x2D {
+            negative = bytes[index] == 0x2D
+            index += 1
+        }
+        var digits = 0
+        var value = 0
+        var dot = false
+        var numeric = index < range.upperBound
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if byte >= 0x30, byte <= 0x39 {
+                if digits < 18 { value = value * 10 + Int(byte - 0x30) }
+                digits += 1
+            } else if byte == 0x2E, !dot {
+                dot = true
+            } else {
+                numeric = false
+                break
+            }
+            index += 1
+        }
+        if numeric {
+            if dot || digits > 18 || digits == 0 { return .real }
+            return .integer(negative ? -value : value)
+        }
+        return .keyword(keyword(range))
+    }
+
+    func keyword(_ range: Range<Int>) -> Keyword {
+        func matches(_ text: StaticString) -> Bool {
+            guard text.utf8CodeUnitCount == range.count else { return false }
+            let pointer = text.utf8Start
+            for offset in 0..<range.count where bytes[range.lowerBound + offset] != pointer[offset] { return false }
+            return true
+        }
+        switch range.count {
+        case 1: return matches("R") ? .reference : .other
+        case 3: return matches("obj") ? .obj : .other
+        case 4: return matches("null") ? .null : .other
+        case 6: return matches("endobj") ? .endobj : matches("stream") ? .stream : .other
+        case 9: return matches("endstream") ? .endstream : .other
+        default: return .other
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Files only the server's user may read, written so that a crash leaves the old or the new
+/// content, never a mix: a temporary file (mode 0600), flushed, renamed into place.
+enum PrivateFile {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(temporary.path) (errno \(errno))") }
+        do {
+            try data.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    guard written > 0 else { throw Failure(description: "cannot write \(temporary.path) (errno \(errno))") }
+                    offset += written
+                }
+            }
+            guard fsync(fd) == 0 else { throw Failure(description: "cannot flush \(temporary.path) (errno \(errno))") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temporary.path)
+            throw error
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            unlink(temporary.path)
+            throw Failure(description: "cannot move \(url.lastPathComponent) into place (errno \(errno))")
+        }
+    }
+
+    /// Refuses a file or directory that others than its owner may read or write.
+    static func requirePrivate(_ url: URL, what: String) throws {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+              let mode = attributes[.posixPermissions] as? Int else { return }
+        if mode & 0o077 != 0 {
+            throw ConfigurationError("\(what) \(url.path) is open to other users (mode \(String(mode, radix: 8))): chmod \(attributes[.type] as? FileAttributeType == .typeDirectory ? "700" : "600") it")
+        }
+    }
+}
