@@ -3,6 +3,9 @@ import DossierCore
 import DossierServer
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `dossier`: runs the server and the operator's commands.
 public struct Dossier: AsyncParsableCommand {
@@ -34,6 +37,8 @@ struct ServerOptions: ParsableArguments {
 /// Runs `body`, turning the errors an operator can fix into a clear message and exit status 1.
 func reportingFailures(_ body: () async throws -> Void) async throws {
     bootstrapLogging()
+    // Whatever this process creates (database, journals, keys, blobs, mail files) is its user's alone.
+    umask(0o077)
     do {
         try await body()
     } catch let error as InvalidRegister {

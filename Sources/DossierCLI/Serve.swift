@@ -19,6 +19,14 @@ struct Serve: AsyncParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535") }
     }
 
+    /// `localhost`, 127.0.0.0/8 or ::1.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+
     func run() async throws {
         try await reportingFailures {
             let environment = Environment(name: "production", arguments: ["dossier", "serve", "--hostname", hostname, "--port", "\(port)"])
@@ -26,6 +34,8 @@ struct Serve: AsyncParsableCommand {
             do {
                 var configuration = options.configuration()
                 configuration.runsBackgroundJobs = true
+                // On loopback only, a development instance; on any other address, production's rules.
+                configuration.isDevelopmentInstance = Self.isLoopback(hostname)
                 try await DossierApp.configure(app, configuration)
                 app.logger.info("Database: \(configuration.databaseDescription)")
                 try await DossierApp.migrate(app)

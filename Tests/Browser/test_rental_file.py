@@ -1,7 +1,9 @@
 """The rental file in a real browser: a tenant fills in a profile, adds a guarantor, uploads an
 identity document and three payslips with a progress bar, sees the completeness; an operator
 validates one document and declines the other with a reason that the tenant then reads."""
+import email
 import pathlib
+import re
 import subprocess
 
 from selenium.webdriver.common.by import By
@@ -14,10 +16,20 @@ from test_account_flow import fill, sign_out, submit
 UPLOADS = pathlib.Path(__file__).resolve().parents[1] / "Fixtures" / "uploads"
 
 
-def sign_up(browser, server, first, email, password):
+def sign_up(browser, server, first, address, password):
+    """Signs up, confirms the address with the emailed link (uploads need it), then signs in."""
+    before = len(server.outbox())
     browser.get(server.url + "/signup?lang=en")
-    fill(browser, {"firstName": first, "lastName": "Doe", "email": email, "password": password})
+    fill(browser, {"firstName": first, "lastName": "Doe", "email": address, "password": password})
     submit(browser)
+    for path in reversed(server.wait_for_mail(before + 1)):
+        message = email.message_from_bytes(path.read_bytes())
+        if message["To"] == address and "verify-email" in message.get_payload():
+            browser.get(re.search(r"(http://\S+/verify-email\?token=\S+)", message.get_payload()).group(1))
+            break
+    else:
+        raise AssertionError(f"no confirmation message to {address}")
+    sign_in(browser, server, address, password)
 
 
 def sign_in(browser, server, email, password):
@@ -133,6 +145,9 @@ def test_tenant_file_and_review(server, browser, tmp_path):
     declined = next(row for row in rows if row.get_attribute("data-status") == "declined")
     assert declined.find_element(By.CLASS_NAME, "declined-reasons").text == "Reasons: Illegible or blurred"
     assert declined.find_element(By.CLASS_NAME, "review-comment").text == "Comment: The March payslip is cut off."
+    # The document opens in a sandbox that runs nothing.
+    link = rows[0].find_element(By.TAG_NAME, "a").get_attribute("href")
+    assert "/file/documents/" in link
     screenshot(browser, "file-reviewed")
     # And the payslips no longer count towards completeness.
     assert "✗ Proof of income" in browser.find_elements(By.CSS_SELECTOR, ".person-completeness")[0].text
