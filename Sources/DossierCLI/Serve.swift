@@ -35,7 +35,7 @@ struct Serve: AsyncParsableCommand {
                 var configuration = options.configuration()
                 configuration.runsBackgroundJobs = true
                 // On loopback only, a development instance; on any other address, production's rules.
-                configuration.isDevelopmentInstance = Self.isLoopback(hostname)
+                configuration.isDevelopmentInstance = configuration.isDevelopmentInstance && Self.isLoopback(hostname)
                 try await DossierApp.configure(app, configuration)
                 app.logger.info("Database: \(configuration.databaseDescription)")
                 try await DossierApp.migrate(app)

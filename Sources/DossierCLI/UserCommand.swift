@@ -126,8 +126,26 @@ struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
         abstract: "Check the audit trail.",
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, Upgrade.self]
     )
+
+    struct Upgrade: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal an audit chain written before chains were keyed (once, after upgrading; refused afterwards)."
+        )
+
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await DossierApp.migrate(app)
+                    let count = try await AuditVerification.upgrade(on: app)
+                    print(count == 0 ? "Nothing to upgrade: every entry is keyed." : "Audit trail: \(count) entries sealed under the chain key.")
+                }
+            }
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -26,6 +26,7 @@ def sign_up(browser, server, first, address, password):
         message = email.message_from_bytes(path.read_bytes())
         if message["To"] == address and "verify-email" in message.get_payload():
             browser.get(re.search(r"(http://\S+/verify-email\?token=\S+)", message.get_payload()).group(1))
+            submit(browser)
             break
     else:
         raise AssertionError(f"no confirmation message to {address}")

@@ -17,8 +17,9 @@ struct FileInspectorTests {
     }
 
     @Test(arguments: [
-        ("javascript.pdf", ["JavaScript"]),
-        ("hidden-javascript.pdf", ["JavaScript"]),
+        // Both open object 6 by reference (`/OpenAction 6 0 R`): an automatic action as well.
+        ("javascript.pdf", ["JavaScript", "automatic action"]),
+        ("hidden-javascript.pdf", ["JavaScript", "automatic action"]),
         ("embedded-file.pdf", ["embedded file"]),
     ])
     func refusesActivePDFs(name: String, found: [String]) throws {
@@ -45,8 +46,9 @@ struct FileInspectorTests {
     @Test func sizeLimitIsTwentyMebibytes() throws {
         var pdf = try fixture("payslip.pdf")
         let padding = FileInspector.maximumSize - pdf.count
-        // A comment line pads the file to exactly the limit: accepted.
-        let atLimit = Data("%PDF-1.7\n%".utf8) + Data(repeating: 0x41, count: padding - 2) + Data("\n".utf8) + pdf.dropFirst(9)
+        // A comment line at the end pads the file to exactly the limit (the cross-reference
+        // offsets stay right): accepted.
+        let atLimit = pdf + Data("%".utf8) + Data(repeating: 0x41, count: padding - 2) + Data("\n".utf8)
         #expect(atLimit.count == FileInspector.maximumSize)
         #expect(throws: Never.self) { try FileInspector.inspect(atLimit, fileName: "a.pdf", declaredType: nil).get() }
         pdf = atLimit + Data("\n".utf8)
@@ -152,21 +154,69 @@ private struct PDFBuilder {
         add("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     }
 
-    func build(trailer: String = "") -> Data {
+    /// The file with a cross-reference table. `pointing` points entries at the first occurrence
+    /// of a text instead (objects beyond the builder's are free unless pointed at).
+    func build(trailer: String = "", pointing: [Int: String] = [:]) -> Data {
+        let (head, offsets) = body()
+        var out = head
+        let size = max(objects.count, pointing.keys.max() ?? 0) + 1
+        let xref = out.count
+        out += bytes("xref\n0 \(size)\n0000000000 65535 f \n")
+        for number in 1..<size {
+            if let offset = pointing[number].map({ firstOffset(of: $0, in: out) }) ?? (number <= objects.count ? offsets[number - 1] : nil) {
+                out += bytes(tenDigits(offset) + " 00000 n \n")
+            } else {
+                out += bytes("0000000000 00001 f \n")
+            }
+        }
+        out += bytes("trailer\n<< /Size \(size) /Root 1 0 R \(trailer)>>\nstartxref\n\(xref)\n%%EOF\n")
+        return Data(out)
+    }
+
+    /// The file with a cross-reference stream instead (Flate with the PNG Up predictor, as writers
+    /// make them), the last object. `compressed` gives objects kept in an object stream (object
+    /// number: the stream's number); `pointing` as for `build`.
+    func buildWithXRefStream(compressed: [Int: Int] = [:], pointing: [Int: String] = [:]) -> Data {
+        let (head, offsets) = body()
+        var out = head
+        let own = max(objects.count, compressed.keys.max() ?? 0, pointing.keys.max() ?? 0) + 1
+        let start = out.count
+        var rows: [[UInt8]] = []
+        var indexes: [Int: Int] = [:]
+        for number in 0...own {
+            func row(_ type: Int, _ second: Int, _ third: Int) -> [UInt8] {
+                [UInt8(type), UInt8(second >> 24 & 0xFF), UInt8(second >> 16 & 0xFF), UInt8(second >> 8 & 0xFF), UInt8(second & 0xFF),
+                 UInt8(third >> 8 & 0xFF), UInt8(third & 0xFF)]
+            }
+            if number == own {
+                rows.append(row(1, start, 0))
+            } else if let container = compressed[number] {
+                rows.append(row(2, container, indexes[container, default: 0]))
+                indexes[container, default: 0] += 1
+            } else if let marker = pointing[number] {
+                rows.append(row(1, firstOffset(of: marker, in: out), 0))
+            } else if number >= 1, number <= objects.count {
+                rows.append(row(1, offsets[number - 1], 0))
+            } else {
+                rows.append(row(0, 0, number == 0 ? 65535 : 1))
+            }
+        }
+        let data = flate(pngUp(rows.flatMap { $0 }, columns: 7))
+        out += bytes("\(own) 0 obj\n<< /Type /XRef /Size \(own + 1) /W [1 4 2] /Root 1 0 R /Filter /FlateDecode ")
+            + bytes("/DecodeParms << /Predictor 12 /Columns 7 >> /Length \(data.count) >>\nstream\n") + data + bytes("\nendstream\nendobj\n")
+        out += bytes("startxref\n\(start)\n%%EOF\n")
+        return Data(out)
+    }
+
+    /// The header and the objects, and where each object starts.
+    private func body() -> ([UInt8], [Int]) {
         var out = bytes("%PDF-1.7\n%\u{E2}\u{E3}\u{CF}\u{D3}\n")
         var offsets: [Int] = []
         for (index, body) in objects.enumerated() {
             offsets.append(out.count)
             out += bytes("\(index + 1) 0 obj\n") + body + bytes("\nendobj\n")
         }
-        let xref = out.count
-        out += bytes("xref\n0 \(objects.count + 1)\n0000000000 65535 f \n")
-        for offset in offsets {
-            let digits = String(offset)
-            out += bytes(String(repeating: "0", count: max(0, 10 - digits.count)) + digits + " 00000 n \n")
-        }
-        out += bytes("trailer\n<< /Size \(objects.count + 1) /Root 1 0 R \(trailer)>>\nstartxref\n\(xref)\n%%EOF\n")
-        return Data(out)
+        return (out, offsets)
     }
 
     static func check(_ pdf: Data) -> Result<FileInspector.Accepted, FileInspector.Refusal> {
@@ -188,10 +238,15 @@ private func objectStream(_ objects: [(number: Int, body: String)]) -> (data: [U
 /// The script every finding-3 file hides: an action run on opening.
 private let script = (number: 6, body: "<< /Type /Action /S /JavaScript /JS (app.launchURL('http://example.org');) >>")
 
-/// A PDF whose catalog opens object 6, a script kept in an object stream encoded by `filter`.
-private func scriptInObjectStream(filter: String, _ encode: ([UInt8]) -> [UInt8]) -> Data {
+/// A PDF whose catalog opens object 6 (or, not `onOpen`, whose page links to it), a script kept
+/// in an object stream encoded by `filter`.
+private func scriptInObjectStream(filter: String, onOpen: Bool = true, _ encode: ([UInt8]) -> [UInt8]) -> Data {
     var pdf = PDFBuilder()
-    pdf.addPage(catalog: "/OpenAction 6 0 R")
+    if onOpen {
+        pdf.addPage(catalog: "/OpenAction 6 0 R")
+    } else {
+        pdf.addPage(page: "/Annots [<< /Subtype /Link /Rect [0 0 612 792] /A 6 0 R >>]")
+    }
     let stream = objectStream([script])
     pdf.addStream("\(stream.entries) /Filter \(filter)", encode(stream.data))
     return pdf.build()
@@ -276,37 +331,67 @@ private func runLength(_ data: [UInt8]) -> [UInt8] {
 
 private func flate(_ data: [UInt8]) -> [UInt8] { Inflate.deflate(data) }
 
+/// Rows of `columns` bytes under the PNG Up predictor (each row tagged 2, minus the row above).
+private func pngUp(_ data: [UInt8], columns: Int) -> [UInt8] {
+    var out: [UInt8] = []
+    var previous = [UInt8](repeating: 0, count: columns)
+    for start in stride(from: 0, to: data.count, by: columns) {
+        let row = Array(data[start..<min(start + columns, data.count)])
+        out.append(2)
+        for (index, byte) in row.enumerated() { out.append(byte &- previous[index]) }
+        previous = row + previous.dropFirst(row.count)
+    }
+    return out
+}
+
+/// Rows of `columns` samples of `colors` 8-bit components under TIFF predictor 2.
+private func tiff(_ data: [UInt8], colors: Int, columns: Int) -> [UInt8] {
+    let row = colors * columns
+    return data.indices.map { index in index % row >= colors ? data[index] &- data[index - colors] : data[index] }
+}
+
+/// Where `text` first occurs in `data`.
+private func firstOffset(of text: String, in data: [UInt8]) -> Int {
+    let needle = bytes(text)
+    return (0...(data.count - needle.count)).first { Array(data[$0..<($0 + needle.count)]) == needle }!
+}
+
+private func tenDigits(_ offset: Int) -> String {
+    let digits = String(offset)
+    return String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+}
+
 @Suite("Finding 3: PDF active content cannot hide from the scan")
 struct PDFActiveContentFindingTests {
     @Test func finding3_javaScriptBehindASCIIHexIsRefused() {
         let pdf = scriptInObjectStream(filter: "/ASCIIHexDecode", asciiHex)
-        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript", "automatic action"]))
         let short = scriptInObjectStream(filter: "/AHx", asciiHex)
-        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_javaScriptBehindASCII85IsRefused() {
         let pdf = scriptInObjectStream(filter: "/ASCII85Decode", ascii85)
-        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript", "automatic action"]))
         let short = scriptInObjectStream(filter: "/A85", ascii85)
-        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(short)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_javaScriptBehindDoubleFlateIsRefused() {
         let pdf = scriptInObjectStream(filter: "[/FlateDecode /FlateDecode]") { flate(flate($0)) }
-        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript", "automatic action"]))
         let mixed = scriptInObjectStream(filter: "[/AHx /Fl]") { asciiHex(flate($0)) }
-        #expect(refusal(PDFBuilder.check(mixed)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(mixed)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_javaScriptBehindLZWIsRefused() {
         let pdf = scriptInObjectStream(filter: "/LZWDecode", lzw)
-        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_javaScriptBehindRunLengthIsRefused() {
         let pdf = scriptInObjectStream(filter: "/RunLengthDecode", runLength)
-        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_escapedNamesInADecodedStreamAreRefused() {
@@ -314,11 +399,11 @@ struct PDFActiveContentFindingTests {
         pdf.addPage(catalog: "/OpenAction 6 0 R")
         let stream = objectStream([(6, "<< /S /J#61vaScript /J#53 (app.alert(1)) >>")])
         pdf.addStream("\(stream.entries) /Filter /ASCIIHexDecode", asciiHex(stream.data))
-        #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_corruptAdlerFailsClosed() {
-        let pdf = scriptInObjectStream(filter: "/FlateDecode") { data in
+        let pdf = scriptInObjectStream(filter: "/FlateDecode", onOpen: false) { data in
             var packed = flate(data)
             packed[packed.count - 1] ^= 0x5A  // the Adler-32 checksum's last byte
             return packed
@@ -327,9 +412,9 @@ struct PDFActiveContentFindingTests {
     }
 
     @Test func finding3_truncatedFlateFailsClosed() {
-        let pdf = scriptInObjectStream(filter: "/FlateDecode") { Array(flate($0).dropLast(6)) }
+        let pdf = scriptInObjectStream(filter: "/FlateDecode", onOpen: false) { Array(flate($0).dropLast(6)) }
         #expect(isDamaged(refusal(PDFBuilder.check(pdf))))
-        let trailing = scriptInObjectStream(filter: "/FlateDecode") { flate($0) + bytes("garbage") }
+        let trailing = scriptInObjectStream(filter: "/FlateDecode", onOpen: false) { flate($0) + bytes("garbage") }
         #expect(isDamaged(refusal(PDFBuilder.check(trailing))))
     }
 
@@ -353,7 +438,7 @@ struct PDFActiveContentFindingTests {
         let file = pdf.build()
         #expect(contains(file, "endstream\nendobj) "))
         #expect(!contains(file, "JavaScript"))
-        #expect(refusal(PDFBuilder.check(file)) == .activeContent(["JavaScript"]))
+        #expect(refusal(PDFBuilder.check(file)) == .activeContent(["JavaScript", "automatic action"]))
     }
 
     @Test func finding3_streamLengthMustBeRightOrTheFileIsRefused() {
@@ -433,7 +518,8 @@ struct PDFActiveContentFindingTests {
             ("/FlateDecode", flate(text)), ("/Fl", flate(text)), ("[/FlateDecode /FlateDecode]", flate(flate(text))),
             ("/ASCIIHexDecode", asciiHex(text)), ("/ASCII85Decode", ascii85(text)), ("[/A85 /Fl]", ascii85(flate(text))),
             ("/LZWDecode", lzw(text)), ("/RunLengthDecode", runLength(text)),
-            ("/FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >>", flate(text)),
+            ("/FlateDecode /DecodeParms << /Predictor 12 /Columns 4 >>", flate(pngUp(text, columns: 4))),
+            ("/FlateDecode /DecodeParms << /Predictor 2 /Colors 3 /Columns 5 >>", flate(tiff(text, colors: 3, columns: 5))),
             ("/LZWDecode /DecodeParms << /EarlyChange 1 >>", lzw(text)),
         ] {
             var pdf = PDFBuilder()
@@ -522,6 +608,202 @@ struct PDFActiveContentFindingTests {
         pdf.add("\(data.count)")
         pdf.add("<< /Title (x)) >>")
         #expect(isDamaged(refusal(PDFBuilder.check(pdf.build()))))
+    }
+}
+
+/// An image XObject's raw data, `data` between two line ends.
+private let imageEntries = "/Type /XObject /Subtype /Image /Width 1 /Height 1 /BitsPerComponent 8 /ColorSpace /DeviceGray"
+
+/// A script action kept where a linear reading does not look: inside image data.
+private let hiddenScript = "7 0 obj\n<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>\nendobj"
+
+/// A link over the whole page that runs object 7: no dangerous name in sight.
+private let linkTo7 = "/Annots [<< /Type /Annot /Subtype /Link /Rect [0 0 612 792] /A 7 0 R >>]"
+
+/// Objects 1 to 5 (`catalog`, `page` added), then object 6, an image whose data is `data`.
+private func pageWithImage(catalog: String = "", page: String = "", data: String) -> PDFBuilder {
+    var pdf = PDFBuilder()
+    pdf.addPage(catalog: catalog, page: page)
+    pdf.addStream(imageEntries, bytes("\n" + data + "\n"))
+    return pdf
+}
+
+@Suite("Second review: what a reader reads, the scan reads")
+struct PDFSecondReviewTests {
+    @Test func review_objectHiddenInImageDataIsRefused() {
+        // The reviewer's file: the catalog opens object 7, which the table places inside the image.
+        let opened = pageWithImage(catalog: "/OpenAction 7 0 R", data: hiddenScript).build(pointing: [7: "7 0 obj"])
+        #expect(refusal(PDFBuilder.check(opened)) == .activeContent(["automatic action"]))
+        // The same script run by a link: the object header in the image data gives it away.
+        let linked = pageWithImage(page: linkTo7, data: hiddenScript)
+        #expect(refusal(PDFBuilder.check(linked.build(pointing: [7: "7 0 obj"]))) == .damaged("an object hidden in stream data"))
+        // Without a table entry (a reader rebuilding the table would find it): the same.
+        #expect(refusal(PDFBuilder.check(linked.build())) == .damaged("an object hidden in stream data"))
+        // A header no rebuilding reader would take for one (`x7 0 obj`), but the table points there.
+        let glued = pageWithImage(page: linkTo7, data: "x" + hiddenScript)
+        #expect(throws: Never.self) { try PDFBuilder.check(glued.build()).get() }
+        #expect(refusal(PDFBuilder.check(glued.build(pointing: [7: "7 0 obj"]))) == .damaged("the cross-reference table points inside stream data"))
+        // The same through a cross-reference stream.
+        #expect(refusal(PDFBuilder.check(glued.buildWithXRefStream(pointing: [7: "7 0 obj"]))) == .damaged("the cross-reference table points inside stream data"))
+        // A trailer hidden in image data (with /Encrypt, say) is refused the same way.
+        let trailer = pageWithImage(data: "trailer\n<< /Size 8 /Root 1 0 R /Encrypt 7 0 R >>")
+        #expect(refusal(PDFBuilder.check(trailer.build())) == .damaged("an object hidden in stream data"))
+        // Compressed image data is checked too (its raw bytes, not its pixels).
+        var packed = PDFBuilder()
+        packed.addPage(page: linkTo7)
+        packed.addStream("\(imageEntries) /Filter /ASCIIHexDecode", bytes("00 >\n" + hiddenScript))
+        #expect(refusal(PDFBuilder.check(packed.build(pointing: [7: "7 0 obj"]))) == .damaged("an object hidden in stream data"))
+    }
+
+    @Test func review_crossReferenceEntriesMustPointAtObjectHeaders() throws {
+        var pdf = PDFBuilder()
+        pdf.addPage()
+        // An offset on white space just before the header is the header.
+        #expect(throws: Never.self) { try PDFBuilder.check(pdf.build(pointing: [5: "\n5 0 obj"])).get() }
+        // An offset anywhere else is not.
+        #expect(refusal(PDFBuilder.check(pdf.build(pointing: [5: "/Helvetica"]))) == .damaged("the cross-reference table points at no object"))
+        #expect(refusal(PDFBuilder.check(pdf.build(pointing: [5: "Avis d'imposition"]))) == .damaged("the cross-reference table points inside stream data"))
+        // `startxref` must lead to a cross-reference section too.
+        let file = pdf.build()
+        let moved = file.range(of: Data("startxref\n".utf8))!
+        var wrong = file.prefix(upTo: moved.upperBound) + Data("15\n%%EOF\n".utf8)
+        #expect(refusal(PDFBuilder.check(wrong)) == .damaged("a cross-reference offset points at no cross-reference section"))
+        wrong = file.prefix(upTo: moved.upperBound) + Data("16\n%%EOF\n".utf8)
+        #expect(refusal(PDFBuilder.check(wrong)) == .damaged("a cross-reference offset points at no cross-reference section"))
+        // A file without any cross-reference data is read by readers as we read it.
+        let bare = file.prefix(upTo: file.range(of: Data("xref\n".utf8))!.lowerBound) + Data("%%EOF\n".utf8)
+        #expect(throws: Never.self) { try PDFBuilder.check(bare).get() }
+    }
+
+    @Test func review_everyIncrementalUpdateIsChecked() throws {
+        let base = pageWithImage(page: linkTo7, data: "x" + hiddenScript).build()
+        let baseXref = base.range(of: Data("xref\n".utf8))!.lowerBound
+        let hidden = base.range(of: Data("7 0 obj".utf8))!.lowerBound
+        func update(_ body: String, entry: (Int) -> Int) -> Data {
+            var file = base + Data(body.utf8)
+            let object = base.count
+            let xref = file.count
+            file += Data("xref\n0 1\n0000000000 65535 f \n7 1\n\(tenDigits(entry(object))) 00000 n \ntrailer\n<< /Size 8 /Root 1 0 R /Prev \(baseXref) >>\nstartxref\n\(xref)\n%%EOF\n".utf8)
+            return file
+        }
+        // An update that adds object 7 for real (a harmless link action) is fine…
+        let good = update("7 0 obj\n<< /S /URI /URI (https://example.org/) >>\nendobj\n") { $0 }
+        #expect(throws: Never.self) { try PDFBuilder.check(good).get() }
+        // …one that points it into the image data of the first version is not.
+        let bad = update("") { _ in hidden }
+        #expect(refusal(PDFBuilder.check(bad)) == .damaged("the cross-reference table points inside stream data"))
+        // Nor is a /Prev that leads nowhere.
+        let lost = Data(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "/Prev \(baseXref)", with: "/Prev \(baseXref + 3)").utf8)
+        #expect(lost.count == good.count + String(baseXref + 3).count - String(baseXref).count)
+        #expect(refusal(PDFBuilder.check(lost)) == .damaged("a cross-reference offset points at no cross-reference section"))
+    }
+
+    @Test func review_crossReferenceStreamsAndObjectStreamsAreAccepted() throws {
+        var pdf = PDFBuilder()
+        pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
+        let stream = objectStream([
+            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> >> >>"),
+            (6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+        ])
+        pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+        pdf.addStream("/Filter /FlateDecode", flate(bytes("BT /F1 18 Tf 72 720 Td (Quittance) Tj ET")))
+        let file = pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2])
+        #expect(contains(file, "/Type /XRef"))
+        #expect(throws: Never.self) { try PDFBuilder.check(file).get() }
+        // An object said to be in a stream that is not there, or not an object stream: refused.
+        let missing = pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2, 7: 9])
+        #expect(refusal(PDFBuilder.check(missing)) == .damaged("the cross-reference table takes objects from a stream that is not an object stream"))
+        let content = pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 3])
+        #expect(refusal(PDFBuilder.check(content)) == .damaged("the cross-reference table takes objects from a stream that is not an object stream"))
+    }
+
+    @Test func review_objectStreamDisguisedAsImageIsRefused() {
+        let stream = objectStream([
+            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R \(linkTo7.replacingOccurrences(of: "7 0 R", with: "6 0 R")) >>"),
+            script,
+        ])
+        func file(_ entries: String) -> Data {
+            var pdf = PDFBuilder()
+            pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
+            pdf.addStream("\(entries) /Filter /FlateDecode", flate(stream.data))
+            pdf.addStream("/Filter /FlateDecode", flate(bytes("BT ET")))
+            return pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2])
+        }
+        // As an object stream, its script is found…
+        #expect(refusal(PDFBuilder.check(file(stream.entries))) == .activeContent(["JavaScript"]))
+        // …as an image (never read as syntax), the cross-reference stream gives it away.
+        let disguised = file(stream.entries.replacingOccurrences(of: "/Type /ObjStm", with: imageEntries))
+        #expect(!contains(disguised, "/ObjStm"))
+        #expect(refusal(PDFBuilder.check(disguised)) == .damaged("the cross-reference table takes objects from a stream that is not an object stream"))
+    }
+
+    @Test func review_openActionNotAnArrayIsAnAutomaticAction() throws {
+        // A reference may lead to an action as well as to a destination.
+        var reference = PDFBuilder()
+        reference.addPage(catalog: "/OpenAction 6 0 R")
+        reference.add("[3 0 R /Fit]")
+        #expect(refusal(PDFBuilder.check(reference.build())) == .activeContent(["automatic action"]))
+        var dictionary = PDFBuilder()
+        dictionary.addPage(catalog: "/OpenAction<</S/GoTo/D[3 0 R/Fit]>>")
+        #expect(refusal(PDFBuilder.check(dictionary.build())) == .activeContent(["automatic action"]))
+        var destination = PDFBuilder()
+        destination.addPage(catalog: "/OpenAction % the first page\n[3 0 R /Fit]")
+        #expect(throws: Never.self) { try PDFBuilder.check(destination.build()).get() }
+    }
+
+    @Test func review_remoteLinksMultimediaAnd3DAreRefused() throws {
+        for (entry, found) in [
+            ("/Annots [<< /Subtype /Link /Rect [0 0 9 9] /A << /S /GoToR /F (other.pdf) /D [0 /Fit] >> >>]", "remote document link"),
+            ("/Annots [<< /Subtype /3D /Rect [0 0 9 9] /3DD 6 0 R /3DA << /A /PO >> >>]", "3D content"),
+            ("/Annots [<< /Subtype /Screen /Rect [0 0 9 9] /A << /S /Rendition /OP 0 >> >>]", "multimedia"),
+            ("/Annots [<< /Subtype /Sound /Rect [0 0 9 9] /Sound 6 0 R >>]", "multimedia"),
+            ("/Annots [<< /Subtype /Movie /Rect [0 0 9 9] /Movie << /F (clip.mov) >> >>]", "multimedia"),
+            ("/Annots [<< /Subtype /FileAttachment /Rect [0 0 9 9] /FS << /F (x.exe) /EF << /F 6 0 R >> >> >>]", "embedded file"),
+        ] {
+            var pdf = PDFBuilder()
+            pdf.addPage(page: entry)
+            pdf.addStream("", bytes("x"))
+            #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent([found]), "\(entry)")
+        }
+        // The 3D stream's own JavaScript hook, in a compressed stream.
+        var hook = PDFBuilder()
+        hook.addPage(page: "/Annots [<< /Subtype /3D /Rect [0 0 9 9] /3DD 6 0 R >>]")
+        hook.addStream("/Type /3D /Subtype /U3D /Filter /FlateDecode", flate(bytes("<< /OnInstantiate 7 0 R >>")))
+        #expect(refusal(PDFBuilder.check(hook.build())) == .activeContent(["3D content"]))
+        // An ordinary web link is no reason to refuse.
+        var link = PDFBuilder()
+        link.addPage(page: "/Annots [<< /Subtype /Link /Rect [0 0 9 9] /A << /S /URI /URI (https://example.org/) >> >>]")
+        #expect(throws: Never.self) { try PDFBuilder.check(link.build()).get() }
+    }
+
+    @Test func review_predictorsCannotHideNames() {
+        // Under a predictor, the filter's output is differences: the names appear once undone.
+        let stream = objectStream([script])
+        let encoded = flate(pngUp(stream.data, columns: 8))
+        var pdf = PDFBuilder()
+        pdf.addPage(page: linkTo7.replacingOccurrences(of: "7 0 R", with: "6 0 R"))
+        pdf.addStream("\(stream.entries) /Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 8 >>", encoded)
+        #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent(["JavaScript"]))
+        var sideways = PDFBuilder()
+        sideways.addPage(page: linkTo7.replacingOccurrences(of: "7 0 R", with: "6 0 R"))
+        sideways.addStream("\(stream.entries) /Filter /FlateDecode /DecodeParms << /Predictor 2 /Colors 2 /Columns 9 >>", flate(tiff(stream.data, colors: 2, columns: 9)))
+        #expect(refusal(PDFBuilder.check(sideways.build())) == .activeContent(["JavaScript"]))
+        // Parameters we cannot read (kept in another object) or a predictor we cannot undo: refused.
+        var indirect = PDFBuilder()
+        indirect.addPage()
+        indirect.addStream("\(stream.entries) /Filter /FlateDecode /DecodeParms 7 0 R", encoded)
+        indirect.add("<< /Predictor 12 /Columns 8 >>")
+        #expect(refusal(PDFBuilder.check(indirect.build())) == .damaged("stream filter parameters that are not a dictionary"))
+        var unknown = PDFBuilder()
+        unknown.addPage()
+        unknown.addStream("\(stream.entries) /Filter /FlateDecode /DecodeParms << /Predictor 7 >>", encoded)
+        #expect(refusal(PDFBuilder.check(unknown.build())) == .damaged("unsupported predictor 7"))
+        var badRow = PDFBuilder()
+        badRow.addPage()
+        badRow.addStream("/Filter /FlateDecode /DecodeParms << /Predictor 12 /Columns 8 >>", flate([9] + bytes("BT ET   ")))
+        #expect(isDamaged(refusal(PDFBuilder.check(badRow.build()))))
     }
 }
 
@@ -637,6 +919,28 @@ struct ImageMetadataFindingTests {
         #expect(accepted.bytes == Data(head + huffman + second + moreEntropy + [0xFF, 0xD9]))
         #expect(!contains(accepted.bytes, "SECRET"))
         #expect(try FileInspector.inspect(accepted.bytes, fileName: nil, declaredType: nil).get().bytes == accepted.bytes)
+    }
+
+    @Test func review_jfifThumbnailIsEmptied() throws {
+        // A 2 × 1 RGB thumbnail: 6 bytes of pre-crop pixels.
+        let withThumbnail = segment(0xE0, bytes("JFIF\0") + [1, 2, 1, 0, 72, 0, 72, 2, 1] + bytes("SECRET"))
+        let rest = quantization + frame + huffman + scanHeader + entropy + [0xFF, 0xD9]
+        let accepted = try inspectJPEG([0xFF, 0xD8] + withThumbnail + rest).get()
+        let bare = segment(0xE0, bytes("JFIF\0") + [1, 2, 1, 0, 72, 0, 72, 0, 0])
+        #expect(bare.count == 18 && bare[2...3] == [0, 16])
+        #expect(accepted.bytes == Data([0xFF, 0xD8] + bare + rest))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(accepted.removedMetadata == ["APP0 (JFIF thumbnail)"])
+        // Kept as it is when already bare.
+        #expect(try inspectJPEG([0xFF, 0xD8] + bare + rest).get().removedMetadata.isEmpty)
+    }
+
+    @Test func review_jfxxThumbnailSegmentIsDropped() throws {
+        let jfxx = segment(0xE0, bytes("JFXX\0") + [0x10, 0xFF, 0xD8] + bytes("SECRET thumbnail") + [0xFF, 0xD9])
+        let accepted = try inspectJPEG(jpeg([jfxx])).get()
+        #expect(accepted.bytes == Data(jpeg()))
+        #expect(!contains(accepted.bytes, "SECRET"))
+        #expect(accepted.removedMetadata == ["APP0 (JFXX thumbnail)"])
     }
 
     @Test func finding14_jpegWithoutFrameOrScanOrEndIsDamaged() {

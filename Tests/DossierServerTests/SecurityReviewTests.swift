@@ -137,6 +137,52 @@ struct SecurityReviewTests {
         }
     }
 
+    @Test(arguments: TestDatabase.all)
+    func finding1_aMemberCanLeaveAndStaffFileNothingForAnUnverifiedAccount(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            try await app.signUp(email: "alice@example.org", verified: true)
+            let alice = try await app.signIn(email: "alice@example.org")
+            var code = ""
+            try await app.testing().test(.POST, "api/v1/me/application", headers: bearer(alice), beforeRequest: { req in
+                try req.content.encode(["kind": "couple"])
+            }, afterResponse: { res in code = try #require(try res.content.decode(RentalFileController.ApplicationBody.self).joinCode) })
+            let bobID = try await app.signUp(email: "bob@example.org", verified: true)
+            let bob = try await app.signIn(email: "bob@example.org")
+            try await app.testing().test(.POST, "api/v1/me/application/join", headers: bearer(bob), beforeRequest: { req in
+                try req.content.encode(["code": code])
+            }, afterResponse: { res in #expect(res.status == .ok) })
+            // Those who decide see the address of who asks.
+            try await app.testing().test(.GET, "api/v1/me/application", headers: bearer(alice)) { res in
+                let body = try res.content.decode(RentalFileController.ApplicationBody.self)
+                #expect(body.members.first { $0.account == bobID }?.email == "bob@example.org")
+            }
+            try await app.testing().test(.POST, "api/v1/me/application/members/\(bobID)/approve", headers: bearer(alice)) { res in
+                #expect(res.status == .ok)
+            }
+            // Alice leaves: Bob sees her file no more, and is alone.
+            try await app.testing().test(.DELETE, "api/v1/me/application", headers: bearer(alice)) { res in
+                #expect(res.status == .noContent)
+            }
+            try await app.testing().test(.GET, "api/v1/me/application", headers: bearer(bob)) { res in
+                let body = try res.content.decode(RentalFileController.ApplicationBody.self)
+                #expect(body.members.map(\.account) == [bobID])
+            }
+            try await app.testing().test(.DELETE, "api/v1/me/application", headers: bearer(alice)) { res in
+                #expect(res.status == .notFound)
+            }
+            // Staff cannot file a posted document into an account whose address nobody confirmed.
+            let unverified = try await app.signUp(email: "victim@example.org")
+            let staff = try await StaffAccounts.create(on: app, email: try #require(EmailAddress("op@example.org")), password: "a long staff passphrase",
+                                                       firstName: "O", lastName: "P", role: .operator_, language: .en)
+            _ = staff
+            let operatorToken = try await app.signIn(email: "op@example.org", password: "a long staff passphrase")
+            try await app.upload(token: operatorToken, type: "tax-notice", files: [("a.pdf", "application/pdf", try upload("payslip.pdf"))],
+                                 path: "api/v1/staff/tenants/\(unverified)/documents", fields: ["source": "post", "receivedAt": "2026-11-02"]) { res in
+                #expect(res.status == .conflict)
+            }
+        }
+    }
+
     @Test func finding1_theFilePageShowsTheHousehold() async throws {
         try await withDossier(on: .sqlite) { app in
             try await app.signUp(email: "alice@example.org", verified: true)
@@ -269,6 +315,7 @@ struct SecurityReviewTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = DossierConfiguration(dataDirectory: directory.appendingPathComponent("data"))
         configuration.isDevelopmentInstance = false
+        configuration.smtpURL = "smtp://relay.example:587"
         #expect(configuration.productionProblems.count == 1)
         #expect(configuration.productionProblems[0].contains("inside the data directory"))
         let app = try await Application.make(.testing)
@@ -282,10 +329,21 @@ struct SecurityReviewTests {
         configuration.masterKey = nil
         configuration.allowsKeyInDataDirectory = true
         #expect(configuration.productionProblems.isEmpty)
+        // Production also needs a mail relay: no tokens written to files.
+        configuration.smtpURL = nil
+        #expect(configuration.productionProblems.contains { $0.contains("SMTP_URL") })
         // On loopback (the development instance of the README's first command) it is accepted.
         configuration.allowsKeyInDataDirectory = false
         configuration.isDevelopmentInstance = true
         #expect(configuration.productionProblems.isEmpty)
+    }
+
+    @Test func finding6_behindAProxyOrUnderHTTPSIsProductionEvenOnLoopback() {
+        let base = ["DOSSIER_DATA_DIR": "/tmp/x"]
+        #expect(DossierConfiguration.fromEnvironment(base).isDevelopmentInstance)
+        #expect(!DossierConfiguration.fromEnvironment(base.merging(["DOSSIER_BASE_URL": "https://dossier.example"]) { $1 }).isDevelopmentInstance)
+        #expect(!DossierConfiguration.fromEnvironment(base.merging(["DOSSIER_TRUSTED_PROXIES": "127.0.0.1"]) { $1 }).isDevelopmentInstance)
+        #expect(!DossierConfiguration.fromEnvironment(base.merging(["DOSSIER_ENV": "production"]) { $1 }).isDevelopmentInstance)
     }
 
     // MARK: 7. A missing key silently replaced
@@ -305,6 +363,23 @@ struct SecurityReviewTests {
         #expect(!FileManager.default.fileExists(atPath: keyFile.path), "no new key is written over a database sealed with another")
         configuration.masterKey = Data(repeating: 1, count: 32).base64EncodedString()
         await #expect(throws: ConfigurationError.self) { try await Self.withFileApp(configuration) { _ in } }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func finding7_anotherKeyIsRefusedOnTheSameDatabase(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            try await app.signUp()
+            var other = app.dossier.configuration
+            // In-memory SQLite is private to its application: the file case is tested above.
+            guard !other.inMemoryDatabase else { return }
+            other.masterKey = Data(repeating: 9, count: 32).base64EncodedString()
+            let second = try await Application.make(.testing)
+            await #expect(throws: ConfigurationError.self) {
+                try await DossierApp.configure(second, other)
+                try await DossierApp.migrate(second)
+            }
+            try await second.asyncShutdown()
+        }
     }
 
     static func withFileApp(_ configuration: DossierConfiguration, _ body: (Application) async throws -> Void) async throws {
@@ -567,6 +642,44 @@ struct SecurityReviewTests {
                 Issue.record("rewrite not detected")
                 return
             }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func finding13_unkeyingTheChainAndDroppingTheAnchorIsDetectedNotResealed(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            for index in 0..<4 {
+                try await app.dossier.audit.record(AuditEvent(action: "test.event", details: ["n": "\(index)"]), by: "test", on: app.db)
+            }
+            // Someone with the database and the data directory, not the key: unkeyed plain chain, no anchor.
+            let records = try await AuditRecord.query(on: app.db).sort(\.$sequence).all()
+            var previous = AuditEntry.genesisHash
+            for record in records {
+                var entry = record.entry
+                if record.sequence == 2 { entry.action = "test.innocent" }
+                entry.previousHash = previous
+                entry.hash = entry.computedHash()
+                record.action = entry.action
+                record.previousHash = entry.previousHash
+                record.hash = entry.hash
+                record.keyed = false
+                try await record.save(on: app.db)
+                previous = entry.hash
+            }
+            try FileManager.default.removeItem(at: app.dossier.configuration.auditAnchorURL)
+            guard case .broken = try await app.dossier.audit.verify(on: app.db) else { Issue.record("not detected"); return }
+            // A restart seals nothing by itself…
+            try await DossierApp.migrate(app)
+            guard case .broken = try await app.dossier.audit.verify(on: app.db) else { Issue.record("resealed at start"); return }
+        }
+    }
+
+    @Test func finding13_theUpgradeIsRefusedOnceAnythingIsKeyed() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.dossier.audit.record(AuditEvent(action: "test.event"), by: "test", on: app.db)
+            try await (app.db as! any SQLDatabase).update(AuditRecord.schema).set("keyed", to: false).run()
+            try await app.dossier.audit.record(AuditEvent(action: "test.event"), by: "test", on: app.db)
+            await #expect(throws: Abort.self) { _ = try await AuditVerification.upgrade(on: app) }
         }
     }
 

@@ -73,15 +73,22 @@ struct WebTests {
                 #expect(session.contains("HttpOnly"))
                 #expect(session.contains("SameSite=Lax"))
             }
+            var sessionToken = ""
             try await app.testing().test(.GET, "account", headers: browser.cookieHeader) { res in
                 #expect(res.status == .ok)
                 #expect(res.body.string.contains("Hello Jane"))
                 #expect(res.body.string.contains("id=\"not-verified\""))
                 #expect(res.body.string.contains("<td>sign-in</td><td>success</td>"))
+                sessionToken = try #require(browser.csrf(in: res.body.string))
             }
+            // Signed in, forms carry a token bound to the session: the cookie's no longer counts.
+            #expect(sessionToken != csrf)
             var signOut = browser.cookieHeader
             signOut.contentType = .urlEncodedForm
             try await app.testing().test(.POST, "signout", headers: signOut, body: .init(string: browser.form(["csrf": csrf]))) { res in
+                #expect(res.status == .forbidden)
+            }
+            try await app.testing().test(.POST, "signout", headers: signOut, body: .init(string: browser.form(["csrf": sessionToken]))) { res in
                 #expect(res.status == .seeOther)
                 browser.keep(res)
             }
@@ -143,6 +150,10 @@ struct WebTests {
                                          body: .init(string: browser.form(["csrf": csrf, "email": "jane.doe@example.org", "password": "correct horse battery staple"]))) { res in
                 browser.keep(res)
             }
+            // Signed in: the session's token, from any page.
+            try await app.testing().test(.GET, "file", headers: browser.cookieHeader) { res in
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
             // The token travels in the query (the body is read only after the check); a token in
             // the multipart body alone no longer counts.
             for (query, field) in [(nil, nil), (nil, csrf), ("wrong-token-wrong-token-wrong-token-x", nil), (csrf, nil)] as [(String?, String?)] {
@@ -167,14 +178,28 @@ struct WebTests {
             let message = try await app.outboxTexts().first ?? ""
             let verify = try #require(link(in: message, startingWith: "http://127.0.0.1:8080/verify-email?token="))
             let path = String(verify.dropFirst("http://127.0.0.1:8080/".count))
+            let browser = Browser()
+            var csrf = ""
+            // Opening the link (as a mail scanner would) confirms nothing: it asks.
             try await app.testing().test(.GET, path) { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("id=\"verify-form\""))
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
+            #expect(try await Account.query(on: app.db).first()?.emailVerifiedAt == nil)
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            let form = browser.form(["csrf": csrf, "token": try #require(token(of: verify))])
+            try await app.testing().test(.POST, "verify-email?lang=en", headers: headers, body: .init(string: form)) { res in
                 #expect(res.status == .ok)
                 #expect(res.body.string.contains("Thank you, your email address is confirmed."))
             }
-            try await app.testing().test(.GET, path) { res in
+            try await app.testing().test(.POST, "verify-email?lang=en", headers: headers, body: .init(string: form)) { res in
                 #expect(res.status == .gone)
             }
-            try await app.testing().test(.GET, "verify-email?token=nonsense") { res in
+            try await app.testing().test(.POST, "verify-email", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "token": "nonsense"]))) { res in
                 #expect(res.status == .notFound)
             }
         }

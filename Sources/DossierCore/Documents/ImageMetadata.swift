@@ -2,7 +2,9 @@ import Foundation
 
 /// Rebuilds a JPEG from the segments decoding needs, and nothing else: an allow-list, so that
 /// what we do not know (EXIF and XMP in APP1, IPTC in APP13, MPF and its second pictures,
-/// comments, vendor APPn) goes, and so does everything after the first end of image.
+/// comments, vendor APPn) goes, and so does everything after the first end of image. A JFIF
+/// header is kept bare, its thumbnail size zero; JFXX (thumbnail) segments go: a thumbnail can
+/// show what a crop removed.
 enum JPEGMetadata {
     static func strip(_ bytes: Data) -> Result<(bytes: Data, removed: [String]), FileInspector.Refusal> {
         bytes.withUnsafeBytes { strip($0) }
@@ -53,10 +55,17 @@ enum JPEGMetadata {
             }
             var keep = false
             var label = ""
+            /// What is kept instead of the segment, if anything.
+            var replacement: [UInt8]?
             switch marker {
             case 0xE0:
-                keep = starts("JFIF\0") || starts("JFXX\0")
-                label = "APP0"
+                label = starts("JFXX\0") ? "APP0 (JFXX thumbnail)" : "APP0"
+                if starts("JFIF\0"), body.count >= 14 {
+                    // Identifier, version, units, densities: 12 bytes; then no thumbnail (0 × 0).
+                    let header = [UInt8](body.prefix(12)) + [0, 0]
+                    replacement = [0xFF, 0xE0, 0x00, 0x10] + header
+                    label = body.elementsEqual(header) ? "" : "APP0 (JFIF thumbnail)"
+                }
             case 0xE1:
                 label = "APP1 (EXIF/XMP)"
             case 0xE2:
@@ -85,6 +94,9 @@ enum JPEGMetadata {
             if keep {
                 output.append(contentsOf: [0xFF, marker])
                 output.append(contentsOf: segment)
+            } else if let replacement {
+                output.append(contentsOf: replacement)
+                if !label.isEmpty { remove(label) }
             } else {
                 remove(label)
             }

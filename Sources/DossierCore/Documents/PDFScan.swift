@@ -10,6 +10,12 @@ import Foundation
 /// looked for in the bytes outside streams and in every decoded stream (image data excepted).
 /// Anything that cannot be read that way is refused: a file we cannot read entirely is a file
 /// we cannot vouch for. Budgets keep the work linear and bounded.
+///
+/// What we read must be what a reader reads: every cross-reference entry (tables and streams,
+/// every section) must point at an object header the pass met outside stream data, objects
+/// said to be compressed must sit in an object stream, and the raw bytes of streams we do not
+/// read as they are (image data, encoded data) must not hold what a reader rebuilding a
+/// damaged file's table would take for an object (`N G obj`) or a trailer.
 enum PDFScan {
     static let maximumObjects = 50_000
     static let maximumStreams = 20_000
@@ -17,14 +23,21 @@ enum PDFScan {
     static let decodedBudget = 64 * 1024 * 1024
     /// Arrays and dictionaries within each other.
     static let maximumNesting = 100
+    /// In-use cross-reference entries, every section together (each is checked after the pass).
+    static let maximumReferences = 4 * maximumObjects
 
     static let dangerous: [String: String] = [
         "JavaScript": "JavaScript", "JS": "JavaScript", "Launch": "launch action",
         "EmbeddedFile": "embedded file", "EmbeddedFiles": "embedded file", "RichMedia": "rich media",
         "XFA": "XFA form", "SubmitForm": "form submission", "ImportData": "data import", "GoToE": "embedded document link",
+        "FileAttachment": "embedded file", "GoToR": "remote document link",
+        "Movie": multimedia, "Sound": multimedia, "Rendition": multimedia,
+        "3DD": threeD, "3DA": threeD, "OnInstantiate": threeD,
         "AA": automaticAction,
     ]
     static let automaticAction = "automatic action"
+    static let multimedia = "multimedia"
+    static let threeD = "3D content"
 
     static func check(_ bytes: Data) -> Result<Void, FileInspector.Refusal> {
         bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
@@ -44,6 +57,7 @@ enum PDFScan {
             case let .tooComplex(what)?: return .failure(.tooComplex(what))
             case nil: break
             }
+            if let what = parser.crossReferenceProblem() { return .failure(.damaged(what)) }
             if let what = parser.undecodable { return .failure(.damaged(what)) }
             return .success(())
         }
@@ -97,15 +111,16 @@ enum PDFScan {
                 findings.active.insert(what)
             } else if text == "Encrypt" {
                 findings.encrypted = true
-            } else if text == "OpenAction", opensDictionary(bytes, at: index) {
-                // An action dictionary run on opening (a destination array is harmless).
+            } else if text == "OpenAction", !opensArray(bytes, at: index) {
+                // An action run on opening, given here or by reference (a destination array is
+                // harmless; anything else may be, or lead to, an action).
                 findings.active.insert(automaticAction)
             }
         }
     }
 
-    /// Whether a dictionary (`<<`) starts at `index`, after white space and comments.
-    static func opensDictionary(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Bool {
+    /// Whether an array (`[`) starts at `index`, after white space and comments.
+    static func opensArray(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Bool {
         let classes = PDFBytes.classes
         var index = start
         while index < bytes.count {
@@ -115,10 +130,70 @@ enum PDFScan {
             } else if byte == 0x25 {
                 while index < bytes.count, bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
             } else {
-                return byte == 0x3C && index + 1 < bytes.count && bytes[index + 1] == 0x3C
+                return byte == 0x5B
             }
         }
         return false
+    }
+
+    /// Whether `data`, stream data we do not read as PDF syntax, holds what a reader rebuilding
+    /// a damaged file's cross-reference table would take for an object (`N G obj`, delimited) or
+    /// a trailer (`trailer <<`): the way to hide an object from a linear reading. In image or
+    /// compressed data, that is next to impossible by chance. Linear: each match looks back or
+    /// ahead only over white space and digits that no other match looks at.
+    static func hidesObject(_ data: UnsafeRawBufferPointer) -> Bool {
+        guard let base = data.baseAddress, data.count >= 3 else { return false }
+        let classes = PDFBytes.classes
+        let count = data.count
+        func regular(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.regular }
+        func white(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.white }
+        func digit(_ index: Int) -> Bool { data[index] >= 0x30 && data[index] <= 0x39 }
+        var index = 0
+        while index + 3 <= count, let found = memchr(base + index, 0x6F, count - index - 2) {  // o
+            let at = base.distance(to: UnsafeRawPointer(found))
+            index = at + 1
+            guard data[at + 1] == 0x62, data[at + 2] == 0x6A, at + 3 == count || !regular(at + 3) else { continue }  // bj
+            // Backwards: white space, digits, white space, digits, then a delimiter or the start.
+            var back = at - 1
+            var matched = true
+            for test in [white, digit, white, digit] {
+                let from = back
+                while back >= 0, test(back) { back -= 1 }
+                if back == from { matched = false; break }
+            }
+            if matched, back < 0 || !regular(back) { return true }
+        }
+        let trailer = Array("trailer".utf8)
+        index = 0
+        while let at = PDFParser.find(trailer, in: data, from: index) {
+            index = at + 1
+            guard at == 0 || !regular(at - 1) else { continue }
+            var ahead = at + trailer.count
+            while ahead < count, white(ahead) { ahead += 1 }
+            if ahead + 1 < count, data[ahead] == 0x3C, data[ahead + 1] == 0x3C { return true }
+        }
+        return false
+    }
+
+    /// The offset after the last `startxref` in the file, where readers start, if one is there.
+    static func lastStartxref(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let keyword = Array("startxref".utf8)
+        var index = bytes.count - keyword.count
+        while index >= 0 {
+            if bytes[index] == keyword[0], keyword.indices.allSatisfy({ bytes[index + $0] == keyword[$0] }) { break }
+            index -= 1
+        }
+        guard index >= 0 else { return nil }
+        var at = index + keyword.count
+        while at < bytes.count, PDFBytes.classes[Int(bytes[at])] == PDFBytes.white { at += 1 }
+        var value = 0
+        var digits = 0
+        while at < bytes.count, bytes[at] >= 0x30, bytes[at] <= 0x39, digits < 18 {
+            value = value * 10 + Int(bytes[at] - 0x30)
+            digits += 1
+            at += 1
+        }
+        return digits > 0 ? value : nil
     }
 }
 
@@ -135,7 +210,7 @@ final class PDFParser {
     }
 
     enum Keyword: Equatable {
-        case obj, endobj, stream, endstream, reference, null, other
+        case obj, endobj, stream, endstream, reference, null, xref, trailer, startxref, other
     }
 
     enum Token: Equatable {
@@ -166,7 +241,20 @@ final class PDFParser {
     }
 
     /// Dictionary entries worth keeping: what says how to read a stream.
-    static let wanted: Set<String> = ["Length", "Filter", "DecodeParms", "DP", "EarlyChange", "N", "Type", "Subtype"]
+    static let wanted: Set<String> = [
+        "Length", "Filter", "DecodeParms", "DP", "EarlyChange", "Predictor", "Colors", "BitsPerComponent", "Columns",
+        "N", "Type", "Subtype",
+    ]
+    /// What a cross-reference stream's dictionary says besides (read again for those only).
+    static let crossReferenceKeys: Set<String> = ["W", "Index", "Size", "Prev"]
+    /// What a trailer says of the other sections.
+    static let trailerKeys: Set<String> = ["Prev", "XRefStm"]
+
+    /// An object header (`N G obj`) the pass met, outside stream data.
+    struct Header {
+        var number: Int
+        var objectStream: Bool
+    }
 
     let bytes: UnsafeRawBufferPointer
     let collecting: Bool
@@ -191,6 +279,30 @@ final class PDFParser {
     /// Where the bytes not yet name-scanned start (stream data excluded).
     var scannedUpTo = 0
     lazy var inflater = Inflater()
+    /// Where the token `next()` returned last starts.
+    var tokenStart = 0
+    /// Keys kept in dictionaries besides the wanted ones, while reading a trailer or a
+    /// cross-reference stream's dictionary.
+    var extraKeys: Set<String> = []
+
+    // The cross-reference data, checked after the pass (checking parser only).
+    /// Object headers by offset (that of the object number).
+    var headers: [Int: Header] = [:]
+    /// Numbers of objects that are object streams, and of the others.
+    var objectStreamNumbers = Set<Int>()
+    var otherNumbers = Set<Int>()
+    /// Where the `xref` keywords of cross-reference tables are.
+    var tables = Set<Int>()
+    /// Cross-reference sections named by trailers (`/Prev`, `/XRefStm`).
+    var sections: [Int] = []
+    /// In-use entries (type 1, `n`), and the object streams compressed entries (type 2) name.
+    var inUse: [(number: Int, offset: Int)] = []
+    var containers = Set<Int>()
+    var references = 0
+    /// Whether the file has cross-reference data (then readers start where `startxref` says).
+    var sawCrossReference = false
+    /// Stream data, in file order (for the message only).
+    var streamData: [Range<Int>] = []
 
     init(_ bytes: UnsafeRawBufferPointer, collecting: Bool) {
         self.bytes = bytes
@@ -202,8 +314,11 @@ final class PDFParser {
     func run() throws(Stop) {
         var previous: Value?
         var beforePrevious: Value?
+        var previousStart = 0
+        var beforePreviousStart = 0
         while true {
             let token = try next()
+            let start = tokenStart
             if token == .end { break }
             var value: Value
             switch token {
@@ -215,7 +330,7 @@ final class PDFParser {
                     previous = nil
                     continue
                 }
-                try readObject(ObjectID(number: number, generation: generation))
+                try readObject(ObjectID(number: number, generation: generation), at: beforePreviousStart)
                 beforePrevious = nil
                 previous = nil
                 continue
@@ -224,7 +339,17 @@ final class PDFParser {
                     try damaged("a stream without a dictionary")
                     continue
                 }
-                try readStream(dictionary)
+                try readStream(dictionary, at: previousStart)
+                beforePrevious = nil
+                previous = nil
+                continue
+            case .keyword(.xref) where !collecting:
+                try readTable(at: start)
+                beforePrevious = nil
+                previous = nil
+                continue
+            case .keyword(.trailer) where !collecting:
+                try readTrailer()
                 beforePrevious = nil
                 previous = nil
                 continue
@@ -237,18 +362,33 @@ final class PDFParser {
                 value = try self.value(token, depth: 0, build: false)
             }
             beforePrevious = previous
+            beforePreviousStart = previousStart
             previous = value
+            previousStart = start
         }
         if !collecting { scanRaw(upTo: bytes.count) }
     }
 
-    /// `N G obj` has been read: its value, then its stream if any, then `endobj`.
-    func readObject(_ id: ObjectID) throws(Stop) {
+    /// `N G obj` has been read (its number at `header`): its value, then its stream if any,
+    /// then `endobj`.
+    func readObject(_ id: ObjectID, at header: Int) throws(Stop) {
         objects += 1
         if objects > PDFScan.maximumObjects {
             throw .tooComplex("more than \(PDFScan.maximumObjects) objects")
         }
+        var objectStream = false
+        defer {
+            if !collecting {
+                headers[header] = Header(number: id.number, objectStream: objectStream)
+                if objectStream {
+                    objectStreamNumbers.insert(id.number)
+                } else {
+                    otherNumbers.insert(id.number)
+                }
+            }
+        }
         let token = try next()
+        let bodyStart = tokenStart
         if token == .keyword(.endobj) { return }
         let body = try value(token, depth: 0, build: token == .dictionaryOpen)
         if case let .keyword(keyword) = body, keyword != .null, keyword != .other {
@@ -262,7 +402,8 @@ final class PDFParser {
                 try damaged("object \(id.number) has a stream without a dictionary")
                 return
             }
-            try readStream(dictionary)
+            objectStream = isObjectStream(dictionary)
+            try readStream(dictionary, at: bodyStart)
             let after = position
             if try next() != .keyword(.endobj) { position = after }
         case .keyword(.endobj):
@@ -277,7 +418,8 @@ final class PDFParser {
     }
 
     /// The `stream` keyword has been read: its data, exactly `/Length` bytes, then `endstream`.
-    func readStream(_ dictionary: [String: Value]) throws(Stop) {
+    /// Its dictionary starts at `dictionaryStart`.
+    func readStream(_ dictionary: [String: Value], at dictionaryStart: Int) throws(Stop) {
         streams += 1
         if streams > PDFScan.maximumStreams {
             throw .tooComplex("more than \(PDFScan.maximumStreams) streams")
@@ -308,7 +450,12 @@ final class PDFParser {
                 if indirect, Self.find(Array("endstream".utf8), in: data, from: 0) != nil {
                     throw .damaged("a stream with an indirect /Length holds endstream")
                 }
-                try decode(dictionary, data: data, requireEnd: indirect)
+                streamData.append(start..<(start + length))
+                if case .name("XRef")? = dictionary["Type"] {
+                    try decode(crossReferenceDictionary(at: dictionaryStart), data: data, requireEnd: indirect)
+                } else {
+                    try decode(dictionary, data: data, requireEnd: indirect)
+                }
             }
             position = after
             return
@@ -378,6 +525,200 @@ final class PDFParser {
         if !collecting { throw .damaged(what) }
     }
 
+    // MARK: - Cross-reference data
+
+    /// `xref` (at `start`) has been read: its subsections, each `first count` then `count`
+    /// entries `offset generation n|f`.
+    func readTable(at start: Int) throws(Stop) {
+        tables.insert(start)
+        sawCrossReference = true
+        var subsections = 0
+        while true {
+            let mark = position
+            guard case let .integer(first) = try next() else {
+                position = mark
+                break
+            }
+            guard case let .integer(count) = try next(), first >= 0, count >= 0 else {
+                throw .damaged("a cross-reference subsection without its size")
+            }
+            subsections += 1
+            var number = first
+            var index = 0
+            while index < count {  // a count larger than the entries ends at the first missing one
+                guard case let .integer(offset) = try next(), case let .integer(generation) = try next(),
+                      offset >= 0, generation >= 0, try next() == .keyword(.other), position - tokenStart == 1 else {
+                    throw .damaged("a cross-reference table entry that cannot be read")
+                }
+                switch bytes[tokenStart] {
+                case 0x6E:  // n
+                    try noteInUse(number, at: offset)
+                case 0x66:  // f
+                    // Readers take a subsection starting at 1 with a free first entry as starting at 0.
+                    if index == 0, first == 1 { number = 0 }
+                default:
+                    throw .damaged("a cross-reference table entry that cannot be read")
+                }
+                number += 1
+                index += 1
+            }
+        }
+        if subsections == 0 { throw .damaged("an empty cross-reference table") }
+    }
+
+    /// `trailer` has been read: its dictionary, for the sections it names.
+    func readTrailer() throws(Stop) {
+        guard try next() == .dictionaryOpen else { throw .damaged("a trailer without a dictionary") }
+        extraKeys = Self.trailerKeys
+        defer { extraKeys = [] }
+        if case let .dictionary(entries) = try dictionary(depth: 1, build: true) {
+            try noteSections(entries)
+        }
+    }
+
+    /// A cross-reference stream's dictionary (at `start`), read again with its own keys.
+    func crossReferenceDictionary(at start: Int) throws(Stop) -> [String: Value] {
+        let resume = position
+        defer {
+            position = resume
+            extraKeys = []
+        }
+        position = start
+        guard try next() == .dictionaryOpen else { throw .damaged("a cross-reference stream without a dictionary") }
+        extraKeys = Self.crossReferenceKeys
+        guard case let .dictionary(entries) = try dictionary(depth: 1, build: true) else { return [:] }
+        return entries
+    }
+
+    /// A cross-reference stream's decoded data: rows of three big-endian fields, `/W` bytes wide,
+    /// for the objects `/Index` lists (`[0 /Size]` by default).
+    func readCrossReferenceStream(_ dictionary: [String: Value], _ data: UnsafeRawBufferPointer) throws(Stop) {
+        sawCrossReference = true
+        try noteSections(dictionary)
+        guard case let .array(values)? = dictionary["W"], values.count == 3 else {
+            throw .damaged("a cross-reference stream without a usable /W")
+        }
+        var widths: [Int] = []
+        for value in values {
+            guard case let .integer(width) = value, (0...8).contains(width) else { throw .damaged("a cross-reference stream without a usable /W") }
+            widths.append(width)
+        }
+        let rowWidth = widths[0] + widths[1] + widths[2]
+        var ranges: [(first: Int, count: Int)] = []
+        switch dictionary["Index"] {
+        case nil:
+            guard case let .integer(size)? = dictionary["Size"], size >= 0 else { throw .damaged("a cross-reference stream without /Size") }
+            ranges = [(0, size)]
+        case let .array(values)?:
+            guard values.count % 2 == 0 else { throw .damaged("a cross-reference stream without a usable /Index") }
+            for pair in stride(from: 0, to: values.count, by: 2) {
+                guard case let .integer(first) = values[pair], case let .integer(count) = values[pair + 1], first >= 0, count >= 0 else {
+                    throw .damaged("a cross-reference stream without a usable /Index")
+                }
+                ranges.append((first, count))
+            }
+        default:
+            throw .damaged("a cross-reference stream without a usable /Index")
+        }
+        var at = 0
+        func field(_ width: Int) -> Int {
+            var value: UInt64 = 0
+            for _ in 0..<width {
+                value = value << 8 | UInt64(data[at])
+                at += 1
+            }
+            return Int(clamping: value)
+        }
+        for range in ranges {
+            var number = range.first
+            for _ in 0..<range.count {
+                guard rowWidth > 0, at + rowWidth <= data.count else {
+                    throw .damaged("a cross-reference stream shorter than its /Index")
+                }
+                let type = widths[0] == 0 ? 1 : field(widths[0])
+                let second = field(widths[1])
+                _ = field(widths[2])
+                switch type {
+                case 1: try noteInUse(number, at: second)
+                case 2: try noteCompressed(in: second)
+                default: break  // free, or a type readers take as a null object
+                }
+                number += 1
+            }
+        }
+    }
+
+    /// `/Prev` and `/XRefStm`: sections the first one leads to.
+    func noteSections(_ entries: [String: Value]) throws(Stop) {
+        for key in ["Prev", "XRefStm"] {
+            switch entries[key] {
+            case nil: continue
+            case let .integer(offset)?: sections.append(offset)
+            default: throw .damaged("a cross-reference /\(key) that is not an offset")
+            }
+        }
+    }
+
+    func noteInUse(_ number: Int, at offset: Int) throws(Stop) {
+        try countReference()
+        if number != 0 { inUse.append((number, offset)) }  // object 0 heads the free list, whatever the table says
+    }
+
+    func noteCompressed(in container: Int) throws(Stop) {
+        try countReference()
+        containers.insert(container)
+    }
+
+    func countReference() throws(Stop) {
+        references += 1
+        if references > PDFScan.maximumReferences {
+            throw .tooComplex("more than \(PDFScan.maximumReferences) cross-reference entries")
+        }
+    }
+
+    /// After a whole pass: whether the cross-reference data sends a reader anywhere the pass did
+    /// not read as objects. (A file without any is read by readers as we did: front to back.)
+    func crossReferenceProblem() -> String? {
+        // At `offset`, or after a little white space, the thing sought.
+        func landing<T>(_ offset: Int, _ lookup: (Int) -> T?) -> T? {
+            var at = offset
+            guard at >= 0 else { return nil }
+            for _ in 0...16 {
+                if let found = lookup(at) { return found }
+                guard at < bytes.count, classes[Int(bytes[at])] == PDFBytes.white else { return nil }
+                at += 1
+            }
+            return nil
+        }
+        func insideStream(_ offset: Int) -> Bool {
+            var low = 0, high = streamData.count
+            while low < high {
+                let middle = (low + high) / 2
+                if streamData[middle].upperBound <= offset { low = middle + 1 } else { high = middle }
+            }
+            return low < streamData.count && streamData[low].contains(offset)
+        }
+        for entry in inUse {
+            guard let header = landing(entry.offset, { headers[$0] }) else {
+                return insideStream(entry.offset) ? "the cross-reference table points inside stream data" : "the cross-reference table points at no object"
+            }
+            if containers.contains(entry.number), !header.objectStream {
+                return "the cross-reference table takes objects from a stream that is not an object stream"
+            }
+        }
+        for container in containers where !objectStreamNumbers.contains(container) || otherNumbers.contains(container) {
+            return "the cross-reference table takes objects from a stream that is not an object stream"
+        }
+        if sawCrossReference {
+            var starts = sections
+            if let last = PDFScan.lastStartxref(bytes) { starts.append(last) }
+            for offset in starts where landing(offset, { tables.contains($0) || headers[$0] != nil ? true : nil }) == nil {
+                return insideStream(offset) ? "the cross-reference table points inside stream data" : "a cross-reference offset points at no cross-reference section"
+            }
+        }
+        return nil
+    }
+
     // MARK: - Streams
 
     enum Filter {
@@ -416,6 +757,13 @@ final class PDFParser {
         case let value?: parameters = [value]
         case nil: break
         }
+        let crossReference = isCrossReferenceStream(dictionary)
+        // Pixels, or a table of numbers: not PDF syntax, their bytes would only raise false alarms.
+        let pixels = !crossReference && isImage(dictionary)
+        // Bytes we do not scan as they are must not hide an object from this linear reading.
+        if !names.isEmpty || pixels || crossReference, PDFScan.hidesObject(data) {
+            throw .damaged("an object hidden in stream data")
+        }
 
         var decoded: [UInt8]?
         var image = false
@@ -428,9 +776,17 @@ final class PDFParser {
                 break
             }
             var earlyChange = true
-            if index < parameters.count, case let .dictionary(entries)? = parameters[index],
-               case let .integer(flag)? = entries["EarlyChange"] {
-                earlyChange = flag != 0
+            var predictor: Predictor?
+            switch index < parameters.count ? parameters[index] : nil {
+            case nil, .keyword(.null)?:
+                break
+            case let .dictionary(entries)?:
+                if case let .integer(flag)? = entries["EarlyChange"] { earlyChange = flag != 0 }
+                // A predictor changes what the filter's output means: undone, unless for pixels.
+                if filter == .flate || filter == .lzw, !pixels { predictor = try Self.predictor(entries) }
+            default:
+                // Parameters kept elsewhere in the file could change what a reader decodes.
+                if !pixels { throw .damaged("stream filter parameters that are not a dictionary") }
             }
             let budget = decodedLeft
             let inflater = self.inflater
@@ -447,6 +803,16 @@ final class PDFParser {
             case let .success(output):
                 decodedLeft -= output.count
                 decoded = output
+                if let predictor {
+                    do throws(DecodeFailure) {
+                        decoded = try StreamFilters.unpredict(
+                            output, predictor: predictor.kind, colors: predictor.colors,
+                            bitsPerComponent: predictor.bitsPerComponent, columns: predictor.columns)
+                    } catch {
+                        if undecodable == nil { undecodable = "a stream cannot be decoded with /\(name) and its predictor" }
+                        return
+                    }
+                }
             case .failure(.overBudget):
                 throw .tooComplex("streams expand to more than \(PDFScan.decodedBudget >> 20) MiB")
             case .failure(.invalid):
@@ -454,9 +820,20 @@ final class PDFParser {
                 return
             }
         }
-        // Image data is not PDF syntax: its bytes would only raise false alarms.
-        if image { return }
-        if case .name("Image")? = dictionary["Subtype"], !isObjectStream(dictionary) { return }
+        if crossReference {
+            guard !image else { throw .damaged("a cross-reference stream with an image filter") }
+            let result: Result<Void, Stop>
+            if let decoded {
+                result = decoded.withUnsafeBytes { raw in
+                    Result { () throws(Stop) in try readCrossReferenceStream(dictionary, raw) }
+                }
+            } else {
+                result = Result { () throws(Stop) in try readCrossReferenceStream(dictionary, data) }
+            }
+            try result.get()
+            return
+        }
+        if image || pixels { return }
         if let decoded {
             decoded.withUnsafeBytes { PDFScan.scanNames($0, into: &self.findings) }
         } else {
@@ -467,6 +844,46 @@ final class PDFParser {
     func isObjectStream(_ dictionary: [String: Value]) -> Bool {
         if case .name("ObjStm")? = dictionary["Type"] { return true }
         return false
+    }
+
+    func isCrossReferenceStream(_ dictionary: [String: Value]) -> Bool {
+        if case .name("XRef")? = dictionary["Type"] { return true }
+        return false
+    }
+
+    /// Image data, unless the stream also says it holds objects.
+    func isImage(_ dictionary: [String: Value]) -> Bool {
+        if case .name("Image")? = dictionary["Subtype"], !isObjectStream(dictionary) { return true }
+        return false
+    }
+
+    /// A /Predictor and what it needs (7.4.4.4).
+    struct Predictor {
+        var kind: Int
+        var colors: Int
+        var bitsPerComponent: Int
+        var columns: Int
+    }
+
+    /// The predictor filter parameters ask for, if any; refused if we cannot undo it.
+    static func predictor(_ entries: [String: Value]) throws(Stop) -> Predictor? {
+        func integer(_ key: String, _ fallback: Int) throws(Stop) -> Int {
+            switch entries[key] {
+            case nil: return fallback
+            case let .integer(value)?: return value
+            default: throw .damaged("a /\(key) that is not a number")
+            }
+        }
+        let kind = try integer("Predictor", 1)
+        if kind <= 1 { return nil }
+        guard kind == 2 || (10...15).contains(kind) else { throw .damaged("unsupported predictor \(kind)") }
+        let predictor = Predictor(kind: kind, colors: try integer("Colors", 1), bitsPerComponent: try integer("BitsPerComponent", 8),
+                                  columns: try integer("Columns", 1))
+        guard (1...32).contains(predictor.colors), [1, 2, 4, 8, 16].contains(predictor.bitsPerComponent),
+              (1...(1 << 24)).contains(predictor.columns) else {
+            throw .damaged("unsupported predictor parameters")
+        }
+        return predictor
     }
 
     static func apply(_ filter: Filter, _ input: UnsafeRawBufferPointer, earlyChange: Bool, limit: Int, requireEnd: Bool, inflater: Inflater) throws(DecodeFailure) -> [UInt8] {
@@ -528,7 +945,7 @@ final class PDFParser {
                 let key = build ? name(range) : ""
                 let valueToken = try next()
                 if valueToken == .dictionaryClose { return build ? .dictionary(entries) : .other }
-                let keep = build && Self.wanted.contains(key)
+                let keep = build && (Self.wanted.contains(key) || extraKeys.contains(key))
                 let value = try value(valueToken, depth: depth, build: keep)
                 if case let .keyword(keyword) = value, keyword != .null, keyword != .other, keyword != .reference {
                     throw .damaged("an unfinished dictionary")
@@ -595,6 +1012,7 @@ final class PDFParser {
                 break
             }
         }
+        tokenStart = position
         guard position < count else { return .end }
         let byte = bytes[position]
         switch byte {
@@ -696,9 +1114,10 @@ final class PDFParser {
         switch range.count {
         case 1: return matches("R") ? .reference : .other
         case 3: return matches("obj") ? .obj : .other
-        case 4: return matches("null") ? .null : .other
+        case 4: return matches("null") ? .null : matches("xref") ? .xref : .other
         case 6: return matches("endobj") ? .endobj : matches("stream") ? .stream : .other
-        case 9: return matches("endstream") ? .endstream : .other
+        case 7: return matches("trailer") ? .trailer : .other
+        case 9: return matches("endstream") ? .endstream : matches("startxref") ? .startxref : .other
         default: return .other
         }
     }

@@ -224,4 +224,68 @@ enum StreamFilters {
         try finish(input, at: index, ended: ended, requireEnd: requireEnd)
         return output
     }
+
+    // MARK: - Predictors
+
+    /// Undoes a /Predictor after FlateDecode or LZWDecode (7.4.4.4): the PNG predictors (10 to
+    /// 15: each row starts with its own algorithm's number, 0 to 4) or TIFF predictor 2 (8-bit
+    /// components only; others are refused). Rows hold `columns` samples of `colors` components;
+    /// a last, shorter row is decoded as far as it goes.
+    static func unpredict(_ input: [UInt8], predictor: Int, colors: Int, bitsPerComponent bits: Int, columns: Int) throws(DecodeFailure) -> [UInt8] {
+        let rowBytes = (colors * bits * columns + 7) / 8
+        let pixelBytes = max(1, (colors * bits + 7) / 8)
+        var output: [UInt8] = []
+        output.reserveCapacity(input.count)
+        if predictor == 2 {
+            guard bits == 8 else { throw .invalid }
+            var index = 0
+            while index < input.count {
+                let end = min(index + rowBytes, input.count)
+                let rowStart = output.count
+                for at in index..<end {
+                    let column = at - index
+                    output.append(column >= colors ? input[at] &+ output[rowStart + column - colors] : input[at])
+                }
+                index = end
+            }
+            return output
+        }
+        var previous = [UInt8](repeating: 0, count: rowBytes)
+        var row = [UInt8](repeating: 0, count: rowBytes)
+        var index = 0
+        while index < input.count {
+            let tag = input[index]
+            index += 1
+            let length = min(rowBytes, input.count - index)
+            switch tag {
+            case 0:
+                for at in 0..<length { row[at] = input[index + at] }
+            case 1:  // Sub
+                for at in 0..<length { row[at] = input[index + at] &+ (at >= pixelBytes ? row[at - pixelBytes] : 0) }
+            case 2:  // Up
+                for at in 0..<length { row[at] = input[index + at] &+ previous[at] }
+            case 3:  // Average
+                for at in 0..<length {
+                    let left = at >= pixelBytes ? Int(row[at - pixelBytes]) : 0
+                    row[at] = input[index + at] &+ UInt8((left + Int(previous[at])) >> 1)
+                }
+            case 4:  // Paeth
+                for at in 0..<length {
+                    let left = at >= pixelBytes ? Int(row[at - pixelBytes]) : 0
+                    let up = Int(previous[at])
+                    let upLeft = at >= pixelBytes ? Int(previous[at - pixelBytes]) : 0
+                    let estimate = left + up - upLeft
+                    let toLeft = abs(estimate - left), toUp = abs(estimate - up), toUpLeft = abs(estimate - upLeft)
+                    let predicted = toLeft <= toUp && toLeft <= toUpLeft ? left : toUp <= toUpLeft ? up : upLeft
+                    row[at] = input[index + at] &+ UInt8(predicted)
+                }
+            default:
+                throw .invalid
+            }
+            output.append(contentsOf: row[0..<length])
+            swap(&previous, &row)
+            index += length
+        }
+        return output
+    }
 }

@@ -97,32 +97,26 @@ struct AccountService: Sendable {
                                           to: account, on: database)
     }
 
+    /// Runs `body`, then waits until `uniformAnswerTime` has passed since the start, whatever
+    /// `body` did (or threw): answers that depend on whether an account exists take as long.
+    func answeringUniformly<T>(_ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + services.configuration.uniformAnswerTime
+        do {
+            let result = try await body()
+            try? await Task.sleep(until: deadline)
+            return result
+        } catch {
+            try? await Task.sleep(until: deadline)
+            throw error
+        }
+    }
+
     // MARK: Rate limits
 
     /// Counts a request against the client's and the target address's limits; 429 past either.
-    /// What is counted is a hash of the address, never the address.
     func limit(_ action: String, client: ClientInfo, target: String?, language: Language) async throws {
-        let now = clock.now
-        var checks: [(scope: String, key: String, limit: RateLimit)] = [
-            ("\(action):client", Digest.sha256Hex(Data(client.ipAddress.utf8)), .perClient),
-        ]
-        if let target { checks.append(("\(action):target", Digest.sha256Hex(Data(target.utf8)), .perTarget)) }
-        var waits: [TimeInterval] = []
-        for check in checks {
-            let times = try await ThrottleEvent.query(on: database).filter(\.$scope == check.scope).filter(\.$key == check.key)
-                .filter(\.$occurredAt > now - check.limit.window).all().map(\.occurredAt)
-            if let wait = check.limit.retryAfter(requests: times, now: now) { waits.append(wait) }
-        }
-        if let wait = waits.max() {
-            logger.notice("\(action) rate-limited")
-            throw Throttled(retryAfter: wait, message: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))))
-        }
-        let counted = checks
-        try await database.transaction { db in
-            for check in counted { try await ThrottleEvent(scope: check.scope, key: check.key, at: now).create(on: db) }
-            // Counted requests outlive no window.
-            try await ThrottleEvent.query(on: db).filter(\.$occurredAt < now - 24 * 3600).delete()
-        }
+        try await ThrottleLedger(database: database).limit(action, client: client, target: target, now: clock.now,
+                                                           language: language, logger: logger)
     }
 
     /// Creates a staff or member account (from the CLI or an admin), its address taken as verified.
@@ -196,20 +190,39 @@ struct AccountService: Sendable {
 
     // MARK: Sign-in
 
-    /// Checks the password, throttling repeated failures per (account, client address), per
-    /// account from anywhere (a much higher bar), and per client address. Every attempt is written
-    /// to the connection log.
+    /// Checks the password, throttling repeated failures per (address typed, client), per
+    /// address typed from anywhere (a much higher bar), and per client: the same whether or not
+    /// an account has that address, so a 429 tells nothing. Each attempt is counted as a failure
+    /// before the password is checked (and taken back if it was right), so a burst of parallel
+    /// guesses is counted too. Every attempt on an account is in its connection log.
     func signIn(email rawEmail: String, password: String, kind: Session.Kind, client: ClientInfo,
                 language: Language) async throws -> (Session, token: String, Account) {
         let words = AccountWording(language)
         let now = clock.now
-        let account: Account? = if let email = EmailAddress(rawEmail) {
+        let email = EmailAddress(rawEmail)
+        let account: Account? = if let email {
             try await Account.query(on: database).filter(\.$emailKey == email.canonical).first()
         } else {
             nil
         }
-        if let retryAfter = try await throttle(accountID: account?.id, ipAddress: client.ipAddress, now: now) {
-            try await log(account: account, kind: .signIn, outcome: .throttled, client: client)
+        let typed = email?.canonical ?? rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let clientKey = ClientAddressResolver.throttleKey(client.ipAddress)
+        let checks: [(ThrottleLedger.Key, ThrottlePolicy)] = [
+            (.init("sign-in:address-client", typed, clientKey), .perAccountAndAddress),
+            (.init("sign-in:address", typed), .perAccount),
+            (.init("sign-in:client", clientKey), .perAddress),
+        ]
+        let ledger = ThrottleLedger(database: database)
+        let provisional = try await ledger.record(checks.map(\.0), at: now)
+        var waits: [TimeInterval] = []
+        for (key, policy) in checks {
+            let earlier = try await ledger.times(key, since: now - policy.window, excluding: provisional)
+            if case let .blocked(wait) = policy.decision(failures: earlier, now: now) { waits.append(wait) }
+        }
+        if let retryAfter = waits.max() {
+            // A refused attempt is not a failure: it does not lengthen the wait.
+            try await ledger.forget(provisional)
+            if account != nil { try await log(account: account, kind: .signIn, outcome: .throttled, client: client) }
             logger.notice("sign-in throttled")
             throw Throttled(retryAfter: retryAfter, message: words.throttled(minutes: Int((retryAfter / 60).rounded(.up))))
         }
@@ -219,6 +232,7 @@ struct AccountService: Sendable {
             try await log(account: account, kind: .signIn, outcome: account == nil ? .unknownAccount : .wrongPassword, client: client)
             throw Abort(.unauthorized, reason: words.invalidCredentials)
         }
+        try await ledger.forget(provisional)
         let token = SecretToken.generate()
         let session = Session(
             accountID: try account.requireID(), kind: kind, tokenHash: SecretToken.hash(token), now: now,
@@ -233,27 +247,6 @@ struct AccountService: Sendable {
                          by: account.subject)
         }
         return (session, token, account)
-    }
-
-    /// How long to wait, if this client has failed too often on this account, the account too
-    /// often from everywhere, or the client too often across accounts.
-    private func throttle(accountID: UUID?, ipAddress: String, now: Date) async throws -> TimeInterval? {
-        let policies = [ThrottlePolicy.perAccountAndAddress, .perAccount, .perAddress]
-        let since = now - (policies.map(\.window).max() ?? 0)
-        let failures: [ConnectionEvent.Outcome] = [.wrongPassword, .unknownAccount]
-        let recent = { (query: QueryBuilder<ConnectionEvent>) in
-            try await query.filter(\.$kind == .signIn).filter(\.$outcome ~~ failures).filter(\.$occurredAt > since).all()
-        }
-        var waits: [TimeInterval] = []
-        if let accountID {
-            let onAccount = try await recent(ConnectionEvent.query(on: database).filter(\.$account.$id == accountID))
-            let fromHere = onAccount.filter { $0.ipAddress == ipAddress }.map(\.occurredAt)
-            if case let .blocked(wait) = ThrottlePolicy.perAccountAndAddress.decision(failures: fromHere, now: now) { waits.append(wait) }
-            if case let .blocked(wait) = ThrottlePolicy.perAccount.decision(failures: onAccount.map(\.occurredAt), now: now) { waits.append(wait) }
-        }
-        let fromAddress = try await recent(ConnectionEvent.query(on: database).filter(\.$ipAddress == ipAddress)).map(\.occurredAt)
-        if case let .blocked(wait) = ThrottlePolicy.perAddress.decision(failures: fromAddress, now: now) { waits.append(wait) }
-        return waits.max()
     }
 
     func log(account: Account?, kind: ConnectionEvent.Kind, outcome: ConnectionEvent.Outcome,

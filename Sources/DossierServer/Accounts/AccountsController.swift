@@ -56,10 +56,13 @@ struct AccountsController: RouteCollection {
     static func signUp(req: Request) async throws -> Response {
         let body = try req.content.decode(SignUpBody.self)
         let language = try body.language ?? req.policyLanguage()
-        _ = try await AccountService(req).signUp(.init(
-            form: .init(email: body.email, password: body.password, firstName: body.firstName, lastName: body.lastName),
-            language: language
-        ), client: ClientInfo(req))
+        let service = AccountService(req)
+        _ = try await service.answeringUniformly {
+            try await service.signUp(.init(
+                form: .init(email: body.email, password: body.password, firstName: body.firstName, lastName: body.lastName),
+                language: language
+            ), client: ClientInfo(req))
+        }
         let message = WebWording.labels(language)["signUpSent"] ?? ""
         return try await SignUpAccepted(email: EmailAddress(body.email)?.value ?? body.email, emailVerified: false, message: message)
             .encodeResponse(status: .created, for: req)

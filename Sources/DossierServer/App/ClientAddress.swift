@@ -61,6 +61,14 @@ struct ClientAddressResolver: Sendable {
         return nil
     }
 
+    /// What the throttles count a client by: an IPv4 address, or an IPv6 address's /64 (one
+    /// subscriber's whole network, which it can rotate through at will).
+    static func throttleKey(_ address: String) -> String {
+        guard let bytes = parse(address) else { return address }
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
+    }
+
     func isTrusted(_ address: String) -> Bool {
         guard let bytes = Self.parse(address) else { return false }
         return trusted.contains { $0.contains(bytes) }

@@ -14,9 +14,12 @@ public enum DossierApp {
         try requireStoredCategories(in: register)
         let problems = configuration.productionProblems
         if !problems.isEmpty {
-            throw ConfigurationError("refusing to serve on a public address: " + problems.joined(separator: "; "))
+            throw ConfigurationError("refusing to run as a production instance (DOSSIER_ENV=production, an https DOSSIER_BASE_URL, "
+                + "DOSSIER_TRUSTED_PROXIES, or serving on a public address) with: " + problems.joined(separator: "; "))
         }
-        if configuration.isDevelopmentInstance, configuration.masterKey == nil, configuration.keyFileIsInDataDirectory {
+        try DataDirectory.prepare(configuration.dataDirectory)
+        if configuration.runsBackgroundJobs, configuration.isDevelopmentInstance, configuration.masterKey == nil,
+           configuration.keyFileIsInDataDirectory {
             app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")
         }
         let (masterKey, keySource) = try KeyVault.loadMasterKey(configuration)
@@ -33,11 +36,12 @@ public enum DossierApp {
             configuration: configuration,
             register: register,
             clock: clock,
-            audit: AuditTrail(clock: clock, masterKey: masterKey, anchorFile: configuration.auditAnchorURL),
+            audit: AuditTrail(clock: clock, masterKey: masterKey, anchorFile: configuration.auditAnchorURL, logger: app.logger),
             mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock, vault: vault),
             outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger, vault: vault),
             vault: vault,
             keySource: keySource,
+            csrfKey: Vault.derivedKey(from: masterKey, for: "csrf"),
             blobs: FileBlobStore(directory: configuration.blobDirectory),
             // Checked against when no account matches, at the same cost as a real hash: an unknown
             // address takes as long as a known one.
@@ -47,6 +51,8 @@ public enum DossierApp {
             inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16)
         )
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))
+        // A connection silent this long is closed (it would otherwise hold an upload slot).
+        app.http.server.configuration.idleTimeout = .seconds(60)
         if configuration.runsBackgroundJobs {
             app.lifecycle.use(OutboxLoop())
         }
@@ -86,13 +92,10 @@ public enum DossierApp {
     }
 
     /// Applies pending migrations, checks the master key opens this database's data (writing a
-    /// new key file only for a new database), keys an audit chain written before it was keyed,
-    /// then records the register's version as published.
+    /// new key file only for a new database), then records the register's version as published.
     public static func migrate(_ app: Application) async throws {
         try await app.autoMigrate()
         try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource, on: app.db)
-        let upgraded = try await app.dossier.audit.upgradeUnkeyedEntries(on: app.db)
-        if upgraded > 0 { app.logger.notice("audit trail: \(upgraded) entries sealed under the chain key") }
         try await PolicyPublisher.publish(app.dossier.register, on: app.db)
     }
 }

@@ -30,8 +30,10 @@ public struct DossierConfiguration: Sendable {
     /// `DOSSIER_ALLOW_KEY_IN_DATA_DIR=1`: accept the key file inside the data directory on a
     /// public address too (for a test machine; never for real data).
     public var allowsKeyInDataDirectory = false
-    /// Serving on loopback only: a development instance, which may keep its key in the data
-    /// directory. `serve` on any other address sets this to false.
+    /// A development instance may keep its key in the data directory and write mail as files.
+    /// It is one only while nothing says otherwise: `DOSSIER_ENV=production`, an https base URL
+    /// or trusted proxies (a deployment behind a reverse proxy) make it production, and so does
+    /// `serve` on any address but loopback.
     public var isDevelopmentInstance = true
     /// Reverse proxies whose `X-Forwarded-For` is believed (`DOSSIER_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Empty: the client is the peer address.
@@ -40,6 +42,9 @@ public struct DossierConfiguration: Sendable {
     public var auditAnchorPath: String?
     /// bcrypt cost; lower only in tests.
     public var passwordCost = 12
+    /// Sign-up and reset requests answer no sooner than this, whether or not the address has an
+    /// account, so that the time taken tells nothing; zero only in tests.
+    public var uniformAnswerTime: Duration = .milliseconds(500)
     /// Whether `serve` runs background jobs (outbox delivery).
     public var runsBackgroundJobs = false
 
@@ -101,6 +106,7 @@ public struct DossierConfiguration: Sendable {
             $0.trustedProxies = (value("DOSSIER_TRUSTED_PROXIES") ?? "").split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             $0.auditAnchorPath = value("DOSSIER_AUDIT_ANCHOR")
+            $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
     }
 
@@ -125,7 +131,7 @@ public struct DossierConfiguration: Sendable {
         return key.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/")
     }
 
-    /// What a server on a public address must not run with; empty when it may start.
+    /// What a production instance must not run with; empty when it may start.
     public var productionProblems: [String] {
         guard !isDevelopmentInstance else { return [] }
         var problems: [String] = []
@@ -133,6 +139,9 @@ public struct DossierConfiguration: Sendable {
             problems.append("the master key file \(masterKeyFileURL.path) is inside the data directory, so every backup of it carries the key "
                 + "with the data the key protects: set DOSSIER_MASTER_KEY, or DOSSIER_MASTER_KEY_FILE to a path outside "
                 + "\(dataDirectory.path) (DOSSIER_ALLOW_KEY_IN_DATA_DIR=1 accepts it, for a test machine only)")
+        }
+        if smtpURL == nil {
+            problems.append("no SMTP_URL: mail would be written as files in \(outboxDirectory.path), links and tokens included; set SMTP_URL")
         }
         return problems
     }

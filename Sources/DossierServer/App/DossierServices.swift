@@ -1,3 +1,4 @@
+import Crypto
 import DossierCore
 import Vapor
 
@@ -12,6 +13,8 @@ public struct DossierServices: Sendable {
     let outbox: OutboxDispatcher
     let vault: KeyVault
     let keySource: KeyVault.Source
+    /// Signs a signed-in browser's CSRF tokens.
+    let csrfKey: SymmetricKey
     let blobs: any BlobStore
     let decoyHash: String
     let clientAddresses: ClientAddressResolver

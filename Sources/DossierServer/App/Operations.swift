@@ -44,12 +44,13 @@ public enum StaffAccounts {
 public enum Organisations {
     public static func create(on app: Application, name: String, kind: OrganisationKind) async throws -> UUID {
         let organisation = Organisation(name: name, kind: kind, now: app.dossier.clock.now)
-        try await organisation.create(on: app.db)
+        organisation.id = UUID()
         let id = try organisation.requireID()
-        try await app.dossier.audit.record(
-            AuditEvent(action: "organisation.created", details: ["kind": kind.rawValue, "organisation": id.uuidString.lowercased()]),
-            by: "cli", on: app.db
-        )
+        try await app.dossier.audit.transaction(on: app.db) { db, audit in
+            try await organisation.create(on: db)
+            audit.record(AuditEvent(action: "organisation.created", details: ["kind": kind.rawValue, "organisation": id.uuidString.lowercased()]),
+                         by: "cli")
+        }
         return id
     }
 }
@@ -58,5 +59,15 @@ public enum Organisations {
 public enum AuditVerification {
     public static func run(on app: Application) async throws -> AuditChain.Verification {
         try await app.dossier.audit.verify(on: app.db)
+    }
+
+    /// `dossier audit upgrade`: seals a chain written before the chain was keyed; returns how
+    /// many entries. Refused once anything was keyed.
+    public static func upgrade(on app: Application) async throws -> Int {
+        do {
+            return try await app.dossier.audit.upgradeUnkeyedEntries(on: app.db)
+        } catch let refused as AuditTrail.UpgradeRefused {
+            throw Abort(.conflict, reason: "not upgraded: \(refused.description)")
+        }
     }
 }

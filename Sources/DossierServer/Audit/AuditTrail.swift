@@ -2,6 +2,7 @@ import Crypto
 import DossierCore
 import Fluent
 import Foundation
+import Logging
 import SQLKit
 
 /// What happened, for the audit trail.
@@ -40,10 +41,10 @@ final class AuditTrail: Sendable {
     let anchor: AuditAnchorFile
     private let appends = SerialExecutor()
 
-    init(clock: any WallClock, masterKey: SymmetricKey, anchorFile: URL) {
+    init(clock: any WallClock, masterKey: SymmetricKey, anchorFile: URL, logger: Logger) {
         self.clock = clock
         key = Vault.derivedKey(from: masterKey, for: "audit-chain")
-        anchor = AuditAnchorFile(url: anchorFile)
+        anchor = AuditAnchorFile(url: anchorFile, logger: logger)
     }
 
     /// Runs `body` in one transaction, then appends the events it recorded in that same
@@ -110,7 +111,9 @@ final class AuditTrail: Sendable {
         guard case let .intact(count, _) = result else { return result }
         switch anchor.read() {
         case .none:
-            return result
+            // Every append writes the anchor: a chain without one lost it, or was put in place
+            // of another (DOSSIER_AUDIT_ANCHOR must name the same file for every instance).
+            return count == 0 ? result : .broken(sequence: Int64(count), reason: "the audit anchor \(anchor.url.path) is missing: the chain cannot be shown whole")
         case .unreadable:
             return .broken(sequence: Int64(count), reason: "the audit anchor file \(anchor.url.path) is unreadable")
         case let .anchor(stored):
@@ -119,14 +122,24 @@ final class AuditTrail: Sendable {
         }
     }
 
-    /// Chains written before the chain was keyed (plain SHA-256) are sealed once under the key,
-    /// on the first start after the upgrade, and only while no anchor exists: once anchored,
-    /// an unkeyed entry is tampering and `verify` says so.
+    struct UpgradeRefused: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// A chain written before the chain was keyed (plain SHA-256) is sealed under the key by an
+    /// operator's explicit command (`dossier audit upgrade`), once: never when any entry is keyed
+    /// already or an anchor exists (then an unkeyed entry is tampering, and `verify` says so),
+    /// and only if the plain chain is intact. Nothing does it by itself at start.
     func upgradeUnkeyedEntries(on database: any Database) async throws -> Int {
         guard try await AuditRecord.query(on: database).filter(\.$keyed == false).count() > 0 else { return 0 }
-        guard case .none = anchor.read() else { return 0 }
-        guard case .intact = try await AuditChain.verify(AuditRecord.query(on: database).sort(\.$sequence).all().map(\.entry)) else {
-            return 0
+        guard try await AuditRecord.query(on: database).filter(\.$keyed == true).count() == 0 else {
+            throw UpgradeRefused(description: "the chain already has keyed entries: its unkeyed ones were not written by Dossier")
+        }
+        guard case .none = anchor.read() else {
+            throw UpgradeRefused(description: "an audit anchor exists (\(anchor.url.path)): this chain was keyed before")
+        }
+        guard case .intact = AuditChain.verify(try await AuditRecord.query(on: database).sort(\.$sequence).all().map(\.entry)) else {
+            throw UpgradeRefused(description: "the unkeyed chain is itself broken: it cannot be vouched for")
         }
         let count = try await appends.run {
             try await database.transaction { db -> Int in
@@ -153,13 +166,19 @@ final class AuditTrail: Sendable {
 }
 
 /// The anchor file: the newest signed head, replaced atomically (temporary file, flush, rename).
+/// Writes happen on a queue of their own, coalesced (only the newest pending head is written),
+/// so that no request waits for the disk; `flush` waits for them (verification does).
 final class AuditAnchorFile: @unchecked Sendable {
     let url: URL
+    private let logger: Logger
     private let lock = NSLock()
+    private let queue = DispatchQueue(label: "dossier.audit-anchor")
     private var written: Int64 = 0
+    private var pending: AuditAnchor?
 
-    init(url: URL) {
+    init(url: URL, logger: Logger) {
         self.url = url
+        self.logger = logger
     }
 
     enum Stored {
@@ -169,24 +188,41 @@ final class AuditAnchorFile: @unchecked Sendable {
     }
 
     func read() -> Stored {
+        flush()
         guard FileManager.default.fileExists(atPath: url.path) else { return .none }
         guard let text = try? String(contentsOf: url, encoding: .utf8), let anchor = AuditAnchor(line: text) else { return .unreadable }
         return .anchor(anchor)
     }
 
-    /// Writes `anchor` unless this process already wrote a later one. A failure to write is not
-    /// fatal to the request (the entry is committed): the anchor lags, which verify tolerates.
+    /// Schedules `anchor` to be written unless a later one already was or is waiting.
     func advance(to anchor: AuditAnchor) {
-        lock.withLock {
-            guard anchor.sequence > written else { return }
-            do {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-                try PrivateFile.writeAtomically(Data(anchor.line.utf8), to: url)
-                written = anchor.sequence
-            } catch {
-                // Left to the next append; `audit verify` reads the last one written.
-            }
+        let schedule: Bool = lock.withLock {
+            guard anchor.sequence > max(written, pending?.sequence ?? 0) else { return false }
+            let wasIdle = pending == nil
+            pending = anchor
+            return wasIdle
+        }
+        if schedule { queue.async { self.writePending() } }
+    }
+
+    /// Waits until every scheduled anchor is on disk.
+    func flush() {
+        queue.sync {}
+    }
+
+    private func writePending() {
+        guard let anchor = lock.withLock({ () -> AuditAnchor? in
+            defer { pending = nil }
+            return pending
+        }) else { return }
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            try PrivateFile.writeAtomically(Data(anchor.line.utf8), to: url)
+            lock.withLock { written = max(written, anchor.sequence) }
+        } catch {
+            // The entry is committed; the anchor lags until the next append writes it.
+            logger.error("audit anchor not written to \(url.path): \(error)")
         }
     }
 }

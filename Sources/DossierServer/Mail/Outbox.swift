@@ -61,6 +61,19 @@ struct OutboxDispatcher: Sendable {
     /// removed after this long, the register's retention for service messages.
     static let fileLifetime: TimeInterval = 7 * 24 * 3600
 
+    /// Deletes the rows of messages delivered or given up more than `fileLifetime` ago (the
+    /// register's retention for service messages): their text is long erased, and their
+    /// recipient's address goes too. Returns how many.
+    @discardableResult
+    func purge(on database: any Database) async throws -> Int {
+        let before = clock.now - Self.fileLifetime
+        let old = try await OutboxMessage.query(on: database).group(.or) { group in
+            group.filter(\.$sentAt < before).filter(\.$failedAt < before)
+        }.all()
+        for message in old { try await message.delete(on: database) }
+        return old.count
+    }
+
     /// Removes `.eml` files older than `fileLifetime`; returns how many.
     @discardableResult
     func expireFiles() -> Int {
@@ -152,6 +165,7 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                 do {
                     try await dispatcher.deliverDue(on: database)
                     dispatcher.expireFiles()
+                    try await dispatcher.purge(on: database)
                 } catch {
                     logger.error("outbox: \(String(reflecting: error))")
                 }

@@ -31,7 +31,13 @@ struct MultipartUpload {
         parser.onBody = { buffer in collector.body(buffer) }
         parser.onPartComplete = { collector.complete() }
         var received = 0
+        // A body trickled in to hold an upload slot is cut off: the connection's idle timeout
+        // ends a silent one, and this deadline a slow one.
+        let deadline = ContinuousClock.now + Self.bodyDeadline
         for try await chunk in request.body {
+            guard ContinuousClock.now < deadline else {
+                throw Abort(.requestTimeout, reason: "The upload took longer than \(Self.bodyDeadline): try again on a faster connection.")
+            }
             received += chunk.readableBytes
             guard received <= maximumBytes else {
                 throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
@@ -86,6 +92,9 @@ struct MultipartUpload {
             content = Data()
         }
     }
+
+    /// How long a whole upload body may take to arrive.
+    static let bodyDeadline: Duration = .seconds(180)
 
     /// A parameter of a Content-Disposition value: `name="type"`.
     static func parameter(_ key: String, in header: String) -> String? {

@@ -23,6 +23,7 @@ struct RentalFileController: RouteCollection {
         me.get("application", use: Self.application)
         me.post("application", use: Self.createApplication)
         me.post("application", "join", use: Self.join)
+        me.delete("application", use: Self.leave)
         me.post("application", "members", ":account", "approve", use: Self.approve)
         me.delete("application", "members", ":account", use: Self.decline)
         me.get("application", "members", ":account", "documents", ":document", "content", use: Self.partnerContent)
@@ -269,6 +270,8 @@ struct RentalFileController: RouteCollection {
             var isMe: Bool
             /// False while the member waits for another member's approval.
             var approved: Bool
+            /// A waiting member's confirmed address, so that those who decide know who asks.
+            var email: String? = nil
             /// Only for a couple's partner: their file's completeness and documents.
             var completeness: [RentalFileService.PersonCompleteness]?
             var documents: [DocumentBody]?
@@ -290,7 +293,8 @@ struct RentalFileController: RouteCollection {
         for member in members {
             let isMe = member.account.id == viewer.id
             var entry = ApplicationBody.Member(account: try member.account.requireID(), firstName: member.account.firstName,
-                                               lastName: member.account.lastName, isMe: isMe, approved: member.isApproved)
+                                               lastName: member.account.lastName, isMe: isMe, approved: member.isApproved,
+                                               email: member.isApproved || isMe ? nil : member.account.email)
             if !isMe, member.isApproved, try await service.may(viewer, see: member.account.requireID()) {
                 entry.completeness = try await service.completeness(of: member.account)
                 var documents: [DocumentBody] = []
@@ -323,6 +327,13 @@ struct RentalFileController: RouteCollection {
                         members: [.init(account: try viewer.requireID(), firstName: viewer.firstName, lastName: viewer.lastName, isMe: true,
                                         approved: false)],
                         joinCode: nil)
+    }
+
+    /// `DELETE /api/v1/me/application`: leave the application (or withdraw a request to join).
+    static func leave(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        try await RentalFileService(req).leave(account, language: account.language)
+        return .noContent
     }
 
     /// `POST /api/v1/me/application/members/{account}/approve`: let a waiting tenant in.
@@ -362,7 +373,7 @@ struct RentalFileController: RouteCollection {
         let account = try req.requireAuthenticated().account
         let body = try req.content.decode(JoinBody.self)
         let service = RentalFileService(req)
-        _ = try await service.join(account, code: body.code, language: account.language)
+        _ = try await service.join(account, code: body.code, client: ClientInfo(req), language: account.language)
         guard let membership = try await service.membership(of: account) else { throw Abort(.notFound) }
         return try pendingBody(membership, viewer: account)
     }

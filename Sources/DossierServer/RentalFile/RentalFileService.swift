@@ -210,9 +210,12 @@ struct RentalFileService: Sendable {
 
     /// Asks to join with the code: the newcomer waits, seeing nothing and shown to nobody's file,
     /// until a member already in approves. The members are told by email.
-    func join(_ account: Account, code: String, language: Language) async throws -> RentalApplication {
+    func join(_ account: Account, code: String, client: ClientInfo, language: Language) async throws -> RentalApplication {
         let fr = language == .fr
         try requireVerified(account, language: language)
+        // Asking again and again would mail the members each time: a few asks an hour.
+        try await ThrottleLedger(database: database).limit("join", client: client, target: account.subject, now: clock.now,
+                                                           language: language, logger: logger)
         guard let application = try await RentalApplication.query(on: database).filter(\.$joinCodeHash == SecretToken.hash(code))
             .with(\.$members) { $0.with(\.$account) }.first() else {
             throw Abort(.notFound, reason: fr ? "Code de candidature inconnu." : "Unknown application code.")
@@ -255,6 +258,22 @@ struct RentalFileService: Sendable {
             }
             audit.record(AuditEvent(action: approve ? "application.joined" : "application.join-declined", subject: candidate.account.subject,
                                     purpose: "services", details: ["kind": application.kind.rawValue]), by: member.subject)
+        }
+    }
+
+    /// Leaves the application (a waiting request is withdrawn the same way); the last to leave
+    /// closes it. What a partner could see is no longer shown from then on.
+    func leave(_ account: Account, language: Language) async throws {
+        guard let membership = try await membership(of: account) else {
+            throw Abort(.notFound, reason: language == .fr ? "Vous ne faites partie d'aucune candidature." : "You are not part of an application.")
+        }
+        let application = membership.application
+        let others = application.members.filter { $0.id != membership.id }
+        try await services.audit.transaction(on: database) { db, audit in
+            try await membership.delete(on: db)
+            if others.isEmpty { try await application.delete(on: db) }
+            audit.record(AuditEvent(action: "application.left", subject: account.subject, purpose: "services",
+                                    details: ["kind": application.kind.rawValue]), by: account.subject)
         }
     }
 

@@ -92,6 +92,10 @@ struct StaffController: RouteCollection {
         guard let tenant = try await Account.find(accountID, on: req.db), tenant.role == .tenant else {
             throw Abort(.notFound, reason: "No such tenant.")
         }
+        // An account whose address was never confirmed may be someone else's pre-registration.
+        guard tenant.emailVerifiedAt != nil else {
+            throw Abort(.conflict, reason: "This tenant has not confirmed their email address yet: nothing can be filed for them.")
+        }
         let form = try await req.dossier.uploads.admit(try staff.requireID(), language: staff.language) {
             try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
         }

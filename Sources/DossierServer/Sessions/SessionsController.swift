@@ -43,7 +43,11 @@ struct SessionsController: RouteCollection {
     /// Always 202: whether an account exists is not told.
     static func forgot(req: Request) async throws -> HTTPStatus {
         let body = try req.content.decode(ForgotBody.self)
-        try await AccountService(req).requestPasswordReset(email: body.email, client: ClientInfo(req), language: try req.policyLanguage())
+        let service = AccountService(req)
+        let language = try req.policyLanguage()
+        try await service.answeringUniformly {
+            try await service.requestPasswordReset(email: body.email, client: ClientInfo(req), language: language)
+        }
         return .accepted
     }
 

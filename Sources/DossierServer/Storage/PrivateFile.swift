@@ -36,6 +36,20 @@ enum PrivateFile {
         }
     }
 
+    struct Exists: Error {}
+
+    /// Writes a new file, never replacing one: if `url` exists (another process made it first),
+    /// throws `Exists` and leaves it as it is.
+    static func createExclusively(_ data: Data, at url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        try writeAtomically(data, to: temporary)
+        defer { unlink(temporary.path) }
+        guard link(temporary.path, url.path) == 0 else {
+            if errno == EEXIST { throw Exists() }
+            throw Failure(description: "cannot create \(url.path) (errno \(errno))")
+        }
+    }
+
     /// Refuses a file or directory that others than its owner may read or write.
     static func requirePrivate(_ url: URL, what: String) throws {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),

@@ -80,7 +80,10 @@ struct KeyVault: Sendable {
                                                     attributes: [.posixPermissions: 0o700])
             let text = masterKey.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
             do {
-                try PrivateFile.writeAtomically(Data(text.utf8), to: url)
+                // Never over a key file another process made meanwhile: that one would be lost.
+                try PrivateFile.createExclusively(Data(text.utf8), at: url)
+            } catch is PrivateFile.Exists {
+                throw ConfigurationError("another process created the key file \(url.path) at the same time: start again")
             } catch {
                 throw ConfigurationError("cannot create the key file \(url.path): \(error)")
             }

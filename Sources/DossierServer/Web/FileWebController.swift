@@ -16,6 +16,7 @@ struct FileWebController: RouteCollection {
         web.on(.POST, "file", "documents", body: .stream, use: Self.upload)
         web.post("file", "household", ":account", "approve", use: Self.approveMember)
         web.post("file", "household", ":account", "decline", use: Self.declineMember)
+        web.post("file", "household", "leave", use: Self.leaveHousehold)
         web.post("file", "documents", ":document", "delete", use: Self.deleteDocument)
         web.get("file", "documents", ":document", "content", use: Self.content)
         web.get("staff", "reviews", use: Self.reviews)
@@ -141,8 +142,11 @@ struct FileWebController: RouteCollection {
         if let membership {
             let members = membership.isApproved ? membership.application.members : [membership]
             for member in members.sorted(by: { $0.joinedAt < $1.joinedAt }) {
-                household.append(HouseholdMember(id: try member.account.requireID().uuidString, name: "\(member.account.firstName) \(member.account.lastName)",
-                                                 approved: member.isApproved, isMe: member.account.id == account.id))
+                let isMe = member.account.id == account.id
+                // Those who decide see who asks: the name they chose, and the address they confirmed.
+                let name = "\(member.account.firstName) \(member.account.lastName)" + (member.isApproved || isMe ? "" : " <\(member.account.email)>")
+                household.append(HouseholdMember(id: try member.account.requireID().uuidString, name: name,
+                                                 approved: member.isApproved, isMe: isMe))
             }
         }
         let page = FilePage(
@@ -248,27 +252,26 @@ struct FileWebController: RouteCollection {
     static func upload(req: Request) async throws -> Response {
         guard let current = req.authenticated else { throw Abort(.unauthorized, reason: "Sign in first.") }
         let wantsJSON = req.headers.accept.mediaTypes.contains(.json)
-        let form: MultipartUpload
+        let account = current.account
+        let language = req.webLanguage
         do {
-            try RentalFileService(req).requireVerified(current.account, language: req.webLanguage)
-            form = try await req.dossier.uploads.admit(try current.account.requireID(), language: req.webLanguage) {
-                try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+            try RentalFileService(req).requireVerified(account, language: language)
+            // Reading, inspecting and storing all happen inside the gate: one upload at a time per
+            // account (so its quota cannot be overrun by parallel uploads), a few in all.
+            let document = try await req.dossier.uploads.admit(try account.requireID(), language: language) {
+                let form = try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+                let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
+                return try await RentalFileService(req).upload(
+                    for: account, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                    source: .upload, receivedAt: nil, filedBy: account.subject, language: language
+                )
             }
-        } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
-            return try await render(req, account: current.account, uploadError: error.reason, status: error.status)
-        }
-        let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
-        do {
-            let document = try await RentalFileService(req).upload(
-                for: current.account, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
-                source: .upload, receivedAt: nil, filedBy: current.account.subject, language: req.webLanguage
-            )
             if wantsJSON {
                 return try await ["id": try document.requireID().uuidString].encodeResponse(status: .created, for: req)
             }
             return req.redirect(to: "/file#documents", redirectType: .normal)
         } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
-            return try await render(req, account: current.account, uploadError: error.reason, status: error.status)
+            return try await render(req, account: account, uploadError: error.reason, status: error.status)
         }
     }
 
@@ -278,6 +281,16 @@ struct FileWebController: RouteCollection {
 
     static func declineMember(req: Request) async throws -> Response {
         try await decideMember(req: req, approve: false)
+    }
+
+    static func leaveHousehold(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        do {
+            try await RentalFileService(req).leave(current.account, language: req.webLanguage)
+        } catch let error as any AbortError where error.status == .notFound {
+            return try await render(req, account: current.account, uploadError: error.reason, status: .notFound)
+        }
+        return req.redirect(to: "/file#household", redirectType: .normal)
     }
 
     static func decideMember(req: Request, approve: Bool) async throws -> Response {

@@ -13,7 +13,8 @@ struct WebController: RouteCollection {
         web.get("signin", use: Self.signInForm)
         web.post("signin", use: Self.signIn)
         web.post("signout", use: Self.signOut)
-        web.get("verify-email", use: Self.verifyEmail)
+        web.get("verify-email", use: Self.verifyForm)
+        web.post("verify-email", use: Self.verifyEmail)
         web.get("account", use: Self.account)
         web.post("account", "verification", use: Self.resendVerification)
         web.get("password", "forgot", use: Self.forgotForm)
@@ -74,10 +75,12 @@ struct WebController: RouteCollection {
         let values = ["email": form.email ?? "", "firstName": form.firstName ?? "", "lastName": form.lastName ?? "", "language": language.rawValue]
         let service = AccountService(req)
         do {
-            _ = try await service.signUp(.init(
-                form: .init(email: form.email ?? "", password: form.password ?? "", firstName: form.firstName ?? "", lastName: form.lastName ?? ""),
-                language: language
-            ), client: ClientInfo(req))
+            _ = try await service.answeringUniformly {
+                try await service.signUp(.init(
+                    form: .init(email: form.email ?? "", password: form.password ?? "", firstName: form.firstName ?? "", lastName: form.lastName ?? ""),
+                    language: language
+                ), client: ClientInfo(req))
+            }
             // The same page whether the address was free or not: the link in the message confirms
             // the address, then the person signs in.
             let labels = WebWording.labels(language)
@@ -149,9 +152,25 @@ struct WebController: RouteCollection {
 
     // MARK: Email verification
 
+    struct TokenPage: Encodable {
+        var token: String
+    }
+
+    /// The link in the message opens a page with a button: the address is confirmed by a
+    /// deliberate click (a mail scanner fetching the link confirms nothing), after a warning not
+    /// to confirm an account one did not create.
+    static func verifyForm(req: Request) async throws -> Response {
+        try await req.page("verify", titleKey: "verifyAsk", body: TokenPage(token: req.query[String.self, at: "token"] ?? ""))
+    }
+
+    struct VerifyForm: Content {
+        var token: String?
+    }
+
     static func verifyEmail(req: Request) async throws -> Response {
         do {
-            let account = try await AccountService(req).verifyEmail(token: req.query[String.self, at: "token"] ?? "", language: req.webLanguage)
+            let form = try req.content.decode(VerifyForm.self)
+            let account = try await AccountService(req).verifyEmail(token: form.token ?? "", language: req.webLanguage)
             // The link comes from a message in the account's language: answer in it too.
             let language = req.query[String.self, at: "lang"].flatMap(Language.init(rawValue:)) ?? account.language
             let labels = WebWording.labels(language)
@@ -236,7 +255,11 @@ struct WebController: RouteCollection {
     static func forgot(req: Request) async throws -> Response {
         let form = try req.content.decode(ForgotForm.self)
         do {
-            try await AccountService(req).requestPasswordReset(email: form.email ?? "", client: ClientInfo(req), language: req.webLanguage)
+            let service = AccountService(req)
+            let language = req.webLanguage
+            try await service.answeringUniformly {
+                try await service.requestPasswordReset(email: form.email ?? "", client: ClientInfo(req), language: language)
+            }
         } catch let error as Throttled {
             let response = try await req.page("message", titleKey: "forgotTitle", body: MessageBody(text: error.reason), status: .tooManyRequests)
             response.headers.add(contentsOf: error.headers)

@@ -1,3 +1,4 @@
+import Crypto
 import DossierCore
 import Vapor
 
@@ -22,9 +23,12 @@ struct WebSessionMiddleware: AsyncMiddleware {
     }
 }
 
-/// Double-submit CSRF protection for forms: every page gets a random token in an HttpOnly,
-/// SameSite=Strict cookie and in its forms; every unsafe request (POST, PUT, PATCH, DELETE)
-/// whose token does not match is refused, whatever its encoding. The token comes in the
+/// CSRF protection for forms. Signed in, the token is derived from the session (an HMAC of the
+/// session token's hash under a key derived from the master key): a cookie planted by a sibling
+/// site cannot stand in for it, and it dies with the session. Before signing in (the sign-in and
+/// sign-up forms), it is double-submit: a random token in an HttpOnly, SameSite=Strict cookie
+/// and in the forms. Every unsafe request (POST, PUT, PATCH, DELETE) whose token does not match
+/// is refused, whatever its encoding. The token comes in the
 /// `X-CSRF-Token` header (scripts), the `csrf` query parameter (multipart forms, whose body is
 /// read only after this check), or the `csrf` field of a URL-encoded form. A multipart body is
 /// never searched for it: it would have to be read before the caller is known.
@@ -33,8 +37,9 @@ struct CSRFMiddleware: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let existing = request.cookies[WebCookie.csrf].map(\.string).flatMap { $0.count >= 32 ? $0 : nil }
+        let sessionBound = request.authenticated.map { Self.token(for: $0.session, key: request.dossier.csrfKey) }
         if Self.unsafeMethods.contains(request.method) {
-            guard let existing, let sent = Self.sentToken(request), Self.constantTimeEquals(existing, sent) else {
+            guard let expected = sessionBound ?? existing, let sent = Self.sentToken(request), Self.constantTimeEquals(expected, sent) else {
                 request.logger.notice("form refused: CSRF token missing or wrong")
                 let text = WebWording.labels(request.webLanguage)["formExpired"] ?? ""
                 if request.headers.accept.mediaTypes.contains(.json) {
@@ -44,7 +49,7 @@ struct CSRFMiddleware: AsyncMiddleware {
             }
         }
         let token = existing ?? SecretToken.generate()
-        request.csrfToken = token
+        request.csrfToken = sessionBound ?? token
         let response = try await next.respond(to: request)
         if existing == nil {
             response.cookies[WebCookie.csrf] = WebCookie.make(token, secure: request.dossier.configuration.usesHTTPS, sameSite: .strict)
@@ -62,6 +67,11 @@ struct CSRFMiddleware: AsyncMiddleware {
     }
 
     static let header = "X-CSRF-Token"
+
+    /// The token of a signed-in browser's forms.
+    static func token(for session: Session, key: SymmetricKey) -> String {
+        Data(HMAC<SHA256>.authenticationCode(for: Data("csrf|\(session.tokenHash)".utf8), using: key)).base64URLEncoded()
+    }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)

@@ -1,4 +1,5 @@
 import Fluent
+import Foundation
 import SQLKit
 
 /// The security review's fixes: a keyed audit chain, approved joins, sealed outbox bodies, the
@@ -28,9 +29,21 @@ struct M006SecurityHardening: AsyncMigration {
             .create()
         if let sql = database as? any SQLDatabase {
             try await sql.create(index: "throttle_events_lookup").on(ThrottleEvent.schema).column("scope").column("key").column("occurred_at").run()
-            try await sql.create(index: "connection_events_throttle").on(ConnectionEvent.schema).column("account_id").column("ip_address").column("occurred_at").run()
-            // Members who joined before approvals existed were let in by the code alone: keep them.
-            try await sql.update(ApplicationMember.schema).set("approved_at", to: SQLIdentifier("joined_at")).run()
+            // Members who joined before approvals existed were let in by the code alone: only each
+            // application's first member (its creator) stays in; the others wait for them again.
+            let members = try await sql.select().column("id").column("application_id").column("joined_at")
+                .from(ApplicationMember.schema).all()
+            var first: [UUID: (id: UUID, joined: Date)] = [:]
+            for row in members {
+                let id = try row.decode(column: "id", as: UUID.self)
+                let application = try row.decode(column: "application_id", as: UUID.self)
+                let joined = try row.decode(column: "joined_at", as: Date.self)
+                if let current = first[application], current.joined <= joined { continue }
+                first[application] = (id, joined)
+            }
+            for creator in first.values {
+                try await sql.update(ApplicationMember.schema).set("approved_at", to: SQLBind(creator.joined)).where("id", .equal, creator.id).run()
+            }
             // Messages already delivered kept their links and tokens in clear: blank them.
             try await sql.update(OutboxMessage.schema).set("message", to: "")
                 .where(SQLIdentifier("sent_at"), .isNot, SQLLiteral.null).orWhere(SQLIdentifier("failed_at"), .isNot, SQLLiteral.null).run()

@@ -1,0 +1,67 @@
+import DossierCore
+import Fluent
+import Foundation
+import Logging
+
+/// Counted requests and failures for the throttles and rate limits, by scope and by a SHA-256 of
+/// what is limited (a client address, an email address as typed, both): never the value itself.
+/// Whether an account exists makes no difference to what is counted, so the answers cannot tell.
+struct ThrottleLedger: Sendable {
+    let database: any Database
+
+    struct Key: Sendable, Hashable {
+        var scope: String
+        var key: String
+
+        init(_ scope: String, _ values: String...) {
+            self.scope = scope
+            key = Digest.sha256Hex(Data(values.joined(separator: "\u{1F}").utf8))
+        }
+    }
+
+    /// The times of the events counted under `key` since `since`, but those in `excluding`.
+    func times(_ key: Key, since: Date, excluding: Set<UUID> = []) async throws -> [Date] {
+        try await ThrottleEvent.query(on: database).filter(\.$scope == key.scope).filter(\.$key == key.key)
+            .filter(\.$occurredAt > since).all()
+            .filter { !excluding.contains($0.id ?? UUID()) }.map(\.occurredAt)
+    }
+
+    /// Counts one event under each key; returns their ids (to take a provisional failure back).
+    @discardableResult
+    func record(_ keys: [Key], at date: Date) async throws -> Set<UUID> {
+        let events = keys.map { ThrottleEvent(scope: $0.scope, key: $0.key, at: date) }
+        for event in events { event.id = UUID() }
+        try await database.transaction { db in
+            for event in events { try await event.create(on: db) }
+            // Nothing counted outlives the longest window.
+            try await ThrottleEvent.query(on: db).filter(\.$occurredAt < date - 24 * 3600).delete()
+        }
+        return Set(events.compactMap(\.id))
+    }
+
+    /// Counts a request against the client's and the target's limits; 429 past either. What is
+    /// counted is a hash of the address, never the address; the request is counted before the
+    /// check, so a parallel burst is counted too (and taken back when refused).
+    func limit(_ action: String, client: ClientInfo, target: String?, now: Date, language: Language, logger: Logger) async throws {
+        var checks: [(key: Key, limit: RateLimit)] = [
+            (.init("\(action):client", ClientAddressResolver.throttleKey(client.ipAddress)), .perClient),
+        ]
+        if let target { checks.append((.init("\(action):target", target), .perTarget)) }
+        let counted = try await record(checks.map(\.key), at: now)
+        var waits: [TimeInterval] = []
+        for check in checks {
+            let earlier = try await times(check.key, since: now - check.limit.window, excluding: counted)
+            if let wait = check.limit.retryAfter(requests: earlier, now: now) { waits.append(wait) }
+        }
+        if let wait = waits.max() {
+            try await forget(counted)
+            logger.notice("\(action) rate-limited")
+            throw Throttled(retryAfter: wait, message: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))))
+        }
+    }
+
+    func forget(_ ids: Set<UUID>) async throws {
+        guard !ids.isEmpty else { return }
+        try await ThrottleEvent.query(on: database).filter(\.$id ~~ Array(ids)).delete()
+    }
+}
