@@ -646,8 +646,13 @@ struct PDFSecondReviewTests {
         // The same through a cross-reference stream.
         #expect(refusal(PDFBuilder.check(glued.buildWithXRefStream(pointing: [7: "7 0 obj"]))) == .damaged("the cross-reference table points inside stream data"))
         // A trailer hidden in image data (with /Encrypt, say) is refused the same way.
-        let trailer = pageWithImage(data: "trailer\n<< /Size 8 /Root 1 0 R /Encrypt 7 0 R >>")
-        #expect(refusal(PDFBuilder.check(trailer.build())) == .damaged("an object hidden in stream data"))
+        for hidden in ["trailer\n<< /Size 8 /Root 1 0 R /Encrypt 7 0 R >>", "<trailer % x\n<</Root 1 0 R>>", "7\u{0B}0\u{0B}obj.", "<7 0 obj"] {
+            #expect(refusal(PDFBuilder.check(pageWithImage(data: hidden).build())) == .damaged("an object hidden in stream data"), "\(hidden)")
+        }
+        // Look-alikes are not objects.
+        for text in ["x7 0 obj", "7 0 objects", "7 x obj", "trailers <<", "trailer >>"] {
+            #expect(throws: Never.self, "\(text)") { try PDFBuilder.check(pageWithImage(data: text).build()).get() }
+        }
         // Compressed image data is checked too (its raw bytes, not its pixels).
         var packed = PDFBuilder()
         packed.addPage(page: linkTo7)
@@ -739,18 +744,138 @@ struct PDFSecondReviewTests {
         #expect(refusal(PDFBuilder.check(disguised)) == .damaged("the cross-reference table takes objects from a stream that is not an object stream"))
     }
 
-    @Test func review_openActionNotAnArrayIsAnAutomaticAction() throws {
-        // A reference may lead to an action as well as to a destination.
-        var reference = PDFBuilder()
-        reference.addPage(catalog: "/OpenAction 6 0 R")
-        reference.add("[3 0 R /Fit]")
-        #expect(refusal(PDFBuilder.check(reference.build())) == .activeContent(["automatic action"]))
-        var dictionary = PDFBuilder()
-        dictionary.addPage(catalog: "/OpenAction<</S/GoTo/D[3 0 R/Fit]>>")
-        #expect(refusal(PDFBuilder.check(dictionary.build())) == .activeContent(["automatic action"]))
+    @Test func review_openActionToADestinationOrGoToIsAccepted() throws {
+        // A destination, given here or by reference (as PDF writers do).
         var destination = PDFBuilder()
         destination.addPage(catalog: "/OpenAction % the first page\n[3 0 R /Fit]")
         #expect(throws: Never.self) { try PDFBuilder.check(destination.build()).get() }
+        var array = PDFBuilder()
+        array.addPage(catalog: "/OpenAction 6 0 R")
+        array.add("[3 0 R /Fit]")
+        #expect(throws: Never.self) { try PDFBuilder.check(array.build()).get() }
+        #expect(throws: Never.self) { try PDFBuilder.check(array.buildWithXRefStream()).get() }
+        // A /GoTo action by reference, as LaTeX (hyperref) writes it, or given here.
+        var goTo = PDFBuilder()
+        goTo.addPage(catalog: "/OpenAction 6 0 R")
+        goTo.add("<< /Type /Action /S /GoTo /D [3 0 R /Fit] >>")
+        #expect(throws: Never.self) { try PDFBuilder.check(goTo.build()).get() }
+        for direct in ["/OpenAction<</S/GoTo/D[3 0 R/Fit]>>", "/OpenAction << /S /Go#54o /D (chapter.1) >> /PageMode /UseOutlines"] {
+            var pdf = PDFBuilder()
+            pdf.addPage(catalog: direct)
+            #expect(throws: Never.self, "\(direct)") { try PDFBuilder.check(pdf.build()).get() }
+        }
+        // A /GoTo action in an object stream, the catalog there too or not.
+        let objects = [
+            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R >>"),
+            (6, "<< /Type /Catalog /Pages 4 0 R /OpenAction 7 0 R >>"),
+            (7, "<< /S /GoTo /D [5 0 R /XYZ null null null] >>"),
+        ]
+        for catalog in ["<< /Type /Catalog /Pages 4 0 R /OpenAction 7 0 R >>", "<< /Type /Catalog /Pages 4 0 R >>"] {
+            var packed = PDFBuilder()
+            packed.add(catalog)
+            let stream = objectStream(objects)
+            packed.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+            packed.addStream("/Filter /FlateDecode", flate(bytes("BT ET")))
+            let file = packed.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2, 7: 2])
+            #expect(throws: Never.self, "\(catalog)") { try PDFBuilder.check(file).get() }
+        }
+        // An update that opens another page: either page is harmless.
+        let moved = goTo.build()
+        let update = moved + Data("6 0 obj\n[3 0 R /FitH 400]\nendobj\n%%EOF\n".utf8)
+        #expect(throws: Never.self) { try PDFBuilder.check(update).get() }
+    }
+
+    @Test func review_openActionToAnythingElseIsRefused() throws {
+        let automatic = FileInspector.Refusal.activeContent(["automatic action"])
+        // A script in an object stream.
+        #expect(refusal(PDFBuilder.check(scriptInObjectStream(filter: "/FlateDecode", flate))) == .activeContent(["JavaScript", "automatic action"]))
+        // Other actions by reference: a web address called on opening, a /GoTo that goes on
+        // (/Next), a launch, a named action, a reference to a reference, a stream.
+        for (object, found) in [
+            ("<< /Type /Action /S /URI /URI (https://tracker.example/open) >>", ["automatic action"]),
+            ("<< /S /GoTo /D [3 0 R /Fit] /Next << /S /URI /URI (https://tracker.example/) >> >>", ["automatic action"]),
+            ("<< /S /GoTo /D [3 0 R /Fit] /Next null >>", ["automatic action"]),
+            ("<< /S /Launch /F (calc.exe) >>", ["automatic action", "launch action"]),
+            ("<< /S /Named /N /Print >>", ["automatic action"]),
+            ("<< /S /GoTo /S /URI /D [3 0 R /Fit] >>", ["automatic action"]),
+            ("7 0 R", ["automatic action"]),
+            ("null", ["automatic action"]),
+            ("<< /S /GoTo /D [3 0 R /Fit] /Length 5 >>\nstream\nBT ET\nendstream", ["automatic action"]),
+        ] {
+            var pdf = PDFBuilder()
+            pdf.addPage(catalog: "/OpenAction 6 0 R")
+            pdf.add(object)
+            pdf.add("<< /S /GoTo /D [3 0 R /Fit] >>")
+            #expect(refusal(PDFBuilder.check(pdf.build())) == .activeContent(found), "\(object)")
+        }
+        // Given here, anything but a /GoTo that goes nowhere else.
+        for direct in ["<< /S /URI /URI (https://tracker.example/) >>", "<< /S /GoTo /D [3 0 R /Fit] /Next 6 0 R >>", "<< /D [3 0 R /Fit] >>", "6", "/GoTo"] {
+            var pdf = PDFBuilder()
+            pdf.addPage(catalog: "/OpenAction \(direct)")
+            pdf.add("[3 0 R /Fit]")
+            #expect(refusal(PDFBuilder.check(pdf.build())) == automatic, "\(direct)")
+        }
+        // A missing object.
+        var missing = PDFBuilder()
+        missing.addPage(catalog: "/OpenAction 9 0 R")
+        #expect(refusal(PDFBuilder.check(missing.build())) == automatic)
+        // Two definitions, one of them an action: an update…
+        var twice = PDFBuilder()
+        twice.addPage(catalog: "/OpenAction 6 0 R")
+        twice.add("[3 0 R /Fit]")
+        let updated = twice.build() + Data("6 0 obj\n<< /S /URI /URI (https://tracker.example/) >>\nendobj\n%%EOF\n".utf8)
+        #expect(refusal(PDFBuilder.check(updated)) == automatic)
+        // …or the same number in an object stream.
+        let stream = objectStream([(6, "<< /S /URI /URI (https://tracker.example/) >>")])
+        twice.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+        #expect(refusal(PDFBuilder.check(twice.build())) == automatic)
+        // A compressed entry names an object stream's object by its index: that one counts.
+        let uri = (number: 8, body: "<< /S /URI /URI (https://tracker.example/) >>")
+        let goTo = (number: 7, body: "<< /S /GoTo /D [3 0 R /Fit] >>")
+        func byIndex(_ objects: [(number: Int, body: String)]) -> Data {
+            let stream = objectStream(objects)
+            var pdf = PDFBuilder()
+            pdf.addPage(catalog: "/OpenAction 7 0 R")
+            pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+            return pdf.buildWithXRefStream(compressed: [7: 6])  // index 0
+        }
+        #expect(refusal(PDFBuilder.check(byIndex([uri, goTo]))) == automatic)
+        #expect(throws: Never.self) { try PDFBuilder.check(byIndex([goTo, uri])).get() }
+        // Offsets that do not grow: its objects cannot be told apart.
+        var shuffled = PDFBuilder()
+        shuffled.addPage(catalog: "/OpenAction 7 0 R")
+        shuffled.addStream("/Type /ObjStm /N 2 /First 10 /Filter /FlateDecode", flate(bytes("7 0 7 0   " + goTo.body)))
+        #expect(refusal(PDFBuilder.check(shuffled.buildWithXRefStream(compressed: [7: 6]))) == automatic)
+        shuffled.objects.removeLast()  // (one object, its offset right: accepted)
+        shuffled.addStream("/Type /ObjStm /N 1 /First 4 /Filter /FlateDecode", flate(bytes("7 0 " + goTo.body)))
+        #expect(throws: Never.self) { try PDFBuilder.check(shuffled.buildWithXRefStream(compressed: [7: 6])).get() }
+        // A table entry that lands on another object's header.
+        var elsewhere = PDFBuilder()
+        elsewhere.addPage(catalog: "/OpenAction 6 0 R")
+        elsewhere.add("[3 0 R /Fit]")
+        elsewhere.add("<< /S /URI /URI (https://tracker.example/) >>")
+        #expect(refusal(PDFBuilder.check(elsewhere.build(pointing: [6: "7 0 obj"]))) == automatic)
+        #expect(throws: Never.self) { try PDFBuilder.check(elsewhere.build()).get() }
+        // What a reader rebuilding the table would take for its header, in a string of a page.
+        for (number, refused) in [(6, true), (8, false)] {
+            var lookalike = PDFBuilder()
+            lookalike.addPage(catalog: "/OpenAction 6 0 R", content: bytes("BT (\(number) 0 obj << /S /URI /URI (https://tracker.example/) >> endobj) Tj ET"))
+            lookalike.add("[3 0 R /Fit]")
+            if refused {
+                #expect(refusal(PDFBuilder.check(lookalike.build())) == automatic)
+            } else {
+                #expect(throws: Never.self) { try PDFBuilder.check(lookalike.build()).get() }
+            }
+        }
+        // The reviewer's file: the action's only header hides in image data.
+        let hidden = pageWithImage(catalog: "/OpenAction 7 0 R", data: "7 0 obj\n<< /S /URI /URI (https://tracker.example/) >>\nendobj")
+        #expect(refusal(PDFBuilder.check(hidden.build(pointing: [7: "7 0 obj"]))) == automatic)
+        // And /AA stays refused, even for a /GoTo.
+        var additional = PDFBuilder()
+        additional.addPage(page: "/AA << /O 6 0 R >>")
+        additional.add("<< /S /GoTo /D [3 0 R /Fit] >>")
+        #expect(refusal(PDFBuilder.check(additional.build())) == automatic)
     }
 
     @Test func review_remoteLinksMultimediaAnd3DAreRefused() throws {

@@ -190,18 +190,7 @@ struct SecurityReviewTests {
             try await app.testing().test(.POST, "api/v1/me/application", headers: bearer(alice), beforeRequest: { req in
                 try req.content.encode(["kind": "couple"])
             }, afterResponse: { res in #expect(res.status == .created) })
-            let browser = WebTests.Browser()
-            var csrf = ""
-            try await app.testing().test(.GET, "signin") { res in
-                browser.keep(res)
-                csrf = try #require(browser.csrf(in: res.body.string))
-            }
-            var headers = browser.cookieHeader
-            headers.contentType = .urlEncodedForm
-            try await app.testing().test(.POST, "signin", headers: headers,
-                                         body: .init(string: browser.form(["csrf": csrf, "email": "alice@example.org", "password": Self.password]))) { res in
-                browser.keep(res)
-            }
+            let browser = try await app.browserSignedIn(email: "alice@example.org").browser
             try await app.testing().test(.GET, "file?lang=en", headers: browser.cookieHeader) { res in
                 #expect(res.status == .ok)
                 #expect(res.body.string.contains("id=\"household-members\""))
@@ -215,18 +204,7 @@ struct SecurityReviewTests {
     @Test func finding2_everyWebPostChecksTheTokenInEveryEncoding() async throws {
         try await withDossier(on: .sqlite) { app in
             try await app.signUp(verified: true)
-            let browser = WebTests.Browser()
-            var csrf = ""
-            try await app.testing().test(.GET, "signin") { res in
-                browser.keep(res)
-                csrf = try #require(browser.csrf(in: res.body.string))
-            }
-            var headers = browser.cookieHeader
-            headers.contentType = .urlEncodedForm
-            try await app.testing().test(.POST, "signin", headers: headers,
-                                         body: .init(string: browser.form(["csrf": csrf, "email": "jane.doe@example.org", "password": Self.password]))) { res in
-                browser.keep(res)
-            }
+            let (browser, csrf, _) = try await app.browserSignedIn()
             let webPosts = app.routes.all.filter { $0.method == .POST && $0.path.first?.description != "api" }
             #expect(webPosts.count >= 10)
             let before = try await AuditRecord.query(on: app.db).count()

@@ -208,3 +208,29 @@ extension Application {
 func upload(_ name: String) throws -> Data {
     try Data(contentsOf: Fixtures.url("uploads/\(name)"))
 }
+
+extension Application {
+    /// A browser signed in through the sign-in form, with the token its signed-in forms carry
+    /// (and the anonymous one the sign-in form carried).
+    func browserSignedIn(email: String = "jane.doe@example.org", password: String = "correct horse battery staple")
+        async throws -> (browser: WebTests.Browser, csrf: String, anonymousCSRF: String) {
+        let browser = WebTests.Browser()
+        var anonymous = ""
+        try await testing().test(.GET, "signin") { res in
+            browser.keep(res)
+            anonymous = try #require(browser.csrf(in: res.body.string))
+        }
+        var headers = browser.cookieHeader
+        headers.contentType = .urlEncodedForm
+        try await testing().test(.POST, "signin", headers: headers,
+                                 body: .init(string: browser.form(["csrf": anonymous, "email": email, "password": password]))) { res in
+            #expect(res.status == .seeOther, "sign-in: \(res.body.string)")
+            browser.keep(res)
+        }
+        var csrf = ""
+        try await testing().test(.GET, "file", headers: browser.cookieHeader) { res in
+            csrf = try #require(browser.csrf(in: res.body.string))
+        }
+        return (browser, csrf, anonymous)
+    }
+}

@@ -137,23 +137,8 @@ struct WebTests {
     @Test(arguments: TestDatabase.all)
     func multipartUploadsNeedTheCSRFTokenToo(database: TestDatabase) async throws {
         try await withDossier(on: database) { app in
-            let browser = Browser()
-            var csrf = ""
-            try await app.testing().test(.GET, "signin") { res in
-                browser.keep(res)
-                csrf = try #require(browser.csrf(in: res.body.string))
-            }
             try await app.signUp(verified: true)
-            var headers = browser.cookieHeader
-            headers.contentType = .urlEncodedForm
-            try await app.testing().test(.POST, "signin", headers: headers,
-                                         body: .init(string: browser.form(["csrf": csrf, "email": "jane.doe@example.org", "password": "correct horse battery staple"]))) { res in
-                browser.keep(res)
-            }
-            // Signed in: the session's token, from any page.
-            try await app.testing().test(.GET, "file", headers: browser.cookieHeader) { res in
-                csrf = try #require(browser.csrf(in: res.body.string))
-            }
+            let (browser, csrf, _) = try await app.browserSignedIn()
             // The token travels in the query (the body is read only after the check); a token in
             // the multipart body alone no longer counts.
             for (query, field) in [(nil, nil), (nil, csrf), ("wrong-token-wrong-token-wrong-token-x", nil), (csrf, nil)] as [(String?, String?)] {

@@ -25,6 +25,8 @@ enum PDFScan {
     static let maximumNesting = 100
     /// In-use cross-reference entries, every section together (each is checked after the pass).
     static let maximumReferences = 4 * maximumObjects
+    /// Objects `/OpenAction` entries refer to (a file has one, or one per update).
+    static let maximumOpenActionTargets = 64
 
     static let dangerous: [String: String] = [
         "JavaScript": "JavaScript", "JS": "JavaScript", "Launch": "launch action",
@@ -49,6 +51,7 @@ enum PDFScan {
             } catch {
                 stop = error
             }
+            parser.resolveOpenActions()
             if parser.findings.encrypted { return .failure(.encryptedPDF) }
             if !parser.findings.active.isEmpty { return .failure(.activeContent(parser.findings.active.sorted())) }
             switch stop {
@@ -79,6 +82,8 @@ enum PDFScan {
     struct Findings {
         var active = Set<String>()
         var encrypted = false
+        /// What `/OpenAction` entries refer to (resolved after the pass).
+        var openActionTargets = Set<PDFParser.ObjectID>()
     }
 
     /// Visits every PDF name in `bytes` (every `/` starts one, even inside strings: better a
@@ -90,6 +95,7 @@ enum PDFScan {
         // Long enough for every name we look for; longer names are not ours.
         var name = [UInt8](repeating: 0, count: 16)
         var index = 0
+        var parsedUpTo = 0
         while index < count {
             guard let slash = memchr(base + index, 0x2F, count - index) else { return }
             index = base.distance(to: UnsafeRawPointer(slash)) + 1
@@ -111,65 +117,141 @@ enum PDFScan {
                 findings.active.insert(what)
             } else if text == "Encrypt" {
                 findings.encrypted = true
-            } else if text == "OpenAction", !opensArray(bytes, at: index) {
-                // An action run on opening, given here or by reference (a destination array is
-                // harmless; anything else may be, or lead to, an action).
-                findings.active.insert(automaticAction)
+            } else if text == "OpenAction", !findings.active.contains(automaticAction) {
+                noteOpenAction(bytes, at: index, parsedUpTo: &parsedUpTo, into: &findings)
             }
         }
     }
 
-    /// Whether an array (`[`) starts at `index`, after white space and comments.
-    static func opensArray(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Bool {
+    /// What `/OpenAction` (its name ending at `start`) runs on opening. A destination (an
+    /// array) or a `/GoTo` action without `/Next` only opens a page; a reference is resolved
+    /// after the pass; anything else may be, or lead to, an action. Linear: what a value
+    /// accepted here spans is read once (an `/OpenAction` inside it is refused), and after a
+    /// refusal no value is read any more.
+    static func noteOpenAction(_ bytes: UnsafeRawBufferPointer, at start: Int, parsedUpTo: inout Int, into findings: inout Findings) {
+        guard start >= parsedUpTo else {
+            findings.active.insert(automaticAction)
+            return
+        }
+        // An array after white space and comments: a destination (the common case, read cheaply).
         let classes = PDFBytes.classes
         var index = start
         while index < bytes.count {
-            let byte = bytes[index]
-            if classes[Int(byte)] == PDFBytes.white {
+            if classes[Int(bytes[index])] == PDFBytes.white {
                 index += 1
-            } else if byte == 0x25 {
+            } else if bytes[index] == 0x25 {
                 while index < bytes.count, bytes[index] != 0x0A, bytes[index] != 0x0D { index += 1 }
             } else {
-                return byte == 0x5B
+                break
             }
         }
-        return false
+        if index < bytes.count, bytes[index] == 0x5B {
+            parsedUpTo = index + 1
+            return
+        }
+        let parser = PDFParser(bytes, collecting: true)
+        parser.position = start
+        parser.extraKeys = PDFParser.actionKeys
+        defer { parsedUpTo = max(parsedUpTo, parser.position) }
+        do throws(PDFParser.Stop) {
+            switch try parser.next() {
+            case .dictionaryOpen:
+                if PDFParser.opensOnly(try parser.dictionary(depth: 1, build: true)) { return }
+            case let .integer(integer):
+                if case let .reference(number, generation) = try parser.value(.integer(integer), depth: 0, build: false) {
+                    let target = PDFParser.ObjectID(number: number, generation: generation)
+                    guard findings.openActionTargets.count < maximumOpenActionTargets || findings.openActionTargets.contains(target) else { break }
+                    findings.openActionTargets.insert(target)
+                    return
+                }
+            default:
+                break
+            }
+        } catch {}
+        findings.active.insert(automaticAction)
     }
 
     /// Whether `data`, stream data we do not read as PDF syntax, holds what a reader rebuilding
-    /// a damaged file's cross-reference table would take for an object (`N G obj`, delimited) or
-    /// a trailer (`trailer <<`): the way to hide an object from a linear reading. In image or
-    /// compressed data, that is next to impossible by chance. Linear: each match looks back or
-    /// ahead only over white space and digits that no other match looks at.
+    /// a damaged file's cross-reference table would take for an object (`N G obj` after white
+    /// space or a delimiter) or a trailer (`trailer <<`): the way to hide an object from a linear
+    /// reading. In image or compressed data, that is next to impossible by chance. A little wider
+    /// than PDF syntax, as rebuilding readers are (white space as a regular expression's `\s`,
+    /// `obj` ended by anything but a letter, digit or `_`, comments before `<<`). Linear: each
+    /// match looks back or ahead only over bytes no other match looks at.
     static func hidesObject(_ data: UnsafeRawBufferPointer) -> Bool {
-        guard let base = data.baseAddress, data.count >= 3 else { return false }
+        var found = false
+        forEachObjectHeader(in: data) { _, _ in
+            found = true
+            return false
+        }
+        if found { return true }
+        return hidesTrailer(data)
+    }
+
+    /// What a reader rebuilding a damaged file's cross-reference table would take for object
+    /// headers in `data` (as `hidesObject` says): where each one's number starts, and the
+    /// number (leading zeros ignored, very large ones clamped), until `body` returns false.
+    static func forEachObjectHeader(in data: UnsafeRawBufferPointer, _ body: (_ offset: Int, _ number: Int) -> Bool) {
+        guard let base = data.baseAddress, data.count >= 3 else { return }
         let classes = PDFBytes.classes
         let count = data.count
         func regular(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.regular }
-        func white(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.white }
+        func white(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.white || data[index] == 0x0B || data[index] == 0xA0 }
         func digit(_ index: Int) -> Bool { data[index] >= 0x30 && data[index] <= 0x39 }
+        func word(_ index: Int) -> Bool {
+            let byte = data[index] | 0x20
+            return digit(index) || (byte >= 0x61 && byte <= 0x7A) || data[index] == 0x5F
+        }
         var index = 0
         while index + 3 <= count, let found = memchr(base + index, 0x6F, count - index - 2) {  // o
             let at = base.distance(to: UnsafeRawPointer(found))
             index = at + 1
-            guard data[at + 1] == 0x62, data[at + 2] == 0x6A, at + 3 == count || !regular(at + 3) else { continue }  // bj
-            // Backwards: white space, digits, white space, digits, then a delimiter or the start.
+            guard data[at + 1] == 0x62, data[at + 2] == 0x6A, at + 3 == count || !word(at + 3) else { continue }  // bj
+            // Backwards: white space, digits, white space, digits, then white space, a delimiter or the start.
             var back = at - 1
             var matched = true
             for test in [white, digit, white, digit] {
                 let from = back
                 while back >= 0, test(back) { back -= 1 }
-                if back == from { matched = false; break }
+                if back == from {
+                    matched = false
+                    break
+                }
             }
-            if matched, back < 0 || !regular(back) { return true }
+            if matched, back < 0 || !regular(back) || white(back) {
+                var number = 0
+                var digitIndex = back + 1
+                while digit(digitIndex) {
+                    number = min(number * 10 + Int(data[digitIndex] - 0x30), 1 << 53)
+                    digitIndex += 1
+                }
+                if !body(back + 1, number) { return }
+            }
         }
+    }
+
+    /// Whether `data` holds what a rebuilding reader would take for a trailer (see `hidesObject`).
+    static func hidesTrailer(_ data: UnsafeRawBufferPointer) -> Bool {
+        let classes = PDFBytes.classes
+        let count = data.count
+        func regular(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.regular }
+        func white(_ index: Int) -> Bool { classes[Int(data[index])] == PDFBytes.white || data[index] == 0x0B || data[index] == 0xA0 }
         let trailer = Array("trailer".utf8)
-        index = 0
+        var index = 0
         while let at = PDFParser.find(trailer, in: data, from: index) {
             index = at + 1
-            guard at == 0 || !regular(at - 1) else { continue }
+            guard at == 0 || !regular(at - 1) || white(at - 1) else { continue }
+            // Then white space and comments, then a dictionary.
             var ahead = at + trailer.count
-            while ahead < count, white(ahead) { ahead += 1 }
+            while ahead < count {
+                if white(ahead) {
+                    ahead += 1
+                } else if data[ahead] == 0x25 {
+                    while ahead < count, data[ahead] != 0x0A, data[ahead] != 0x0D { ahead += 1 }
+                } else {
+                    break
+                }
+            }
             if ahead + 1 < count, data[ahead] == 0x3C, data[ahead + 1] == 0x3C { return true }
         }
         return false
@@ -243,17 +325,29 @@ final class PDFParser {
     /// Dictionary entries worth keeping: what says how to read a stream.
     static let wanted: Set<String> = [
         "Length", "Filter", "DecodeParms", "DP", "EarlyChange", "Predictor", "Colors", "BitsPerComponent", "Columns",
-        "N", "Type", "Subtype",
+        "N", "First", "Type", "Subtype",
     ]
     /// What a cross-reference stream's dictionary says besides (read again for those only).
     static let crossReferenceKeys: Set<String> = ["W", "Index", "Size", "Prev"]
     /// What a trailer says of the other sections.
     static let trailerKeys: Set<String> = ["Prev", "XRefStm"]
+    /// What tells an action that only opens a page (read again for those only).
+    static let actionKeys: Set<String> = ["S", "Next"]
+    static let goTo = Array("GoTo".utf8)
 
-    /// An object header (`N G obj`) the pass met, outside stream data.
+    /// An object header (`N G obj`) the pass met, outside stream data, and where its value starts.
     struct Header {
         var number: Int
         var objectStream: Bool
+        var body: Int
+    }
+
+    /// An object stream the pass decoded: its number (when it has a header), its objects'
+    /// numbers, and which of them only open a page (see `opensOnly`).
+    struct ObjectStream {
+        var number: Int?
+        var objects: [Int]
+        var opensOnly: [Bool]
     }
 
     let bytes: UnsafeRawBufferPointer
@@ -303,6 +397,13 @@ final class PDFParser {
     var sawCrossReference = false
     /// Stream data, in file order (for the message only).
     var streamData: [Range<Int>] = []
+    /// Compressed entries (type 2): the object, its object stream, its index there.
+    var compressed: [(number: Int, container: Int, index: Int)] = []
+
+    // What an `/OpenAction` by reference may lead to, resolved after the pass.
+    var objectStreams: [ObjectStream] = []
+    /// An object stream whose objects could not be told apart (its `/N` pairs, `/First`).
+    var unreadObjectStream = false
 
     init(_ bytes: UnsafeRawBufferPointer, collecting: Bool) {
         self.bytes = bytes
@@ -377,9 +478,10 @@ final class PDFParser {
             throw .tooComplex("more than \(PDFScan.maximumObjects) objects")
         }
         var objectStream = false
+        var bodyStart = -1
         defer {
             if !collecting {
-                headers[header] = Header(number: id.number, objectStream: objectStream)
+                headers[header] = Header(number: id.number, objectStream: objectStream, body: bodyStart)
                 if objectStream {
                     objectStreamNumbers.insert(id.number)
                 } else {
@@ -388,7 +490,7 @@ final class PDFParser {
             }
         }
         let token = try next()
-        let bodyStart = tokenStart
+        bodyStart = tokenStart
         if token == .keyword(.endobj) { return }
         let body = try value(token, depth: 0, build: token == .dictionaryOpen)
         if case let .keyword(keyword) = body, keyword != .null, keyword != .other {
@@ -403,7 +505,7 @@ final class PDFParser {
                 return
             }
             objectStream = isObjectStream(dictionary)
-            try readStream(dictionary, at: bodyStart)
+            try readStream(dictionary, at: bodyStart, object: id.number)
             let after = position
             if try next() != .keyword(.endobj) { position = after }
         case .keyword(.endobj):
@@ -419,7 +521,7 @@ final class PDFParser {
 
     /// The `stream` keyword has been read: its data, exactly `/Length` bytes, then `endstream`.
     /// Its dictionary starts at `dictionaryStart`.
-    func readStream(_ dictionary: [String: Value], at dictionaryStart: Int) throws(Stop) {
+    func readStream(_ dictionary: [String: Value], at dictionaryStart: Int, object: Int? = nil) throws(Stop) {
         streams += 1
         if streams > PDFScan.maximumStreams {
             throw .tooComplex("more than \(PDFScan.maximumStreams) streams")
@@ -454,7 +556,7 @@ final class PDFParser {
                 if case .name("XRef")? = dictionary["Type"] {
                     try decode(crossReferenceDictionary(at: dictionaryStart), data: data, requireEnd: indirect)
                 } else {
-                    try decode(dictionary, data: data, requireEnd: indirect)
+                    try decode(dictionary, data: data, requireEnd: indirect, object: object)
                 }
             }
             position = after
@@ -637,10 +739,10 @@ final class PDFParser {
                 }
                 let type = widths[0] == 0 ? 1 : field(widths[0])
                 let second = field(widths[1])
-                _ = field(widths[2])
+                let third = field(widths[2])
                 switch type {
                 case 1: try noteInUse(number, at: second)
-                case 2: try noteCompressed(in: second)
+                case 2: try noteCompressed(number, in: second, index: third)
                 default: break  // free, or a type readers take as a null object
                 }
                 number += 1
@@ -664,9 +766,10 @@ final class PDFParser {
         if number != 0 { inUse.append((number, offset)) }  // object 0 heads the free list, whatever the table says
     }
 
-    func noteCompressed(in container: Int) throws(Stop) {
+    func noteCompressed(_ number: Int, in container: Int, index: Int) throws(Stop) {
         try countReference()
         containers.insert(container)
+        compressed.append((number, container, index))
     }
 
     func countReference() throws(Stop) {
@@ -679,17 +782,6 @@ final class PDFParser {
     /// After a whole pass: whether the cross-reference data sends a reader anywhere the pass did
     /// not read as objects. (A file without any is read by readers as we did: front to back.)
     func crossReferenceProblem() -> String? {
-        // At `offset`, or after a little white space, the thing sought.
-        func landing<T>(_ offset: Int, _ lookup: (Int) -> T?) -> T? {
-            var at = offset
-            guard at >= 0 else { return nil }
-            for _ in 0...16 {
-                if let found = lookup(at) { return found }
-                guard at < bytes.count, classes[Int(bytes[at])] == PDFBytes.white else { return nil }
-                at += 1
-            }
-            return nil
-        }
         func insideStream(_ offset: Int) -> Bool {
             var low = 0, high = streamData.count
             while low < high {
@@ -719,6 +811,135 @@ final class PDFParser {
         return nil
     }
 
+    /// At `offset`, or after a little white space, the thing sought (where a cross-reference
+    /// entry lands).
+    func landing<T>(_ offset: Int, _ lookup: (Int) -> T?) -> T? {
+        var at = offset
+        guard at >= 0 else { return nil }
+        for _ in 0...16 {
+            if let found = lookup(at) { return found }
+            guard at < bytes.count, classes[Int(bytes[at])] == PDFBytes.white else { return nil }
+            at += 1
+        }
+        return nil
+    }
+
+    // MARK: - What opens with the file
+
+    /// Whether an action only opens a page: `/S /GoTo` and no `/Next` (which chains any action).
+    static func opensOnly(_ action: Value) -> Bool {
+        guard case let .dictionary(entries) = action, case .name("GoTo")? = entries["S"], entries["Next"] == nil else { return false }
+        return true
+    }
+
+    /// Whether the object whose value starts at `start` only opens a page: a destination (an
+    /// array), or an action that only opens a page (not a stream). `screened`: `data` is that
+    /// object only, and a dictionary is read only if it can name `/GoTo` (which most cannot).
+    static func opensOnly(_ data: UnsafeRawBufferPointer, at start: Int, screened: Bool = false) -> Bool {
+        guard start >= 0, start <= data.count else { return false }  // (a header whose value was not reached)
+        let parser = PDFParser(data, collecting: true)
+        parser.position = start
+        parser.extraKeys = actionKeys
+        do throws(Stop) {
+            switch try parser.next() {
+            case .arrayOpen:
+                return true
+            case .dictionaryOpen:
+                if screened, find(goTo, in: data, from: parser.position) == nil,
+                   find([0x23], in: data, from: parser.position) == nil {  // nor a #xx escape
+                    return false
+                }
+                guard opensOnly(try parser.dictionary(depth: 1, build: true)) else { return false }
+                return try parser.next() != .keyword(.stream)
+            default:
+                return false
+            }
+        } catch {
+            return false
+        }
+    }
+
+    /// An object stream's decoded `data`: its `/N` pairs `number offset`, each object at
+    /// `/First` + offset up to the next one (offsets must grow), and which of them only open a
+    /// page, in case `/OpenAction` refers to them. Linear: each object's bytes are read once.
+    func noteObjectStream(_ dictionary: [String: Value], _ data: UnsafeRawBufferPointer, number: Int?) {
+        guard case let .integer(count)? = dictionary["N"], case let .integer(first)? = dictionary["First"],
+              count >= 0, first >= 0, first <= data.count else {
+            unreadObjectStream = true
+            return
+        }
+        let pairs = PDFParser(UnsafeRawBufferPointer(rebasing: data[0..<first]), collecting: true)
+        var numbers: [Int] = []
+        var starts: [Int] = []
+        var increasing = true
+        for _ in 0..<count {
+            guard case let .integer(object)? = try? pairs.next(), case let .integer(offset)? = try? pairs.next(),
+                  object >= 0, offset >= 0, offset <= data.count - first else {
+                unreadObjectStream = true
+                return
+            }
+            if let last = starts.last, first + offset <= last { increasing = false }
+            numbers.append(object)
+            starts.append(first + offset)
+        }
+        var opens: [Bool] = []
+        opens.reserveCapacity(count)
+        for index in 0..<count {
+            let end = index + 1 < count ? starts[index + 1] : data.count
+            opens.append(increasing && Self.opensOnly(UnsafeRawBufferPointer(rebasing: data[starts[index]..<end]), at: 0, screened: true))
+        }
+        objectStreams.append(ObjectStream(number: number, objects: numbers, opensOnly: opens))
+    }
+
+    /// After the pass: unless every object an `/OpenAction` refers to only opens a page, an
+    /// automatic action.
+    func resolveOpenActions() {
+        guard !findings.openActionTargets.isEmpty, !findings.active.contains(PDFScan.automaticAction) else { return }
+        if !openActionTargetsOnlyOpen(Set(findings.openActionTargets.map(\.number))) {
+            findings.active.insert(PDFScan.automaticAction)
+        }
+    }
+
+    /// Whether the objects numbered `targets` only open a page, wherever a reader may take
+    /// them from: every definition counts (at the top level, whatever its generation; in any
+    /// object stream, by number; at the index a compressed entry gives), every table entry for
+    /// them must land on their own header, and nothing else in the file may look like one of
+    /// their headers (a reader rebuilding a damaged file's table would take it). An object
+    /// defined nowhere does not only open a page either.
+    func openActionTargetsOnlyOpen(_ targets: Set<Int>) -> Bool {
+        if unreadObjectStream { return false }
+        var found = Set<Int>()
+        for header in headers.values where targets.contains(header.number) {
+            guard Self.opensOnly(bytes, at: header.body) else { return false }
+            found.insert(header.number)
+        }
+        var streamsByNumber: [Int: [Int]] = [:]
+        for (position, stream) in objectStreams.enumerated() {
+            if let number = stream.number { streamsByNumber[number, default: []].append(position) }
+            for (index, object) in stream.objects.enumerated() where targets.contains(object) {
+                guard stream.opensOnly[index] else { return false }
+                found.insert(object)
+            }
+        }
+        for entry in compressed where targets.contains(entry.number) {
+            // One object stream of that number (two: which one is a reader's guess).
+            guard let positions = streamsByNumber[entry.container], positions.count == 1 else { return false }
+            let stream = objectStreams[positions[0]]
+            guard entry.index >= 0, entry.index < stream.opensOnly.count, stream.opensOnly[entry.index] else { return false }
+            found.insert(entry.number)
+        }
+        for entry in inUse where targets.contains(entry.number) {
+            guard landing(entry.offset, { headers[$0] })?.number == entry.number else { return false }
+        }
+        guard found == targets else { return false }
+        var alone = true
+        PDFScan.forEachObjectHeader(in: bytes) { offset, number in
+            if targets.contains(number), headers[offset] == nil { alone = false }
+            return alone
+        }
+        return alone
+    }
+
     // MARK: - Streams
 
     enum Filter {
@@ -732,8 +953,8 @@ final class PDFParser {
         "Crypt": .crypt,
     ]
 
-    /// Decodes a stream through its filters and scans what comes out.
-    func decode(_ dictionary: [String: Value], data: UnsafeRawBufferPointer, requireEnd: Bool) throws(Stop) {
+    /// Decodes a stream through its filters and scans what comes out (`object`: its number).
+    func decode(_ dictionary: [String: Value], data: UnsafeRawBufferPointer, requireEnd: Bool, object: Int? = nil) throws(Stop) {
         if case let .integer(count)? = dictionary["N"], case .name("ObjStm")? = dictionary["Type"], count > 0 {
             objects += count
             if objects > PDFScan.maximumObjects { throw .tooComplex("more than \(PDFScan.maximumObjects) objects") }
@@ -834,10 +1055,15 @@ final class PDFParser {
             return
         }
         if image || pixels { return }
+        let objectStream = isObjectStream(dictionary)
         if let decoded {
-            decoded.withUnsafeBytes { PDFScan.scanNames($0, into: &self.findings) }
+            decoded.withUnsafeBytes { raw in
+                PDFScan.scanNames(raw, into: &self.findings)
+                if objectStream { noteObjectStream(dictionary, raw, number: object) }
+            }
         } else {
             PDFScan.scanNames(data, into: &findings)
+            if objectStream { noteObjectStream(dictionary, data, number: object) }
         }
     }
 

@@ -42,10 +42,14 @@ struct ThrottleLedger: Sendable {
     /// Counts a request against the client's and the target's limits; 429 past either. What is
     /// counted is a hash of the address, never the address; the request is counted before the
     /// check, so a parallel burst is counted too (and taken back when refused).
-    func limit(_ action: String, client: ClientInfo, target: String?, now: Date, language: Language, logger: Logger) async throws {
-        var checks: [(key: Key, limit: RateLimit)] = [
-            (.init("\(action):client", ClientAddressResolver.throttleKey(client.ipAddress)), .perClient),
-        ]
+    /// On a development instance, the developer's own machine (loopback) is not limited per
+    /// client; the limits per target address still hold.
+    func limit(_ action: String, client: ClientInfo, target: String?, now: Date, language: Language, logger: Logger,
+               development: Bool) async throws {
+        var checks: [(key: Key, limit: RateLimit)] = []
+        if !(development && ClientAddressResolver.isLoopback(client.ipAddress)) {
+            checks.append((.init("\(action):client", ClientAddressResolver.throttleKey(client.ipAddress)), .perClient))
+        }
         if let target { checks.append((.init("\(action):target", target), .perTarget)) }
         let counted = try await record(checks.map(\.key), at: now)
         var waits: [TimeInterval] = []

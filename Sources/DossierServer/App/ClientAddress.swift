@@ -69,6 +69,12 @@ struct ClientAddressResolver: Sendable {
         return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
     }
 
+    /// 127.0.0.0/8 or ::1.
+    static func isLoopback(_ address: String) -> Bool {
+        guard let bytes = parse(address) else { return false }
+        return bytes.count == 4 ? bytes[0] == 127 : bytes == Array(repeating: 0, count: 15) + [1]
+    }
+
     func isTrusted(_ address: String) -> Bool {
         guard let bytes = Self.parse(address) else { return false }
         return trusted.contains { $0.contains(bytes) }

@@ -215,7 +215,8 @@ struct RentalFileService: Sendable {
         try requireVerified(account, language: language)
         // Asking again and again would mail the members each time: a few asks an hour.
         try await ThrottleLedger(database: database).limit("join", client: client, target: account.subject, now: clock.now,
-                                                           language: language, logger: logger)
+                                                           language: language, logger: logger,
+                                                           development: services.configuration.isDevelopmentInstance)
         guard let application = try await RentalApplication.query(on: database).filter(\.$joinCodeHash == SecretToken.hash(code))
             .with(\.$members) { $0.with(\.$account) }.first() else {
             throw Abort(.notFound, reason: fr ? "Code de candidature inconnu." : "Unknown application code.")

@@ -37,29 +37,8 @@ struct FileBlobStore: BlobStore {
         let target = try url(for: key)
         let folder = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let temporary = folder.appendingPathComponent(".\(key).\(UUID().uuidString).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create a blob file (errno \(errno))") }
-        do {
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    guard written > 0 else { throw Failure(description: "cannot write a blob (errno \(errno))") }
-                    offset += written
-                }
-            }
-            guard fsync(fd) == 0 else { throw Failure(description: "cannot flush a blob (errno \(errno))") }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temporary.path)
-            throw error
-        }
-        guard rename(temporary.path, target.path) == 0 else {
-            unlink(temporary.path)
-            throw Failure(description: "cannot move a blob into place (errno \(errno))")
-        }
+        try PrivateFile.writeAtomically(data, to: target)
+        // The rename itself is durable once the directory is flushed.
         let folderFD = open(folder.path, O_RDONLY)
         if folderFD >= 0 {
             fsync(folderFD)
