@@ -26,11 +26,19 @@ let package = Package(
     targets: [
         /// zlib, from Debian's zlib1g-dev: to look inside compressed PDF streams.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        /// qpdf, from Debian's libqpdf-dev, and the C++ probe that opens every uploaded PDF with it.
+        .systemLibrary(name: "CQPDF", path: "Sources/CQPDF", pkgConfig: "libqpdf", providers: [.apt(["libqpdf-dev"])]),
+        .target(name: "PDFProbe", dependencies: ["CQPDF"], path: "Sources/PDFProbe"),
+        /// libvips, from Debian's libvips-dev, and the C probe that decodes and re-encodes pictures.
+        .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
+        .target(name: "ImageProbe", dependencies: ["CVips"], path: "Sources/ImageProbe"),
         /// The domain: register, retention, rights. Pure Swift: no HTTP, no database types.
         .target(
             name: "DossierCore",
             dependencies: [
                 "CZlib",
+                "PDFProbe",
+                "ImageProbe",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -82,5 +90,6 @@ let package = Package(
                 .product(name: "VaporTesting", package: "vapor"),
             ]
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

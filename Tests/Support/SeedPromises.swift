@@ -54,3 +54,29 @@ public func unescapeHTML(_ html: String) -> String {
     [("&#39;", "'"), ("&quot;", "\""), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")]
         .reduce(html) { $0.replacingOccurrences(of: $1.0, with: $1.1) }
 }
+
+/// The hostile corpus of Tests/Fixtures/hostile (made by scripts/make-hostile-corpus): each file
+/// with the refusal it must get (a `FileInspector.Refusal` case name, or several with `|`).
+public struct HostileFile: Decodable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let refusal: String
+    public let why: String
+
+    public var description: String { file }
+    public var acceptedRefusals: [String] { refusal.split(separator: "|").map(String.init) }
+    public var bytes: Data { get throws { try Data(contentsOf: Fixtures.url("hostile/\(file)")) } }
+
+    /// The media type a browser would send for its name.
+    public var mediaType: String {
+        switch (file as NSString).pathExtension.lowercased() {
+        case "pdf": "application/pdf"
+        case "png": "image/png"
+        case "webp": "image/webp"
+        default: "image/jpeg"
+        }
+    }
+
+    public static func corpus() throws -> [HostileFile] {
+        try JSONDecoder().decode([HostileFile].self, from: Data(contentsOf: Fixtures.url("hostile/manifest.json")))
+    }
+}

@@ -18,6 +18,7 @@ public enum DossierApp {
                 + "DOSSIER_TRUSTED_PROXIES, or serving on a public address) with: " + problems.joined(separator: "; "))
         }
         try DataDirectory.prepare(configuration.dataDirectory)
+        try DataDirectory.emptyScratch(configuration.scratchDirectory)
         if configuration.runsBackgroundJobs, configuration.isDevelopmentInstance, configuration.masterKey == nil,
            configuration.keyFileIsInDataDirectory {
             app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")

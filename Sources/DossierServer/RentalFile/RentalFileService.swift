@@ -338,8 +338,9 @@ struct RentalFileService: Sendable {
         var accepted: [(FileInspector.Accepted, String?)] = []
         for file in files {
             // Off the event loops and the shared pool: a hostile file costs its own thread only.
+            let scratch = services.configuration.scratchDirectory
             let result = try await services.inspections.run {
-                FileInspector.inspect(file.data, fileName: file.fileName, declaredType: file.contentType)
+                FileInspector.inspect(file.data, fileName: file.fileName, declaredType: file.contentType, scratch: scratch)
             }
             switch result {
             case let .success(result): accepted.append((result, file.fileName))
@@ -391,8 +392,8 @@ struct RentalFileService: Sendable {
     static func status(for refusal: FileInspector.Refusal) -> HTTPResponseStatus {
         switch refusal {
         case .tooLarge: .payloadTooLarge
-        case .unsupported, .heic, .nameMismatch, .declaredMismatch: .unsupportedMediaType
-        case .empty, .activeContent, .encryptedPDF, .damaged, .tooComplex: .unprocessableEntity
+        case .unsupported, .heic, .nameMismatch, .declaredMismatch, .polyglot: .unsupportedMediaType
+        case .empty, .activeContent, .encryptedPDF, .damaged, .tooComplex, .tooManyPixels, .hiddenData: .unprocessableEntity
         }
     }
 

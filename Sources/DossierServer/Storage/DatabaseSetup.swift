@@ -63,6 +63,19 @@ enum DataDirectory {
             throw ConfigurationError("cannot create the data directory \(directory.path): \(error.localizedDescription)")
         }
     }
+
+    /// The scratch directory, private and empty: a file left by a process killed mid-inspection
+    /// (the only plaintext that ever touches the disk) does not outlive the restart.
+    static func emptyScratch(_ directory: URL) throws {
+        let files = FileManager.default
+        if files.fileExists(atPath: directory.path) {
+            for name in try files.contentsOfDirectory(atPath: directory.path) {
+                try files.removeItem(at: directory.appendingPathComponent(name))
+            }
+        }
+        try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try PrivateFile.requirePrivate(directory, what: "the scratch directory")
+    }
 }
 
 /// A setting that keeps the server from starting, said plainly.
