@@ -75,8 +75,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "dossier",
-            dependencies: ["DossierCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            // dossier-inspect is built with it: the server inspects each upload in that process.
+            dependencies: ["DossierCLI", "dossier-inspect", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        /// Inspects one uploaded file in a process of its own, under memory, CPU and stack limits.
+        .executableTarget(name: "dossier-inspect", dependencies: ["DossierCore"]),
         /// Fixtures and helpers shared by the test targets.
         .target(name: "DossierTestSupport", dependencies: ["DossierCore"], path: "Tests/Support"),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore", "DossierTestSupport"]),
@@ -85,8 +88,9 @@ let package = Package(
             dependencies: [
                 "DossierServer",
                 "DossierTestSupport",
-                // Built so that the CLI tests can run the real binary.
+                // Built so that the CLI tests can run the real binary (and uploads, dossier-inspect).
                 "dossier",
+                "dossier-inspect",
                 .product(name: "VaporTesting", package: "vapor"),
             ]
         ),

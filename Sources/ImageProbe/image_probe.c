@@ -62,6 +62,21 @@ static void list_metadata(VipsImage *image, dossier_image_result *out) {
     g_strfreev(fields);
 }
 
+static int carries_metadata(VipsImage *image) {
+    int found = 0;
+    gchar **fields = vips_image_get_fields(image);
+    for (gchar **field = fields; field != NULL && *field != NULL; field++) {
+        const char *name = *field;
+        if (strcmp(name, "exif-data") == 0 || strncmp(name, "exif-ifd", 8) == 0 || strcmp(name, "xmp-data") == 0 ||
+            strcmp(name, "iptc-data") == 0 || strcmp(name, "icc-profile-data") == 0 || strncmp(name, "png-comment-", 12) == 0 ||
+            strcmp(name, "orientation") == 0) {
+            found = 1;
+        }
+    }
+    g_strfreev(fields);
+    return found;
+}
+
 void dossier_image_reencode(const char *path, dossier_image_format format, unsigned long long max_pixels,
                             dossier_image_result *out) {
     memset(out, 0, sizeof(*out));
@@ -103,19 +118,35 @@ void dossier_image_reencode(const char *path, dossier_image_format format, unsig
         return;
     }
     g_object_unref(image);
+    // Every metadata field off a private copy: libvips 8.14.1's webpsave ignores `strip` (fixed
+    // in 8.14.2, not in Debian 12), and EXIF is rebuilt from the exif-ifd* fields if only
+    // exif-data goes. Built-in header fields cannot be removed and are left.
+    VipsImage *bare = NULL;
+    if (vips_copy(upright, &bare, NULL) != 0) {
+        g_object_unref(upright);
+        fail(out, DOSSIER_IMAGE_UNDECODABLE, "the picture cannot be decoded");
+        return;
+    }
+    g_object_unref(upright);
+    upright = bare;
+    gchar **fields = vips_image_get_fields(upright);
+    for (gchar **field = fields; field != NULL && *field != NULL; field++) {
+        (void)vips_image_remove(upright, *field);
+    }
+    g_strfreev(fields);
     void *buffer = NULL;
     size_t length = 0;
     int written;
     // strip: no EXIF, XMP, IPTC, ICC, comments or thumbnails in what is kept.
-    switch (format) {
+    dossier_image_format target = format;
+    if (format == DOSSIER_IMAGE_WEBP) target = vips_image_hasalpha(upright) ? DOSSIER_IMAGE_PNG : DOSSIER_IMAGE_JPEG;
+    out->output_format = target;
+    switch (target) {
     case DOSSIER_IMAGE_JPEG:
         written = vips_image_write_to_buffer(upright, ".jpg", &buffer, &length, "Q", 90, "strip", TRUE, NULL);
         break;
-    case DOSSIER_IMAGE_PNG:
-        written = vips_image_write_to_buffer(upright, ".png", &buffer, &length, "strip", TRUE, NULL);
-        break;
     default:
-        written = vips_image_write_to_buffer(upright, ".webp", &buffer, &length, "Q", 90, "strip", TRUE, NULL);
+        written = vips_image_write_to_buffer(upright, ".png", &buffer, &length, "strip", TRUE, NULL);
         break;
     }
     g_object_unref(upright);
@@ -124,6 +155,15 @@ void dossier_image_reencode(const char *path, dossier_image_format format, unsig
         fail(out, DOSSIER_IMAGE_UNDECODABLE, "the picture cannot be decoded");
         return;
     }
+    // Fail closed: what was written is read back, and any metadata left is a refusal.
+    VipsImage *check = vips_image_new_from_buffer(buffer, length, "", NULL);
+    if (check == NULL || carries_metadata(check)) {
+        if (check != NULL) g_object_unref(check);
+        g_free(buffer);
+        fail(out, DOSSIER_IMAGE_UNDECODABLE, "its metadata cannot be removed");
+        return;
+    }
+    g_object_unref(check);
     out->bytes = buffer;
     out->length = length;
     out->status = DOSSIER_IMAGE_OK;

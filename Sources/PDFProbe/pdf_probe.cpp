@@ -39,16 +39,21 @@ class CountingPipeline : public Pipeline {
     bool over_ = false;
 };
 
-void set_message(dossier_pdf_probe *out, dossier_pdf_status status, std::string const &message) {
+/// No allocation: safe inside a catch handler (a bad_alloc must not escape extern "C").
+void set_message(dossier_pdf_probe *out, dossier_pdf_status status, const char *message) noexcept {
     out->status = status;
-    std::strncpy(out->message, message.c_str(), sizeof(out->message) - 1);
+    std::strncpy(out->message, message, sizeof(out->message) - 1);
     out->message[sizeof(out->message) - 1] = '\0';
+}
+
+void set_message(dossier_pdf_probe *out, dossier_pdf_status status, std::string const &message) noexcept {
+    set_message(out, status, message.c_str());
 }
 
 bool first_warning(QPDF &pdf, dossier_pdf_probe *out) {
     if (!pdf.anyWarnings()) return false;
     auto warnings = pdf.getWarnings();
-    set_message(out, DOSSIER_PDF_DAMAGED, warnings.empty() ? "qpdf had to repair it" : warnings.front().getMessageDetail());
+    set_message(out, DOSSIER_PDF_DAMAGED, "qpdf would have to repair it");
     return true;
 }
 
@@ -94,10 +99,11 @@ extern "C" void dossier_pdf_probe_file(const char *path, dossier_pdf_limits limi
         try {
             pdf.processFile(path);
         } catch (QPDFExc &e) {
+            // Fixed words: qpdf's own message names the scratch file's path.
             if (e.getErrorCode() == qpdf_e_password) {
                 set_message(out, DOSSIER_PDF_ENCRYPTED, "password-protected");
             } else {
-                set_message(out, DOSSIER_PDF_UNREADABLE, e.getMessageDetail());
+                set_message(out, DOSSIER_PDF_UNREADABLE, "qpdf cannot read it without repairing it");
             }
             return;
         }
@@ -106,7 +112,8 @@ extern "C" void dossier_pdf_probe_file(const char *path, dossier_pdf_limits limi
             return;
         }
         if (first_warning(pdf, out)) return;
-        if (pdf.getObjectCount() > limits.max_objects) {
+        // The cross-reference entries in use (getObjectCount is the highest number, not a count).
+        if (pdf.getXRefTable().size() > limits.max_objects) {
             set_message(out, DOSSIER_PDF_TOO_COMPLEX, "more than " + std::to_string(limits.max_objects) + " objects");
             return;
         }
@@ -163,6 +170,11 @@ extern "C" void dossier_pdf_probe_file(const char *path, dossier_pdf_limits limi
             }
         }
         json += "}}";
+        // qpdf writes a name's bytes as they are: outside ASCII, they can break UTF-8. The rules
+        // look for ASCII names only, so any other byte (always inside a JSON string) becomes '?'.
+        for (auto &byte : json) {
+            if (static_cast<unsigned char>(byte) >= 0x80) byte = '?';
+        }
         if (first_warning(pdf, out)) return;
         out->json = static_cast<char *>(std::malloc(json.size() + 1));
         if (out->json == nullptr) {
@@ -172,12 +184,10 @@ extern "C" void dossier_pdf_probe_file(const char *path, dossier_pdf_limits limi
         std::memcpy(out->json, json.c_str(), json.size() + 1);
         out->json_length = json.size();
         out->status = DOSSIER_PDF_OK;
-    } catch (QPDFExc &e) {
-        set_message(out, DOSSIER_PDF_DAMAGED, e.getMessageDetail());
-    } catch (std::exception &e) {
-        set_message(out, DOSSIER_PDF_DAMAGED, e.what());
+    } catch (std::bad_alloc &) {
+        set_message(out, DOSSIER_PDF_TOO_COMPLEX, "more memory than a document needs");
     } catch (...) {
-        set_message(out, DOSSIER_PDF_DAMAGED, "unreadable");
+        set_message(out, DOSSIER_PDF_DAMAGED, "qpdf cannot read it without repairing it");
     }
 }
 

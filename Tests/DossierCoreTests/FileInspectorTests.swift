@@ -200,6 +200,21 @@ private struct PDFBuilder {
     }
 }
 
+/// A catalog (1), an object stream (2) holding the pages, the page and its font (4 to 6), and
+/// the page's content (3).
+private func pagesInAnObjectStream() -> PDFBuilder {
+    var pdf = PDFBuilder()
+    pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
+    let stream = objectStream([
+        (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
+        (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> >> >>"),
+        (6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
+    ])
+    pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
+    pdf.addStream("/Filter /FlateDecode", flate(bytes("BT /F1 18 Tf 72 720 Td (Quittance) Tj ET")))
+    return pdf
+}
+
 /// An object stream's data: the `number offset` pairs, then the objects; and its /First.
 private func objectStream(_ objects: [(number: Int, body: String)]) -> (data: [UInt8], entries: String) {
     var header = ""
@@ -507,15 +522,7 @@ struct PDFActiveContentFindingTests {
     }
 
     @Test func finding3_objectStreamOfPlainObjectsIsAccepted() throws {
-        var pdf = PDFBuilder()
-        pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
-        let stream = objectStream([
-            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
-            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> >> >>"),
-            (6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
-        ])
-        pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
-        pdf.addStream("/Filter /FlateDecode", flate(bytes("BT /F1 18 Tf 72 720 Td (Quittance) Tj ET")))
+        let pdf = pagesInAnObjectStream()
         // Compressed objects are found through a cross-reference stream.
         #expect(throws: Never.self) { try PDFBuilder.check(pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2])).get() }
         // A classic table that does not list them: qpdf would have to repair the file.
@@ -683,15 +690,7 @@ struct PDFSecondReviewTests {
     }
 
     @Test func review_crossReferenceStreamsAndObjectStreamsAreAccepted() throws {
-        var pdf = PDFBuilder()
-        pdf.add("<< /Type /Catalog /Pages 4 0 R >>")
-        let stream = objectStream([
-            (4, "<< /Type /Pages /Kids [5 0 R] /Count 1 >>"),
-            (5, "<< /Type /Page /Parent 4 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources << /Font << /F1 6 0 R >> >> >>"),
-            (6, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"),
-        ])
-        pdf.addStream("\(stream.entries) /Filter /FlateDecode", flate(stream.data))
-        pdf.addStream("/Filter /FlateDecode", flate(bytes("BT /F1 18 Tf 72 720 Td (Quittance) Tj ET")))
+        let pdf = pagesInAnObjectStream()
         let file = pdf.buildWithXRefStream(compressed: [4: 2, 5: 2, 6: 2])
         #expect(contains(file, "/Type /XRef"))
         #expect(throws: Never.self) { try PDFBuilder.check(file).get() }
@@ -1028,6 +1027,21 @@ struct ImagePolicyTests {
         #expect(!contains(accepted.bytes, "SECRET"))
         #expect(!contains(accepted.bytes, "MPF"))
         #expect(accepted.removedMetadata.contains("secondary pictures (MPF)"))
+    }
+
+    @Test func aWebPLosesItsEXIFAndXMPToo() throws {
+        // libvips 8.14.1 (Debian 12) ignores `strip` when saving WebP (and writes EXIF of its
+        // own): a WebP is kept as a JPEG, and what is written is read back for metadata.
+        let original = try fixture("webp-with-gps.webp")
+        #expect(contains(original, "GPSSECRET"))
+        let accepted = try FileInspector.inspect(original, fileName: "photo.webp", declaredType: "image/webp").get()
+        // Kept as a JPEG: libvips 8.14.1 writes an EXIF block into any WebP it saves.
+        #expect(accepted.kind == .jpeg)
+        #expect(jpegSize(accepted.bytes)! == (48, 32))
+        for secret in ["GPSSECRET", "EXIF", "XMP ", "Exif", "xmpmeta"] {
+            #expect(!contains(accepted.bytes, secret), "\(secret)")
+        }
+        #expect(Set(accepted.removedMetadata).isSuperset(of: ["EXIF", "XMP"]))
     }
 
     @Test func pngTextAndEXIFChunksGo() throws {

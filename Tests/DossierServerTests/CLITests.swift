@@ -140,6 +140,30 @@ struct CLITests {
         #expect(inconsistent.errors.contains("inconsistent: audit trail broken at entry 1"))
     }
 
+    @Test func keysRotateReplacesTheKeyFileAndEverythingStillOpens() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        let created = try DossierProcess.run(["user", "create", "--email", "a@example.org", "--role", "operator", "--password-stdin"],
+                                             environment: environment, input: "a long operator passphrase\n")
+        #expect(created.status == 0, "\(created.errors)")
+        let keyFile = directory.appendingPathComponent("master.key")
+        let before = try String(contentsOf: keyFile, encoding: .utf8)
+        let rotated = try DossierProcess.run(["keys", "rotate"], environment: environment)
+        #expect(rotated.status == 0, "\(rotated.errors)")
+        #expect(rotated.output.contains("Re-wrapped 1 keys"))
+        #expect(try String(contentsOf: keyFile, encoding: .utf8) != before)
+        #expect(!FileManager.default.fileExists(atPath: keyFile.path + ".next"))
+        // The audit chain's key was re-wrapped, not re-derived: the chain still verifies.
+        let intact = try DossierProcess.run(["audit", "verify"], environment: environment)
+        #expect(intact.status == 0, "\(intact.errors)")
+        let consistent = try DossierProcess.run(["verify"], environment: environment)
+        #expect(consistent.status == 0, "\(consistent.errors)")
+        // With the key in the environment, the new one is written where asked.
+        let fromEnvironment = try DossierProcess.run(["keys", "rotate"], environment: environment.merging(["DOSSIER_MASTER_KEY": before]) { $1 })
+        #expect(fromEnvironment.status == 1)
+    }
+
     @Test func serveRefusesAnInvalidRegister() throws {
         let file = try temporaryFile("version: 1\n")
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }

@@ -50,7 +50,7 @@ struct ConsistencyTests {
             let token = try await app.signIn()
             try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { _ in }
             let account = try #require(try await Account.find(accountID, on: app.db))
-            try await app.dossier.vault.shred(account.subject, on: app.db)
+            try await app.dossier.vault.shred(account.subject)
             let report = try await ConsistencyCheck.run(on: app)
             #expect(report.problems.count == 1)
             #expect(report.problems.first?.contains("belongs to an erased subject") == true)

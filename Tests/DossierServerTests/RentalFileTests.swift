@@ -147,7 +147,7 @@ struct RentalFileTests {
 
             let account = try #require(try await Account.find(accountID, on: app.db))
             let blobsBefore = blobFiles(app).map { try? Data(contentsOf: $0) }
-            try await app.dossier.vault.shred(account.subject, on: app.db)
+            try await app.dossier.vault.shred(account.subject)
 
             try await app.testing().test(.GET, "api/v1/me/documents/\(try #require(documentID))/content", headers: ["Authorization": "Bearer \(token)"]) { res in
                 #expect(res.status == .gone)
@@ -156,14 +156,14 @@ struct RentalFileTests {
                 #expect(res.status == .gone)
             }
             // The bytes are all still there, as in a backup: no key, no data.
-            let stored = try #require(try await SubjectKey.query(on: app.db).filter(\.$subject == account.subject).first())
+            let stored = try #require(try await SubjectKey.query(on: app.db(.keys)).filter(\.$subject == account.subject).first())
             #expect(stored.wrappedKey == nil)
             #expect(stored.destroyedAt != nil)
             #expect(blobFiles(app).map { try? Data(contentsOf: $0) } == blobsBefore)
             let file = try #require(try await DocumentFile.query(on: app.db).first())
             let sealed = try Data(contentsOf: FileBlobStore(directory: app.dossier.configuration.blobDirectory).url(for: file.blobKey))
             await #expect(throws: KeyVault.Shredded.self) {
-                _ = try await app.dossier.vault.open(sealed, for: account.subject, context: "document-file:\(file.blobKey)", on: app.db)
+                _ = try await app.dossier.vault.open(sealed, for: account.subject, context: "document-file:\(file.blobKey)")
             }
         }
     }

@@ -132,7 +132,7 @@ struct SecurityReviewTests {
             let victim = try #require(try await Account.find(victimID, on: app.db))
             #expect(victim.emailVerifiedAt != nil)
             #expect(victim.subject != victimBefore)
-            let shredded = try #require(try await SubjectKey.query(on: app.db).filter(\.$subject == victimBefore).first())
+            let shredded = try #require(try await SubjectKey.query(on: app.db(.keys)).filter(\.$subject == victimBefore).first())
             #expect(shredded.wrappedKey == nil)
         }
     }
@@ -603,7 +603,7 @@ struct SecurityReviewTests {
                 try await app.dossier.audit.record(AuditEvent(action: "test.event", details: ["n": "\(index)"]), by: "test", on: app.db)
             }
             // Rewrite entry 2 and recompute every later link with plain SHA-256, as the old chain allowed.
-            var records = try await AuditRecord.query(on: app.db).sort(\.$sequence).all()
+            let records = try await AuditRecord.query(on: app.db).sort(\.$sequence).all()
             var previous = records[0].hash
             for index in 1..<records.count {
                 var entry = records[index].entry

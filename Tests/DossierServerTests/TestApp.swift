@@ -50,12 +50,16 @@ func withDossier(
     case let .postgres(url):
         configuration.databaseURL = url
         configuration.databaseSchema = schema
+        // The key store in a schema of its own (in production, a database of its own).
+        configuration.keysURL = url
+        configuration.keysSchema = schema + "_keys"
     }
     let app = try await Application.make(.testing)
     do {
         try await DossierApp.configure(app, configuration, clock: clock)
         if case .postgres = database, let sql = app.db as? any SQLDatabase {
             try await sql.raw("CREATE SCHEMA \(ident: schema)").run()
+            try await sql.raw("CREATE SCHEMA \(ident: schema + "_keys")").run()
         }
         try await DossierApp.migrate(app)
         try await body(app)
@@ -71,6 +75,7 @@ func withDossier(
 private func dropSchema(_ schema: String, of database: TestDatabase, on app: Application) async throws {
     guard case .postgres = database, let sql = app.db as? any SQLDatabase else { return }
     try await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()
+    try await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema + "_keys") CASCADE").run()
 }
 
 /// A temporary file holding `text`, removed by the caller.

@@ -61,6 +61,9 @@ public struct HostileFile: Decodable, Sendable, CustomStringConvertible {
     public let file: String
     public let refusal: String
     public let why: String
+    /// A file that can exhaust or crash a process opening it with qpdf: tested only through the
+    /// server, which inspects every file in a process of its own, under limits.
+    public let sandboxOnly: Bool?
 
     public var description: String { file }
     public var acceptedRefusals: [String] { refusal.split(separator: "|").map(String.init) }

@@ -42,11 +42,17 @@ public enum FileInspector {
     public struct Accepted: Sendable {
         public var kind: Kind
         public var bytes: Data
-        /// What was removed, e.g. ["APP1 (EXIF/XMP)"].
+        /// What was removed, e.g. ["EXIF", "orientation 6, applied to the pixels"].
         public var removedMetadata: [String]
+
+        public init(kind: Kind, bytes: Data, removedMetadata: [String]) {
+            self.kind = kind
+            self.bytes = bytes
+            self.removedMetadata = removedMetadata
+        }
     }
 
-    public enum Refusal: Error, Sendable, Equatable {
+    public enum Refusal: Error, Sendable, Equatable, Codable {
         case empty
         case tooLarge
         case unsupported
@@ -60,6 +66,9 @@ public enum FileInspector {
         case tooComplex(String)
         /// A picture over the pixel budget (`width × height`).
         case tooManyPixels(String)
+        /// Checking it took more memory, time or stack than a document may (the inspecting process
+        /// was stopped).
+        case overLimits
         /// A picture followed by another file (a second picture, a video, an archive).
         case hiddenData
         /// Also a file of another kind (an HTML page, a ZIP archive) that a program would open.
@@ -88,6 +97,8 @@ public enum FileInspector {
                 return fr ? "Le fichier est endommagé (\(what))." : "The file is damaged (\(what))."
             case let .tooManyPixels(what):
                 return fr ? "L'image est trop grande (\(what)) : 40 mégapixels au plus." : "The picture is too large (\(what)): 40 megapixels at most."
+            case .overLimits:
+                return fr ? "La vérification de ce fichier demande plus de mémoire ou de temps qu'un document n'en demande : imprimez-le en PDF ou scannez-le, puis réessayez." : "Checking this file takes more memory or time than a document does: print it to PDF or scan it, then try again."
             case .hiddenData:
                 return fr ? "L'image est suivie d'un autre fichier (une autre image, une vidéo…) : enregistrez-la à nouveau comme simple photo, puis réessayez." : "The picture is followed by another file (another picture, a video…): save it again as a plain photo, then try again."
             case let .polyglot(what):
@@ -180,4 +191,11 @@ public enum FileInspector {
         let brand = String(decoding: head[8..<12], as: UTF8.self)
         return ["heic", "heix", "hevc", "hevx", "mif1", "msf1", "heim", "heis", "avif"].contains(brand)
     }
+}
+
+/// What `dossier-inspect`, the process a file is inspected in, answers the server.
+public enum InspectionVerdict: Codable, Sendable, Equatable {
+    /// Accepted; a picture's re-encoded bytes are in the output file (`rewritten`).
+    case accepted(kind: FileInspector.Kind, removedMetadata: [String], rewritten: Bool)
+    case refused(FileInspector.Refusal)
 }

@@ -3,7 +3,8 @@ import ImageProbe
 
 /// Pictures decoded for real (libvips, ImageProbe): refused when they do not decode or hold
 /// more pixels than the budget; kept as their pixels only, turned upright by their EXIF
-/// orientation and re-encoded in the same format, so that no metadata block (EXIF, GPS, XMP,
+/// orientation and re-encoded (in the same format; a WebP as JPEG, or PNG when transparent), so
+/// that no metadata block (EXIF, GPS, XMP,
 /// IPTC, ICC, comments, thumbnails, a second picture) survives.
 enum ImagePolicy {
     /// 40 megapixels: a phone's full-resolution photo, not a decompression bomb.
@@ -30,7 +31,8 @@ enum ImagePolicy {
                 String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self).split(separator: ",").map(String.init)
             }
             if result.orientation > 1 { removed.append("orientation \(result.orientation), applied to the pixels") }
-            return .success(FileInspector.Accepted(kind: kind, bytes: Data(bytes: bytes, count: result.length), removedMetadata: removed))
+            let kept: FileInspector.Kind = result.output_format == DOSSIER_IMAGE_JPEG ? .jpeg : result.output_format == DOSSIER_IMAGE_PNG ? .png : .webp
+            return .success(FileInspector.Accepted(kind: kept, bytes: Data(bytes: bytes, count: result.length), removedMetadata: removed))
         case DOSSIER_IMAGE_TOO_LARGE:
             return .failure(.tooManyPixels(message))
         default:

@@ -33,6 +33,8 @@ enum PDFScan {
         "EmbeddedFile": "embedded file", "EmbeddedFiles": "embedded file", "RichMedia": "rich media",
         "XFA": "XFA form", "SubmitForm": "form submission", "ImportData": "data import", "GoToE": "embedded document link",
         "FileAttachment": "embedded file", "GoToR": "remote document link",
+        // A file specification's embedded stream (/EF), also when attached by /AF without a /Type.
+        "EF": "embedded file",
         "Movie": multimedia, "Sound": multimedia, "Rendition": multimedia,
         "3DD": threeD, "3DA": threeD, "OnInstantiate": threeD,
         "AA": automaticAction,

@@ -24,7 +24,12 @@ public enum DossierApp {
             app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")
         }
         let (masterKey, keySource) = try KeyVault.loadMasterKey(configuration)
-        let vault = KeyVault(masterKey: masterKey, clock: clock)
+        let databases = app.databases
+        let group = app.eventLoopGroup
+        let logger = app.logger
+        let vault = KeyVault(masterKey: masterKey, clock: clock, keys: {
+            databases.database(.keys, logger: logger, on: group.any())!
+        })
         let transport: any MailTransport
         if let url = configuration.smtpURL {
             var smtp = try MailSettings.smtp(from: url)
@@ -49,7 +54,8 @@ public enum DossierApp {
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
             clientAddresses: try ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             uploads: UploadGate(maximumConcurrent: 4),
-            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16)
+            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16),
+            inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory)
         )
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))
         // A connection silent this long is closed (it would otherwise hold an upload slot).
@@ -60,6 +66,7 @@ public enum DossierApp {
 
         try await DatabaseSetup.configure(app, configuration)
         app.migrations.add(DossierMigrations.all)
+        try KeyStore.configure(app, configuration)
 
         app.views.use(.leaf)
         app.leaf.configuration = LeafConfiguration(rootDirectory: Views.directory)
@@ -92,11 +99,20 @@ public enum DossierApp {
         if !problems.isEmpty { throw InvalidRegister(problems: problems) }
     }
 
+    /// The migrations of the data database and the key store, and keys moved to the key store.
+    public static func migrateStorage(_ app: Application) async throws {
+        try await app.autoMigrate()
+        try await KeyStore.prepare(app)
+        try await KeyStore.requireKeysForData(app)
+    }
+
     /// Applies pending migrations, checks the master key opens this database's data (writing a
     /// new key file only for a new database), then records the register's version as published.
     public static func migrate(_ app: Application) async throws {
-        try await app.autoMigrate()
-        try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource, on: app.db)
+        try await migrateStorage(app)
+        try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource)
+        let vault = app.dossier.vault
+        app.dossier.audit.install(key: try await vault.serviceKey("audit-chain", initial: AuditTrail.initialKey(vault.masterKey)))
         try await PolicyPublisher.publish(app.dossier.register, on: app.db)
     }
 }

@@ -9,6 +9,11 @@ public struct DossierConfiguration: Sendable {
     public var databaseURL: String?
     /// A PostgreSQL schema to work in (tests give each run its own); nil for the default.
     public var databaseSchema: String?
+    /// The key store (`DOSSIER_KEYS_URL`): a SQLite file path or `postgres://…`; nil for
+    /// `keys.sqlite` in the data directory. Never the data database itself.
+    public var keysURL: String?
+    /// A PostgreSQL schema for the key store (tests give each run its own).
+    public var keysSchema: String?
     /// SQLite in memory instead of a file: for tests only, gone with the process.
     public var inMemoryDatabase = false
     /// The register file; nil for the shipped default.
@@ -108,6 +113,7 @@ public struct DossierConfiguration: Sendable {
             $0.trustedProxies = (value("DOSSIER_TRUSTED_PROXIES") ?? "").split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             $0.auditAnchorPath = value("DOSSIER_AUDIT_ANCHOR")
+            $0.keysURL = value("DOSSIER_KEYS_URL")
             $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
     }

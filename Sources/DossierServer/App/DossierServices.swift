@@ -22,6 +22,8 @@ public struct DossierServices: Sendable {
     let uploads: UploadGate
     /// File inspection runs off the event loops, a few at a time.
     let inspections: InspectionPool
+    /// Each file is inspected in a process of its own, under limits.
+    let inspector: InspectionSandbox
     public var catalogue: DocumentCatalogue { .shipped }
 }
 

@@ -1,6 +1,7 @@
 import Crypto
 import DossierCore
 import Fluent
+import NIOConcurrencyHelpers
 import Foundation
 import Logging
 import SQLKit
@@ -37,14 +38,27 @@ final class AuditLog: @unchecked Sendable {
 /// every `await`) and, on PostgreSQL, across processes by a transaction-scoped advisory lock.
 final class AuditTrail: Sendable {
     private let clock: any WallClock
-    let key: SymmetricKey
+    private let installedKey: NIOLockedValueBox<SymmetricKey>
+    /// The chain's key: kept in the key store, wrapped by the master key (so that rotating the
+    /// master key keeps it); until `install` (at migration), the value it was first made with.
+    var key: SymmetricKey { installedKey.withLockedValue { $0 } }
     let anchor: AuditAnchorFile
     private let appends = SerialExecutor()
 
     init(clock: any WallClock, masterKey: SymmetricKey, anchorFile: URL, logger: Logger) {
         self.clock = clock
-        key = Vault.derivedKey(from: masterKey, for: "audit-chain")
+        installedKey = NIOLockedValueBox(Self.initialKey(masterKey))
         anchor = AuditAnchorFile(url: anchorFile, logger: logger)
+    }
+
+    /// The key a chain starts with: derived from the master key of the day (as chains written
+    /// before the key store were), then stored in the key store and read from there.
+    static func initialKey(_ masterKey: SymmetricKey) -> SymmetricKey {
+        Vault.derivedKey(from: masterKey, for: "audit-chain")
+    }
+
+    func install(key: SymmetricKey) {
+        installedKey.withLockedValue { $0 = key }
     }
 
     /// Runs `body` in one transaction, then appends the events it recorded in that same

@@ -32,7 +32,7 @@ struct Mailer: Sendable {
             text: template.text(language), date: clock.now
         )
         let id = UUID()
-        let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: account.subject, context: OutboxMessage.context(id), on: database)
+        let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: account.subject, context: OutboxMessage.context(id))
         try await OutboxMessage(
             id: id, accountID: account.id, sender: sender, recipient: account.email, subject: account.subject, sealed: sealed, now: clock.now
         ).create(on: database)
@@ -124,7 +124,7 @@ struct OutboxDispatcher: Sendable {
     /// The message's text: unsealed, or as stored by a version that kept it in clear.
     func text(of message: OutboxMessage, on database: any Database) async throws -> String {
         guard let sealed = message.sealed, let subject = message.subject else { return message.message }
-        let data = try await vault.open(sealed, for: subject, context: OutboxMessage.context(try message.requireID()), on: database)
+        let data = try await vault.open(sealed, for: subject, context: OutboxMessage.context(try message.requireID()))
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -30,7 +30,7 @@ struct RentalFileService: Sendable {
         guard let stored = try await Profile.query(on: database).filter(\.$account.$id == account.requireID()).first() else {
             return RentalProfile()
         }
-        return try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile", on: database)
+        return try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile")
     }
 
     /// Rectification: names on the account, the rest in the sealed profile. All or nothing.
@@ -57,7 +57,7 @@ struct RentalFileService: Sendable {
         }
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
 
-        let sealed = try await vault.sealJSON(updated, for: account.subject, context: "profile", on: database)
+        let sealed = try await vault.sealJSON(updated, for: account.subject, context: "profile")
         let accountID = try account.requireID()
         let newNames = names
         try await services.audit.transaction(on: database) { db, audit in
@@ -95,7 +95,7 @@ struct RentalFileService: Sendable {
     }
 
     func details(of guarantor: Guarantor) async throws -> GuarantorDetails {
-        try await vault.openJSON(GuarantorDetails.self, guarantor.sealed, for: guarantor.subject, context: "guarantor", on: database)
+        try await vault.openJSON(GuarantorDetails.self, guarantor.sealed, for: guarantor.subject, context: "guarantor")
     }
 
     func addGuarantor(to account: Account, kind: PersonKind, details: GuarantorDetails, language: Language) async throws -> Guarantor {
@@ -116,7 +116,7 @@ struct RentalFileService: Sendable {
         }
         let subjectID = UUID()
         let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email, phone: details.phone),
-                                              for: subjectID.uuidString.lowercased(), context: "guarantor", on: database)
+                                              for: subjectID.uuidString.lowercased(), context: "guarantor")
         let guarantor = Guarantor(accountID: try account.requireID(), kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.create(on: db)
@@ -132,7 +132,7 @@ struct RentalFileService: Sendable {
         for document in documents { try await delete(document, by: account.subject) }
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.delete(on: db)
-            try await vault.shred(guarantor.subject, on: db)
+            try await vault.shred(guarantor.subject)
             audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"), by: account.subject)
         }
     }
@@ -148,14 +148,14 @@ struct RentalFileService: Sendable {
         let guarantors = try await Guarantor.query(on: database).filter(\.$account.$id == accountID).all()
         for guarantor in guarantors {
             try await guarantor.delete(on: database)
-            try await vault.shred(guarantor.subject, on: database)
+            try await vault.shred(guarantor.subject)
         }
         try await ApplicationMember.query(on: database).filter(\.$account.$id == accountID).delete()
         try await Profile.query(on: database).filter(\.$account.$id == accountID).delete()
         // Whatever was sealed under the old key (queued mail included) is unreadable for good; the
         // owner starts afresh under a new pseudonymous id.
         let previous = account.subject
-        try await vault.shred(previous, on: database)
+        try await vault.shred(previous)
         account.subjectID = UUID()
         try await account.save(on: database)
         audit.record(AuditEvent(action: "file.discarded", subject: previous, purpose: "account",
@@ -218,7 +218,7 @@ struct RentalFileService: Sendable {
                                                            language: language, logger: logger,
                                                            development: services.configuration.isDevelopmentInstance)
         guard let application = try await RentalApplication.query(on: database).filter(\.$joinCodeHash == SecretToken.hash(code))
-            .with(\.$members) { $0.with(\.$account) }.first() else {
+            .with(\.$members, { $0.with(\.$account) }).first() else {
             throw Abort(.notFound, reason: fr ? "Code de candidature inconnu." : "Unknown application code.")
         }
         if try await membership(of: account) != nil {
@@ -338,9 +338,9 @@ struct RentalFileService: Sendable {
         var accepted: [(FileInspector.Accepted, String?)] = []
         for file in files {
             // Off the event loops and the shared pool: a hostile file costs its own thread only.
-            let scratch = services.configuration.scratchDirectory
+            let sandbox = services.inspector
             let result = try await services.inspections.run {
-                FileInspector.inspect(file.data, fileName: file.fileName, declaredType: file.contentType, scratch: scratch)
+                try sandbox.inspect(file.data, fileName: file.fileName, declaredType: file.contentType)
             }
             switch result {
             case let .success(result): accepted.append((result, file.fileName))
@@ -364,13 +364,11 @@ struct RentalFileService: Sendable {
                 let position = index + 1
                 // Bound to the document and the position: a blob moved elsewhere does not open.
                 let sealed = try await vault.seal(file.bytes, for: subject,
-                                                  context: DocumentFile.contentContext(document: documentID, position: position, blobKey: key),
-                                                  on: database)
+                                                  context: DocumentFile.contentContext(document: documentID, position: position, blobKey: key))
                 try await services.blobs.put(sealed, key: key)
                 written.append(key)
                 let sealedName = try await vault.seal(Data((name ?? "\(type.id).\(file.kind.fileExtension)").utf8), for: subject,
-                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: key),
-                                                      on: database)
+                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: key))
                 records.append(DocumentFile(documentID: documentID, position: position, blobKey: key, kind: file.kind,
                                             size: file.bytes.count, digest: Digest.sha256Hex(sealed), sealedName: sealedName, now: clock.now))
             }
@@ -393,7 +391,7 @@ struct RentalFileService: Sendable {
         switch refusal {
         case .tooLarge: .payloadTooLarge
         case .unsupported, .heic, .nameMismatch, .declaredMismatch, .polyglot: .unsupportedMediaType
-        case .empty, .activeContent, .encryptedPDF, .damaged, .tooComplex, .tooManyPixels, .hiddenData: .unprocessableEntity
+        case .empty, .activeContent, .encryptedPDF, .damaged, .tooComplex, .tooManyPixels, .hiddenData, .overLimits: .unprocessableEntity
         }
     }
 
@@ -413,8 +411,8 @@ struct RentalFileService: Sendable {
             logger.error("blob \(file.blobKey) does not match its recorded digest")
             throw Abort(.internalServerError, reason: "Stored file failed its integrity check.")
         }
-        let data = try await vault.open(sealed, for: document.subject, context: file.contentContext, on: database)
-        let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext, on: database)
+        let data = try await vault.open(sealed, for: document.subject, context: file.contentContext)
+        let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext)
         return (data, FileInspector.Kind(rawValue: file.kind) ?? .pdf, String(decoding: name, as: UTF8.self))
     }
 
@@ -427,7 +425,7 @@ struct RentalFileService: Sendable {
     func namedFiles(of document: Document) async throws -> [(file: DocumentFile, name: String)] {
         var result: [(file: DocumentFile, name: String)] = []
         for file in document.files.sorted(by: { $0.position < $1.position }) {
-            let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext, on: database)
+            let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext)
             result.append((file, String(decoding: name, as: UTF8.self)))
         }
         return result

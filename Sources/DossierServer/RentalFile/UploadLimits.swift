@@ -63,7 +63,7 @@ final class InspectionPool: Sendable {
         slots = ManagedSlots(limit: maximumConcurrent + maximumWaiting)
     }
 
-    func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard slots.take() else {
             throw UploadGate.Busy(status: .serviceUnavailable, reason: "The server is busy checking other files: try again in a few seconds.")
         }

@@ -23,7 +23,7 @@ public enum ConsistencyCheck {
         // Keys: each live one must open with this master key.
         var liveSubjects = Set<String>()
         var erasedSubjects = Set<String>()
-        for key in try await SubjectKey.query(on: db).all() {
+        for key in try await SubjectKey.query(on: services.vault.keys()).all() {
             guard let wrapped = key.wrappedKey, key.destroyedAt == nil else {
                 erasedSubjects.insert(key.subject)
                 continue
@@ -56,7 +56,7 @@ public enum ConsistencyCheck {
                 report.problems.append("blob \(file.blobKey) does not match its recorded SHA-256")
             } else if liveSubjects.contains(subject) {
                 do {
-                    _ = try await services.vault.open(sealed, for: subject, context: file.contentContext, on: db)
+                    _ = try await services.vault.open(sealed, for: subject, context: file.contentContext)
                 } catch {
                     report.problems.append("blob \(file.blobKey) does not open with its subject's key")
                 }
@@ -69,14 +69,14 @@ public enum ConsistencyCheck {
         // Sealed records.
         for profile in try await Profile.query(on: db).with(\.$account).all() {
             do {
-                _ = try await services.vault.open(profile.sealed, for: profile.account.subject, context: "profile", on: db)
+                _ = try await services.vault.open(profile.sealed, for: profile.account.subject, context: "profile")
             } catch {
                 report.problems.append("the profile of account \(profile.account.id?.uuidString.lowercased() ?? "?") does not open")
             }
         }
         for guarantor in try await Guarantor.query(on: db).all() {
             do {
-                _ = try await services.vault.open(guarantor.sealed, for: guarantor.subject, context: "guarantor", on: db)
+                _ = try await services.vault.open(guarantor.sealed, for: guarantor.subject, context: "guarantor")
             } catch {
                 report.problems.append("guarantor \(guarantor.id?.uuidString.lowercased() ?? "?") does not open")
             }

@@ -4,10 +4,22 @@ import Fluent
 import Foundation
 import Vapor
 
-/// The server's vault: the master key, and each subject's data key kept wrapped in the database.
+/// The server's vault: the master key, and each subject's data key kept wrapped in the key store
+/// (`KeyStore`, a database apart from the data), unwrapped keys cached in memory.
 struct KeyVault: Sendable {
     let masterKey: SymmetricKey
     let clock: any WallClock
+    /// The key store's database.
+    let keys: @Sendable () -> any Database
+    let cache: SubjectKeyCache
+
+    init(masterKey: SymmetricKey, clock: any WallClock, keys: @escaping @Sendable () -> any Database,
+         cache: SubjectKeyCache = SubjectKeyCache()) {
+        self.masterKey = masterKey
+        self.clock = clock
+        self.keys = keys
+        self.cache = cache
+    }
 
     /// The subject's key was destroyed: their data is gone for good (410).
     struct Shredded: AbortError, CustomStringConvertible {
@@ -55,7 +67,8 @@ struct KeyVault: Sendable {
     /// Refuses a master key that does not open what this database holds (a lost key file replaced
     /// by a new one, a forgotten `DOSSIER_MASTER_KEY`); on a new database, records the check and
     /// writes a new key file.
-    func checkMasterKey(source: Source, on database: any Database) async throws {
+    func checkMasterKey(source: Source) async throws {
+        let database = keys()
         let probe = Vault.derivedKey(from: masterKey, for: "key-check")
         let described: String
         switch source {
@@ -66,6 +79,9 @@ struct KeyVault: Sendable {
             "the master key from \(described) does not open the data in this database: it was sealed with another key. "
                 + "Restore the original key file or DOSSIER_MASTER_KEY; no new key was written."
         )
+        if try await KeyCheck.query(on: database).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
+            throw ConfigurationError("a rotation of the master key is under way: run `dossier keys rotate` again to finish it")
+        }
         if let check = try await KeyCheck.query(on: database).filter(\.$purpose == Self.keyCheckPurpose).first() {
             guard (try? Vault.open(check.sealed, with: probe, context: "key-check")) == Self.keyCheckPlaintext else { throw refusal }
             return
@@ -93,46 +109,80 @@ struct KeyVault: Sendable {
             try await KeyCheck(purpose: Self.keyCheckPurpose, sealed: sealed, now: clock.now).create(on: database)
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             // Another process recorded it first: it must open with this key too.
-            try await checkMasterKey(source: source, on: database)
+            try await checkMasterKey(source: source)
         }
     }
 
-    /// The subject's data key, made on first use.
-    func key(for subject: String, on database: any Database) async throws -> SymmetricKey {
-        if let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() {
-            guard let wrapped = stored.wrappedKey, stored.destroyedAt == nil else { throw Shredded(subject: subject) }
-            return try Vault.unwrap(wrapped, for: subject, with: masterKey)
-        }
+    /// The subject's data key to seal with, made on first use.
+    func sealingKey(for subject: String) async throws -> SymmetricKey {
+        if let cached = cache.key(for: subject, now: clock.now) { return cached }
+        let database = keys()
+        if let key = try await storedKey(for: subject, on: database) { return key }
         let key = Vault.newDataKey()
         let record = SubjectKey(subject: subject, wrappedKey: try Vault.wrap(key, for: subject, with: masterKey), now: clock.now)
         do {
             try await record.create(on: database)
+            cache.insert(key, for: subject, now: clock.now)
             return key
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
             // Made by a concurrent request: use that one.
-            return try await self.key(for: subject, on: database)
+            return try await sealingKey(for: subject)
         }
     }
 
-    func seal(_ data: Data, for subject: String, context: String, on database: any Database) async throws -> Data {
-        try Vault.seal(data, with: try await key(for: subject, on: database), context: "\(subject):\(context)")
+    /// The subject's data key to open with: never made here. No key in the key store means the
+    /// subject's data cannot be read (a data backup restored beside a key store that never had,
+    /// or no longer has, their key), which answers as erased.
+    func openingKey(for subject: String) async throws -> SymmetricKey {
+        if let cached = cache.key(for: subject, now: clock.now) { return cached }
+        guard let key = try await storedKey(for: subject, on: keys()) else { throw Shredded(subject: subject) }
+        return key
     }
 
-    func open(_ sealed: Data, for subject: String, context: String, on database: any Database) async throws -> Data {
-        try Vault.open(sealed, with: try await key(for: subject, on: database), context: "\(subject):\(context)")
+    private func storedKey(for subject: String, on database: any Database) async throws -> SymmetricKey? {
+        guard let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() else { return nil }
+        guard let wrapped = stored.wrappedKey, stored.destroyedAt == nil else { throw Shredded(subject: subject) }
+        let key = try Vault.unwrap(wrapped, for: subject, with: masterKey)
+        cache.insert(key, for: subject, now: clock.now)
+        return key
     }
 
-    func sealJSON<T: Encodable>(_ value: T, for subject: String, context: String, on database: any Database) async throws -> Data {
-        try await seal(JSONEncoder().encode(value), for: subject, context: context, on: database)
+    func seal(_ data: Data, for subject: String, context: String) async throws -> Data {
+        try Vault.seal(data, with: try await sealingKey(for: subject), context: "\(subject):\(context)")
     }
 
-    func openJSON<T: Decodable>(_ type: T.Type, _ sealed: Data, for subject: String, context: String, on database: any Database) async throws -> T {
-        try JSONDecoder().decode(type, from: try await open(sealed, for: subject, context: context, on: database))
+    func open(_ sealed: Data, for subject: String, context: String) async throws -> Data {
+        try Vault.open(sealed, with: try await openingKey(for: subject), context: "\(subject):\(context)")
+    }
+
+    func sealJSON<T: Encodable>(_ value: T, for subject: String, context: String) async throws -> Data {
+        try await seal(JSONEncoder().encode(value), for: subject, context: context)
+    }
+
+    func openJSON<T: Decodable>(_ type: T.Type, _ sealed: Data, for subject: String, context: String) async throws -> T {
+        try JSONDecoder().decode(type, from: try await open(sealed, for: subject, context: context))
+    }
+
+    /// A key of the service itself (the audit chain's), kept in the key store like a subject's
+    /// (so a master-key rotation re-wraps it), made from `initial` the first time.
+    func serviceKey(_ name: String, initial: SymmetricKey) async throws -> SymmetricKey {
+        let subject = "service:\(name)"
+        if let key = try await storedKey(for: subject, on: keys()) { return key }
+        let record = SubjectKey(subject: subject, wrappedKey: try Vault.wrap(initial, for: subject, with: masterKey), now: clock.now)
+        do {
+            try await record.create(on: keys())
+            return initial
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            return try await storedKey(for: subject, on: keys()) ?? initial
+        }
     }
 
     /// Crypto-shredding: the wrapped key is erased, so every sealed copy of the subject's data,
     /// in the database, the blob store or any backup, is unreadable for good.
-    func shred(_ subject: String, on database: any Database) async throws {
+    func shred(_ subject: String) async throws {
+        cache.remove(subject)
+        let database = keys()
+        defer { cache.remove(subject) }
         if let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() {
             stored.wrappedKey = nil
             stored.destroyedAt = clock.now
@@ -144,4 +194,51 @@ struct KeyVault: Sendable {
             try await record.create(on: database)
         }
     }
+}
+
+/// Unwrapped subject keys, kept in memory so that a read costs no key-store query: bounded, and
+/// each kept a minute at most (another server instance may shred a key; this one forgets it
+/// within the minute, and at once when it shreds it itself).
+final class SubjectKeyCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (key: SymmetricKey, until: Date)] = [:]
+    let capacity: Int
+    let lifetime: TimeInterval
+
+    init(capacity: Int = 10_000, lifetime: TimeInterval = 60) {
+        self.capacity = capacity
+        self.lifetime = lifetime
+    }
+
+    func key(for subject: String, now: Date) -> SymmetricKey? {
+        lock.withLock {
+            guard let entry = entries[subject] else { return nil }
+            guard entry.until > now else {
+                entries[subject] = nil
+                return nil
+            }
+            return entry.key
+        }
+    }
+
+    func insert(_ key: SymmetricKey, for subject: String, now: Date) {
+        lock.withLock {
+            if entries.count >= capacity, entries[subject] == nil {
+                // Full: the expired go first, else any (a cache, not a store).
+                entries = entries.filter { $0.value.until > now }
+                if entries.count >= capacity, let any = entries.keys.first { entries[any] = nil }
+            }
+            entries[subject] = (key, now.addingTimeInterval(lifetime))
+        }
+    }
+
+    func remove(_ subject: String) {
+        lock.withLock { entries[subject] = nil }
+    }
+
+    func removeAll() {
+        lock.withLock { entries = [:] }
+    }
+
+    var count: Int { lock.withLock { entries.count } }
 }

@@ -33,7 +33,10 @@ typedef struct {
     /// The metadata blocks the file carried, which the re-encoding left out: a comma-separated
     /// list of "EXIF", "XMP", "IPTC", "ICC profile", "text".
     char removed[256];
-    /// The re-encoded picture, same format; g_malloc'ed. Release with dossier_image_release.
+    /// The format of the re-encoded picture: the input's, but for WebP, written as JPEG (PNG with
+    /// transparency), since libvips 8.14.1's WebP writer adds an EXIF block whatever it is told.
+    dossier_image_format output_format;
+    /// The re-encoded picture; g_malloc'ed. Release with dossier_image_release.
     unsigned char *bytes;
     size_t length;
 } dossier_image_result;

@@ -1,0 +1,146 @@
+import Crypto
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `dossier keys rotate`: every key in the key store (subjects' and the service's) re-wrapped
+/// under a new master key, resumable after a crash at any point.
+///
+/// 1. The new key is made and written first (`master.key.next` beside the key file, or the
+///    `--new-key-file` given), and its check recorded in the key store as `master-key-next`:
+///    from then on the server refuses to start until the rotation is finished.
+/// 2. Each key is re-wrapped and saved on its own; a key that already opens with the new key is
+///    skipped, so a rerun carries on where a killed one stopped.
+/// 3. The checks are swapped in one transaction (`master-key` now seals under the new key).
+/// 4. The new key file replaces the old one (a rename); with `DOSSIER_MASTER_KEY`, the operator
+///    sets it to the new key. The old key is then useless for this key store.
+public enum KeyRotation {
+    static let nextPurpose = "master-key-next"
+
+    public struct Report: Sendable {
+        public var rewrapped = 0
+        public var alreadyRewrapped = 0
+        /// Where the new key is, when the operator has to put it in place.
+        public var newKeyFile: URL?
+        public var replacedKeyFile: URL?
+    }
+
+    /// Stops a rotation after this many re-wrapped keys (a test's stand-in for `kill -9`).
+    struct Interrupted: Error {}
+
+    public static func rotate(_ app: Application, newKeyFile: URL? = nil) async throws -> Report {
+        try await rotate(app, newKeyFile: newKeyFile, stopAfter: nil)
+    }
+
+    static func rotate(_ app: Application, newKeyFile: URL?, stopAfter: Int?) async throws -> Report {
+        let services = app.dossier
+        let keys = app.db(.keys)
+        let current = services.vault.masterKey
+        var report = Report()
+        let keyFile: URL? = if case let .file(url, isNew: false) = services.keySource { url } else { nil }
+        if case .file(_, isNew: true) = services.keySource {
+            throw ConfigurationError("there is no master key to rotate yet: start the server once first")
+        }
+        guard let nextFile = newKeyFile ?? keyFile.map({ $0.appendingPathExtension("next") }) else {
+            throw ConfigurationError("the master key comes from DOSSIER_MASTER_KEY: give --new-key-file PATH, where the new key is written")
+        }
+
+        var pending = try await KeyCheck.query(on: keys).filter(\.$purpose == nextPurpose).first()
+        let settled = try await KeyCheck.query(on: keys).filter(\.$purpose == KeyVault.keyCheckPurpose).first()
+        let next: SymmetricKey
+        if FileManager.default.fileExists(atPath: nextFile.path) {
+            // A rotation under way (or finished but for the key file): its new key is there.
+            try PrivateFile.requirePrivate(nextFile, what: "the new key file")
+            next = try Vault.masterKey(base64: String(contentsOf: nextFile, encoding: .utf8))
+            let opensPending = pending.map { opens($0, with: next) } ?? false
+            let opensSettled = settled.map { opens($0, with: next) } ?? false
+            if !opensPending, !opensSettled {
+                // Killed between writing the new key and recording its check: nothing was
+                // re-wrapped yet, so the rotation starts here with that key.
+                guard pending == nil, let settled, opens(settled, with: current) else {
+                    throw ConfigurationError("\(nextFile.path) exists but is not the key of a rotation under way: remove it, then rotate again")
+                }
+                let check = KeyCheck(purpose: nextPurpose, sealed: try seal(with: next), now: services.clock.now)
+                try await check.create(on: keys)
+                pending = check
+            }
+        } else {
+            guard pending == nil else {
+                throw ConfigurationError("a rotation is under way but its new key file \(nextFile.path) is missing: give it with --new-key-file")
+            }
+            guard let settled, opens(settled, with: current) else {
+                throw ConfigurationError("the configured master key does not open this key store: nothing to rotate with it")
+            }
+            next = Vault.newDataKey()
+            let text = next.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
+            try PrivateFile.createExclusively(Data(text.utf8), at: nextFile)
+            let check = KeyCheck(purpose: nextPurpose, sealed: try seal(with: next), now: services.clock.now)
+            try await check.create(on: keys)
+            pending = check
+        }
+
+        // The audit chain's key is in the key store before anything moves (an install that never
+        // ran since the key store came would otherwise derive it from the new key, and break
+        // its chain).
+        if let settled, opens(settled, with: current) {
+            _ = try await services.vault.serviceKey("audit-chain", initial: AuditTrail.initialKey(current))
+        }
+
+        // Re-wrap, one key at a time.
+        for row in try await SubjectKey.query(on: keys).filter(\.$wrappedKey != nil).sort(\.$subject).all() {
+            guard let wrapped = row.wrappedKey else { continue }
+            if (try? Vault.unwrap(wrapped, for: row.subject, with: next)) != nil {
+                report.alreadyRewrapped += 1
+                continue
+            }
+            if let stopAfter, report.rewrapped >= stopAfter { throw Interrupted() }
+            let key: SymmetricKey
+            do {
+                key = try Vault.unwrap(wrapped, for: row.subject, with: current)
+            } catch {
+                throw ConfigurationError("the key of \(row.subject) opens with neither the old nor the new master key: the key store is damaged")
+            }
+            row.wrappedKey = try Vault.wrap(key, for: row.subject, with: next)
+            try await row.save(on: keys)
+            report.rewrapped += 1
+        }
+
+        // The checks swapped at once: the key store now answers to the new key only.
+        if let pending {
+            let sealed = pending.sealed
+            try await keys.transaction { db in
+                try await KeyCheck.query(on: db).filter(\.$purpose == KeyVault.keyCheckPurpose).delete()
+                try await KeyCheck.query(on: db).filter(\.$purpose == nextPurpose).delete()
+                try await KeyCheck(purpose: KeyVault.keyCheckPurpose, sealed: sealed, now: services.clock.now).create(on: db)
+            }
+        }
+        services.vault.cache.removeAll()
+
+        if let keyFile, newKeyFile == nil {
+            guard rename(nextFile.path, keyFile.path) == 0 else {
+                throw ConfigurationError("cannot put the new key in place of \(keyFile.path) (errno \(errno)): rename \(nextFile.path) to it")
+            }
+            let folder = open(keyFile.deletingLastPathComponent().path, O_RDONLY)
+            if folder >= 0 {
+                fsync(folder)
+                close(folder)
+            }
+            report.replacedKeyFile = keyFile
+        } else {
+            report.newKeyFile = nextFile
+        }
+        return report
+    }
+
+    private static func seal(with key: SymmetricKey) throws -> Data {
+        try Vault.seal(KeyVault.keyCheckPlaintext, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")
+    }
+
+    private static func opens(_ check: KeyCheck, with key: SymmetricKey) -> Bool {
+        (try? Vault.open(check.sealed, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")) == KeyVault.keyCheckPlaintext
+    }
+}
