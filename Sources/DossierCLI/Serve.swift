@@ -28,6 +28,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // No core dump: the process holds unwrapped keys (the key cache), which a dump would
+        // carry outside every rule of the register.
+        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+        _ = setrlimit(__rlimit_resource_t(UInt32(RLIMIT_CORE.rawValue)), &noCore)
         try await reportingFailures {
             let environment = Environment(name: "production", arguments: ["dossier", "serve", "--hostname", hostname, "--port", "\(port)"])
             let app = try await Application.make(environment)

@@ -28,6 +28,8 @@ limit(Int32(RLIMIT_AS.rawValue), megabytes * 1024 * 1024)
 limit(Int32(RLIMIT_CPU.rawValue), rlim_t(environment["DOSSIER_INSPECT_CPU_SECONDS"].flatMap(Int.init) ?? 30))
 limit(Int32(RLIMIT_STACK.rawValue), 16 * 1024 * 1024)
 limit(Int32(RLIMIT_CORE.rawValue), 0)
+// A re-encoded picture is written to OUTPUT: never more than this.
+limit(Int32(RLIMIT_FSIZE.rawValue), 128 * 1024 * 1024)
 
 let input = URL(fileURLWithPath: arguments[1])
 let output = URL(fileURLWithPath: arguments[2])

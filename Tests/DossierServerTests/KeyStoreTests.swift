@@ -9,22 +9,12 @@ import VaporTesting
 
 @Suite("Key store: subject keys apart from the data, cached, true shredding for backups")
 struct KeyStoreTests {
-    /// An application on a file-backed data directory (SQLite data, `keys.sqlite` beside it),
-    /// started, migrated, used, and shut down.
+    /// An application on a file-backed data directory (SQLite data, `keys.sqlite` beside it).
     func onDisk(_ directory: URL, _ body: (Application) async throws -> Void) async throws {
         var configuration = DossierConfiguration(dataDirectory: directory)
         configuration.passwordCost = 4
         configuration.uniformAnswerTime = .zero
-        let app = try await Application.make(.testing)
-        do {
-            try await DossierApp.configure(app, configuration)
-            try await DossierApp.migrate(app)
-            try await body(app)
-        } catch {
-            try? await app.asyncShutdown()
-            throw error
-        }
-        try await app.asyncShutdown()
+        try await withFileApp(configuration, body)
     }
 
     func bearer(_ token: String) -> HTTPHeaders {
@@ -90,8 +80,15 @@ struct KeyStoreTests {
             try FileManager.default.createDirectory(at: backup, withIntermediateDirectories: true)
             try FileManager.default.copyItem(at: dataFile, to: backup.appendingPathComponent("dossier.sqlite"))
             try FileManager.default.copyItem(at: app.dossier.configuration.blobDirectory, to: backup.appendingPathComponent("blobs"))
-            // The erasure: the subject's key destroyed in the key store.
+            // The erasure: the subject's key destroyed in the key store…
+            let wrapped = try #require(try await SubjectKey.query(on: app.db(.keys)).filter(\.$subject == subject).first()?.wrappedKey)
             try await app.dossier.vault.shred(subject)
+            // …and in every file of it (its write-ahead log included), so no copy taken from now on has it.
+            for suffix in ["", "-wal", "-shm"] {
+                let path = directory.appendingPathComponent("keys.sqlite").path + suffix
+                guard let bytes = FileManager.default.contents(atPath: path) else { continue }
+                #expect(bytes.range(of: wrapped) == nil, "keys.sqlite\(suffix)")
+            }
         }
         // The data restored from the backup, beside the current key store.
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dataFile.path + suffix) }
@@ -179,8 +176,12 @@ struct KeyStoreTests {
         }
         #expect(FileManager.default.fileExists(atPath: keyFile.path + ".next"))
         #expect(try String(contentsOf: keyFile, encoding: .utf8) == oldKey)
-        // The server does not start halfway through.
+        // The server does not start halfway through, and no key is made meanwhile (it would be
+        // wrapped under the old key after the rotation read the keys).
         await #expect(throws: ConfigurationError.self) { try await onDisk(directory) { _ in } }
+        try await rotating(directory) { app in
+            await #expect(throws: Abort.self) { _ = try await app.dossier.vault.sealingKey(for: "a-new-subject") }
+        }
         // Run again: it carries on.
         try await rotating(directory) { app in
             let report = try await KeyRotation.rotate(app)
@@ -190,6 +191,10 @@ struct KeyStoreTests {
         }
         #expect(try String(contentsOf: keyFile, encoding: .utf8) != oldKey)
         #expect(!FileManager.default.fileExists(atPath: keyFile.path + ".next"))
+        // The old key is kept aside for the key-store backups made under it.
+        let retired = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasPrefix("master.key.retired-") }
+        #expect(retired.count == 1)
+        #expect(try String(contentsOf: directory.appendingPathComponent(retired[0]), encoding: .utf8) == oldKey)
         // A restart reads every document, and the audit chain is whole.
         try await onDisk(directory) { app in
             for id in documents {
@@ -212,15 +217,61 @@ struct KeyStoreTests {
 
     /// What `dossier keys rotate` opens: storage migrated, no key check (it does its own).
     func rotating(_ directory: URL, _ body: (Application) async throws -> Void) async throws {
-        let app = try await Application.make(.testing)
-        do {
-            try await DossierApp.configure(app, DossierConfiguration(dataDirectory: directory))
-            try await DossierApp.migrateStorage(app)
-            try await body(app)
-        } catch {
-            try? await app.asyncShutdown()
-            throw error
+        try await withFileApp(DossierConfiguration(dataDirectory: directory), storageOnly: true, body)
+    }
+
+}
+
+@Suite("The inspection process: the file's fault or the server's")
+struct InspectionSandboxTests {
+    func script(_ body: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("inspector-\(UUID().uuidString).sh")
+        try Data("#!/bin/sh\n\(body)\n".utf8).write(to: url)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+        return url
+    }
+
+    @Test func aKilledInspectionRefusesTheFileAndABrokenInspectorIsTheServersFault() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("scratch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let pdf = try upload("payslip.pdf")
+        // Ended by a signal (a limit, a stack overflow): the file asks too much.
+        let crashing = try script("kill -SEGV $$")
+        defer { try? FileManager.default.removeItem(at: crashing) }
+        let crashed = try InspectionSandbox(executable: crashing, scratch: scratch).inspect(pdf, fileName: "a.pdf", declaredType: nil)
+        guard case .failure(.overLimits) = crashed else {
+            Issue.record("a killed inspection gave \(crashed)")
+            return
         }
-        try await app.asyncShutdown()
+        // Past the deadline: killed, and the same.
+        let slow = try script("sleep 30")
+        defer { try? FileManager.default.removeItem(at: slow) }
+        var sandbox = InspectionSandbox(executable: slow, scratch: scratch)
+        sandbox.deadline = 0.5
+        guard case .failure(.overLimits) = try sandbox.inspect(pdf, fileName: "a.pdf", declaredType: nil) else {
+            Issue.record("a slow inspection was not stopped")
+            return
+        }
+        // Exiting without a verdict, or lying about a picture: the server's fault, not the file's.
+        let failing = try script("echo 'libvips.so.42: cannot open shared object file' >&2; exit 127")
+        defer { try? FileManager.default.removeItem(at: failing) }
+        #expect(throws: InspectionSandbox.Broken.self) {
+            _ = try InspectionSandbox(executable: failing, scratch: scratch).inspect(pdf, fileName: "a.pdf", declaredType: nil)
+        }
+        let lying = try script(#"echo '{"accepted":{"kind":"jpeg","removedMetadata":[],"rewritten":false}}'"#)
+        defer { try? FileManager.default.removeItem(at: lying) }
+        #expect(throws: InspectionSandbox.Broken.self) {
+            _ = try InspectionSandbox(executable: lying, scratch: scratch).inspect(try upload("photo-with-gps.jpg"), fileName: "a.jpg", declaredType: nil)
+        }
+        // Nothing left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty)
+    }
+
+    @Test func namesReachTheInspectorWithoutNULAndBounded() {
+        #expect(InspectionSandbox.argument("a\u{0}b.pdf") == "ab.pdf")
+        #expect(InspectionSandbox.argument(String(repeating: "x", count: 1000) + ".pdf").utf8.count == 255)
+        #expect(InspectionSandbox.argument(String(repeating: "x", count: 1000) + ".pdf").hasSuffix(".pdf"))
+        #expect(InspectionSandbox.argument(nil) == "")
     }
 }

@@ -332,15 +332,15 @@ struct SecurityReviewTests {
         var configuration = DossierConfiguration(dataDirectory: directory)
         configuration.passwordCost = 4
         let keyFile = directory.appendingPathComponent("master.key")
-        try await Self.withFileApp(configuration) { app in
+        try await withFileApp(configuration) { app in
             try await app.signUp()
         }
         #expect(FileManager.default.fileExists(atPath: keyFile.path))
         try FileManager.default.removeItem(at: keyFile)
-        await #expect(throws: ConfigurationError.self) { try await Self.withFileApp(configuration) { _ in } }
+        await #expect(throws: ConfigurationError.self) { try await withFileApp(configuration) { _ in } }
         #expect(!FileManager.default.fileExists(atPath: keyFile.path), "no new key is written over a database sealed with another")
         configuration.masterKey = Data(repeating: 1, count: 32).base64EncodedString()
-        await #expect(throws: ConfigurationError.self) { try await Self.withFileApp(configuration) { _ in } }
+        await #expect(throws: ConfigurationError.self) { try await withFileApp(configuration) { _ in } }
     }
 
     @Test(arguments: TestDatabase.all)
@@ -358,19 +358,6 @@ struct SecurityReviewTests {
             }
             try await second.asyncShutdown()
         }
-    }
-
-    static func withFileApp(_ configuration: DossierConfiguration, _ body: (Application) async throws -> Void) async throws {
-        let app = try await Application.make(.testing)
-        do {
-            try await DossierApp.configure(app, configuration)
-            try await DossierApp.migrate(app)
-            try await body(app)
-        } catch {
-            try? await app.asyncShutdown()
-            throw error
-        }
-        try await app.asyncShutdown()
     }
 
     // MARK: 8. The body read before the caller is known
@@ -788,13 +775,13 @@ struct SecurityReviewTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         var configuration = DossierConfiguration(dataDirectory: directory)
         configuration.passwordCost = 4
-        try await Self.withFileApp(configuration) { _ in }
+        try await withFileApp(configuration) { _ in }
         for name in ["dossier.sqlite", "master.key"] {
             let mode = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.posixPermissions] as? Int
             #expect(mode == 0o600, "\(name)")
         }
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
-        await #expect(throws: ConfigurationError.self) { try await Self.withFileApp(configuration) { _ in } }
+        await #expect(throws: ConfigurationError.self) { try await withFileApp(configuration) { _ in } }
     }
 
     // MARK: 20. AEAD bound to the document

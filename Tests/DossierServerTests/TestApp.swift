@@ -72,6 +72,26 @@ func withDossier(
     try await app.asyncShutdown()
 }
 
+/// An application on `configuration` (its files on disk, as a real server's), configured, then
+/// migrated (or only its storage, as `dossier keys rotate` does), used, and shut down.
+func withFileApp(_ configuration: DossierConfiguration, storageOnly: Bool = false,
+                 _ body: (Application) async throws -> Void) async throws {
+    let app = try await Application.make(.testing)
+    do {
+        try await DossierApp.configure(app, configuration)
+        if storageOnly {
+            try await DossierApp.migrateStorage(app)
+        } else {
+            try await DossierApp.migrate(app)
+        }
+        try await body(app)
+    } catch {
+        try? await app.asyncShutdown()
+        throw error
+    }
+    try await app.asyncShutdown()
+}
+
 private func dropSchema(_ schema: String, of database: TestDatabase, on app: Application) async throws {
     guard case .postgres = database, let sql = app.db as? any SQLDatabase else { return }
     try await sql.raw("DROP SCHEMA IF EXISTS \(ident: schema) CASCADE").run()

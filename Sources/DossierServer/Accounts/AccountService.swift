@@ -320,7 +320,7 @@ struct AccountService: Sendable {
         let newHash = try await passwords.hash(newPassword)
         let now = clock.now
         let claimedUnverified = target.emailVerifiedAt == nil
-        let discarded = try await services.audit.transaction(on: database) { db, audit -> [String] in
+        let discarded = try await services.audit.transaction(on: database) { db, audit -> (blobs: [String], subjects: [String]) in
             let (record, account) = try await consume(token: token, purpose: .resetPassword, language: language, on: db)
             let accountID = try account.requireID()
             account.passwordHash = newHash
@@ -331,7 +331,7 @@ struct AccountService: Sendable {
                 .set(\.$endedAt, to: now).update()
             try await AccountToken.query(on: db).filter(\.$account.$id == accountID).filter(\.$purpose == .resetPassword)
                 .filter(\.$usedAt == nil).filter(\.$id != record.requireID()).set(\.$usedAt, to: now).update()
-            var discarded: [String] = []
+            var discarded: (blobs: [String], subjects: [String]) = ([], [])
             if claimedUnverified {
                 discarded = try await RentalFileService(database: db, services: services, logger: logger)
                     .discardUnverifiedFile(of: account, audit: audit)
@@ -342,7 +342,8 @@ struct AccountService: Sendable {
                                     details: claimedUnverified ? ["claimed-unverified": "true"] : [:]), by: account.subject)
             return discarded
         }
-        // Blobs go once the rows that named them are gone for good.
-        for key in discarded { try? await services.blobs.delete(key) }
+        // Keys and blobs go once the rows that named them are gone for good.
+        for subject in discarded.subjects { try await services.vault.shred(subject) }
+        for key in discarded.blobs { try? await services.blobs.delete(key) }
     }
 }

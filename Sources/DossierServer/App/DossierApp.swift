@@ -18,7 +18,8 @@ public enum DossierApp {
                 + "DOSSIER_TRUSTED_PROXIES, or serving on a public address) with: " + problems.joined(separator: "; "))
         }
         try DataDirectory.prepare(configuration.dataDirectory)
-        try DataDirectory.emptyScratch(configuration.scratchDirectory)
+        // Emptied by the server only: a command run beside it must not pull files from under it.
+        try DataDirectory.prepareScratch(configuration.scratchDirectory, emptying: configuration.runsBackgroundJobs)
         if configuration.runsBackgroundJobs, configuration.isDevelopmentInstance, configuration.masterKey == nil,
            configuration.keyFileIsInDataDirectory {
             app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")

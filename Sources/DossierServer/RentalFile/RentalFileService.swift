@@ -132,15 +132,18 @@ struct RentalFileService: Sendable {
         for document in documents { try await delete(document, by: account.subject) }
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.delete(on: db)
-            try await vault.shred(guarantor.subject)
             audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"), by: account.subject)
         }
+        // The key goes once the row that named it is gone for good (the key store is another
+        // database: a shred inside a transaction that rolls back would strand the row).
+        try await vault.shred(guarantor.subject)
     }
 
     /// What a reset link discards when it claims an account whose address was never verified:
     /// the applications it belongs to, its profile, guarantors and documents, their keys shredded.
-    /// Runs inside the reset's transaction; returns the blob keys to delete once it commits.
-    func discardUnverifiedFile(of account: Account, audit: AuditLog) async throws -> [String] {
+    /// Runs inside the reset's transaction; returns the blob keys to delete and the subjects whose
+    /// keys to shred once it commits.
+    func discardUnverifiedFile(of account: Account, audit: AuditLog) async throws -> (blobs: [String], subjects: [String]) {
         let accountID = try account.requireID()
         let documents = try await Document.query(on: database).filter(\.$account.$id == accountID).with(\.$files).all()
         let blobs = documents.flatMap { $0.files.map(\.blobKey) }
@@ -148,21 +151,19 @@ struct RentalFileService: Sendable {
         let guarantors = try await Guarantor.query(on: database).filter(\.$account.$id == accountID).all()
         for guarantor in guarantors {
             try await guarantor.delete(on: database)
-            try await vault.shred(guarantor.subject)
         }
         try await ApplicationMember.query(on: database).filter(\.$account.$id == accountID).delete()
         try await Profile.query(on: database).filter(\.$account.$id == accountID).delete()
         // Whatever was sealed under the old key (queued mail included) is unreadable for good; the
         // owner starts afresh under a new pseudonymous id.
         let previous = account.subject
-        try await vault.shred(previous)
         account.subjectID = UUID()
         try await account.save(on: database)
         audit.record(AuditEvent(action: "file.discarded", subject: previous, purpose: "account",
                                 reason: "address claimed by a password reset before it was ever verified",
                                 details: ["documents": "\(documents.count)", "guarantors": "\(guarantors.count)", "now": account.subject]),
                      by: account.subject)
-        return blobs
+        return (blobs, guarantors.map(\.subject) + [previous])
     }
 
     // MARK: Applications

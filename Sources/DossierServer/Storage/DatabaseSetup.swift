@@ -66,9 +66,9 @@ enum DataDirectory {
 
     /// The scratch directory, private and empty: a file left by a process killed mid-inspection
     /// (the only plaintext that ever touches the disk) does not outlive the restart.
-    static func emptyScratch(_ directory: URL) throws {
+    static func prepareScratch(_ directory: URL, emptying: Bool) throws {
         let files = FileManager.default
-        if files.fileExists(atPath: directory.path) {
+        if emptying, files.fileExists(atPath: directory.path) {
             for name in try files.contentsOfDirectory(atPath: directory.path) {
                 try files.removeItem(at: directory.appendingPathComponent(name))
             }

@@ -36,6 +36,24 @@ enum PrivateFile {
         }
     }
 
+    /// A private file for a moment's use (mode 0600, never an existing one), not flushed.
+    static func writeScratch(_ data: Data, to url: URL) throws {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(url.path) (errno \(errno))") }
+        defer { close(fd) }
+        try data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                guard written > 0 else {
+                    unlink(url.path)
+                    throw Failure(description: "cannot write \(url.path) (errno \(errno))")
+                }
+                offset += written
+            }
+        }
+    }
+
     struct Exists: Error {}
 
     /// Writes a new file, never replacing one: if `url` exists (another process made it first),
@@ -47,6 +65,13 @@ enum PrivateFile {
         guard link(temporary.path, url.path) == 0 else {
             if errno == EEXIST { throw Exists() }
             throw Failure(description: "cannot create \(url.path) (errno \(errno))")
+        }
+        // The new name is durable once its directory is flushed (a key file must survive a
+        // power cut that follows it).
+        let folder = open(url.deletingLastPathComponent().path, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
         }
     }
 

@@ -27,6 +27,8 @@ public enum KeyRotation {
         /// Where the new key is, when the operator has to put it in place.
         public var newKeyFile: URL?
         public var replacedKeyFile: URL?
+        /// The old key, kept for the key-store backups made under it.
+        public var retiredKeyFile: URL?
     }
 
     /// Stops a rotation after this many re-wrapped keys (a test's stand-in for `kill -9`).
@@ -91,24 +93,7 @@ public enum KeyRotation {
         }
 
         // Re-wrap, one key at a time.
-        for row in try await SubjectKey.query(on: keys).filter(\.$wrappedKey != nil).sort(\.$subject).all() {
-            guard let wrapped = row.wrappedKey else { continue }
-            if (try? Vault.unwrap(wrapped, for: row.subject, with: next)) != nil {
-                report.alreadyRewrapped += 1
-                continue
-            }
-            if let stopAfter, report.rewrapped >= stopAfter { throw Interrupted() }
-            let key: SymmetricKey
-            do {
-                key = try Vault.unwrap(wrapped, for: row.subject, with: current)
-            } catch {
-                throw ConfigurationError("the key of \(row.subject) opens with neither the old nor the new master key: the key store is damaged")
-            }
-            row.wrappedKey = try Vault.wrap(key, for: row.subject, with: next)
-            try await row.save(on: keys)
-            report.rewrapped += 1
-        }
-
+        try await rewrap(keys, from: current, to: next, report: &report, stopAfter: stopAfter)
         // The checks swapped at once: the key store now answers to the new key only.
         if let pending {
             let sealed = pending.sealed
@@ -118,9 +103,23 @@ public enum KeyRotation {
                 try await KeyCheck(purpose: KeyVault.keyCheckPurpose, sealed: sealed, now: services.clock.now).create(on: db)
             }
         }
+        // Anything wrapped under the old key since the pass above read the keys (a server that
+        // was still running): re-wrapped now, the checks already naming the new key.
+        var late = Report()
+        try await rewrap(keys, from: current, to: next, report: &late, stopAfter: nil)
+        report.rewrapped += late.rewrapped
         services.vault.cache.removeAll()
 
         if let keyFile, newKeyFile == nil {
+            // The old key is kept beside the new one, for the key-store backups made under it
+            // (30 days at most): delete it once they are gone.
+            let retired = keyFile.deletingLastPathComponent()
+                .appendingPathComponent("\(keyFile.lastPathComponent).retired-\(Int(services.clock.now.timeIntervalSince1970))")
+            if FileManager.default.fileExists(atPath: keyFile.path), !FileManager.default.fileExists(atPath: retired.path) {
+                let text = current.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
+                try PrivateFile.createExclusively(Data(text.utf8), at: retired)
+                report.retiredKeyFile = retired
+            }
             guard rename(nextFile.path, keyFile.path) == 0 else {
                 throw ConfigurationError("cannot put the new key in place of \(keyFile.path) (errno \(errno)): rename \(nextFile.path) to it")
             }
@@ -134,6 +133,29 @@ public enum KeyRotation {
             report.newKeyFile = nextFile
         }
         return report
+    }
+
+    /// Each key that still opens with `old` re-wrapped under `new`, by a conditional update: a
+    /// key destroyed meanwhile (an erasure on a running server) is never written back.
+    private static func rewrap(_ keys: any Database, from old: SymmetricKey, to new: SymmetricKey,
+                               report: inout Report, stopAfter: Int?) async throws {
+        for row in try await SubjectKey.query(on: keys).filter(\.$wrappedKey != nil).sort(\.$subject).all() {
+            guard let wrapped = row.wrappedKey, let id = row.id else { continue }
+            if (try? Vault.unwrap(wrapped, for: row.subject, with: new)) != nil {
+                report.alreadyRewrapped += 1
+                continue
+            }
+            if let stopAfter, report.rewrapped >= stopAfter { throw Interrupted() }
+            let key: SymmetricKey
+            do {
+                key = try Vault.unwrap(wrapped, for: row.subject, with: old)
+            } catch {
+                throw ConfigurationError("the key of \(row.subject) opens with neither the old nor the new master key: the key store is damaged")
+            }
+            try await SubjectKey.query(on: keys).filter(\.$id == id).filter(\.$wrappedKey == wrapped).filter(\.$destroyedAt == nil)
+                .set(\.$wrappedKey, to: try Vault.wrap(key, for: row.subject, with: new)).update()
+            report.rewrapped += 1
+        }
     }
 
     private static func seal(with key: SymmetricKey) throws -> Data {

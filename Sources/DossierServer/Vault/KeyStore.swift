@@ -44,7 +44,11 @@ enum KeyStore {
 
     static func configure(_ app: Application, _ configuration: DossierConfiguration) throws {
         let location = location(configuration)
-        if case let .postgres(url, schema) = location, url == configuration.databaseURL, schema == configuration.databaseSchema {
+        func normalised(_ url: String?) -> String? {
+            url.map { $0.replacingOccurrences(of: "postgresql://", with: "postgres://", options: [.anchored, .caseInsensitive]) }
+        }
+        if case let .postgres(url, schema) = location, normalised(url) == normalised(configuration.databaseURL),
+           schema == configuration.databaseSchema {
             throw ConfigurationError("DOSSIER_KEYS_URL names the data database itself: the key store must be a database of its own, "
                 + "so that a backup of the data holds no key")
         }
@@ -112,7 +116,7 @@ enum KeyStore {
     static func requireKeysForData(_ app: Application) async throws {
         guard try await KeyCheck.query(on: app.db(.keys)).count() == 0 else { return }
         let sealed = try await Profile.query(on: app.db).count() + DocumentFile.query(on: app.db).count()
-            + Guarantor.query(on: app.db).count()
+            + Guarantor.query(on: app.db).count() + OutboxMessage.query(on: app.db).filter(\.$sealed != nil).count()
         guard sealed == 0 else {
             throw ConfigurationError("the key store (\(location(app.dossier.configuration))) holds no keys, but the data database holds "
                 + "sealed data: point DOSSIER_KEYS_URL at its key store, or restore it from its backup")

@@ -1,6 +1,7 @@
 import Crypto
 import DossierCore
 import Fluent
+import SQLKit
 import Foundation
 import Vapor
 
@@ -118,6 +119,11 @@ struct KeyVault: Sendable {
         if let cached = cache.key(for: subject, now: clock.now) { return cached }
         let database = keys()
         if let key = try await storedKey(for: subject, on: database) { return key }
+        // No new key while a rotation is under way: it would be wrapped under the old master key
+        // after the rotation read the keys, and be lost with that key.
+        if try await KeyCheck.query(on: database).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
+            throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
+        }
         let key = Vault.newDataKey()
         let record = SubjectKey(subject: subject, wrappedKey: try Vault.wrap(key, for: subject, with: masterKey), now: clock.now)
         do {
@@ -180,9 +186,8 @@ struct KeyVault: Sendable {
     /// Crypto-shredding: the wrapped key is erased, so every sealed copy of the subject's data,
     /// in the database, the blob store or any backup, is unreadable for good.
     func shred(_ subject: String) async throws {
-        cache.remove(subject)
+        cache.forget(subject, now: clock.now)
         let database = keys()
-        defer { cache.remove(subject) }
         if let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() {
             stored.wrappedKey = nil
             stored.destroyedAt = clock.now
@@ -193,6 +198,13 @@ struct KeyVault: Sendable {
             record.destroyedAt = clock.now
             try await record.create(on: database)
         }
+        cache.forget(subject, now: clock.now)
+        // A SQLite key store keeps the old page in its write-ahead log until a checkpoint (and
+        // sqlite-nio overwrites freed content, SQLITE_SECURE_DELETE): copy it back now, so that
+        // no file of the key store, nor a copy of it taken from now on, holds the destroyed key.
+        if let sql = database as? any SQLDatabase, sql.dialect.name == "sqlite" {
+            try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
+        }
     }
 }
 
@@ -202,6 +214,9 @@ struct KeyVault: Sendable {
 final class SubjectKeyCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: (key: SymmetricKey, until: Date)] = [:]
+    /// Subjects shredded in the last minute: a read that fetched the key just before the shred
+    /// does not put it back.
+    private var forgotten: [String: Date] = [:]
     let capacity: Int
     let lifetime: TimeInterval
 
@@ -223,6 +238,7 @@ final class SubjectKeyCache: @unchecked Sendable {
 
     func insert(_ key: SymmetricKey, for subject: String, now: Date) {
         lock.withLock {
+            if let until = forgotten[subject], until > now { return }
             if entries.count >= capacity, entries[subject] == nil {
                 // Full: the expired go first, else any (a cache, not a store).
                 entries = entries.filter { $0.value.until > now }
@@ -234,6 +250,15 @@ final class SubjectKeyCache: @unchecked Sendable {
 
     func remove(_ subject: String) {
         lock.withLock { entries[subject] = nil }
+    }
+
+    /// Removed, and not taken back for a minute.
+    func forget(_ subject: String, now: Date) {
+        lock.withLock {
+            entries[subject] = nil
+            if forgotten.count >= capacity { forgotten = forgotten.filter { $0.value > now } }
+            forgotten[subject] = now.addingTimeInterval(lifetime)
+        }
     }
 
     func removeAll() {
