@@ -215,6 +215,34 @@ struct KeyStoreTests {
         try await app.asyncShutdown()
     }
 
+    @Test func aRotationStoppedBeforeItsKeyFileWasReplacedSaysSoAndFinishes() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-rotate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await onDisk(directory) { app in
+            try await app.signUp(verified: true)
+        }
+        let keyFile = directory.appendingPathComponent("master.key")
+        let next = directory.appendingPathComponent("master.key.next")
+        // Everything done but the rename (as a kill just before it would leave it).
+        try await rotating(directory) { app in
+            let report = try await KeyRotation.rotate(app, newKeyFile: next)
+            #expect(report.newKeyFile == next)
+        }
+        do {
+            try await onDisk(directory) { _ in }
+            Issue.record("the server started with the old key after the checks were swapped")
+        } catch let error as ConfigurationError {
+            #expect(error.description.contains("run `dossier keys rotate` to finish it"))
+            #expect(error.description.contains(next.path))
+            #expect(!error.description.contains("Restore the original"))
+        }
+        try await rotating(directory) { app in
+            let report = try await KeyRotation.rotate(app)
+            #expect(report.replacedKeyFile == keyFile)
+        }
+        try await onDisk(directory) { _ in }
+    }
+
     /// What `dossier keys rotate` opens: storage migrated, no key check (it does its own).
     func rotating(_ directory: URL, _ body: (Application) async throws -> Void) async throws {
         try await withFileApp(DossierConfiguration(dataDirectory: directory), storageOnly: true, body)

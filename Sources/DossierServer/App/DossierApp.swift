@@ -24,6 +24,14 @@ public enum DossierApp {
            configuration.keyFileIsInDataDirectory {
             app.logger.warning("development instance: the master key is kept in the data directory (\(configuration.masterKeyFileURL.path)); a backup of that directory decrypts everything. Never put real data here.")
         }
+        if configuration.runsBackgroundJobs, case let .sqliteFile(path) = KeyStore.location(configuration) {
+            if configuration.databaseURL != nil {
+                app.logger.warning("the data is on PostgreSQL but the key store is a file of this host (\(path)): several instances would each keep their own keys. Set DOSSIER_KEYS_URL to a PostgreSQL database of its own, shared by every instance.")
+            }
+            if !configuration.isDevelopmentInstance, path.hasPrefix(configuration.dataDirectory.path + "/") {
+                app.logger.warning("the key store (\(path)) is inside the data directory: keep it (and its -wal file) out of the data's backups, or set DOSSIER_KEYS_URL outside it, or an erasure survives in those backups.")
+            }
+        }
         let (masterKey, keySource) = try KeyVault.loadMasterKey(configuration)
         let databases = app.databases
         let group = app.eventLoopGroup

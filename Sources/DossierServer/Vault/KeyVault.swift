@@ -84,7 +84,20 @@ struct KeyVault: Sendable {
             throw ConfigurationError("a rotation of the master key is under way: run `dossier keys rotate` again to finish it")
         }
         if let check = try await KeyCheck.query(on: database).filter(\.$purpose == Self.keyCheckPurpose).first() {
-            guard (try? Vault.open(check.sealed, with: probe, context: "key-check")) == Self.keyCheckPlaintext else { throw refusal }
+            guard (try? Vault.open(check.sealed, with: probe, context: "key-check")) == Self.keyCheckPlaintext else {
+                // A rotation killed after its checks were swapped, before its key file was put
+                // in place: the key that opens the store waits beside the old one. Never say
+                // "restore the original" then: deleting that file would lose every key.
+                if case let .file(url, _) = source {
+                    let next = url.appendingPathExtension("next")
+                    if let text = try? String(contentsOf: next, encoding: .utf8), let key = try? Vault.masterKey(base64: text),
+                       (try? Vault.open(check.sealed, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")) == Self.keyCheckPlaintext {
+                        throw ConfigurationError("a rotation of the master key stopped before its new key was put in place: "
+                            + "run `dossier keys rotate` to finish it (the key that opens this key store is \(next.path): keep it)")
+                    }
+                }
+                throw refusal
+            }
             return
         }
         // A database from before the check: its subject keys must open with this key.
