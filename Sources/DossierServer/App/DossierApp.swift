@@ -37,7 +37,10 @@ public enum DossierApp {
         let group = app.eventLoopGroup
         let logger = app.logger
         let vault = KeyVault(masterKey: masterKey, clock: clock, keys: {
-            databases.database(.keys, logger: logger, on: group.any())!
+            guard let keys = databases.database(.keys, logger: logger, on: group.any()) else {
+                throw ConfigurationError("the key store is not available (the server is stopping)")
+            }
+            return keys
         })
         let transport: any MailTransport
         if let url = configuration.smtpURL {
@@ -120,8 +123,7 @@ public enum DossierApp {
     public static func migrate(_ app: Application) async throws {
         try await migrateStorage(app)
         try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource)
-        let vault = app.dossier.vault
-        app.dossier.audit.install(key: try await vault.serviceKey("audit-chain", initial: AuditTrail.initialKey(vault.masterKey)))
+        app.dossier.audit.install(key: try await app.dossier.vault.auditChainKey())
         try await PolicyPublisher.publish(app.dossier.register, on: app.db)
     }
 }

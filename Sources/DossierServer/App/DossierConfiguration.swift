@@ -86,7 +86,8 @@ public struct DossierConfiguration: Sendable {
 
     public var outboxDirectory: URL { dataDirectory.appendingPathComponent("outbox", isDirectory: true) }
     public var blobDirectory: URL { dataDirectory.appendingPathComponent("blobs", isDirectory: true) }
-    /// Where an uploaded file waits, one at a time, while qpdf or libvips inspect it; emptied at start.
+    /// Where an uploaded file waits while `dossier-inspect` looks at it (one file per inspection
+    /// under way, removed after it); emptied when the server starts.
     public var scratchDirectory: URL { dataDirectory.appendingPathComponent("scratch", isDirectory: true) }
 
     public static let defaultBaseURL = "http://127.0.0.1:8080"

@@ -15,14 +15,7 @@ enum PrivateFile {
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot create \(temporary.path) (errno \(errno))") }
         do {
-            try data.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    guard written > 0 else { throw Failure(description: "cannot write \(temporary.path) (errno \(errno))") }
-                    offset += written
-                }
-            }
+            try writeAll(data, to: fd, path: temporary.path)
             guard fsync(fd) == 0 else { throw Failure(description: "cannot flush \(temporary.path) (errno \(errno))") }
             close(fd)
         } catch {
@@ -41,16 +34,33 @@ enum PrivateFile {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot create \(url.path) (errno \(errno))") }
         defer { close(fd) }
+        do {
+            try writeAll(data, to: fd, path: url.path)
+        } catch {
+            unlink(url.path)
+            throw error
+        }
+    }
+
+    /// Every byte of `data` to `fd` (`write` may take fewer than asked).
+    private static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
         try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                guard written > 0 else {
-                    unlink(url.path)
-                    throw Failure(description: "cannot write \(url.path) (errno \(errno))")
-                }
+                guard written > 0 else { throw Failure(description: "cannot write \(path) (errno \(errno))") }
                 offset += written
             }
+        }
+    }
+
+    /// Makes the names in `directory` durable (a rename or a new link is on disk once its
+    /// directory is flushed).
+    static func flushDirectory(_ directory: URL) {
+        let fd = open(directory.path, O_RDONLY)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
         }
     }
 
@@ -66,13 +76,8 @@ enum PrivateFile {
             if errno == EEXIST { throw Exists() }
             throw Failure(description: "cannot create \(url.path) (errno \(errno))")
         }
-        // The new name is durable once its directory is flushed (a key file must survive a
-        // power cut that follows it).
-        let folder = open(url.deletingLastPathComponent().path, O_RDONLY)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
+        // A key file must survive a power cut that follows it.
+        flushDirectory(url.deletingLastPathComponent())
     }
 
     /// Refuses a file or directory that others than its owner may read or write.

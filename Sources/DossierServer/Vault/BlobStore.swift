@@ -38,12 +38,7 @@ struct FileBlobStore: BlobStore {
         let folder = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try PrivateFile.writeAtomically(data, to: target)
-        // The rename itself is durable once the directory is flushed.
-        let folderFD = open(folder.path, O_RDONLY)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
-        }
+        PrivateFile.flushDirectory(folder)
     }
 
     func get(_ key: String) async throws -> Data {

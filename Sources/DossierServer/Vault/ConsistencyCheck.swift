@@ -23,7 +23,7 @@ public enum ConsistencyCheck {
         // Keys: each live one must open with this master key.
         var liveSubjects = Set<String>()
         var erasedSubjects = Set<String>()
-        for key in try await SubjectKey.query(on: services.vault.keys()).all() {
+        for key in try await SubjectKey.query(on: try services.vault.keys()).all() {
             guard let wrapped = key.wrappedKey, key.destroyedAt == nil else {
                 erasedSubjects.insert(key.subject)
                 continue

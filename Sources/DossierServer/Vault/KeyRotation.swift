@@ -56,17 +56,16 @@ public enum KeyRotation {
         let next: SymmetricKey
         if FileManager.default.fileExists(atPath: nextFile.path) {
             // A rotation under way (or finished but for the key file): its new key is there.
-            try PrivateFile.requirePrivate(nextFile, what: "the new key file")
-            next = try Vault.masterKey(base64: String(contentsOf: nextFile, encoding: .utf8))
-            let opensPending = pending.map { opens($0, with: next) } ?? false
-            let opensSettled = settled.map { opens($0, with: next) } ?? false
+            next = try KeyVault.readKeyFile(nextFile, what: "the new key file")
+            let opensPending = pending.map { KeyVault.keyCheck($0, opensWith: next) } ?? false
+            let opensSettled = settled.map { KeyVault.keyCheck($0, opensWith: next) } ?? false
             if !opensPending, !opensSettled {
                 // Killed between writing the new key and recording its check: nothing was
                 // re-wrapped yet, so the rotation starts here with that key.
-                guard pending == nil, let settled, opens(settled, with: current) else {
+                guard pending == nil, let settled, KeyVault.keyCheck(settled, opensWith: current) else {
                     throw ConfigurationError("\(nextFile.path) exists but is not the key of a rotation under way: remove it, then rotate again")
                 }
-                let check = KeyCheck(purpose: nextPurpose, sealed: try seal(with: next), now: services.clock.now)
+                let check = KeyCheck(purpose: nextPurpose, sealed: try KeyVault.sealKeyCheck(with: next), now: services.clock.now)
                 try await check.create(on: keys)
                 pending = check
             }
@@ -74,13 +73,12 @@ public enum KeyRotation {
             guard pending == nil else {
                 throw ConfigurationError("a rotation is under way but its new key file \(nextFile.path) is missing: give it with --new-key-file")
             }
-            guard let settled, opens(settled, with: current) else {
+            guard let settled, KeyVault.keyCheck(settled, opensWith: current) else {
                 throw ConfigurationError("the configured master key does not open this key store: nothing to rotate with it")
             }
             next = Vault.newDataKey()
-            let text = next.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
-            try PrivateFile.createExclusively(Data(text.utf8), at: nextFile)
-            let check = KeyCheck(purpose: nextPurpose, sealed: try seal(with: next), now: services.clock.now)
+            try PrivateFile.createExclusively(KeyVault.keyFileContents(next), at: nextFile)
+            let check = KeyCheck(purpose: nextPurpose, sealed: try KeyVault.sealKeyCheck(with: next), now: services.clock.now)
             try await check.create(on: keys)
             pending = check
         }
@@ -88,8 +86,8 @@ public enum KeyRotation {
         // The audit chain's key is in the key store before anything moves (an install that never
         // ran since the key store came would otherwise derive it from the new key, and break
         // its chain).
-        if let settled, opens(settled, with: current) {
-            _ = try await services.vault.serviceKey("audit-chain", initial: AuditTrail.initialKey(current))
+        if let settled, KeyVault.keyCheck(settled, opensWith: current) {
+            _ = try await services.vault.auditChainKey()
         }
 
         // Re-wrap, one key at a time.
@@ -116,18 +114,13 @@ public enum KeyRotation {
             let retired = keyFile.deletingLastPathComponent()
                 .appendingPathComponent("\(keyFile.lastPathComponent).retired-\(Int(services.clock.now.timeIntervalSince1970))")
             if FileManager.default.fileExists(atPath: keyFile.path), !FileManager.default.fileExists(atPath: retired.path) {
-                let text = current.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
-                try PrivateFile.createExclusively(Data(text.utf8), at: retired)
+                try PrivateFile.createExclusively(KeyVault.keyFileContents(current), at: retired)
                 report.retiredKeyFile = retired
             }
             guard rename(nextFile.path, keyFile.path) == 0 else {
                 throw ConfigurationError("cannot put the new key in place of \(keyFile.path) (errno \(errno)): rename \(nextFile.path) to it")
             }
-            let folder = open(keyFile.deletingLastPathComponent().path, O_RDONLY)
-            if folder >= 0 {
-                fsync(folder)
-                close(folder)
-            }
+            PrivateFile.flushDirectory(keyFile.deletingLastPathComponent())
             report.replacedKeyFile = keyFile
         } else {
             report.newKeyFile = nextFile
@@ -158,11 +151,4 @@ public enum KeyRotation {
         }
     }
 
-    private static func seal(with key: SymmetricKey) throws -> Data {
-        try Vault.seal(KeyVault.keyCheckPlaintext, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")
-    }
-
-    private static func opens(_ check: KeyCheck, with key: SymmetricKey) -> Bool {
-        (try? Vault.open(check.sealed, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")) == KeyVault.keyCheckPlaintext
-    }
 }

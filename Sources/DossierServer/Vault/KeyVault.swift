@@ -11,10 +11,10 @@ struct KeyVault: Sendable {
     let masterKey: SymmetricKey
     let clock: any WallClock
     /// The key store's database.
-    let keys: @Sendable () -> any Database
+    let keys: @Sendable () throws -> any Database
     let cache: SubjectKeyCache
 
-    init(masterKey: SymmetricKey, clock: any WallClock, keys: @escaping @Sendable () -> any Database,
+    init(masterKey: SymmetricKey, clock: any WallClock, keys: @escaping @Sendable () throws -> any Database,
          cache: SubjectKeyCache = SubjectKeyCache()) {
         self.masterKey = masterKey
         self.clock = clock
@@ -51,26 +51,45 @@ struct KeyVault: Sendable {
         }
         let file = configuration.masterKeyFileURL
         if FileManager.default.fileExists(atPath: file.path) {
-            try PrivateFile.requirePrivate(file, what: "the master key file")
-            do {
-                return (try Vault.masterKey(base64: String(contentsOf: file, encoding: .utf8)), .file(file, isNew: false))
-            } catch {
-                throw ConfigurationError("\(file.path): \(error)")
-            }
+            return (try readKeyFile(file, what: "the master key file"), .file(file, isNew: false))
         }
         return (Vault.newDataKey(), .file(file, isNew: true))
+    }
+
+    /// A key file's key: owner-only, base64.
+    static func readKeyFile(_ file: URL, what: String) throws -> SymmetricKey {
+        try PrivateFile.requirePrivate(file, what: what)
+        do {
+            return try Vault.masterKey(base64: String(contentsOf: file, encoding: .utf8))
+        } catch {
+            throw ConfigurationError("\(file.path): \(error)")
+        }
+    }
+
+    /// What a key file holds: the key in base64, a line.
+    static func keyFileContents(_ key: SymmetricKey) -> Data {
+        Data((key.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n").utf8)
     }
 
     /// The purpose of the key-check row.
     static let keyCheckPurpose = "master-key"
     static let keyCheckPlaintext = Data("dossier master key check, version 1".utf8)
 
+    /// The key check's sealed value for `key` (under a key derived from it, never the key itself).
+    static func sealKeyCheck(with key: SymmetricKey) throws -> Data {
+        try Vault.seal(keyCheckPlaintext, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")
+    }
+
+    /// Whether `check` was sealed for `key`.
+    static func keyCheck(_ check: KeyCheck, opensWith key: SymmetricKey) -> Bool {
+        (try? Vault.open(check.sealed, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")) == keyCheckPlaintext
+    }
+
     /// Refuses a master key that does not open what this database holds (a lost key file replaced
     /// by a new one, a forgotten `DOSSIER_MASTER_KEY`); on a new database, records the check and
     /// writes a new key file.
     func checkMasterKey(source: Source) async throws {
-        let database = keys()
-        let probe = Vault.derivedKey(from: masterKey, for: "key-check")
+        let database = try keys()
         let described: String
         switch source {
         case .environment: described = "DOSSIER_MASTER_KEY"
@@ -84,14 +103,13 @@ struct KeyVault: Sendable {
             throw ConfigurationError("a rotation of the master key is under way: run `dossier keys rotate` again to finish it")
         }
         if let check = try await KeyCheck.query(on: database).filter(\.$purpose == Self.keyCheckPurpose).first() {
-            guard (try? Vault.open(check.sealed, with: probe, context: "key-check")) == Self.keyCheckPlaintext else {
+            guard Self.keyCheck(check, opensWith: masterKey) else {
                 // A rotation killed after its checks were swapped, before its key file was put
                 // in place: the key that opens the store waits beside the old one. Never say
                 // "restore the original" then: deleting that file would lose every key.
                 if case let .file(url, _) = source {
                     let next = url.appendingPathExtension("next")
-                    if let text = try? String(contentsOf: next, encoding: .utf8), let key = try? Vault.masterKey(base64: text),
-                       (try? Vault.open(check.sealed, with: Vault.derivedKey(from: key, for: "key-check"), context: "key-check")) == Self.keyCheckPlaintext {
+                    if let key = try? Self.readKeyFile(next, what: "the new key file"), Self.keyCheck(check, opensWith: key) {
                         throw ConfigurationError("a rotation of the master key stopped before its new key was put in place: "
                             + "run `dossier keys rotate` to finish it (the key that opens this key store is \(next.path): keep it)")
                     }
@@ -108,17 +126,16 @@ struct KeyVault: Sendable {
         if case let .file(url, isNew: true) = source {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            let text = masterKey.withUnsafeBytes { Data($0) }.base64EncodedString() + "\n"
             do {
                 // Never over a key file another process made meanwhile: that one would be lost.
-                try PrivateFile.createExclusively(Data(text.utf8), at: url)
+                try PrivateFile.createExclusively(Self.keyFileContents(masterKey), at: url)
             } catch is PrivateFile.Exists {
                 throw ConfigurationError("another process created the key file \(url.path) at the same time: start again")
             } catch {
                 throw ConfigurationError("cannot create the key file \(url.path): \(error)")
             }
         }
-        let sealed = try Vault.seal(Self.keyCheckPlaintext, with: probe, context: "key-check")
+        let sealed = try Self.sealKeyCheck(with: masterKey)
         do {
             try await KeyCheck(purpose: Self.keyCheckPurpose, sealed: sealed, now: clock.now).create(on: database)
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
@@ -130,7 +147,7 @@ struct KeyVault: Sendable {
     /// The subject's data key to seal with, made on first use.
     func sealingKey(for subject: String) async throws -> SymmetricKey {
         if let cached = cache.key(for: subject, now: clock.now) { return cached }
-        let database = keys()
+        let database = try keys()
         if let key = try await storedKey(for: subject, on: database) { return key }
         // No new key while a rotation is under way: it would be wrapped under the old master key
         // after the rotation read the keys, and be lost with that key.
@@ -154,7 +171,7 @@ struct KeyVault: Sendable {
     /// or no longer has, their key), which answers as erased.
     func openingKey(for subject: String) async throws -> SymmetricKey {
         if let cached = cache.key(for: subject, now: clock.now) { return cached }
-        guard let key = try await storedKey(for: subject, on: keys()) else { throw Shredded(subject: subject) }
+        guard let key = try await storedKey(for: subject, on: try keys()) else { throw Shredded(subject: subject) }
         return key
     }
 
@@ -186,21 +203,27 @@ struct KeyVault: Sendable {
     /// (so a master-key rotation re-wraps it), made from `initial` the first time.
     func serviceKey(_ name: String, initial: SymmetricKey) async throws -> SymmetricKey {
         let subject = "service:\(name)"
-        if let key = try await storedKey(for: subject, on: keys()) { return key }
+        if let key = try await storedKey(for: subject, on: try keys()) { return key }
         let record = SubjectKey(subject: subject, wrappedKey: try Vault.wrap(initial, for: subject, with: masterKey), now: clock.now)
         do {
-            try await record.create(on: keys())
+            try await record.create(on: try keys())
             return initial
         } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
-            return try await storedKey(for: subject, on: keys()) ?? initial
+            return try await storedKey(for: subject, on: try keys()) ?? initial
         }
+    }
+
+    /// The audit chain's key, from the key store (first made as it always was: derived from the
+    /// master key of the day, so that chains written before the key store verify).
+    func auditChainKey() async throws -> SymmetricKey {
+        try await serviceKey("audit-chain", initial: AuditTrail.initialKey(masterKey))
     }
 
     /// Crypto-shredding: the wrapped key is erased, so every sealed copy of the subject's data,
     /// in the database, the blob store or any backup, is unreadable for good.
     func shred(_ subject: String) async throws {
         cache.forget(subject, now: clock.now)
-        let database = keys()
+        let database = try keys()
         if let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() {
             stored.wrappedKey = nil
             stored.destroyedAt = clock.now
