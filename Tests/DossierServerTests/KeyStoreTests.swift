@@ -303,3 +303,15 @@ struct InspectionSandboxTests {
         #expect(InspectionSandbox.argument(nil) == "")
     }
 }
+
+extension InspectionSandbox {
+    /// `bytes` written where an upload's file would be, then inspected; nothing is left behind.
+    func inspect(_ bytes: Data, fileName: String?, declaredType: String?) throws -> Result<Inspected, FileInspector.Refusal> {
+        let input = scratch.appendingPathComponent("upload-\(UUID().uuidString.lowercased()).part")
+        try bytes.write(to: input)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let result = try inspect(fileAt: input, fileName: fileName, declaredType: declaredType)
+        if case let .success(inspected) = result, inspected.isRewritten { try? FileManager.default.removeItem(at: inspected.file) }
+        return result
+    }
+}

@@ -11,14 +11,17 @@ final class DocumentFile: Model, @unchecked Sendable {
     @Field(key: "position") var position: Int
     @Field(key: "blob_key") var blobKey: String
     @Field(key: "kind") var kind: String
+    /// Bytes of plaintext (of the stored file: a picture as re-encoded).
     @Field(key: "size") var size: Int
-    /// SHA-256 of the sealed bytes as stored: integrity of the blob.
+    /// SHA-256 of the sealed bytes as stored: integrity of the blob (checked by `dossier verify`;
+    /// a stream's chunks are authenticated one by one as they are read).
     @Field(key: "digest") var digest: String
     /// The original file name, sealed (it is personal data too).
     @Field(key: "sealed_name") var sealedName: Data
     @Field(key: "created_at") var createdAt: Date
     /// 1: sealed under "document-file:KEY"; 2: also bound to the document and the file's position,
-    /// so a blob cannot be swapped onto another document or position of the same person.
+    /// so a blob cannot be swapped onto another document or position of the same person;
+    /// 3: the content sealed as a stream of 64 KiB chunks (`SealedStream`), with the context of 2.
     @Field(key: "aead_version") var aeadVersion: Int
 
     /// Listed, not found by reflection: Fluent reflects on the type for every row it reads
@@ -41,7 +44,7 @@ final class DocumentFile: Model, @unchecked Sendable {
         aeadVersion = Self.currentAEADVersion
     }
 
-    static let currentAEADVersion = 2
+    static let currentAEADVersion = 3
 
     /// What the file's bytes are authenticated as, besides their subject.
     var contentContext: String { Self.contentContext(document: $document.id, position: position, blobKey: blobKey, version: aeadVersion) }

@@ -44,23 +44,32 @@ struct InspectionSandbox: Sendable {
         let description: String
     }
 
+    /// A file that passed: its kind, and where its bytes to keep are (the received file itself
+    /// for a PDF, kept as sent; a new file for a picture, re-encoded without its metadata, which
+    /// the caller deletes).
+    struct Inspected: Sendable {
+        var kind: FileInspector.Kind
+        var removedMetadata: [String]
+        var file: URL
+        /// Whether `file` was made by the inspection (the caller then deletes it).
+        var isRewritten: Bool
+    }
+
+    /// Inspects the private file `input` (in the scratch directory, never changed here).
     /// Blocks until the verdict: call it off the event loops (the inspection pool).
-    func inspect(_ bytes: Data, fileName: String?, declaredType: String?) throws -> Result<FileInspector.Accepted, FileInspector.Refusal> {
-        guard !bytes.isEmpty else { return .failure(.empty) }
-        guard bytes.count <= FileInspector.maximumSize else { return .failure(.tooLarge) }
+    func inspect(fileAt input: URL, fileName: String?, declaredType: String?) throws -> Result<Inspected, FileInspector.Refusal> {
+        let size = (try? FileManager.default.attributesOfItem(atPath: input.path)[.size] as? Int) ?? 0
+        guard size > 0 else { return .failure(.empty) }
+        guard size <= FileInspector.maximumSize else { return .failure(.tooLarge) }
         let base = scratch.appendingPathComponent("inspect-\(UUID().uuidString.lowercased())")
-        let input = base.appendingPathExtension("in")
         let output = base.appendingPathExtension("out")
         let errors = base.appendingPathExtension("err")
+        var keepOutput = false
         defer {
-            unlink(input.path)
-            unlink(output.path)
+            if !keepOutput { unlink(output.path) }
             unlink(errors.path)
         }
-        // Private, and not flushed: it lives for the inspection only (the directory is emptied
-        // at every start of the server).
-        try PrivateFile.writeScratch(bytes, to: input)
-        FileManager.default.createFile(atPath: errors.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil, attributes: [.posixPermissions: 0o600])
 
         let process = Process()
         process.executableURL = executable
@@ -106,17 +115,26 @@ struct InspectionSandbox: Sendable {
             // A picture is always re-encoded; what comes back is of the kind announced, and no larger
             // than an upload may be.
             if kind == .pdf {
-                guard !rewritten, FileInspector.sniff(bytes) == .pdf else { throw Broken(description: "dossier-inspect accepted a PDF it did not read as one") }
-                return .success(FileInspector.Accepted(kind: kind, bytes: bytes, removedMetadata: removed))
+                guard !rewritten, FileInspector.sniff(try Self.head(of: input)) == .pdf else {
+                    throw Broken(description: "dossier-inspect accepted a PDF it did not read as one")
+                }
+                return .success(Inspected(kind: kind, removedMetadata: removed, file: input, isRewritten: false))
             }
-            let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? nil
-            guard rewritten, let size, size > 0, size <= 4 * FileInspector.maximumSize else {
+            let written = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? nil
+            guard rewritten, let written, written > 0, written <= 4 * FileInspector.maximumSize else {
                 throw Broken(description: "dossier-inspect accepted a picture without re-encoding it within bounds")
             }
-            let kept = try Data(contentsOf: output)
-            guard FileInspector.sniff(kept) == kind else { throw Broken(description: "dossier-inspect wrote a picture of another kind") }
-            return .success(FileInspector.Accepted(kind: kind, bytes: kept, removedMetadata: removed))
+            guard FileInspector.sniff(try Self.head(of: output)) == kind else { throw Broken(description: "dossier-inspect wrote a picture of another kind") }
+            keepOutput = true
+            return .success(Inspected(kind: kind, removedMetadata: removed, file: output, isRewritten: true))
         }
+    }
+
+    /// The first bytes of a file, enough to tell its kind.
+    static func head(of file: URL) throws -> Data {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        return try handle.read(upToCount: 64) ?? Data()
     }
 
     static func argument(_ text: String?) -> String {

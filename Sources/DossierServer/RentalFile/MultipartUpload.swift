@@ -1,23 +1,55 @@
 import Foundation
 import MultipartKit
 import Vapor
+#if canImport(Glibc)
+import Glibc
+#endif
+import DossierCore
 
 /// A multipart request's fields and files, read without trusting any file name as a path.
+///
+/// The body is read as it arrives and each file goes straight to a private file of its own in
+/// the scratch directory (mode 0600, a random name): memory holds one network read at a time,
+/// whatever the size of the upload. The files are deleted on every path, answered or not
+/// (`receive`); a server stopped mid-upload empties the scratch directory when it starts again.
 struct MultipartUpload {
-    struct FilePart {
+    struct FilePart: Sendable {
         var fileName: String?
         var contentType: String?
-        var data: Data
+        /// The received bytes, in the scratch directory.
+        var file: URL
+        var size: Int
     }
 
     var fields: [String: String] = [:]
     var files: [FilePart] = []
 
+    /// Deletes the received files.
+    func discard() {
+        for part in files { unlink(part.file.path) }
+    }
+
+    /// Reads the form, runs `body` with it, then deletes its files whatever happened.
+    static func receive<T>(_ request: Request, maximumBytes: Int, language: Language,
+                           _ body: (MultipartUpload) async throws -> T) async throws -> T {
+        let form = try await read(request, maximumBytes: maximumBytes, language: language)
+        do {
+            let result = try await body(form)
+            form.discard()
+            return result
+        } catch {
+            form.discard()
+            throw error
+        }
+    }
+
     /// Reads `multipart/form-data` as it arrives (the route takes its body as a stream, so
     /// nothing is read before the caller was authenticated and admitted), at most `maximumBytes`
     /// in all: text fields by name, every part with a file name (or named `file` / `file[]`) as a
-    /// file. Text fields are capped at 4 KiB, and at most 64 parts are accepted.
-    static func read(_ request: Request, maximumBytes: Int) async throws -> MultipartUpload {
+    /// file, at most `FileInspector.maximumSize` each. Text fields are capped at 4 KiB, and at
+    /// most 64 parts are accepted. The caller deletes the files (`discard`); on an error, none
+    /// is left.
+    static func read(_ request: Request, maximumBytes: Int, language: Language = .en) async throws -> MultipartUpload {
         guard let type = request.headers.contentType, type.type == "multipart", type.subType == "form-data",
               let boundary = type.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
             throw Abort(.unsupportedMediaType, reason: "Send the file as multipart/form-data with fields 'type' and 'file'.")
@@ -25,32 +57,50 @@ struct MultipartUpload {
         if let length = request.headers.first(name: .contentLength).flatMap(Int.init), length > maximumBytes {
             throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
         }
-        let collector = Collector()
+        let collector = Collector(spool: request.dossier.inspector.scratch, language: language)
         let parser = MultipartParser(boundary: boundary)
         parser.onHeader = { name, value in collector.header(name, value) }
         parser.onBody = { buffer in collector.body(buffer) }
         parser.onPartComplete = { collector.complete() }
         var received = 0
+        // The last bytes received: a complete body ends with the closing delimiter. A client that
+        // goes away mid-upload ends the body early without an error, and what it sent must not
+        // be stored as if it were all.
+        var tail = [UInt8]()
+        let closing = Array("--\(boundary)--".utf8)
         // A body trickled in to hold an upload slot is cut off: the connection's idle timeout
         // ends a silent one, and this deadline a slow one.
         let deadline = ContinuousClock.now + Self.bodyDeadline
-        for try await chunk in request.body {
-            guard ContinuousClock.now < deadline else {
-                throw Abort(.requestTimeout, reason: "The upload took longer than \(Self.bodyDeadline): try again on a faster connection.")
+        do {
+            for try await chunk in request.body {
+                guard ContinuousClock.now < deadline else {
+                    throw Abort(.requestTimeout, reason: "The upload took longer than \(Self.bodyDeadline): try again on a faster connection.")
+                }
+                received += chunk.readableBytes
+                guard received <= maximumBytes else {
+                    throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
+                }
+                do {
+                    try parser.execute(chunk)
+                } catch {
+                    throw Abort(.badRequest, reason: "The multipart body is malformed.")
+                }
+                if let problem = collector.problem { throw problem }
+                tail.append(contentsOf: chunk.readableBytesView.suffix(closing.count + 64))
+                if tail.count > closing.count + 64 { tail.removeFirst(tail.count - closing.count - 64) }
             }
-            received += chunk.readableBytes
-            guard received <= maximumBytes else {
-                throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
+            let declared = request.headers.first(name: .contentLength).flatMap(Int.init)
+            guard declared.map({ $0 == received }) ?? true, Self.endsWithClosingDelimiter(tail, closing) else {
+                throw Abort(.badRequest, reason: "The upload was cut off before its end: send it again.")
             }
-            do {
-                try parser.execute(chunk)
-            } catch {
-                throw Abort(.badRequest, reason: "The multipart body is malformed.")
-            }
-            if let problem = collector.problem { throw Abort(.badRequest, reason: problem) }
+            guard collector.parts > 0 else { throw Abort(.badRequest, reason: "The multipart body is empty or malformed.") }
+            collector.finish()
+            return collector.upload
+        } catch {
+            // Cut off, refused or malformed: nothing received stays on disk.
+            collector.abandon()
+            throw error
         }
-        guard collector.parts > 0 else { throw Abort(.badRequest, reason: "The multipart body is empty or malformed.") }
-        return collector.upload
     }
 
     /// Gathers the parts as the parser hands them over (on the request's task, one at a time).
@@ -59,7 +109,16 @@ struct MultipartUpload {
         var headers: [String: String] = [:]
         var content = Data()
         var parts = 0
-        var problem: String?
+        var problem: (any Error)?
+        let spool: URL
+        let language: Language
+        /// The file of the part under way, while it is written.
+        var current: (url: URL, fd: Int32, size: Int)?
+
+        init(spool: URL, language: Language) {
+            self.spool = spool
+            self.language = language
+        }
 
         func header(_ name: String, _ value: String) {
             headers[name.lowercased()] = value
@@ -70,31 +129,78 @@ struct MultipartUpload {
         /// piece took three quarters of an upload's time, profiled).
         var partIsFile: Bool?
 
+        var isFile: Bool {
+            if let known = partIsFile { return known }
+            let disposition = headers["content-disposition"] ?? ""
+            let isFile = MultipartUpload.parameter("filename", in: disposition) != nil
+                || ["file", "file[]"].contains(MultipartUpload.parameter("name", in: disposition) ?? "")
+            partIsFile = isFile
+            return isFile
+        }
+
         func body(_ buffer: ByteBuffer) {
-            content.append(contentsOf: buffer.readableBytesView)
-            let isFile: Bool
-            if let known = partIsFile {
-                isFile = known
-            } else {
-                let disposition = headers["content-disposition"] ?? ""
-                isFile = MultipartUpload.parameter("filename", in: disposition) != nil
-                    || ["file", "file[]"].contains(MultipartUpload.parameter("name", in: disposition) ?? "")
-                partIsFile = isFile
+            guard problem == nil else { return }
+            guard isFile else {
+                content.append(contentsOf: buffer.readableBytesView)
+                if content.count > 4096 { problem = Abort(.badRequest, reason: "A text field of the form is longer than 4 KiB.") }
+                return
             }
-            if !isFile, content.count > 4096 { problem = "A text field of the form is longer than 4 KiB." }
+            do {
+                var file = try current ?? startFile()
+                file.size += buffer.readableBytes
+                current = file
+                guard file.size <= FileInspector.maximumSize else {
+                    let name = MultipartUpload.parameter("filename", in: headers["content-disposition"] ?? "").map { "\($0): " } ?? ""
+                    problem = Abort(.payloadTooLarge, reason: name + FileInspector.Refusal.tooLarge.message(language))
+                    return
+                }
+                try buffer.withUnsafeReadableBytes { raw in
+                    var offset = 0
+                    while offset < raw.count {
+                        let written = Glibc.write(file.fd, raw.baseAddress! + offset, raw.count - offset)
+                        guard written > 0 else {
+                            if written < 0, errno == EINTR { continue }
+                            throw PrivateFile.Failure(description: "cannot write an upload to the scratch directory (errno \(errno))")
+                        }
+                        offset += written
+                    }
+                }
+            } catch {
+                problem = error
+            }
+        }
+
+        /// A new private file for the part under way.
+        func startFile() throws -> (url: URL, fd: Int32, size: Int) {
+            let url = spool.appendingPathComponent("upload-\(UUID().uuidString.lowercased()).part")
+            let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create a file in the scratch directory (errno \(errno))") }
+            return (url, fd, 0)
         }
 
         func complete() {
+            guard problem == nil else { return }
             parts += 1
-            if parts > 64 { problem = "The form has too many parts." }
+            if parts > 64 {
+                problem = Abort(.badRequest, reason: "The form has too many parts.")
+                return
+            }
             let disposition = headers["content-disposition"] ?? ""
             let name = MultipartUpload.parameter("name", in: disposition)
             let fileName = MultipartUpload.parameter("filename", in: disposition)
-            if fileName != nil || name == "file" || name == "file[]" {
-                upload.files.append(FilePart(fileName: fileName, contentType: headers["content-type"], data: content))
+            if isFile {
+                do {
+                    // An empty file part has had no body: its (empty) file is made here.
+                    let file = try current ?? startFile()
+                    close(file.fd)
+                    current = nil
+                    upload.files.append(FilePart(fileName: fileName, contentType: headers["content-type"], file: file.url, size: file.size))
+                } catch {
+                    problem = error
+                }
             } else if let name {
                 guard let text = String(data: content, encoding: .utf8) else {
-                    problem = "The form field '\(String(name.prefix(40)))' is not valid UTF-8."
+                    problem = Abort(.badRequest, reason: "The form field '\(String(name.prefix(40)))' is not valid UTF-8.")
                     return
                 }
                 upload.fields[name] = text
@@ -103,6 +209,29 @@ struct MultipartUpload {
             content = Data()
             partIsFile = nil
         }
+
+        /// The body ended: a part left open (a body cut before its boundary) is not a file.
+        func finish() {
+            if let file = current {
+                close(file.fd)
+                unlink(file.url.path)
+                current = nil
+            }
+        }
+
+        /// Deletes everything received.
+        func abandon() {
+            finish()
+            upload.discard()
+            upload.files = []
+        }
+    }
+
+    /// Whether the body's last bytes are the closing delimiter, then at most blank lines.
+    static func endsWithClosingDelimiter(_ tail: [UInt8], _ closing: [UInt8]) -> Bool {
+        var end = tail.count
+        while end > 0, [UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: " "), UInt8(ascii: "\t")].contains(tail[end - 1]) { end -= 1 }
+        return end >= closing.count && Array(tail[(end - closing.count)..<end]) == closing
     }
 
     /// How long a whole upload body may take to arrive.

@@ -191,7 +191,12 @@ struct RentalFileController: RouteCollection {
     }
 
     private static func receiveUpload(req: Request, account: Account) async throws -> Response {
-        let form = try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+        try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, language: account.language) { form in
+            try await store(form, req: req, account: account)
+        }
+    }
+
+    private static func store(_ form: MultipartUpload, req: Request, account: Account) async throws -> Response {
         guard let type = form.fields["type"], !type.isEmpty else {
             throw ValidationFailure(problems: [FieldProblem(field: "type", message: AccountWording(account.language).required)])
         }
@@ -238,7 +243,7 @@ struct RentalFileController: RouteCollection {
         guard let position = raw.map({ Int($0) }) ?? 1, (1...RentalFileService.maximumFiles).contains(position) else {
             throw Abort(.notFound, reason: "No such file in this document (file=1 to \(RentalFileService.maximumFiles)).")
         }
-        let (data, kind, name) = try await RentalFileService(req).content(of: document, position: position)
+        let (content, kind, name) = try await RentalFileService(req).content(of: document, position: position)
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: kind.mediaType)
         let safe = String(name.unicodeScalars.filter { $0.isASCII && $0 != "\"" && $0 != "\\" && !CharacterSet.controlCharacters.contains($0) })
@@ -247,7 +252,21 @@ struct RentalFileController: RouteCollection {
         // Whatever the file holds, it runs nothing in the browser: a sandbox without scripts,
         // plugins, forms or same-origin access.
         headers.replaceOrAdd(name: "Content-Security-Policy", value: DocumentSecurity.contentPolicy)
-        return Response(status: .ok, headers: headers, body: .init(data: data))
+        // Sent a chunk at a time as it is opened: the length is known, so a stream cut by a
+        // damaged chunk is seen as cut by the client.
+        let logger = req.logger
+        return Response(status: .ok, headers: headers, body: .init(asyncStream: { writer in
+            do {
+                while let piece = try content.next() {
+                    try await writer.write(.buffer(ByteBuffer(data: piece)))
+                }
+                try await writer.write(.end)
+            } catch {
+                content.close()
+                logger.error("a stored file stopped opening while it was sent: \(String(describing: type(of: error)))")
+                try await writer.write(.error(error))
+            }
+        }, count: content.size))
     }
 
     static func delete(req: Request) async throws -> HTTPStatus {

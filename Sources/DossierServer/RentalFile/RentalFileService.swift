@@ -335,46 +335,60 @@ struct RentalFileService: Sendable {
         guard type.for.contains(kind) else {
             throw Abort(.unprocessableEntity, reason: fr ? "Cette pièce ne concerne pas ce type de personne (\(kind.rawValue))." : "This document type is not for this kind of person (\(kind.rawValue)).")
         }
-        try await checkQuota(of: account, adding: files.reduce(0) { $0 + $1.data.count }, language: language)
-        var accepted: [(FileInspector.Accepted, String?)] = []
-        for file in files {
-            // Off the event loops and the shared pool: a hostile file costs its own thread only.
-            let sandbox = services.inspector
-            let result = try await services.inspections.run {
-                try sandbox.inspect(file.data, fileName: file.fileName, declaredType: file.contentType)
-            }
-            switch result {
-            case let .success(result): accepted.append((result, file.fileName))
-            case let .failure(refusal):
-                let name = file.fileName.map { "\($0): " } ?? ""
-                throw Abort(Self.status(for: refusal), reason: name + refusal.message(language))
-            }
-        }
-
+        try await checkQuota(of: account, adding: files.reduce(0) { $0 + $1.size }, language: language)
         let subject = guarantor?.subject ?? account.subject
         let document = Document(accountID: try account.requireID(), guarantorID: guarantorID, subject: subject, type: type.id,
                                 category: category.id, source: source, receivedAt: receivedAt,
                                 filedBy: actor == account.subject ? nil : actor, now: clock.now)
         let documentID = UUID()
         document.id = documentID
+
+        // Files made on the way (re-encoded pictures, sealed blobs not yet in the store), all in
+        // the scratch directory and all deleted on the way out; the received files are the
+        // caller's (`MultipartUpload.receive`).
+        var made: [URL] = []
+        defer { for url in made { unlink(url.path) } }
+        var inspected: [(InspectionSandbox.Inspected, String?)] = []
+        for file in files {
+            // Off the event loops and the shared pool: a hostile file costs its own thread only.
+            let sandbox = services.inspector
+            let result = try await services.inspections.run {
+                try sandbox.inspect(fileAt: file.file, fileName: file.fileName, declaredType: file.contentType)
+            }
+            switch result {
+            case let .success(result):
+                if result.isRewritten { made.append(result.file) }
+                inspected.append((result, file.fileName))
+            case let .failure(refusal):
+                let name = file.fileName.map { "\($0): " } ?? ""
+                throw Abort(Self.status(for: refusal), reason: name + refusal.message(language))
+            }
+        }
+
+        // Sealed a chunk at a time into the scratch directory, then moved into the blob store.
+        let key = try await vault.sealingKey(for: subject)
         var records: [DocumentFile] = []
         var written: [String] = []
         do {
-            for (index, (file, name)) in accepted.enumerated() {
-                let key = UUID().uuidString.lowercased()
+            for (index, (file, name)) in inspected.enumerated() {
+                let blobKey = UUID().uuidString.lowercased()
                 let position = index + 1
                 // Bound to the document and the position: a blob moved elsewhere does not open.
-                let sealed = try await vault.seal(file.bytes, for: subject,
-                                                  context: DocumentFile.contentContext(document: documentID, position: position, blobKey: key))
-                try await services.blobs.put(sealed, key: key)
-                written.append(key)
+                let context = vault.fullContext(DocumentFile.contentContext(document: documentID, position: position, blobKey: blobKey), of: subject)
+                let sealedFile = services.inspector.scratch.appendingPathComponent("seal-\(blobKey).blob")
+                made.append(sealedFile)
+                let sealed = try await services.inspections.run {
+                    try SealedDocument.seal(file.file, to: sealedFile, key: key, context: context)
+                }
+                try await services.blobs.put(fileAt: sealedFile, key: blobKey)
+                written.append(blobKey)
                 let sealedName = try await vault.seal(Data((name ?? "\(type.id).\(file.kind.fileExtension)").utf8), for: subject,
-                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: key))
-                records.append(DocumentFile(documentID: documentID, position: position, blobKey: key, kind: file.kind,
-                                            size: file.bytes.count, digest: Digest.sha256Hex(sealed), sealedName: sealedName, now: clock.now))
+                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: blobKey))
+                records.append(DocumentFile(documentID: documentID, position: position, blobKey: blobKey, kind: file.kind,
+                                            size: sealed.size, digest: sealed.digest, sealedName: sealedName, now: clock.now))
             }
             let records = records
-            let count = accepted.count
+            let count = inspected.count
             try await services.audit.transaction(on: database) { db, audit in
                 try await document.create(on: db)
                 for record in records { try await record.create(on: db) }
@@ -401,20 +415,39 @@ struct RentalFileService: Sendable {
             .with(\.$files).with(\.$reviews).sort(\.$createdAt).all()
     }
 
-    /// A file's bytes, after checking the stored blob is the one written.
-    func content(of document: Document, position: Int) async throws -> (data: Data, kind: FileInspector.Kind, name: String) {
+    /// A file of a document, opened for reading a chunk at a time (its first chunk already
+    /// checked), with its kind and original name.
+    func content(of document: Document, position: Int) async throws -> (content: OpenedDocument, kind: FileInspector.Kind, name: String) {
         guard let file = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID())
             .filter(\.$position == position).first() else {
             throw Abort(.notFound, reason: "No file \(position) in this document.")
+        }
+        let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext)
+        let kind = FileInspector.Kind(rawValue: file.kind) ?? .pdf
+        let content: OpenedDocument
+        do {
+            content = try await open(file, of: document.subject)
+        } catch let error as SealedStream.Failure {
+            logger.error("blob \(file.blobKey) does not open: \(error)")
+            throw Abort(.internalServerError, reason: "Stored file failed its integrity check.")
+        }
+        return (content, kind, String(decoding: name, as: UTF8.self))
+    }
+
+    /// A stored file opened: streamed (vault format 3), or whole after its digest is checked
+    /// (files sealed by earlier versions).
+    func open(_ file: DocumentFile, of subject: String) async throws -> OpenedDocument {
+        if file.aeadVersion >= 3 {
+            let key = try await vault.openingKey(for: subject)
+            return try OpenedDocument(streaming: try await services.blobs.reader(file.blobKey), key: key,
+                                      context: vault.fullContext(file.contentContext, of: subject), size: file.size)
         }
         let sealed = try await services.blobs.get(file.blobKey)
         guard Digest.sha256Hex(sealed) == file.digest else {
             logger.error("blob \(file.blobKey) does not match its recorded digest")
             throw Abort(.internalServerError, reason: "Stored file failed its integrity check.")
         }
-        let data = try await vault.open(sealed, for: document.subject, context: file.contentContext)
-        let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext)
-        return (data, FileInspector.Kind(rawValue: file.kind) ?? .pdf, String(decoding: name, as: UTF8.self))
+        return OpenedDocument(whole: try await vault.open(sealed, for: subject, context: file.contentContext))
     }
 
     /// One of the account's documents, or nil (also for someone else's).

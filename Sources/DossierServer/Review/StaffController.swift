@@ -96,20 +96,22 @@ struct StaffController: RouteCollection {
         guard tenant.emailVerifiedAt != nil else {
             throw Abort(.conflict, reason: "This tenant has not confirmed their email address yet: nothing can be filed for them.")
         }
-        let form = try await req.dossier.uploads.admit(try staff.requireID(), language: staff.language) {
-            try await MultipartUpload.read(req, maximumBytes: RentalFileService.maximumBody)
+        // Reading, inspecting and storing all happen inside the gate, as for a tenant's upload.
+        let document = try await req.dossier.uploads.admit(try staff.requireID(), language: staff.language) {
+            try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, language: staff.language) { form in
+                guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
+                    throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
+                }
+                guard let received = form.fields["receivedAt"].flatMap(PublicationDate.init), received.start <= req.dossier.clock.now else {
+                    throw ValidationFailure(problems: [FieldProblem(field: "receivedAt", message: "Expected the date it was received, YYYY-MM-DD, not in the future.")])
+                }
+                var guarantorID: UUID?
+                if let raw = form.fields["guarantor"], !raw.isEmpty { guarantorID = UUID(uuidString: raw) }
+                return try await RentalFileService(req).upload(for: tenant, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                                                               source: source, receivedAt: received.start, filedBy: staff.subject, language: staff.language)
+            }
         }
-        guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
-            throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
-        }
-        guard let received = form.fields["receivedAt"].flatMap(PublicationDate.init), received.start <= req.dossier.clock.now else {
-            throw ValidationFailure(problems: [FieldProblem(field: "receivedAt", message: "Expected the date it was received, YYYY-MM-DD, not in the future.")])
-        }
-        var guarantorID: UUID?
-        if let raw = form.fields["guarantor"], !raw.isEmpty { guarantorID = UUID(uuidString: raw) }
         let service = RentalFileService(req)
-        let document = try await service.upload(for: tenant, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
-                                                source: source, receivedAt: received.start, filedBy: staff.subject, language: staff.language)
         guard let stored = try await Document.query(on: req.db).filter(\.$id == document.requireID()).with(\.$files).with(\.$reviews).first() else {
             throw Abort(.notFound, reason: "No such document.")
         }

@@ -29,21 +29,32 @@ enum PrivateFile {
         }
     }
 
-    /// A private file for a moment's use (mode 0600, never an existing one), not flushed.
-    static func writeScratch(_ data: Data, to url: URL) throws {
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(url.path) (errno \(errno))") }
-        defer { close(fd) }
+    /// Copies `source` to `url` the way `writeAtomically` writes, a piece at a time.
+    static func copyAtomically(_ source: URL, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let input = try FileHandle(forReadingFrom: source)
+        defer { try? input.close() }
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(temporary.path) (errno \(errno))") }
         do {
-            try writeAll(data, to: fd, path: url.path)
+            while let piece = try input.read(upToCount: 1 << 20), !piece.isEmpty {
+                try writeAll(piece, to: fd, path: temporary.path)
+            }
+            guard fsync(fd) == 0 else { throw Failure(description: "cannot flush \(temporary.path) (errno \(errno))") }
+            close(fd)
         } catch {
-            unlink(url.path)
+            close(fd)
+            unlink(temporary.path)
             throw error
+        }
+        guard rename(temporary.path, url.path) == 0 else {
+            unlink(temporary.path)
+            throw Failure(description: "cannot move \(url.lastPathComponent) into place (errno \(errno))")
         }
     }
 
     /// Every byte of `data` to `fd` (`write` may take fewer than asked).
-    private static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
+    static func writeAll(_ data: Data, to fd: Int32, path: String) throws {
         try data.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {

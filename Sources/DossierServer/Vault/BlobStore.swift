@@ -7,7 +7,11 @@ import Glibc
 /// store can take the filesystem's place.
 protocol BlobStore: Sendable {
     func put(_ data: Data, key: String) async throws
+    /// Moves a finished file of sealed bytes into the store under `key` (the file is gone after).
+    func put(fileAt file: URL, key: String) async throws
     func get(_ key: String) async throws -> Data
+    /// The blob piece by piece, never whole in memory.
+    func reader(_ key: String) async throws -> any BlobReader
     func delete(_ key: String) async throws
     func exists(_ key: String) async throws -> Bool
 }
@@ -41,8 +45,31 @@ struct FileBlobStore: BlobStore {
         PrivateFile.flushDirectory(folder)
     }
 
+    func put(fileAt file: URL, key: String) async throws {
+        let target = try url(for: key)
+        let folder = target.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // On disk before its name is: after a crash, the whole blob or none.
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "cannot open \(file.lastPathComponent) (errno \(errno))") }
+        let flushed = fsync(fd) == 0
+        close(fd)
+        guard flushed else { throw Failure(description: "cannot flush \(file.lastPathComponent) (errno \(errno))") }
+        if rename(file.path, target.path) != 0 {
+            guard errno == EXDEV else { throw Failure(description: "cannot move a blob into place (errno \(errno))") }
+            // The scratch directory is on another file system: copied, then the copy renamed.
+            try PrivateFile.copyAtomically(file, to: target)
+            unlink(file.path)
+        }
+        PrivateFile.flushDirectory(folder)
+    }
+
     func get(_ key: String) async throws -> Data {
         try Data(contentsOf: try url(for: key))
+    }
+
+    func reader(_ key: String) async throws -> any BlobReader {
+        try FileBlobReader(url: try url(for: key))
     }
 
     func delete(_ key: String) async throws {
@@ -54,5 +81,32 @@ struct FileBlobStore: BlobStore {
 
     func exists(_ key: String) async throws -> Bool {
         FileManager.default.fileExists(atPath: try url(for: key).path)
+    }
+}
+
+/// Reads a blob a piece at a time.
+protocol BlobReader: AnyObject, Sendable {
+    /// Up to `count` bytes; fewer only at the end, none after it.
+    func read(upTo count: Int) throws -> Data
+    func close()
+}
+
+final class FileBlobReader: BlobReader, @unchecked Sendable {
+    private let handle: FileHandle
+
+    init(url: URL) throws {
+        handle = try FileHandle(forReadingFrom: url)
+    }
+
+    func read(upTo count: Int) throws -> Data {
+        try handle.read(upToCount: count) ?? Data()
+    }
+
+    func close() {
+        try? handle.close()
+    }
+
+    deinit {
+        try? handle.close()
     }
 }

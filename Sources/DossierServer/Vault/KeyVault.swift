@@ -183,12 +183,17 @@ struct KeyVault: Sendable {
         return key
     }
 
+    /// What sealed data is authenticated as: whose it is and what it is.
+    func fullContext(_ context: String, of subject: String) -> String {
+        "\(subject):\(context)"
+    }
+
     func seal(_ data: Data, for subject: String, context: String) async throws -> Data {
-        try Vault.seal(data, with: try await sealingKey(for: subject), context: "\(subject):\(context)")
+        try Vault.seal(data, with: try await sealingKey(for: subject), context: fullContext(context, of: subject))
     }
 
     func open(_ sealed: Data, for subject: String, context: String) async throws -> Data {
-        try Vault.open(sealed, with: try await openingKey(for: subject), context: "\(subject):\(context)")
+        try Vault.open(sealed, with: try await openingKey(for: subject), context: fullContext(context, of: subject))
     }
 
     func sealJSON<T: Encodable>(_ value: T, for subject: String, context: String) async throws -> Data {
