@@ -154,20 +154,33 @@ struct MultipartUpload {
                     problem = Abort(.payloadTooLarge, reason: name + FileInspector.Refusal.tooLarge.message(language))
                     return
                 }
-                try buffer.withUnsafeReadableBytes { raw in
-                    var offset = 0
-                    while offset < raw.count {
-                        let written = Glibc.write(file.fd, raw.baseAddress! + offset, raw.count - offset)
-                        guard written > 0 else {
-                            if written < 0, errno == EINTR { continue }
-                            throw PrivateFile.Failure(description: "cannot write an upload to the scratch directory (errno \(errno))")
-                        }
-                        offset += written
-                    }
-                }
+                // Gathered, then written 256 KiB at a time: the parser hands a body over in
+                // pieces as small as a few bytes (at every CR that might start a boundary), and a
+                // write for each took two fifths of an upload's time (profiled).
+                pending.writeImmutableBuffer(buffer)
+                if pending.readableBytes >= Self.writeSize { try flush(file.fd) }
             } catch {
                 problem = error
             }
+        }
+
+        /// Bytes of the part under way not yet written.
+        var pending = ByteBuffer()
+        static let writeSize = 256 * 1024
+
+        func flush(_ fd: Int32) throws {
+            try pending.withUnsafeReadableBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                    guard written > 0 else {
+                        if written < 0, errno == EINTR { continue }
+                        throw PrivateFile.Failure(description: "cannot write an upload to the scratch directory (errno \(errno))")
+                    }
+                    offset += written
+                }
+            }
+            pending.clear()
         }
 
         /// A new private file for the part under way.
@@ -192,8 +205,15 @@ struct MultipartUpload {
                 do {
                     // An empty file part has had no body: its (empty) file is made here.
                     let file = try current ?? startFile()
-                    close(file.fd)
                     current = nil
+                    do {
+                        try flush(file.fd)
+                    } catch {
+                        close(file.fd)
+                        unlink(file.url.path)
+                        throw error
+                    }
+                    close(file.fd)
                     upload.files.append(FilePart(fileName: fileName, contentType: headers["content-type"], file: file.url, size: file.size))
                 } catch {
                     problem = error
@@ -212,6 +232,7 @@ struct MultipartUpload {
 
         /// The body ended: a part left open (a body cut before its boundary) is not a file.
         func finish() {
+            pending.clear()
             if let file = current {
                 close(file.fd)
                 unlink(file.url.path)
