@@ -1,28 +1,66 @@
+import Crypto
+import DossierCore
 import Foundation
 import MultipartKit
 import Vapor
 #if canImport(Glibc)
 import Glibc
 #endif
-import DossierCore
 
 /// A multipart request's fields and files, read without trusting any file name as a path.
 ///
-/// The body is read as it arrives and each file goes straight to a private file of its own in
-/// the scratch directory (mode 0600, a random name): memory holds one network read at a time,
-/// whatever the size of the upload. The files are deleted on every path, answered or not
-/// (`receive`); a server stopped mid-upload empties the scratch directory when it starts again.
+/// The body is read as it arrives. Each file is sealed as it comes (`SealedStream`, under a
+/// random key that lives in this process's memory only) into a private file of its own in the
+/// scratch directory (mode 0600, a random name): memory holds one network read and a few
+/// buffers whatever the size of the upload, and no file's plaintext reaches the disk until it
+/// is inspected, one at a time (`FilePart.open`). The files are deleted on every path, answered
+/// or not (`receive`); a server stopped mid-upload empties the scratch directory when it starts
+/// again, and what it held cannot be read without the key that died with the process.
 struct MultipartUpload {
     struct FilePart: Sendable {
         var fileName: String?
         var contentType: String?
-        /// The received bytes, in the scratch directory.
+        /// The received bytes, sealed, in the scratch directory.
         var file: URL
+        /// Bytes of plaintext.
         var size: Int
+        let key: SymmetricKey
+
+        static let context = "upload-spool"
+
+        /// The plaintext written to `destination`, a new private file (mode 0600).
+        func open(to destination: URL) throws {
+            let reader = try FileHandle(forReadingFrom: file)
+            defer { try? reader.close() }
+            let fd = Glibc.open(destination.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create a file in the scratch directory (errno \(errno))") }
+            do {
+                var buffer = Data()
+                try SealedStream.open(key: key, context: Self.context, read: { try reader.read(upToCount: $0) ?? Data() }, write: { piece in
+                    buffer.append(piece)
+                    if buffer.count >= MultipartUpload.writeSize {
+                        try PrivateFile.writeAll(buffer, to: fd, path: destination.path)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                })
+                try PrivateFile.writeAll(buffer, to: fd, path: destination.path)
+                close(fd)
+            } catch {
+                close(fd)
+                unlink(destination.path)
+                throw error
+            }
+        }
     }
 
     var fields: [String: String] = [:]
     var files: [FilePart] = []
+
+    /// Bytes gathered before a write to disk.
+    static let writeSize = 256 * 1024
+    /// What a part's headers may take, and how many a part may have.
+    static let headerBytesPerPart = 16 * 1024
+    static let headersPerPart = 16
 
     /// Deletes the received files.
     func discard() {
@@ -30,9 +68,9 @@ struct MultipartUpload {
     }
 
     /// Reads the form, runs `body` with it, then deletes its files whatever happened.
-    static func receive<T>(_ request: Request, maximumBytes: Int, language: Language,
+    static func receive<T>(_ request: Request, maximumBytes: Int, maximumFiles: Int, language: Language,
                            _ body: (MultipartUpload) async throws -> T) async throws -> T {
-        let form = try await read(request, maximumBytes: maximumBytes, language: language)
+        let form = try await read(request, maximumBytes: maximumBytes, maximumFiles: maximumFiles, language: language)
         do {
             let result = try await body(form)
             form.discard()
@@ -46,10 +84,10 @@ struct MultipartUpload {
     /// Reads `multipart/form-data` as it arrives (the route takes its body as a stream, so
     /// nothing is read before the caller was authenticated and admitted), at most `maximumBytes`
     /// in all: text fields by name, every part with a file name (or named `file` / `file[]`) as a
-    /// file, at most `FileInspector.maximumSize` each. Text fields are capped at 4 KiB, and at
-    /// most 64 parts are accepted. The caller deletes the files (`discard`); on an error, none
-    /// is left.
-    static func read(_ request: Request, maximumBytes: Int, language: Language = .en) async throws -> MultipartUpload {
+    /// file, at most `maximumFiles` files of `FileInspector.maximumSize` each. Text fields are
+    /// capped at 4 KiB, a part's headers at 16 KiB and 16 lines, and at most 64 parts are
+    /// accepted. The caller deletes the files (`discard`); on an error, none is left.
+    static func read(_ request: Request, maximumBytes: Int, maximumFiles: Int, language: Language = .en) async throws -> MultipartUpload {
         guard let type = request.headers.contentType, type.type == "multipart", type.subType == "form-data",
               let boundary = type.parameters["boundary"], !boundary.isEmpty, boundary.utf8.count <= 200 else {
             throw Abort(.unsupportedMediaType, reason: "Send the file as multipart/form-data with fields 'type' and 'file'.")
@@ -57,7 +95,7 @@ struct MultipartUpload {
         if let length = request.headers.first(name: .contentLength).flatMap(Int.init), length > maximumBytes {
             throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
         }
-        let collector = Collector(spool: request.dossier.inspector.scratch, language: language)
+        let collector = Collector(spool: request.dossier.inspector.scratch, maximumFiles: maximumFiles, language: language)
         let parser = MultipartParser(boundary: boundary)
         parser.onHeader = { name, value in collector.header(name, value) }
         parser.onBody = { buffer in collector.body(buffer) }
@@ -86,15 +124,20 @@ struct MultipartUpload {
                     throw Abort(.badRequest, reason: "The multipart body is malformed.")
                 }
                 if let problem = collector.problem { throw problem }
+                // What is not body is boundaries and headers, which the parser gathers in memory
+                // until they end: bounded per part, so a megabyte-long header or millions of
+                // them are refused as they come.
+                guard received - collector.bodyBytes <= (collector.parts + 1) * (Self.headerBytesPerPart + closing.count + 8) else {
+                    throw Abort(.badRequest, reason: "The headers of a part of the form are too long.")
+                }
                 tail.append(contentsOf: chunk.readableBytesView.suffix(closing.count + 64))
                 if tail.count > closing.count + 64 { tail.removeFirst(tail.count - closing.count - 64) }
             }
             let declared = request.headers.first(name: .contentLength).flatMap(Int.init)
-            guard declared.map({ $0 == received }) ?? true, Self.endsWithClosingDelimiter(tail, closing) else {
+            guard declared.map({ $0 == received }) ?? true, Self.endsWithClosingDelimiter(tail, closing), collector.isBetweenParts else {
                 throw Abort(.badRequest, reason: "The upload was cut off before its end: send it again.")
             }
             guard collector.parts > 0 else { throw Abort(.badRequest, reason: "The multipart body is empty or malformed.") }
-            collector.finish()
             return collector.upload
         } catch {
             // Cut off, refused or malformed: nothing received stays on disk.
@@ -107,21 +150,79 @@ struct MultipartUpload {
     private final class Collector: @unchecked Sendable {
         var upload = MultipartUpload()
         var headers: [String: String] = [:]
+        var headerCount = 0
         var content = Data()
         var parts = 0
+        /// Bytes of body handed over, of every part.
+        var bodyBytes = 0
         var problem: (any Error)?
         let spool: URL
+        let maximumFiles: Int
         let language: Language
-        /// The file of the part under way, while it is written.
-        var current: (url: URL, fd: Int32, size: Int)?
 
-        init(spool: URL, language: Language) {
+        /// The file of the part under way, while it is written.
+        final class Spool {
+            let url: URL
+            let fd: Int32
+            let key = SymmetricKey(size: .bits256)
+            var sealer: SealedStream.Sealer
+            var size = 0
+            /// Plaintext not yet sealed (less than a chunk, or a chunk kept back: the last one
+            /// is sealed as the last).
+            var plain = ByteBuffer()
+            /// Sealed bytes not yet written.
+            var sealed = Data()
+
+            init(url: URL, fd: Int32) {
+                self.url = url
+                self.fd = fd
+                sealer = SealedStream.Sealer(key: key, context: FilePart.context)
+                sealed.append(sealer.header)
+            }
+
+            func add(_ buffer: ByteBuffer) throws {
+                size += buffer.readableBytes
+                plain.writeImmutableBuffer(buffer)
+                while plain.readableBytes > SealedStream.chunkSize {
+                    let chunk = plain.readData(length: SealedStream.chunkSize)!
+                    sealed.append(try sealer.seal(chunk, final: false))
+                    if sealed.count >= MultipartUpload.writeSize { try flush() }
+                }
+                plain.discardReadBytes()
+            }
+
+            func finish() throws {
+                let rest = plain.readData(length: plain.readableBytes) ?? Data()
+                sealed.append(try sealer.seal(rest, final: true))
+                try flush()
+            }
+
+            func flush() throws {
+                try PrivateFile.writeAll(sealed, to: fd, path: url.path)
+                sealed.removeAll(keepingCapacity: true)
+            }
+        }
+
+        var current: Spool?
+
+        init(spool: URL, maximumFiles: Int, language: Language) {
             self.spool = spool
+            self.maximumFiles = maximumFiles
             self.language = language
         }
 
+        /// No part is under way: its headers started, its body not ended.
+        var isBetweenParts: Bool { current == nil && headers.isEmpty && content.isEmpty && headerCount == 0 }
+
         func header(_ name: String, _ value: String) {
-            headers[name.lowercased()] = value
+            headerCount += 1
+            guard headerCount <= MultipartUpload.headersPerPart else {
+                problem = Abort(.badRequest, reason: "A part of the form has too many headers.")
+                return
+            }
+            // Only these two matter; the others are counted, not kept.
+            let key = name.lowercased()
+            if key == "content-disposition" || key == "content-type" { headers[key] = value }
         }
 
         /// Whether the part under way is a file, decided at its first piece of body (the parser
@@ -140,55 +241,39 @@ struct MultipartUpload {
 
         func body(_ buffer: ByteBuffer) {
             guard problem == nil else { return }
+            bodyBytes += buffer.readableBytes
             guard isFile else {
                 content.append(contentsOf: buffer.readableBytesView)
                 if content.count > 4096 { problem = Abort(.badRequest, reason: "A text field of the form is longer than 4 KiB.") }
                 return
             }
             do {
-                var file = try current ?? startFile()
-                file.size += buffer.readableBytes
+                let file = try current ?? startFile()
                 current = file
-                guard file.size <= FileInspector.maximumSize else {
+                guard file.size + buffer.readableBytes <= FileInspector.maximumSize else {
                     let name = MultipartUpload.parameter("filename", in: headers["content-disposition"] ?? "").map { "\($0): " } ?? ""
                     problem = Abort(.payloadTooLarge, reason: name + FileInspector.Refusal.tooLarge.message(language))
                     return
                 }
-                // Gathered, then written 256 KiB at a time: the parser hands a body over in
-                // pieces as small as a few bytes (at every CR that might start a boundary), and a
-                // write for each took two fifths of an upload's time (profiled).
-                pending.writeImmutableBuffer(buffer)
-                if pending.readableBytes >= Self.writeSize { try flush(file.fd) }
+                // Gathered, sealed a chunk at a time and written 256 KiB at a time: the parser
+                // hands a body over in pieces as small as a few bytes (at every CR that might
+                // start a boundary), and a write for each took two fifths of an upload's time
+                // (profiled).
+                try file.add(buffer)
             } catch {
                 problem = error
             }
         }
 
-        /// Bytes of the part under way not yet written.
-        var pending = ByteBuffer()
-        static let writeSize = 256 * 1024
-
-        func flush(_ fd: Int32) throws {
-            try pending.withUnsafeReadableBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                    guard written > 0 else {
-                        if written < 0, errno == EINTR { continue }
-                        throw PrivateFile.Failure(description: "cannot write an upload to the scratch directory (errno \(errno))")
-                    }
-                    offset += written
-                }
-            }
-            pending.clear()
-        }
-
         /// A new private file for the part under way.
-        func startFile() throws -> (url: URL, fd: Int32, size: Int) {
+        func startFile() throws -> Spool {
+            guard upload.files.count < maximumFiles else {
+                throw Abort(.payloadTooLarge, reason: language == .fr ? "\(maximumFiles) fichiers au plus par pièce." : "At most \(maximumFiles) files per document.")
+            }
             let url = spool.appendingPathComponent("upload-\(UUID().uuidString.lowercased()).part")
             let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create a file in the scratch directory (errno \(errno))") }
-            return (url, fd, 0)
+            return Spool(url: url, fd: fd)
         }
 
         func complete() {
@@ -203,18 +288,18 @@ struct MultipartUpload {
             let fileName = MultipartUpload.parameter("filename", in: disposition)
             if isFile {
                 do {
-                    // An empty file part has had no body: its (empty) file is made here.
+                    // An empty file part has had no body: its file is made here.
                     let file = try current ?? startFile()
                     current = nil
                     do {
-                        try flush(file.fd)
+                        try file.finish()
                     } catch {
                         close(file.fd)
                         unlink(file.url.path)
                         throw error
                     }
                     close(file.fd)
-                    upload.files.append(FilePart(fileName: fileName, contentType: headers["content-type"], file: file.url, size: file.size))
+                    upload.files.append(FilePart(fileName: fileName, contentType: headers["content-type"], file: file.url, size: file.size, key: file.key))
                 } catch {
                     problem = error
                 }
@@ -226,23 +311,18 @@ struct MultipartUpload {
                 upload.fields[name] = text
             }
             headers = [:]
+            headerCount = 0
             content = Data()
             partIsFile = nil
         }
 
-        /// The body ended: a part left open (a body cut before its boundary) is not a file.
-        func finish() {
-            pending.clear()
+        /// Deletes everything received.
+        func abandon() {
             if let file = current {
                 close(file.fd)
                 unlink(file.url.path)
                 current = nil
             }
-        }
-
-        /// Deletes everything received.
-        func abandon() {
-            finish()
             upload.discard()
             upload.files = []
         }

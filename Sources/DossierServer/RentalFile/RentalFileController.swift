@@ -191,7 +191,7 @@ struct RentalFileController: RouteCollection {
     }
 
     private static func receiveUpload(req: Request, account: Account) async throws -> Response {
-        try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, language: account.language) { form in
+        try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, maximumFiles: RentalFileService.maximumFiles, language: account.language) { form in
             try await store(form, req: req, account: account)
         }
     }
@@ -263,8 +263,13 @@ struct RentalFileController: RouteCollection {
                 try await writer.write(.end)
             } catch {
                 content.close()
-                logger.error("a stored file stopped opening while it was sent: \(String(describing: type(of: error)))")
-                try await writer.write(.error(error))
+                if error is SealedStream.Failure {
+                    logger.error("a stored file stopped opening while it was sent (a damaged blob: run dossier verify)")
+                } else {
+                    // The client went away, most often.
+                    logger.debug("a file's sending stopped: \(String(describing: type(of: error)))")
+                }
+                try? await writer.write(.error(error))
             }
         }, count: content.size))
     }

@@ -1,3 +1,4 @@
+import Crypto
 import DossierCore
 import Fluent
 import Foundation
@@ -343,52 +344,66 @@ struct RentalFileService: Sendable {
         let documentID = UUID()
         document.id = documentID
 
-        // Files made on the way (re-encoded pictures, sealed blobs not yet in the store), all in
-        // the scratch directory and all deleted on the way out; the received files are the
-        // caller's (`MultipartUpload.receive`).
-        var made: [URL] = []
-        defer { for url in made { unlink(url.path) } }
-        var inspected: [(InspectionSandbox.Inspected, String?)] = []
-        for file in files {
+        // One file at a time: its plaintext out of the sealed spool into the scratch directory,
+        // inspected, sealed under the subject's key, and the plaintext deleted before the next
+        // (the scratch directory never holds more than one file's plaintext for an upload).
+        // The sealed files wait there until every file has passed, then go to the blob store.
+        var sealedFiles: [URL] = []
+        defer { for url in sealedFiles { unlink(url.path) } }
+        var accepted: [(blobKey: String, kind: FileInspector.Kind, sealed: SealedDocument.Written, name: String?)] = []
+        var key: SymmetricKey?
+        for (index, file) in files.enumerated() {
+            let position = index + 1
+            let blobKey = UUID().uuidString.lowercased()
+            let scratch = services.inspector.scratch
+            let plain = scratch.appendingPathComponent("inspect-\(blobKey).in")
+            var rewritten: URL?
+            defer {
+                unlink(plain.path)
+                if let rewritten { unlink(rewritten.path) }
+            }
             // Off the event loops and the shared pool: a hostile file costs its own thread only.
             let sandbox = services.inspector
             let result = try await services.inspections.run {
-                try sandbox.inspect(fileAt: file.file, fileName: file.fileName, declaredType: file.contentType)
+                try file.open(to: plain)
+                return try sandbox.inspect(fileAt: plain, fileName: file.fileName, declaredType: file.contentType)
             }
+            let inspected: InspectionSandbox.Inspected
             switch result {
             case let .success(result):
-                if result.isRewritten { made.append(result.file) }
-                inspected.append((result, file.fileName))
+                inspected = result
+                if result.isRewritten { rewritten = result.file }
             case let .failure(refusal):
                 let name = file.fileName.map { "\($0): " } ?? ""
                 throw Abort(Self.status(for: refusal), reason: name + refusal.message(language))
             }
+            let subjectKey: SymmetricKey
+            if let key { subjectKey = key } else { subjectKey = try await vault.sealingKey(for: subject) }
+            key = subjectKey
+            // Bound to the document and the position: a blob moved elsewhere does not open.
+            let context = vault.fullContext(DocumentFile.contentContext(document: documentID, position: position, blobKey: blobKey), of: subject)
+            let sealedFile = scratch.appendingPathComponent("seal-\(blobKey).blob")
+            sealedFiles.append(sealedFile)
+            let sealed = try await services.inspections.run {
+                try SealedDocument.seal(inspected.file, to: sealedFile, key: subjectKey, context: context)
+            }
+            accepted.append((blobKey, inspected.kind, sealed, file.fileName))
         }
 
-        // Sealed a chunk at a time into the scratch directory, then moved into the blob store.
-        let key = try await vault.sealingKey(for: subject)
         var records: [DocumentFile] = []
         var written: [String] = []
         do {
-            for (index, (file, name)) in inspected.enumerated() {
-                let blobKey = UUID().uuidString.lowercased()
+            for (index, file) in accepted.enumerated() {
                 let position = index + 1
-                // Bound to the document and the position: a blob moved elsewhere does not open.
-                let context = vault.fullContext(DocumentFile.contentContext(document: documentID, position: position, blobKey: blobKey), of: subject)
-                let sealedFile = services.inspector.scratch.appendingPathComponent("seal-\(blobKey).blob")
-                made.append(sealedFile)
-                let sealed = try await services.inspections.run {
-                    try SealedDocument.seal(file.file, to: sealedFile, key: key, context: context)
-                }
-                try await services.blobs.put(fileAt: sealedFile, key: blobKey)
-                written.append(blobKey)
-                let sealedName = try await vault.seal(Data((name ?? "\(type.id).\(file.kind.fileExtension)").utf8), for: subject,
-                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: blobKey))
-                records.append(DocumentFile(documentID: documentID, position: position, blobKey: blobKey, kind: file.kind,
-                                            size: sealed.size, digest: sealed.digest, sealedName: sealedName, now: clock.now))
+                try await services.blobs.put(fileAt: sealedFiles[index], key: file.blobKey)
+                written.append(file.blobKey)
+                let sealedName = try await vault.seal(Data((file.name ?? "\(type.id).\(file.kind.fileExtension)").utf8), for: subject,
+                                                      context: DocumentFile.nameContext(document: documentID, position: position, blobKey: file.blobKey))
+                records.append(DocumentFile(documentID: documentID, position: position, blobKey: file.blobKey, kind: file.kind,
+                                            size: file.sealed.size, digest: file.sealed.digest, sealedName: sealedName, now: clock.now))
             }
             let records = records
-            let count = inspected.count
+            let count = accepted.count
             try await services.audit.transaction(on: database) { db, audit in
                 try await document.create(on: db)
                 for record in records { try await record.create(on: db) }

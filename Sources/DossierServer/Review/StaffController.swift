@@ -96,9 +96,11 @@ struct StaffController: RouteCollection {
         guard tenant.emailVerifiedAt != nil else {
             throw Abort(.conflict, reason: "This tenant has not confirmed their email address yet: nothing can be filed for them.")
         }
-        // Reading, inspecting and storing all happen inside the gate, as for a tenant's upload.
-        let document = try await req.dossier.uploads.admit(try staff.requireID(), language: staff.language) {
-            try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, language: staff.language) { form in
+        // Reading, inspecting and storing all happen inside the gate, in the tenant's slot: a
+        // filing and the tenant's own upload (or two filings) never run at once, so the quota
+        // holds.
+        let document = try await req.dossier.uploads.admit(try tenant.requireID(), language: staff.language) {
+            try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, maximumFiles: RentalFileService.maximumFiles, language: staff.language) { form in
                 guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
                     throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
                 }

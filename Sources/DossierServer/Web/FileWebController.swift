@@ -259,7 +259,7 @@ struct FileWebController: RouteCollection {
             // Reading, inspecting and storing all happen inside the gate: one upload at a time per
             // account (so its quota cannot be overrun by parallel uploads), a few in all.
             let document = try await req.dossier.uploads.admit(try account.requireID(), language: language) {
-                try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, language: language) { form in
+                try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, maximumFiles: RentalFileService.maximumFiles, language: language) { form in
                     let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
                     return try await RentalFileService(req).upload(
                         for: account, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
