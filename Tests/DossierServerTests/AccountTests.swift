@@ -118,6 +118,39 @@ struct AccountTests {
         }
     }
 
+    /// The session and its account are read by one hand-written joined query: what it reads is
+    /// the signed-in account, an ended or expired session is refused, and the activity it
+    /// records (every five minutes) updates the rows it read, never adds any.
+    @Test(arguments: TestDatabase.all)
+    func aRequestsSessionAndAccountComeFromOneQueryAndTheirActivityIsSaved(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        func bearer(_ token: String) -> HTTPHeaders { ["Authorization": "Bearer \(token)"] }
+        try await withDossier(on: database, clock: clock) { app in
+            _ = try await app.signUp()
+            _ = try await app.signUp(email: "other@example.org")
+            let token = try await app.signIn()
+            _ = try await app.signIn(email: "other@example.org")
+            try await app.testing().test(.GET, "api/v1/me", headers: bearer(token)) { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("jane.doe@example.org"))
+            }
+            let account = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "jane.doe@example.org").first())
+            let session = try #require(try await Session.query(on: app.db).filter(\.$account.$id == account.requireID()).first())
+            #expect(session.lastSeenAt == testEpoch)
+            clock.advance(by: 301)
+            try await app.testing().test(.GET, "api/v1/me", headers: bearer(token)) { res in #expect(res.status == .ok) }
+            let seen = try #require(try await Session.find(session.requireID(), on: app.db))
+            #expect(seen.lastSeenAt == testEpoch + 301)
+            let active = try #require(try await Account.find(account.requireID(), on: app.db))
+            #expect(active.lastActivityAt == testEpoch + 301)
+            #expect(try await Account.query(on: app.db).count() == 2)
+            #expect(try await Session.query(on: app.db).count() == 2)
+            // Expired: refused.
+            clock.advance(by: 400 * 24 * 3600)
+            try await app.testing().test(.GET, "api/v1/me", headers: bearer(token)) { res in #expect(res.status == .unauthorized) }
+        }
+    }
+
     @Test(arguments: TestDatabase.all)
     func wrongPasswordsAreThrottledPerAccount(database: TestDatabase) async throws {
         let clock = ManualClock(testEpoch)

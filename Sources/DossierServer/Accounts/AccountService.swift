@@ -260,16 +260,23 @@ struct AccountService: Sendable {
     }
 
     /// The session and account a token opens, if it is live. Records activity at most every 5 minutes.
+    static let sessionColumns = PrefixedRow.columns(of: Session.self, table: "s", prefix: "s_") + ", "
+        + PrefixedRow.columns(of: Account.self, table: "a", prefix: "a_")
+
     func authenticate(token: String, kind: Session.Kind) async throws -> (Session, Account)? {
         let now = clock.now
-        // One query, the account joined: every authenticated request makes it (the eager load
-        // of the account was a second round trip each time, profiled).
-        guard let session = try await Session.query(on: database)
-            .join(Account.self, on: \Session.$account.$id == \Account.$id)
-            .filter(\.$tokenHash == SecretToken.hash(token)).filter(\.$kind == kind)
-            .filter(\.$endedAt == nil).filter(\.$expiresAt > now).first()
+        // One query, the account joined, in SQL written once: every authenticated request makes
+        // it (an eager load of the account was a second round trip, and building the query with
+        // Fluent a fifth of a read, profiled).
+        guard let sql = database as? any SQLDatabase else { throw Abort(.internalServerError, reason: "The database does not speak SQL.") }
+        guard let row = try await sql.raw("""
+            SELECT \(unsafeRaw: Self.sessionColumns) FROM "sessions" s JOIN "accounts" a ON a."id" = s."account_id"
+            WHERE s."token_hash" = \(bind: SecretToken.hash(token)) AND s."kind" = \(bind: kind.rawValue)
+            AND s."ended_at" IS NULL AND s."expires_at" > \(bind: now) LIMIT 1
+            """).first()
         else { return nil }
-        session.$account.value = try session.joined(Account.self)
+        let session = try PrefixedRow.decode(Session.self, from: row, prefix: "s_")
+        session.$account.value = try PrefixedRow.decode(Account.self, from: row, prefix: "a_")
         if now.timeIntervalSince(session.lastSeenAt) > 300 {
             session.lastSeenAt = now
             session.account.lastActivityAt = now
