@@ -44,6 +44,10 @@ struct Serve: AsyncParsableCommand {
                 app.logger.info("Database: \(configuration.databaseDescription)")
                 try await DossierApp.migrate(app)
                 try await app.execute()
+                // Stopped (SIGTERM, SIGINT): no new request, the ones under way answered, before
+                // anything closes. Vapor would stop the HTTP server last, after the databases,
+                // and a request arriving in between stopped the process with a trap.
+                await app.server.shutdown()
             } catch {
                 try? await app.asyncShutdown()
                 throw error

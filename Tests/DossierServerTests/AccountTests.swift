@@ -145,8 +145,10 @@ struct AccountTests {
             #expect(active.lastActivityAt == testEpoch + 301)
             #expect(try await Account.query(on: app.db).count() == 2)
             #expect(try await Session.query(on: app.db).count() == 2)
-            // Expired: refused.
-            clock.advance(by: 400 * 24 * 3600)
+            // Valid to its last second, refused after.
+            clock.advance(by: AccountService.apiSessionLifetime - 301 - 1)
+            try await app.testing().test(.GET, "api/v1/me", headers: bearer(token)) { res in #expect(res.status == .ok) }
+            clock.advance(by: 2)
             try await app.testing().test(.GET, "api/v1/me", headers: bearer(token)) { res in #expect(res.status == .unauthorized) }
         }
     }

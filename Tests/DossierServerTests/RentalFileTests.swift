@@ -321,6 +321,47 @@ struct RentalFileTests {
         }
     }
 
+    /// The document list is one joined query (documents × files × reviews): each file and each
+    /// review comes back once, in order, for documents with several of each and with none.
+    @Test(arguments: TestDatabase.all)
+    func theDocumentListReadsEveryFileAndReviewOnce(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            _ = try await app.signUp(verified: true)
+            let token = try await app.signIn()
+            let pdf = try upload("payslip.pdf")
+            var several: UUID?
+            try await app.upload(token: token, type: "tax-notice", files: [("one.pdf", "application/pdf", pdf), ("two.pdf", "application/pdf", pdf),
+                                                                          ("three.pdf", "application/pdf", pdf)]) { res in
+                #expect(res.status == .created)
+                several = try res.content.decode(RentalFileController.DocumentBody.self).id
+            }
+            clock.advance(by: 1)
+            let single = try await uploadPayslip(app, token: token)
+            _ = try await StaffAccounts.create(on: app, email: try #require(EmailAddress("op@example.org")), password: "a long operator passphrase",
+                                               firstName: "Olga", lastName: "Op", role: .operator_, language: .en)
+            let staff = try await app.signIn(email: "op@example.org", password: "a long operator passphrase")
+            let documentID = try #require(several)
+            for (decision, reasons) in [("declined", ["illegible"]), ("declined", ["expired"]), ("validated", [])] {
+                clock.advance(by: 60)
+                try await app.testing().test(.POST, "api/v1/staff/documents/\(documentID)/review", headers: ["Authorization": "Bearer \(staff)"], beforeRequest: { req in
+                    try req.content.encode(StaffController.ReviewBody(decision: decision, reasons: reasons))
+                }, afterResponse: { res in #expect(res.status == .noContent) })
+            }
+            try await app.testing().test(.GET, "api/v1/me/documents", headers: ["Authorization": "Bearer \(token)"]) { res in
+                let documents = try res.content.decode([RentalFileController.DocumentBody].self)
+                #expect(documents.map(\.id) == [documentID, single])
+                #expect(documents[0].files.map(\.position) == [1, 2, 3])
+                #expect(documents[0].files.map(\.name) == ["one.pdf", "two.pdf", "three.pdf"])
+                #expect(documents[0].reviews.map(\.decision) == ["declined", "declined", "validated"])
+                #expect(documents[0].reviews.map { $0.reasons.map(\.id) } == [["illegible"], ["expired"], []])
+                #expect(documents[0].status == "validated")
+                #expect(documents[1].files.map(\.name) == ["avis.pdf"])
+                #expect(documents[1].reviews.isEmpty)
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.all)
     func staffReviewTellsTheTenantWhy(database: TestDatabase) async throws {
         try await withDossier(on: database) { app in

@@ -84,11 +84,14 @@ public enum DossierApp {
         app.leaf.configuration = LeafConfiguration(rootDirectory: Views.directory)
         app.leaf.sources = Views.sources(fileio: app.fileio)
 
+        let inFlight = InFlightRequests()
         app.middleware = Middlewares()
+        app.middleware.use(InFlightRequests.Middleware(requests: inFlight))
         app.middleware.use(RequestLogMiddleware())
         app.middleware.use(SecurityHeadersMiddleware(usesHTTPS: configuration.usesHTTPS))
         app.middleware.use(APIErrorMiddleware(environment: app.environment))
         app.lifecycle.use(InspectionPoolShutdown())
+        app.lifecycle.use(InFlightRequests.Drain(requests: inFlight))
 
         try routes(app)
     }

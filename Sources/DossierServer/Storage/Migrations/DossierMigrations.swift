@@ -9,5 +9,6 @@ enum DossierMigrations {
         M004CreateOutboxAndAudit(),
         M005CreateRentalFiles(),
         M006SecurityHardening(),
+        M007ReadIndexes(),
     ]
 }
