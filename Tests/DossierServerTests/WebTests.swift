@@ -73,6 +73,11 @@ struct WebTests {
                 #expect(session.contains("HttpOnly"))
                 #expect(session.contains("SameSite=Lax"))
             }
+            // The kind is part of the session's lookup: the browser's token is no API token.
+            let webToken = try #require(browser.cookies["dossier_session"])
+            try await app.testing().test(.GET, "api/v1/me", headers: ["Authorization": "Bearer \(webToken)"]) { res in
+                #expect(res.status == .unauthorized)
+            }
             var sessionToken = ""
             try await app.testing().test(.GET, "account", headers: browser.cookieHeader) { res in
                 #expect(res.status == .ok)
