@@ -167,6 +167,10 @@ struct RentalFileController: RouteCollection {
     }
 
     static func documentBody(_ document: Document, service: RentalFileService) async throws -> DocumentBody {
+        try await documentBody(DocumentListing(document), service: service)
+    }
+
+    static func documentBody(_ document: DocumentListing, service: RentalFileService) async throws -> DocumentBody {
         let files = try await service.namedFiles(of: document).map {
             DocumentBody.File(position: $0.file.position, kind: $0.file.kind, size: $0.file.size, name: $0.name)
         }
@@ -175,7 +179,7 @@ struct RentalFileController: RouteCollection {
                                 reasons: review.reasonIDs.compactMap { service.catalogue.declineReason($0) },
                                 comment: review.comment, at: review.createdAt)
         }
-        return DocumentBody(id: try document.requireID(), type: document.type, category: document.category, guarantor: document.$guarantor.id,
+        return DocumentBody(id: document.id, type: document.type, category: document.category, guarantor: document.guarantorID,
                             status: document.status.rawValue, source: document.source.rawValue, receivedAt: document.receivedAt,
                             createdAt: document.createdAt, files: files, reviews: reviews)
     }

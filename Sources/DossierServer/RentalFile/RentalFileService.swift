@@ -440,50 +440,30 @@ struct RentalFileService: Sendable {
     }
 
     static let profileColumns = PrefixedRow.columns(of: Profile.self, table: "p", prefix: "p_")
-    static let documentColumns = PrefixedRow.columns(of: Document.self, table: "d", prefix: "d_") + ", "
-        + PrefixedRow.columns(of: DocumentFile.self, table: "f", prefix: "f_") + ", "
-        + PrefixedRow.columns(of: DocumentReview.self, table: "r", prefix: "r_")
-
     /// The account's documents, oldest first, with their files and reviews: one query in SQL
-    /// written once (the document list is the most frequent read; with Fluent's eager loading it
-    /// was three queries, each built anew, profiled). A document with several files and several
-    /// reviews comes back on files × reviews rows, each file and review kept once.
-    func documents(of account: Account) async throws -> [Document] {
+    /// written once, read into plain values (`DocumentListing`). With Fluent's eager loading it
+    /// was three queries, each built anew, and a model per row, profiled. A document with
+    /// several files and several reviews comes back on files × reviews rows, each file and
+    /// review kept once.
+    func documents(of account: Account) async throws -> [DocumentListing] {
         let rows = try await sql.raw("""
-            SELECT \(unsafeRaw: Self.documentColumns) FROM "documents" d
+            SELECT \(unsafeRaw: DocumentListing.columns) FROM "documents" d
             LEFT JOIN "document_files" f ON f."document_id" = d."id"
             LEFT JOIN "document_reviews" r ON r."document_id" = d."id"
             WHERE d."account_id" = \(bind: account.requireID()) ORDER BY d."created_at", d."id", f."position", r."created_at"
             """).all()
-        var documents: [Document] = []
-        var files: [DocumentFile] = []
-        var reviews: [DocumentReview] = []
-        func close() {
-            documents.last?.$files.value = files
-            documents.last?.$reviews.value = reviews
-            files = []
-            reviews = []
-        }
+        var documents: [DocumentListing] = []
         for row in rows {
             let id = try row.decode(column: "d_id", as: UUID.self)
-            if documents.last?.id != id {
-                close()
-                documents.append(try PrefixedRow.decode(Document.self, from: row, prefix: "d_"))
+            if documents.last?.id != id { documents.append(try DocumentListing(row: row)) }
+            let last = documents.count - 1
+            if let file = try DocumentListing.file(of: row), !documents[last].files.contains(where: { $0.id == file.id }) {
+                documents[last].files.append(file)
             }
-            if try !row.decodeNil(column: "f_id") {
-                let fileID = try row.decode(column: "f_id", as: UUID.self)
-                if !files.contains(where: { $0.id == fileID }) {
-                    files.append(try PrefixedRow.decode(DocumentFile.self, from: row, prefix: "f_"))
-                }
-            }
-            if try !row.decodeNil(column: "r_id") {
-                let reviewID = try row.decode(column: "r_id", as: UUID.self)
-                if !reviews.contains(where: { $0.id == reviewID }) {
-                    reviews.append(try PrefixedRow.decode(DocumentReview.self, from: row, prefix: "r_"))
-                }
+            if let review = try DocumentListing.review(of: row), !documents[last].reviews.contains(where: { $0.id == review.id }) {
+                documents[last].reviews.append(review)
             }
         }
-        close()
         return documents
     }
 
@@ -527,11 +507,11 @@ struct RentalFileService: Sendable {
         try await Document.query(on: database).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first()
     }
 
-    /// The document's files in order, with their original names unsealed (files must be loaded).
-    func namedFiles(of document: Document) async throws -> [(file: DocumentFile, name: String)] {
-        var result: [(file: DocumentFile, name: String)] = []
+    /// The document's files in order, with their original names unsealed.
+    func namedFiles(of document: DocumentListing) async throws -> [(file: DocumentListing.File, name: String)] {
+        var result: [(file: DocumentListing.File, name: String)] = []
         for file in document.files.sorted(by: { $0.position < $1.position }) {
-            let name = try await vault.open(file.sealedName, for: document.subject, context: file.nameContext)
+            let name = try await vault.open(file.sealedName, for: document.subject, context: document.nameContext(of: file))
             result.append((file, String(decoding: name, as: UTF8.self)))
         }
         return result
@@ -562,7 +542,7 @@ struct RentalFileService: Sendable {
     func completeness(of account: Account) async throws -> [PersonCompleteness] {
         let documents = try await self.documents(of: account).filter { $0.status != .declined }
         let counts = { (guarantorID: UUID?) in
-            documents.filter { $0.$guarantor.id == guarantorID }.map { (type: $0.type, files: $0.files.count) }
+            documents.filter { $0.guarantorID == guarantorID }.map { (type: $0.type, files: $0.files.count) }
         }
         let status = try await profile(of: account).catalogueStatus
         let tenant = catalogue.completeness(for: .tenant, status: status, documents: counts(nil))

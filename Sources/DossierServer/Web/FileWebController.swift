@@ -111,14 +111,14 @@ struct FileWebController: RouteCollection {
         for entry in completeness {
             let guarantorID = guarantors.first { $0.id?.uuidString.lowercased() == entry.person }?.id
             var rows: [DocumentRow] = []
-            for document in documents where document.$guarantor.id == guarantorID {
+            for document in documents where document.guarantorID == guarantorID {
                 let review = document.reviews.sorted { $0.createdAt < $1.createdAt }.last
-                let documentID = try document.requireID()
+                let documentID = document.id
                 let files = try await service.namedFiles(of: document).map {
                     Option(value: "/file/documents/\(documentID)/content?file=\($0.file.position)", label: $0.name)
                 }
                 rows.append(DocumentRow(
-                    id: try document.requireID().uuidString, type: typeNames[document.type] ?? document.type, status: document.status.rawValue,
+                    id: document.id.uuidString, type: typeNames[document.type] ?? document.type, status: document.status.rawValue,
                     statusLabel: labels["status-\(document.status.rawValue)"] ?? document.status.rawValue, declined: document.status == .declined,
                     files: files,
                     reasons: review.flatMap { $0.reasonIDs.isEmpty ? nil : $0.reasonIDs.compactMap { catalogue.declineReason($0)?.name[language] }.joined(separator: ", ") },
