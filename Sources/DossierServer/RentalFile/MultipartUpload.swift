@@ -32,23 +32,16 @@ struct MultipartUpload {
         func open(to destination: URL) throws {
             let reader = try FileHandle(forReadingFrom: file)
             defer { try? reader.close() }
-            let fd = Glibc.open(destination.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create a file in the scratch directory (errno \(errno))") }
-            do {
+            try PrivateFile.writeNew(destination) { write in
                 var buffer = Data()
                 try SealedStream.open(key: key, context: Self.context, read: { try reader.read(upToCount: $0) ?? Data() }, write: { piece in
                     buffer.append(piece)
                     if buffer.count >= MultipartUpload.writeSize {
-                        try PrivateFile.writeAll(buffer, to: fd, path: destination.path)
+                        try write(buffer)
                         buffer.removeAll(keepingCapacity: true)
                     }
                 })
-                try PrivateFile.writeAll(buffer, to: fd, path: destination.path)
-                close(fd)
-            } catch {
-                close(fd)
-                unlink(destination.path)
-                throw error
+                try write(buffer)
             }
         }
     }
@@ -271,9 +264,7 @@ struct MultipartUpload {
                 throw Abort(.payloadTooLarge, reason: language == .fr ? "\(maximumFiles) fichiers au plus par pièce." : "At most \(maximumFiles) files per document.")
             }
             let url = spool.appendingPathComponent("upload-\(UUID().uuidString.lowercased()).part")
-            let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create a file in the scratch directory (errno \(errno))") }
-            return Spool(url: url, fd: fd)
+            return Spool(url: url, fd: try PrivateFile.createNew(url))
         }
 
         func complete() {

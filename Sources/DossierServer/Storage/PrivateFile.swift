@@ -11,45 +11,49 @@ enum PrivateFile {
     }
 
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(temporary.path) (errno \(errno))") }
-        do {
-            try writeAll(data, to: fd, path: temporary.path)
-            guard fsync(fd) == 0 else { throw Failure(description: "cannot flush \(temporary.path) (errno \(errno))") }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temporary.path)
-            throw error
+        try replace(url) { write in try write(data) }
+    }
+
+    /// Copies `source` to `url` the way `writeAtomically` writes, a piece at a time.
+    static func copyAtomically(_ source: URL, to url: URL) throws {
+        let input = try FileHandle(forReadingFrom: source)
+        defer { try? input.close() }
+        try replace(url) { write in
+            while let piece = try input.read(upToCount: 1 << 20), !piece.isEmpty { try write(piece) }
         }
+    }
+
+    /// `url` replaced by what `produce` writes: a temporary file beside it, flushed, renamed.
+    private static func replace(_ url: URL, _ produce: (_ write: (Data) throws -> Void) throws -> Void) throws {
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        try writeNew(temporary, flush: true, produce)
         guard rename(temporary.path, url.path) == 0 else {
             unlink(temporary.path)
             throw Failure(description: "cannot move \(url.lastPathComponent) into place (errno \(errno))")
         }
     }
 
-    /// Copies `source` to `url` the way `writeAtomically` writes, a piece at a time.
-    static func copyAtomically(_ source: URL, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-        let input = try FileHandle(forReadingFrom: source)
-        defer { try? input.close() }
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Failure(description: "cannot create \(temporary.path) (errno \(errno))") }
+    /// A new private file (mode 0600, never an existing one), open for writing.
+    static func createNew(_ url: URL) throws -> Int32 {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create \(url.path) (errno \(errno))") }
+        return fd
+    }
+
+    /// A new private file filled by `produce`, which is handed a function writing to it (and
+    /// flushed to disk when `flush`). If anything fails, the file is removed.
+    @discardableResult
+    static func writeNew<T>(_ url: URL, flush: Bool = false, _ produce: (_ write: (Data) throws -> Void) throws -> T) throws -> T {
+        let fd = try createNew(url)
         do {
-            while let piece = try input.read(upToCount: 1 << 20), !piece.isEmpty {
-                try writeAll(piece, to: fd, path: temporary.path)
-            }
-            guard fsync(fd) == 0 else { throw Failure(description: "cannot flush \(temporary.path) (errno \(errno))") }
+            let result = try produce { try writeAll($0, to: fd, path: url.path) }
+            if flush, fsync(fd) != 0 { throw Failure(description: "cannot flush \(url.path) (errno \(errno))") }
             close(fd)
+            return result
         } catch {
             close(fd)
-            unlink(temporary.path)
+            unlink(url.path)
             throw error
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            unlink(temporary.path)
-            throw Failure(description: "cannot move \(url.lastPathComponent) into place (errno \(errno))")
         }
     }
 
