@@ -29,11 +29,6 @@ public enum SealedStream {
         return headerSize + count + chunks * tagSize
     }
 
-    /// Whether sealed bytes begin like a stream of this format.
-    public static func isSealedStream(_ head: Data) -> Bool {
-        head.first == version
-    }
-
     static func fileKey(_ key: SymmetricKey, salt: Data, context: String) -> SymmetricKey {
         HKDF<SHA256>.deriveKey(inputKeyMaterial: key, salt: salt, info: Data("dossier:stream:\(context)".utf8), outputByteCount: 32)
     }
@@ -138,44 +133,69 @@ public enum SealedStream {
         }
     }
 
+    /// Opens a sealed file a chunk at a time as its bytes are pulled with `read`: the header and
+    /// the first chunk are read when it is made, then one chunk ahead (only the end of the bytes
+    /// tells which chunk is the last).
+    public struct Reader {
+        private var opener: Opener
+        private let read: (Int) throws -> Data
+        private var nextSealed: Data
+        private var finished = false
+
+        public init(key: SymmetricKey, context: String, read: @escaping (Int) throws -> Data) throws {
+            self.read = read
+            opener = try Opener(key: key, context: context, header: try fill(headerSize, read))
+            nextSealed = try fill(sealedChunkSize, read)
+        }
+
+        /// The next chunk of plaintext, or nil after the last. Throws at the first altered,
+        /// missing or extra byte.
+        public mutating func next() throws -> Data? {
+            guard !finished else { return nil }
+            let current = nextSealed
+            nextSealed = current.count == sealedChunkSize ? try fill(sealedChunkSize, read) : Data()
+            let plain = try opener.open(current, final: nextSealed.isEmpty)
+            finished = nextSealed.isEmpty
+            return plain
+        }
+    }
+
     /// Opens a whole sealed file read with `read`, handing the plaintext to `write` chunk by
     /// chunk. Throws at the first altered, missing or extra byte: what was written before it
     /// must then be thrown away.
     @discardableResult
     public static func open(key: SymmetricKey, context: String, read: (Int) throws -> Data, write: (Data) throws -> Void) throws -> Int {
-        var opener = try Opener(key: key, context: context, header: try fill(headerSize, read))
-        var total = 0
-        var current = try fill(sealedChunkSize, read)
-        while true {
-            let next = current.count == sealedChunkSize ? try fill(sealedChunkSize, read) : Data()
-            let plain = try opener.open(current, final: next.isEmpty)
-            try write(plain)
-            total += plain.count
-            if next.isEmpty { return total }
-            current = next
+        try withoutActuallyEscaping(read) { read in
+            var reader = try Reader(key: key, context: context, read: read)
+            var total = 0
+            while let plain = try reader.next() {
+                try write(plain)
+                total += plain.count
+            }
+            return total
         }
     }
 
     /// Seals bytes already in memory (tests, small files).
     public static func seal(_ plaintext: Data, key: SymmetricKey, context: String) throws -> Data {
-        var offset = plaintext.startIndex
         var sealed = Data()
-        try seal(key: key, context: context, read: { count in
-            let end = min(offset + count, plaintext.endIndex)
-            defer { offset = end }
-            return plaintext[offset..<end]
-        }, write: { sealed.append($0) })
+        try seal(key: key, context: context, read: reading(plaintext), write: { sealed.append($0) })
         return sealed
     }
 
     public static func open(_ sealed: Data, key: SymmetricKey, context: String) throws -> Data {
-        var offset = sealed.startIndex
         var plain = Data()
-        try open(key: key, context: context, read: { count in
-            let end = min(offset + count, sealed.endIndex)
-            defer { offset = end }
-            return sealed[offset..<end]
-        }, write: { plain.append($0) })
+        try open(key: key, context: context, read: reading(sealed), write: { plain.append($0) })
         return plain
+    }
+
+    /// Reads `data` front to back, up to `count` bytes a call.
+    static func reading(_ data: Data) -> (Int) -> Data {
+        var offset = data.startIndex
+        return { count in
+            let end = min(offset + count, data.endIndex)
+            defer { offset = end }
+            return data[offset..<end]
+        }
     }
 }

@@ -59,7 +59,7 @@ public enum ConsistencyCheck {
                 // Read through a chunk at a time: the bytes are the ones written, and every chunk opens.
                 let key = try await services.vault.openingKey(for: subject)
                 let context = services.vault.fullContext(file.contentContext, of: subject)
-                switch try await SealedDocument.check({ try await blobs.reader(file.blobKey) }, key: key, context: context, digest: file.digest) {
+                switch try SealedDocument.check(try await blobs.reader(file.blobKey), key: key, context: context, digest: file.digest) {
                 case .intact: break
                 case .altered: report.problems.append("blob \(file.blobKey) does not match its recorded SHA-256")
                 case .doesNotOpen: report.problems.append("blob \(file.blobKey) does not open with its subject's key")

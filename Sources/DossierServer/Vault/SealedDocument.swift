@@ -19,21 +19,14 @@ enum SealedDocument {
     static func seal(_ input: URL, to output: URL, key: SymmetricKey, context: String) throws -> Written {
         let reader = try FileHandle(forReadingFrom: input)
         defer { try? reader.close() }
-        let fd = open(output.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PrivateFile.Failure(description: "cannot create \(output.lastPathComponent) (errno \(errno))") }
         var hash = SHA256()
-        do {
-            let size = try SealedStream.seal(key: key, context: context, read: { try reader.read(upToCount: $0) ?? Data() }, write: { sealed in
+        let size = try PrivateFile.writeNew(output) { write in
+            try SealedStream.seal(key: key, context: context, read: { try reader.read(upToCount: $0) ?? Data() }, write: { sealed in
                 hash.update(data: sealed)
-                try PrivateFile.writeAll(sealed, to: fd, path: output.path)
+                try write(sealed)
             })
-            close(fd)
-            return Written(size: size, digest: Digest.hex(hash.finalize()))
-        } catch {
-            close(fd)
-            unlink(output.path)
-            throw error
         }
+        return Written(size: size, digest: Digest.hex(hash.finalize()))
     }
 
     enum Check: Equatable {
@@ -44,25 +37,26 @@ enum SealedDocument {
         case doesNotOpen
     }
 
-    /// Reads a stored file through twice (its digest, then every chunk); nothing is kept.
-    static func check(_ blob: () async throws -> any BlobReader, key: SymmetricKey, context: String, digest: String) async throws -> Check {
-        let first = try await blob()
-        defer { first.close() }
+    /// Reads a stored file through once, hashing every byte and opening every chunk; nothing is
+    /// kept.
+    static func check(_ blob: any BlobReader, key: SymmetricKey, context: String, digest: String) throws -> Check {
+        defer { blob.close() }
         var hash = SHA256()
-        while true {
-            let piece = try first.read(upTo: 1 << 20)
-            if piece.isEmpty { break }
+        let read = { (count: Int) throws -> Data in
+            let piece = try blob.read(upTo: count)
             hash.update(data: piece)
+            return piece
         }
-        guard Digest.hex(hash.finalize()) == digest else { return .altered }
-        let second = try await blob()
-        defer { second.close() }
+        var opens = true
         do {
-            _ = try SealedStream.open(key: key, context: context, read: { try second.read(upTo: $0) }, write: { _ in })
-            return .intact
+            try SealedStream.open(key: key, context: context, read: read, write: { _ in })
         } catch is SealedStream.Failure {
-            return .doesNotOpen
+            opens = false
         }
+        // Opening stops at the first bad chunk: the digest covers the rest too.
+        while try !read(1 << 20).isEmpty {}
+        guard Digest.hex(hash.finalize()) == digest else { return .altered }
+        return opens ? .intact : .doesNotOpen
     }
 }
 
@@ -71,37 +65,30 @@ enum SealedDocument {
 /// sent; a later damaged chunk ends the stream with an error (the client sees a cut answer,
 /// never altered bytes).
 final class OpenedDocument: @unchecked Sendable {
-    private let reader: (any BlobReader)?
-    private var opener: SealedStream.Opener?
+    private let blob: (any BlobReader)?
+    private var stream: SealedStream.Reader?
     private var pending: Data?
-    private var nextSealed = Data()
-    private var done = false
     /// Bytes of plaintext in all.
     let size: Int
 
     /// A format-3 file (a stream of chunks).
-    init(streaming reader: any BlobReader, key: SymmetricKey, context: String, size: Int) throws {
-        self.reader = reader
+    init(streaming blob: any BlobReader, key: SymmetricKey, context: String, size: Int) throws {
+        self.blob = blob
         self.size = size
         do {
-            var opener = try SealedStream.Opener(key: key, context: context, header: try Self.fill(reader, SealedStream.headerSize))
-            let first = try Self.fill(reader, SealedStream.sealedChunkSize)
-            nextSealed = first.count == SealedStream.sealedChunkSize ? try Self.fill(reader, SealedStream.sealedChunkSize) : Data()
-            pending = try opener.open(first, final: nextSealed.isEmpty)
-            done = nextSealed.isEmpty
-            self.opener = opener
+            var stream = try SealedStream.Reader(key: key, context: context, read: { try blob.read(upTo: $0) })
+            pending = try stream.next()
+            self.stream = stream
         } catch {
-            reader.close()
+            blob.close()
             throw error
         }
-        if done { reader.close() }
     }
 
     /// A file sealed whole (formats 1 and 2), already opened.
     init(whole plaintext: Data) {
-        reader = nil
+        blob = nil
         pending = plaintext
-        done = true
         size = plaintext.count
     }
 
@@ -111,45 +98,22 @@ final class OpenedDocument: @unchecked Sendable {
             pending = nil
             return piece
         }
-        guard !done, let reader, var opener = opener else { return nil }
+        guard var stream else { return nil }
         do {
-            let current = nextSealed
-            nextSealed = current.count == SealedStream.sealedChunkSize ? try Self.fill(reader, SealedStream.sealedChunkSize) : Data()
-            let final = nextSealed.isEmpty
-            let piece = try opener.open(current, final: final)
-            self.opener = opener
-            if final {
-                done = true
-                reader.close()
+            guard let piece = try stream.next() else {
+                close()
+                return nil
             }
+            self.stream = stream
             return piece
         } catch {
-            done = true
-            reader.close()
+            close()
             throw error
         }
     }
 
-    /// Everything, for callers that need the bytes whole (a small file, a test).
-    func readAll() throws -> Data {
-        var data = Data()
-        data.reserveCapacity(size)
-        while let piece = try next() { data.append(piece) }
-        return data
-    }
-
     func close() {
-        done = true
-        reader?.close()
-    }
-
-    private static func fill(_ reader: any BlobReader, _ count: Int) throws -> Data {
-        var data = try reader.read(upTo: count)
-        while data.count < count {
-            let more = try reader.read(upTo: count - data.count)
-            if more.isEmpty { break }
-            data.append(more)
-        }
-        return data
+        stream = nil
+        blob?.close()
     }
 }
