@@ -180,7 +180,7 @@ struct AccountService: Sendable {
         let now = clock.now
         guard record.usedAt == nil else { throw Abort(.gone, reason: words.linkUsed) }
         guard record.expiresAt > now else { throw Abort(.gone, reason: words.linkExpired) }
-        guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError) }
+        let sql = try db.requireSQL()
         let claimed = try await sql.update(AccountToken.schema).set("used_at", to: now)
             .where("id", .equal, try record.requireID()).where("used_at", .is, SQLLiteral.null)
             .returning("id").all()
@@ -268,7 +268,7 @@ struct AccountService: Sendable {
         // One query, the account joined, in SQL written once: every authenticated request makes
         // it (an eager load of the account was a second round trip, and building the query with
         // Fluent a fifth of a read, profiled).
-        guard let sql = database as? any SQLDatabase else { throw Abort(.internalServerError, reason: "The database does not speak SQL.") }
+        let sql = try database.requireSQL()
         guard let row = try await sql.raw("""
             SELECT \(unsafeRaw: Self.sessionColumns) FROM "sessions" s JOIN "accounts" a ON a."id" = s."account_id"
             WHERE s."token_hash" = \(bind: SecretToken.hash(token)) AND s."kind" = \(bind: kind.rawValue)

@@ -27,10 +27,7 @@ struct RentalFileService: Sendable {
 
     /// The database in SQL, for the hand-written queries of the hot paths.
     var sql: any SQLDatabase {
-        get throws {
-            guard let sql = database as? any SQLDatabase else { throw Abort(.internalServerError, reason: "The database does not speak SQL.") }
-            return sql
-        }
+        get throws { try database.requireSQL() }
     }
     var catalogue: DocumentCatalogue { services.catalogue }
 

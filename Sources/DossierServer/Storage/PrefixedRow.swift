@@ -1,5 +1,14 @@
 import FluentKit
 import SQLKit
+import Vapor
+
+extension Database {
+    /// This database in SQL, for hand-written queries (Dossier runs on SQLite and PostgreSQL only).
+    func requireSQL() throws -> any SQLDatabase {
+        guard let sql = self as? any SQLDatabase else { throw Abort(.internalServerError, reason: "The database does not speak SQL.") }
+        return sql
+    }
+}
 
 /// Models read from hand-written SQL: the hot paths (every authenticated request) skip Fluent's
 /// query builder, whose serialisation to SQL was a fifth of a read (profiled). The SQL names each

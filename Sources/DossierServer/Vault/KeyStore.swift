@@ -70,7 +70,7 @@ enum KeyStore {
                 throw ConfigurationError("DOSSIER_KEYS_URL: the folder \(folder.path) does not exist")
             }
             if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             try PrivateFile.requirePrivate(URL(fileURLWithPath: path), what: "the key store")
             app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .keys, isDefault: false)
