@@ -78,16 +78,21 @@ def multipart(type_id, files):
     return pieces, boundary
 
 
-def send_pieces(server, token, pieces, boundary, stop_after=None):
-    """POSTs the body piece by piece in 64 kB writes. With `stop_after` (bytes), closes the
-    connection once that much is sent and returns None; else returns (status, body, headers)."""
-    length = sum(len(p) for p in pieces)
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+def start_upload(server, token, pieces, boundary, timeout=120):
+    """A connection with an upload's request line and headers sent, its body still to send."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
     connection.putrequest("POST", "/api/v1/me/documents", skip_accept_encoding=True)
     connection.putheader("Authorization", f"Bearer {token}")
     connection.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    connection.putheader("Content-Length", str(length))
+    connection.putheader("Content-Length", str(sum(len(p) for p in pieces)))
     connection.endheaders()
+    return connection
+
+
+def send_pieces(server, token, pieces, boundary, stop_after=None):
+    """POSTs the body piece by piece in 64 kB writes. With `stop_after` (bytes), closes the
+    connection once that much is sent and returns None; else returns (status, body, headers)."""
+    connection = start_upload(server, token, pieces, boundary)
     sent = 0
     for piece in pieces:
         view = memoryview(piece)
@@ -208,13 +213,7 @@ def test_a_second_upload_at_once_is_refused_with_429_and_retry_after(fresh):
     server, api, type_id = fresh
     big = [("slow.pdf", pdf_of_size(10 * MB, "slow"))]
     pieces, boundary = multipart(type_id, big)
-    length = sum(len(p) for p in pieces)
-    slow = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    slow.putrequest("POST", "/api/v1/me/documents", skip_accept_encoding=True)
-    slow.putheader("Authorization", f"Bearer {api.token}")
-    slow.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-    slow.putheader("Content-Length", str(length))
-    slow.endheaders()
+    slow = start_upload(server, api.token, pieces, boundary, timeout=60)
     body = b"".join(pieces)
     slow.sock.sendall(body[:MB])
     try:
