@@ -25,9 +25,22 @@ struct RegisterCommand: AsyncParsableCommand {
             try await reportingFailures {
                 let loaded = try RegisterLoader.load(from: url)
                 let register = loaded.register
+                let capabilities = try await BuildCapabilities.ofThisBuild()
+                let unkept = RegisterValidator.capabilityProblems(in: register, provided: capabilities)
+                if !unkept.isEmpty {
+                    throw InvalidRegister(problems: unkept.map { RegisterProblem(file: url?.path ?? "register", path: $0.path, message: $0.message) })
+                }
                 print("\(url?.path ?? "shipped register"): valid, version \(register.version) effective \(register.effectiveDate): "
                     + "\(register.purposes.count) purposes, \(register.categories.count) data categories, "
                     + "\(register.recipients.count) recipients, \(register.processors.count) processors, \(register.transfers.count) transfers.")
+                // What this build offers for each right; the others point to the DPO.
+                let fallback = register.rights.filter { right in
+                    !right.exercise.contains { way in way.capability.map { capabilities.contains($0) } ?? true }
+                }
+                if !fallback.isEmpty {
+                    print("On this build, no page yet for: " + fallback.map(\.id).joined(separator: ", ")
+                        + "; the policy tells people to write to the DPO (\(register.dpo.email)) for these.")
+                }
             }
         }
     }
@@ -55,11 +68,12 @@ struct RegisterCommand: AsyncParsableCommand {
             let path = register ?? DossierConfiguration.fromEnvironment().registerPath
             try await reportingFailures {
                 let loaded = try RegisterLoader.load(from: path.map { URL(fileURLWithPath: $0) })
+                let capabilities = try await BuildCapabilities.ofThisBuild()
                 let output: String = switch format {
-                case .html: try await PolicyPage.html(PolicyDocument(register: loaded.register, language: lang))
-                case .markdown: MarkdownPolicy.render(PolicyDocument(register: loaded.register, language: lang))
-                case .csv: ProcessingRecord.csv(loaded.register, language: lang)
-                case .jsonld: String(decoding: DPVRecord.document(loaded.register, language: lang).encoded(), as: UTF8.self) + "\n"
+                case .html: try await PolicyPage.html(PolicyDocument(register: loaded.register, language: lang, capabilities: capabilities))
+                case .markdown: MarkdownPolicy.render(PolicyDocument(register: loaded.register, language: lang, capabilities: capabilities))
+                case .csv: ProcessingRecord.csv(loaded.register, language: lang, capabilities: capabilities)
+                case .jsonld: String(decoding: DPVRecord.document(loaded.register, language: lang, capabilities: capabilities).encoded(), as: UTF8.self) + "\n"
                 case .json: String(decoding: try RegisterJSON.encode(loaded.register), as: UTF8.self) + "\n"
                 }
                 FileHandle.standardOutput.write(Data(output.utf8))

@@ -16,7 +16,7 @@ struct RenderingTests {
 
     @Test(arguments: Language.allCases)
     func markdownPolicyShowsEverySeedPromise(language: Language) {
-        let markdown = MarkdownPolicy.render(PolicyDocument(register: register, language: language))
+        let markdown = MarkdownPolicy.render(PolicyDocument(register: register, language: language, capabilities: Capability.everything))
         #expect(seeds.missing(from: markdown, language: language) == [])
     }
 
@@ -28,7 +28,7 @@ struct RenderingTests {
 
     @Test(arguments: Language.allCases)
     func csvRecordHasOneRowPerPurposeWithItsPromises(language: Language) throws {
-        let csv = ProcessingRecord.csv(register, language: language)
+        let csv = ProcessingRecord.csv(register, language: language, capabilities: Capability.everything)
         let rows = CSVReader.rows(csv)
         #expect(rows.first == ProcessingRecord.header(language))
         #expect(rows.count == register.purposes.count + 1)
@@ -48,7 +48,7 @@ struct RenderingTests {
 
     @Test(arguments: Language.allCases)
     func jsonLDRecordCarriesEveryPurposeAndPeriod(language: Language) throws {
-        let data = DPVRecord.document(register, language: language).encoded()
+        let data = DPVRecord.document(register, language: language, capabilities: Capability.everything).encoded()
         let document = try JSONDecoder().decode(JSONValue.self, from: data)
         #expect(document["@context"]?["dpv"] == "https://w3id.org/dpv#")
         guard case let .array(graph)? = document["@graph"] else {

@@ -12,7 +12,7 @@ struct CLITests {
     @Test func checkAcceptsTheShippedRegister() throws {
         let run = try DossierProcess.run(["register", "check"])
         #expect(run.status == 0)
-        #expect(run.output.contains("valid, version 1.0.0"))
+        #expect(run.output.contains("valid, version 1.1.0"))
     }
 
     @Test func checkReportsEachProblemWithItsLine() throws {

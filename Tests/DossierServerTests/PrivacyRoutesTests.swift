@@ -21,7 +21,7 @@ struct PrivacyRoutesTests {
                 let status = try res.content.decode(HealthController.Status.self)
                 #expect(status.status == "ok")
                 #expect(status.database == (database.testDescription == "SQLite" ? "sqlite" : "postgresql"))
-                #expect(status.registerVersion == "1.0.0")
+                #expect(status.registerVersion == "1.1.0")
             }
         }
     }
@@ -34,6 +34,7 @@ struct PrivacyRoutesTests {
                 #expect(res.headers.contentType == .html)
                 let page = unescapeHTML(res.body.string)
                 #expect(page.contains("<html lang=\"\(language.rawValue)\">"))
+                let seeds = seeds.carriedOut(by: app.dossier.register.register, capabilities: app.capabilities)
                 #expect(seeds.missing(from: page, language: language) == [])
                 for promise in seeds.promises {
                     #expect(page.contains("id=\"purpose-\(promise.purpose)\""))
@@ -93,8 +94,9 @@ struct PrivacyRoutesTests {
             try await app.testing().test(.GET, "api/v1/register/record.csv?lang=\(language.rawValue)") { res in
                 #expect(res.status == .ok)
                 #expect(res.headers.first(name: .contentType)?.hasPrefix("text/csv") == true)
-                #expect(res.headers.first(name: .contentDisposition)?.contains("record-of-processing-1.0.0-\(language.rawValue).csv") == true)
+                #expect(res.headers.first(name: .contentDisposition)?.contains("record-of-processing-1.1.0-\(language.rawValue).csv") == true)
                 let text = res.body.string
+                let seeds = seeds.carriedOut(by: app.dossier.register.register, capabilities: app.capabilities)
                 #expect(text.hasPrefix(ProcessingRecord.header(language).joined(separator: ",")))
                 #expect(seeds.promises.flatMap { $0.texts(language) }.filter { !text.contains($0) } == [])
             }
@@ -109,6 +111,7 @@ struct PrivacyRoutesTests {
                 let document = try JSONDecoder().decode(JSONValue.self, from: Data(res.body.readableBytesView))
                 #expect(document["@type"] == "dpv:ROPA")
                 let text = res.body.string
+                let seeds = seeds.carriedOut(by: app.dossier.register.register, capabilities: app.capabilities)
                 for promise in seeds.promises {
                     #expect(text.contains("purpose:\(promise.purpose)\""))
                 }
@@ -123,14 +126,14 @@ struct PrivacyRoutesTests {
             try await app.testing().test(.GET, "privacy/versions", headers: ["Accept": "application/json"]) { res in
                 #expect(res.status == .ok)
                 let versions = try res.content.decode([PrivacyController.VersionSummary].self)
-                #expect(versions.map(\.version) == ["1.0.0"])
+                #expect(versions.map(\.version) == ["1.1.0"])
                 #expect(versions.first?.digest == app.dossier.register.digest)
             }
             try await app.testing().test(.GET, "privacy/versions?lang=en") { res in
                 #expect(res.status == .ok)
-                #expect(res.body.string.contains("href=\"/privacy/versions/1.0.0\""))
+                #expect(res.body.string.contains("href=\"/privacy/versions/1.1.0\""))
             }
-            try await app.testing().test(.GET, "privacy/versions/1.0.0?lang=en") { res in
+            try await app.testing().test(.GET, "privacy/versions/1.1.0?lang=en") { res in
                 #expect(res.status == .ok)
                 #expect(res.body.string.contains("Registering on the website and creating an account"))
             }
@@ -150,7 +153,7 @@ struct PrivacyRoutesTests {
             await #expect(throws: ConfigurationError.self) {
                 try await PolicyPublisher.publish(changed, on: app.db)
             }
-            let bumped = try RegisterLoader.load(yaml: changedText.replacingOccurrences(of: "version: 1.0.0", with: "version: 1.1.0"))
+            let bumped = try RegisterLoader.load(yaml: changedText.replacingOccurrences(of: "version: 1.1.0", with: "version: 1.2.0"))
             try await PolicyPublisher.publish(bumped, on: app.db)
             #expect(try await PolicyVersion.query(on: app.db).count() == 2)
         }

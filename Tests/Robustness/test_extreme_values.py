@@ -108,7 +108,7 @@ DEEP = ["[" * 10_000 + "]" * 10_000,  # 20 kB: over a 16 kB body limit, if there
         "[" * 7_000 + "]" * 7_000,  # 14 kB: under it, so the parser sees it
         '{"a":' * 2_500 + "1" + "}" * 2_500, "[" * 513 + "]" * 513, "[" * 511 + "]" * 511, "[" * 7_000]
 
-PROFILE_FIELDS = ["pseudonym", "postalAddress", "phone", "birthDate", "nationality", "identityNumber", "surface",
+PROFILE_FIELDS = ["pseudonym", "postalAddress", "phone", "birthDate", "surface",
                   "rent", "city", "desiredDate", "visits", "familySituation", "professionalStatus", "monthlyIncome",
                   "savings", "maxBudget", "firstName", "lastName"]
 NUMBER_FIELDS = {"surface", "rent", "monthlyIncome", "savings", "maxBudget"}

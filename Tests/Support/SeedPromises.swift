@@ -10,6 +10,8 @@ public struct SeedPromises: Decodable, Sendable {
         public var en: [String]
         public var fr: [String]
         public var periods: [String]
+        /// Where the purpose's periods come from: seed, law or decision (``RuleOrigin``).
+        public var origin: String
 
         public func texts(_ language: Language) -> [String] { language == .fr ? fr : en }
     }
@@ -22,6 +24,14 @@ public struct SeedPromises: Decodable, Sendable {
 
     public var promises: [Promise]
     public var policy: Policy
+
+    /// Only the promises of the activities a build with `capabilities` carries out (a build
+    /// without audience measurement sets no audience cookie, and says nothing of it).
+    public func carriedOut(by register: Register, capabilities: Set<Capability>) -> SeedPromises {
+        var kept = self
+        kept.promises = promises.filter { register.purpose($0.purpose)?.isCarriedOut(with: capabilities) ?? true }
+        return kept
+    }
 
     public static func load() throws -> SeedPromises {
         let data = try Data(contentsOf: Fixtures.url("seed-promises.json"))

@@ -11,6 +11,10 @@ public enum MailTemplate: Sendable {
     case documentReviewed(document: LocalizedText, validated: Bool, reasons: [LocalizedText], comment: String?, link: String)
     /// Another tenant asks to join the member's application.
     case joinRequested(link: String)
+    /// A tenant named the recipient as guarantor: the notice GDPR Art. 14 requires for data not
+    /// obtained from the person, with the source, the purpose, the policy and how to object.
+    /// The tenant's name is quoted as the tenant gave it.
+    case guarantorNamed(tenantName: String, policyLink: String, dpoEmail: String)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -26,6 +30,8 @@ public enum MailTemplate: Sendable {
         case let (.documentReviewed(_, validated, _, _, _), .en): validated ? "A document of your file was validated" : "A document of your file needs replacing"
         case (.joinRequested, .fr): "Une demande pour rejoindre votre candidature"
         case (.joinRequested, .en): "A request to join your application"
+        case (.guarantorNamed, .fr): "Vous avez été désigné comme garant dans un dossier de location"
+        case (.guarantorNamed, .en): "You were named as guarantor in a rental file"
         }
     }
 
@@ -54,7 +60,43 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nUn autre locataire demande à rejoindre votre candidature. Il ne verra rien de votre dossier tant que vous ne l'aurez pas accepté. Pour accepter ou refuser :\n\n\(link)\n"
         case let (.joinRequested(link), .en):
             "Hello,\n\nAnother tenant asks to join your application. They see nothing of your file until you accept them. To accept or decline:\n\n\(link)\n"
+        case let (.guarantorNamed(name, policy, dpo), .fr):
+            """
+            Bonjour,
+
+            Un locataire qui prépare son dossier de location sur Dossier vous y a désigné comme garant. Le nom qu'il a donné est : « \(Self.quoted(name)) ».
+
+            Ce qui est enregistré à votre sujet : votre nom, votre adresse électronique, votre téléphone s'il l'a donné, et les pièces justificatives qu'il déposera pour vous (liste du décret n° 2015-1437). Tout est chiffré avec une clé qui vous est propre.
+            Source : le locataire qui vous a désigné.
+            Finalité : constituer son dossier de location et le partager avec les agences, propriétaires et assureurs qu'il choisit (exécution du contrat).
+
+            Destinataires, durées de conservation et vos droits : \(policy)
+
+            Vous pouvez vous opposer à ce traitement, ou demander l'accès à vos données ou leur effacement, en écrivant à notre délégué à la protection des données : \(dpo).
+
+            """
+        case let (.guarantorNamed(name, policy, dpo), .en):
+            """
+            Hello,
+
+            A tenant preparing their rental file on Dossier named you as their guarantor. The name they gave is: "\(Self.quoted(name))".
+
+            What is recorded about you: your name, your email address, your telephone number if they gave it, and the supporting documents they upload for you (list of decree 2015-1437). All of it is encrypted with a key of your own.
+            Source: the tenant who named you.
+            Purpose: building their rental file and sharing it with the agencies, landlords and insurers they choose (performance of a contract).
+
+            Recipients, retention periods and your rights: \(policy)
+
+            You can object to this processing, or ask for access to your data or its erasure, by writing to our data protection officer: \(dpo).
+
+            """
         }
+    }
+
+    /// A name typed by someone else, on one line and bounded, so that it reads as a quotation.
+    static func quoted(_ text: String) -> String {
+        let line = text.unicodeScalars.map { ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format || $0 == "\u{2028}" || $0 == "\u{2029}") ? " " : String($0) }.joined()
+        return String(line.prefix(120))
     }
 
     static func review(_ language: Language, document: String, validated: Bool, reasons: [String], comment: String?, link: String) -> String {

@@ -29,6 +29,18 @@ public enum MarkdownPolicy {
             if let withdrawal = purpose.withdrawal { bases += "<br>\(label("withdrawal")): \(withdrawal)" }
             return "| \(cell(name)) | \(cell(bases)) | \(cell(purpose.retention.joined(separator: "<br>"))) |"
         }.joined(separator: "\n")
+        if !document.notices.indirectCollection.isEmpty {
+            out.append("### \(label("indirect"))")
+            out.append(document.notices.indirectCollection.map { "- **\($0.subjects)**: \($0.source) \($0.notice)" }.joined(separator: "\n"))
+        }
+        if let text = document.notices.automatedDecisions {
+            out.append("### \(label("automatedDecisions"))")
+            out.append(text)
+        }
+        if let text = document.notices.minors {
+            out.append("### \(label("minors"))")
+            out.append(text)
+        }
         out.append("## \(label("recipients"))")
         out.append(bullets(document.recipients))
         out.append("### \(label("processors"))")
@@ -41,6 +53,10 @@ public enum MarkdownPolicy {
         out.append("## \(label("rights"))")
         out.append(document.rights.map { "- **\($0.name)** (\($0.article)): \($0.description). \(label("exercise")): \($0.exercise)." }.joined(separator: "\n"))
         out.append("\(label("writeTo")) \(c.dpoEmail)\(c.dpoAddress.map { ", \($0)" } ?? ""). \(document.identityCheck) \(document.answerDeadline)")
+        if let text = document.notices.directMarketingObjection {
+            out.append("### \(label("directMarketing"))")
+            out.append("**\(text)**")
+        }
         out.append("\(label("authority")): \(c.authorityName), \(c.authorityAddress), \(c.authorityWebsite)")
         out.append("## \(label("cookies"))")
         out.append("| \(label("cookie")) | \(label("lifetime")) | \(label("consent")) |\n| --- | --- | --- |\n"

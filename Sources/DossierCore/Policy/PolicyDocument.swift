@@ -22,6 +22,21 @@ public struct PolicyDocument: Codable, Sendable {
     public var cookieControl: String?
     public var changes: String
     public var changesNotice: String
+    public var notices: NoticesSection
+
+    /// The notices of Art. 13 and 14 that no purpose carries.
+    public struct NoticesSection: Codable, Sendable {
+        public var automatedDecisions: String?
+        public var directMarketingObjection: String?
+        public var minors: String?
+        public var indirectCollection: [IndirectEntry]
+    }
+
+    public struct IndirectEntry: Codable, Sendable {
+        public var subjects: String
+        public var source: String
+        public var notice: String
+    }
 
     public struct ControllerSection: Codable, Sendable {
         public var name: String
@@ -65,7 +80,15 @@ public struct PolicyDocument: Codable, Sendable {
         public var name: String
         public var article: String
         public var description: String
+        /// The ways open on this build, in words (the DPO fallback when none is).
         public var exercise: String
+        /// The same ways, each with the page where it is done (for links).
+        public var ways: [WayEntry]
+    }
+
+    public struct WayEntry: Codable, Sendable {
+        public var text: String
+        public var page: String?
     }
 
     public struct CookieEntry: Codable, Sendable {
@@ -75,7 +98,9 @@ public struct PolicyDocument: Codable, Sendable {
         public var consent: String
     }
 
-    public init(register: Register, language: Language) {
+    /// The policy of `register` on a build that provides `capabilities`: rights link only the
+    /// pages the build has (else the DPO), measures and cookies of missing features are left out.
+    public init(register: Register, language: Language, capabilities: Set<Capability>) {
         let words = Wording(language)
         let labels = words.labels
         self.language = language
@@ -105,8 +130,12 @@ public struct PolicyDocument: Codable, Sendable {
                 mandatory: mandatory.isEmpty ? nil : words.mandatoryFields(mandatory)
             )
         }
-        purposes = register.purposes.map { Self.entry(for: $0, in: register, words: words) }
-        recipients = register.recipients.map { NamedEntry(name: words.capitalised($0.name[language]), detail: $0.description?[language]) }
+        purposes = register.purposes.filter { $0.isCarriedOut(with: capabilities) }.map { Self.entry(for: $0, in: register, words: words) }
+        recipients = register.recipients.map { recipient in
+            let role = recipient.role.map { words.role($0) }
+            let detail = [recipient.description?[language], role, recipient.roleDetail?[language]].compactMap { $0 }
+            return NamedEntry(name: words.capitalised(recipient.name[language]), detail: detail.isEmpty ? nil : detail.joined(separator: " — "))
+        }
         processors = register.processors.map {
             NamedEntry(name: $0.name, detail: "\($0.role[language]) — \(words.country($0.country))")
         }
@@ -114,18 +143,31 @@ public struct PolicyDocument: Codable, Sendable {
         transfers = register.transfers.map { transfer in
             let processor = register.processor(transfer.processor)?.name ?? transfer.processor
             let safeguard = transfer.safeguard.map(words.safeguard) ?? ""
-            let detail = [safeguard, transfer.detail?[language]].compactMap { $0 }.filter { !$0.isEmpty }
-            return NamedEntry(name: "\(processor) — \(words.country(transfer.country))", detail: detail.joined(separator: ": "))
+            var detail = [safeguard, transfer.detail?[language]].compactMap { $0 }.filter { !$0.isEmpty }
+            if let copy = register.notices?.transferSafeguardsCopy { detail.append(copy[language]) }
+            return NamedEntry(name: "\(processor) — \(words.country(transfer.country))", detail: detail.joined(separator: ". "))
         }
-        security = register.security.map { $0[language] }
-        rights = register.rights.map {
-            RightEntry(id: $0.id, name: words.capitalised($0.name[language]), article: $0.article,
-                       description: $0.description[language], exercise: $0.exercise[language])
+        security = register.security.filter { measure in
+            guard measure.appliesTo.map(capabilities.contains) ?? true else { return false }
+            return measure.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true
+        }.map { $0.text[language] }
+        let deadline = register.rights.compactMap(\.deadline).first ?? RetentionPeriod(1, .month)
+        rights = register.rights.map { right in
+            var ways = right.exercise
+                .filter { way in way.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true }
+                .map { WayEntry(text: $0.text[language], page: $0.page) }
+            if ways.isEmpty {
+                ways = [WayEntry(text: words.writeToDPO(register.dpo, deadline: right.deadline ?? deadline), page: nil)]
+            }
+            return RightEntry(id: right.id, name: words.capitalised(right.name[language]), article: right.article,
+                              description: right.description[language],
+                              exercise: words.alternatives(ways.map(\.text)), ways: ways)
         }
         identityCheck = register.rightsExercise.identityCheck[language]
-        let deadline = register.rights.compactMap(\.deadline).first ?? RetentionPeriod(1, .month)
         answerDeadline = words.answerDeadline(deadline, extendedBy: register.rightsExercise.deadlineExtension)
-        cookies = register.cookies.map {
+        cookies = register.cookies.filter { cookie in
+            (cookie.capability.map(capabilities.contains) ?? true) && (register.purpose(cookie.purpose)?.isCarriedOut(with: capabilities) ?? true)
+        }.map {
             CookieEntry(name: $0.name, description: $0.description[language],
                         lifetime: words.cookieLifetime($0.duration),
                         consent: $0.consentRequired ? labels["yes"]! : labels["no"]!)
@@ -133,6 +175,16 @@ public struct PolicyDocument: Codable, Sendable {
         cookieControl = register.cookieControl?[language]
         changes = register.policyChanges.description[language]
         changesNotice = words.noticeOfChanges(register.policyChanges)
+        let subjectNames = { (ids: [String]) in ids.compactMap { register.dataSubject($0)?.name[language] } }
+        notices = NoticesSection(
+            automatedDecisions: register.notices?.automatedDecisions?[language],
+            directMarketingObjection: register.notices?.directMarketingObjection?[language],
+            minors: register.notices?.minors?[language],
+            indirectCollection: (register.notices?.indirectCollection ?? []).map {
+                IndirectEntry(subjects: words.capitalised(words.list(subjectNames($0.subjects))),
+                              source: $0.source[language], notice: $0.notice[language])
+            }
+        )
     }
 
     private static func entry(for purpose: Purpose, in register: Register, words: Wording) -> PurposeEntry {

@@ -73,18 +73,24 @@ public struct Wording: Sendable {
         } else {
             var sentence = capitalised(active)
             if let remind = rule.remind {
-                sentence += pick(" (courriel de rappel \(period(remind)) avant ; suppression en l'absence de réponse)",
-                                 " (reminder email \(period(remind)) before; deleted in the absence of a response)")
+                sentence += pick(" (courriel de rappel \(period(remind)) avant la fin)", " (reminder email \(period(remind)) before the end)")
             }
             parts.append(sentence)
             if let archive = rule.archive {
+                // One rule, in its order: the reminder, then (without an answer) out of the active
+                // service into the archive, then deleted at the archive's end.
                 let excluded = archive.excluding.compactMap { register.category($0)?.name[language] }
-                let except = excluded.isEmpty ? "" : pick(" (sauf \(list(excluded)))", " (except \(list(excluded)))")
+                let except = excluded.isEmpty ? "" : pick(" (sauf \(list(excluded)), supprimées aussitôt)", " (except \(list(excluded)), deleted at once)")
                 let span = rule.keep.isZero
                     ? "\(period(archive.keep)) \(since(rule.from))"
                     : pick("\(period(archive.keep)) supplémentaires", "a further \(period(archive.keep))")
-                parts.append(pick("puis archivées à titre probatoire\(except) pendant \(span)",
-                                  "then archived for probative purposes\(except) for \(span)"))
+                let lead = rule.remind == nil ? pick("puis ", "then ")
+                    : pick("en l'absence de réponse, retirées du service actif et ", "in the absence of a response, taken out of the active service and ")
+                parts.append(lead + pick("archivées à titre probatoire\(except), en accès restreint, pendant \(span)",
+                                         "archived for probative purposes\(except), with restricted access, for \(span)"))
+            } else if rule.remind != nil {
+                parts.append(pick("supprimées en l'absence de réponse", "deleted in the absence of a response"))
+                return parts.joined(separator: pick(" ; ", "; ")) + "."
             }
         }
         parts.append(endAction(rule.then))
@@ -168,6 +174,50 @@ public struct Wording: Sendable {
         return items.dropLast().joined(separator: ", ") + pick(" et ", " and ") + items.last!
     }
 
+    /// "a, b or c".
+    public func alternatives(_ items: [String]) -> String {
+        guard items.count > 1 else { return items.first ?? "" }
+        return items.dropLast().joined(separator: ", ") + pick(" ou ", " or ") + items.last!
+    }
+
+    /// The way always open when the build offers none for a right.
+    public func writeToDPO(_ dpo: Contact, deadline: RetentionPeriod) -> String {
+        let postal = dpo.address.map { pick(" ou \($0)", " or \($0)") } ?? ""
+        return pick("en écrivant à notre délégué à \(dpo.email)\(postal), qui vous répond dans un délai de \(period(deadline))",
+                    "by writing to our DPO at \(dpo.email)\(postal), who answers within \(period(deadline))")
+    }
+
+    /// What a recipient is for the data it receives.
+    public func role(_ role: ControllerRole) -> String {
+        switch role {
+        case .independentController: pick("responsable de traitement distinct, sous sa propre politique de confidentialité",
+                                           "a separate controller, under its own privacy policy")
+        case .jointController: pick("responsable conjoint du traitement (art. 26 du RGPD)", "a joint controller (GDPR Art. 26)")
+        case .processor: pick("sous-traitant agissant sur nos instructions (art. 28 du RGPD)", "a processor acting on our instructions (GDPR Art. 28)")
+        case .internal: pick("au sein de notre organisation", "within our organisation")
+        }
+    }
+
+    /// Where a retention period comes from, for the record.
+    public func origin(_ origin: RuleOrigin) -> String {
+        switch origin {
+        case .seed: pick("politique d'origine", "seed policy")
+        case .law: pick("loi", "law")
+        case .decision: pick("choix de l'exploitant", "operator's decision")
+        }
+    }
+
+    /// Why a category needs more care, for the record.
+    public func flag(_ flag: DataFlag) -> String {
+        switch flag {
+        case .health: pick("peut révéler la santé (art. 9 du RGPD)", "may reveal health (GDPR Art. 9)")
+        case .nationalIdentifier: pick("numéro de sécurité sociale (NIR)", "French social-security number (NIR)")
+        case .financial: pick("données financières", "financial data")
+        case .highlyPersonal: pick("données hautement personnelles", "highly personal data")
+        case .offences: pick("infractions et condamnations (art. 10 du RGPD)", "offences and convictions (GDPR Art. 10)")
+        }
+    }
+
     public func capitalised(_ text: String) -> String {
         text.prefix(1).uppercased() + text.dropFirst()
     }
@@ -212,6 +262,13 @@ public struct Wording: Sendable {
             ("effective", "Date d'effet", "Effective date"),
             ("versions", "Versions publiées", "Published versions"),
             ("otherLanguage", "English version", "Version française"),
+            ("automatedDecisions", "Décisions automatisées et profilage", "Automated decisions and profiling"),
+            ("directMarketing", "Votre droit absolu de vous opposer à la prospection", "Your absolute right to object to direct marketing"),
+            ("minors", "Mineurs", "Minors"),
+            ("or", "ou", "or"),
+            ("indirect", "Données que nous ne recevons pas de vous", "Data we do not receive from you"),
+            ("sourceOfData", "Source", "Source"),
+            ("howTold", "Information des personnes", "How they are told"),
         ]
         return Dictionary(uniqueKeysWithValues: entries.map { ($0.0, pick($0.1, $0.2)) })
     }

@@ -12,14 +12,15 @@ public enum DPVRecord {
         "dossier": "urn:dossier:vocab#",
     ]
 
-    public static func document(_ register: Register, language: Language) -> JSONValue {
+    /// The record of the activities a build with `capabilities` carries out.
+    public static func document(_ register: Register, language: Language, capabilities: Set<Capability>) -> JSONValue {
         let words = Wording(language)
         let base = "urn:dossier:register:\(register.version)"
         func label(_ text: LocalizedText) -> JSONValue {
             [["@language": "fr", "@value": .string(text.fr)], ["@language": "en", "@value": .string(text.en)]]
         }
         let controllerID = "\(base):controller"
-        let processes: [JSONValue] = register.purposes.map { purpose in
+        let processes: [JSONValue] = register.purposes.filter { $0.isCarriedOut(with: capabilities) }.map { purpose in
             let retention: [JSONValue] = purpose.retention.map { rule in
                 var node: [String: JSONValue] = [
                     "@type": "dpv:StorageDuration",

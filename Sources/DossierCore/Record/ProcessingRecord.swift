@@ -21,21 +21,46 @@ public enum ProcessingRecord {
             fr ? "Transferts hors UE" : "Transfers outside the EU",
             fr ? "Garanties des transferts" : "Transfer safeguards",
             fr ? "Mesures de sécurité" : "Security measures",
+            fr ? "Rôles des responsables" : "Controller roles",
+            fr ? "Données hautement personnelles et mesures" : "Highly personal data and measures",
+            fr ? "Analyse d'impact (AIPD)" : "Impact assessment (DPIA)",
+            fr ? "Origine des durées" : "Origin of the periods",
             fr ? "Version du registre" : "Register version",
+            fr ? "Date de création" : "Created",
             fr ? "Date de mise à jour" : "Last update",
         ]
     }
 
-    public static func rows(_ register: Register, language: Language) -> [[String]] {
+    /// The record of `register` on a build that provides `capabilities` (the measures it lists
+    /// are those the build keeps).
+    public static func rows(_ register: Register, language: Language, capabilities: Set<Capability>) -> [[String]] {
         let words = Wording(language)
-        let document = PolicyDocument(register: register, language: language)
+        let fr = language == .fr
+        let none = fr ? "aucun" : "none"
+        let document = PolicyDocument(register: register, language: language, capabilities: capabilities)
         let controller = "\(register.controller.name), \(register.controller.address), \(register.controller.email)"
         let dpo = [register.dpo.name, register.dpo.email, register.dpo.address].compactMap { $0 }.joined(separator: ", ")
-        let security = register.security.map { $0[language] }.joined(separator: "; ")
-        return zip(register.purposes, document.purposes).map { purpose, entry in
-            let sensitive = purpose.categories.compactMap { register.category($0) }.filter { $0.sensitive == true }
+        let created = register.record?.created ?? register.effectiveDate
+        let updated = register.record?.updated ?? register.effectiveDate
+        let measures = register.security.filter { measure in
+            guard measure.appliesTo.map(capabilities.contains) ?? true else { return false }
+            return measure.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true
+        }
+        return zip(register.purposes.filter { $0.isCarriedOut(with: capabilities) }, document.purposes).map { purpose, entry in
+            let categories = purpose.categories.compactMap { register.category($0) }
+            let sensitive = categories.filter { $0.sensitive == true }
+            let flagged = categories.filter { !$0.flags.isEmpty }
             let transfers = register.transfers(for: purpose)
             let processors = purpose.processors.compactMap { register.processor($0) }
+            let security = measures.filter { $0.covers(purpose) }.map { $0.text[language] }.joined(separator: "; ")
+            let roles = purpose.recipients.compactMap { register.recipient($0) }
+                .filter { $0.role != nil && $0.role != .internal }
+                .map { "\(words.capitalised($0.name[language])): \(words.role($0.role!))" }
+            let origins = purpose.retention.map { rule -> String in
+                let origin = rule.origin.map { words.origin($0) } ?? (fr ? "origine non indiquée" : "origin not stated")
+                let what = rule.categories.isEmpty ? "" : words.list(rule.categories.compactMap { register.category($0)?.name[language] }) + ": "
+                return "\(what)\(words.period(rule.keep)) — \(origin)\(rule.reference.map { " (\($0))" } ?? "")"
+            }
             return [
                 purpose.id,
                 entry.name,
@@ -50,19 +75,29 @@ public enum ProcessingRecord {
                 entry.source ?? (language == .fr ? "la personne concernée" : "the data subject"),
                 entry.retention.joined(separator: " "),
                 entry.recipients,
-                processors.map { "\($0.name) (\($0.role[language]), \(words.country($0.country)))" }.joined(separator: "; "),
-                transfers.isEmpty ? (language == .fr ? "aucun" : "none") : transfers.map { words.country($0.country) }.joined(separator: "; "),
-                transfers.compactMap { $0.safeguard.map(words.safeguard) }.joined(separator: "; "),
-                security,
+                processors.isEmpty ? none : processors.map { "\($0.name) (\($0.role[language]), \(words.country($0.country)))" }.joined(separator: "; "),
+                transfers.isEmpty ? none : transfers.map { words.country($0.country) }.joined(separator: "; "),
+                transfers.isEmpty ? (fr ? "sans objet (aucun transfert)" : "not applicable (no transfer)")
+                    : transfers.compactMap { $0.safeguard.map(words.safeguard) }.joined(separator: "; "),
+                security.isEmpty ? none : security,
+                ([fr ? "Responsable du traitement : \(register.controller.name)" : "Controller: \(register.controller.name)"] + roles).joined(separator: "; "),
+                flagged.isEmpty ? none : flagged.map { category in
+                    let flags = words.list(category.flags.map { words.flag($0) })
+                    let measures = category.flagMeasures.map { " — \($0[language])" } ?? ""
+                    return "\(words.capitalised(category.name[language])) (\(flags))\(measures)"
+                }.joined(separator: "; "),
+                purpose.dpia?[language] ?? (fr ? "aucune analyse d'impact enregistrée" : "no impact assessment recorded"),
+                origins.joined(separator: "; "),
                 register.version,
-                register.effectiveDate,
+                created,
+                updated,
             ]
         }
     }
 
     /// RFC 4180 CSV with a header row, CRLF line ends.
-    public static func csv(_ register: Register, language: Language) -> String {
-        ([header(language)] + rows(register, language: language))
+    public static func csv(_ register: Register, language: Language, capabilities: Set<Capability>) -> String {
+        ([header(language)] + rows(register, language: language, capabilities: capabilities))
             .map { $0.map(CSV.field).joined(separator: ",") }
             .joined(separator: "\r\n") + "\r\n"
     }

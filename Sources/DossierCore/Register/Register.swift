@@ -19,12 +19,17 @@ public struct Register: Codable, Sendable {
     @DefaultEmpty public var processors: [Processor]
     @DefaultEmpty public var transfers: [Transfer]
     @DefaultEmpty public var purposes: [Purpose]
-    @DefaultEmpty public var security: [LocalizedText]
+    @DefaultEmpty public var security: [SecurityMeasure]
     @DefaultEmpty public var rights: [Right]
     public var rightsExercise: RightsExercise
     @DefaultEmpty public var cookies: [Cookie]
     public var cookieControl: LocalizedText?
     public var policyChanges: PolicyChanges
+    /// The notices GDPR Art. 13 and 14 require beyond the purposes (automated decisions, minors,
+    /// the right to object to direct marketing, data not collected from the person…).
+    public var notices: Notices?
+    /// The Art. 30 record's own dates and impact assessment.
+    public var record: RecordInfo?
 
     public func category(_ id: String) -> DataCategory? { categories.first { $0.id == id } }
     public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
@@ -77,6 +82,11 @@ public struct DataCategory: Codable, Sendable {
     public var description: LocalizedText?
     /// Special-category data (GDPR Art. 9) or data about offences (Art. 10).
     public var sensitive: Bool?
+    /// Why the category is special or highly personal (the social-security number a payslip
+    /// carries, a disability benefit revealing health…), for the record.
+    @DefaultEmpty public var flags: [DataFlag]
+    /// The measures taken because of the flags.
+    public var flagMeasures: LocalizedText?
     /// The fields collected in this category; `mandatory` ones are marked in forms.
     @DefaultEmpty public var fields: [Field]
 
@@ -94,6 +104,11 @@ public struct Recipient: Codable, Sendable {
     public var kind: RecipientKind
     public var name: LocalizedText
     public var description: LocalizedText?
+    /// What the recipient is for the data it receives: a controller of its own, a joint
+    /// controller (Art. 26), a processor (Art. 28), or part of the controller.
+    public var role: ControllerRole?
+    /// The role in words: what the recipient decides on its own, and whose notice covers it.
+    public var roleDetail: LocalizedText?
 }
 
 /// A processor (sub-contractor) acting on the controller's behalf.
@@ -129,6 +144,16 @@ public struct Purpose: Codable, Sendable {
     @DefaultEmpty public var recipients: [String]
     @DefaultEmpty public var processors: [String]
     @DefaultEmpty public var retention: [RetentionRule]
+    /// The data protection impact assessment (Art. 35) covering the activity, when one is due.
+    public var dpia: LocalizedText?
+    /// The feature that carries the activity out: left out of the policy and the record while
+    /// the build lacks it (audience measurement, say, on a build that sets no such cookie).
+    public var appliesTo: Capability?
+
+    /// Whether a build with `capabilities` carries the activity out.
+    public func isCarriedOut(with capabilities: Set<Capability>) -> Bool {
+        appliesTo.map(capabilities.contains) ?? true
+    }
 
     public var reliesOnConsent: Bool { legalBases.contains { $0.basis == .consent } }
 
@@ -162,6 +187,10 @@ public struct RetentionRule: Codable, Sendable {
     public var then: EndAction
     /// An archive (restricted access, probative purposes) that follows the active period.
     public var archive: Archive?
+    /// Where the period comes from: a seed policy, the law, or the operator's own decision.
+    public var origin: RuleOrigin?
+    /// The text behind it: "seed 002", "Code de commerce art. L123-22", "decision of 2026-11-30".
+    public var reference: String?
 
     public struct Archive: Codable, Sendable {
         public var keep: RetentionPeriod
@@ -184,7 +213,116 @@ public struct Right: Codable, Sendable {
     public var description: LocalizedText
     /// The time to answer (GDPR Art. 12(3): one month at most); nil where nothing is to answer.
     public var deadline: RetentionPeriod?
-    public var exercise: LocalizedText
+    /// The ways to exercise it, each bound to the capability that provides it.
+    public var exercise: [ExerciseWay]
+
+    enum CodingKeys: String, CodingKey { case id, article, name, description, deadline, exercise }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        article = try container.decode(String.self, forKey: .article)
+        name = try container.decode(LocalizedText.self, forKey: .name)
+        description = try container.decode(LocalizedText.self, forKey: .description)
+        deadline = try container.decodeIfPresent(RetentionPeriod.self, forKey: .deadline)
+        // A register written before capabilities gives one text: a way always available.
+        if let ways = try? container.decode([ExerciseWay].self, forKey: .exercise) {
+            exercise = ways
+        } else {
+            exercise = [ExerciseWay(capability: nil, text: try container.decode(LocalizedText.self, forKey: .exercise))]
+        }
+    }
+}
+
+/// One way to exercise a right: from a page of the service (bound to its capability), or by
+/// a means always open (writing to the DPO, to the supervisory authority).
+public struct ExerciseWay: Codable, Sendable {
+    /// The capability that provides it; nil when no code is involved.
+    public var capability: Capability?
+    public var text: LocalizedText
+    /// The page where it is done, linked from the policy while the capability is there.
+    public var page: String?
+
+    public init(capability: Capability?, text: LocalizedText, page: String? = nil) {
+        self.capability = capability
+        self.text = text
+        self.page = page
+    }
+}
+
+/// A security measure, bound to the capability that implements it.
+public struct SecurityMeasure: Codable, Sendable {
+    public var id: String?
+    public var text: LocalizedText
+    /// What implements it; `organisational` for a measure the operator's organisation keeps.
+    /// Nil only in a register written before capabilities (one text a measure).
+    public var capability: Capability?
+    /// The feature the measure is about: left out of the policy while the build lacks it.
+    public var appliesTo: Capability?
+    /// The purposes it protects, for the record; empty means all.
+    @DefaultEmpty public var purposes: [String]
+
+    enum CodingKeys: String, CodingKey { case id, text, capability, appliesTo, purposes }
+
+    public init(id: String? = nil, text: LocalizedText, capability: Capability?, appliesTo: Capability? = nil, purposes: [String] = []) {
+        self.id = id
+        self.text = text
+        self.capability = capability
+        self.appliesTo = appliesTo
+        self.purposes = purposes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        // A register written before capabilities gives a text ({fr, en}) for each measure.
+        guard container.contains(.text) else {
+            self.init(text: try LocalizedText(from: decoder), capability: nil)
+            return
+        }
+        self.init(
+            id: try container.decodeIfPresent(String.self, forKey: .id),
+            text: try container.decode(LocalizedText.self, forKey: .text),
+            capability: try container.decodeIfPresent(Capability.self, forKey: .capability),
+            appliesTo: try container.decodeIfPresent(Capability.self, forKey: .appliesTo),
+            purposes: try container.decodeIfPresent([String].self, forKey: .purposes) ?? []
+        )
+    }
+
+    public func covers(_ purpose: Purpose) -> Bool { purposes.isEmpty || purposes.contains(purpose.id) }
+}
+
+/// The notices Art. 13 and 14 require that no purpose carries.
+public struct Notices: Codable, Sendable {
+    /// Automated decision-making and profiling (Art. 13(2)(f)): what is computed, what is not decided.
+    public var automatedDecisions: LocalizedText?
+    /// The right to object to direct marketing, stated apart (Art. 21(3)–(4)).
+    public var directMarketingObjection: LocalizedText?
+    /// Children and minors.
+    public var minors: LocalizedText?
+    /// How to obtain a copy of the safeguards of a transfer (Art. 13(1)(f)).
+    public var transferSafeguardsCopy: LocalizedText?
+    /// Data about people who did not give it themselves (Art. 14).
+    @DefaultEmpty public var indirectCollection: [IndirectCollection]
+}
+
+/// Data collected from someone else than the person it is about (Art. 14).
+public struct IndirectCollection: Codable, Sendable {
+    /// The data subjects concerned (ids of `dataSubjects`).
+    @DefaultEmpty public var subjects: [String]
+    /// The source of the data.
+    public var source: LocalizedText
+    /// How and when they are told, and how they can object.
+    public var notice: LocalizedText
+    /// The capability that sends the notice; nil when it is given by other means.
+    public var capability: Capability?
+}
+
+/// The record's own data (Art. 30): when it was made and last changed, the DPIA.
+public struct RecordInfo: Codable, Sendable {
+    /// YYYY-MM-DD.
+    public var created: String
+    /// YYYY-MM-DD; the register's effective date when left out.
+    public var updated: String?
 }
 
 public struct RightsExercise: Codable, Sendable {
@@ -197,6 +335,8 @@ public struct Cookie: Codable, Sendable {
     public var id: String
     public var name: String
     public var purpose: String
+    /// The code that sets it: a cookie of a feature the build lacks is not listed.
+    public var capability: Capability?
     public var consentRequired: Bool
     /// Lifetime; zero means the browser session.
     public var duration: RetentionPeriod

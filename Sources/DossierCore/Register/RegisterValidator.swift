@@ -19,7 +19,33 @@ public enum RegisterValidator {
         check.transfers()
         check.cookies()
         check.rights()
+        check.orphans()
+        check.security()
+        check.notices()
         return check.findings
+    }
+
+    /// What the register promises that a build with `provided` lacks: a security measure whose
+    /// capability is missing (a right falls back to writing to the DPO instead; a cookie or a
+    /// measure about a missing feature is left out of the policy).
+    public static func capabilityProblems(in register: Register, provided: Set<Capability>) -> [Finding] {
+        var findings: [Finding] = []
+        for (index, measure) in register.security.enumerated() {
+            guard let capability = measure.capability, capability.implementation != .always,
+                  measure.appliesTo.map(provided.contains) ?? true, !provided.contains(capability) else { continue }
+            findings.append(Finding(
+                path: "security[\(index)].capability",
+                message: "the measure promises '\(capability.rawValue)', which this build does not provide; remove the measure, "
+                    + "or add 'appliesTo' naming the feature it protects so that it shows only once that feature is there"))
+        }
+        for (index, notice) in (register.notices?.indirectCollection ?? []).enumerated() {
+            if let capability = notice.capability, !provided.contains(capability) {
+                findings.append(Finding(
+                    path: "notices.indirectCollection[\(index)].capability",
+                    message: "the notice is sent by '\(capability.rawValue)', which this build does not provide; say how the people are told instead"))
+            }
+        }
+        return findings
     }
 
     private struct Checker {
@@ -155,6 +181,40 @@ public enum RegisterValidator {
                 }
                 if cookie.consentRequired && !purpose.reliesOnConsent {
                     report("cookies[\(index)].consentRequired", "cookie '\(cookie.id)' needs consent but its purpose '\(purpose.id)' does not rely on consent")
+                }
+            }
+        }
+
+        /// A recipient or a data subject that no purpose names is a promise about nothing (or a
+        /// processing the register forgot to describe).
+        mutating func orphans() {
+            let named = Set(register.purposes.flatMap(\.recipients))
+            for (index, recipient) in register.recipients.enumerated() where !named.contains(recipient.id) {
+                report("recipients[\(index)]", "recipient '\(recipient.id)' is named by no purpose; expected it under a purpose's 'recipients', or remove it")
+            }
+            let subjects = Set(register.purposes.flatMap(\.subjects))
+            for (index, subject) in register.dataSubjects.enumerated() where !subjects.contains(subject.id) {
+                report("dataSubjects[\(index)]", "data subject '\(subject.id)' is named by no purpose; expected it under a purpose's 'subjects', or remove it")
+            }
+        }
+
+        mutating func security() {
+            duplicates(register.security.compactMap(\.id), in: "security")
+            for (index, measure) in register.security.enumerated() {
+                resolve(measure.purposes, at: "security[\(index)].purposes", among: register.purposes.map(\.id), what: "purpose", list: "purposes")
+            }
+        }
+
+        mutating func notices() {
+            for (index, entry) in (register.notices?.indirectCollection ?? []).enumerated() {
+                resolve(entry.subjects, at: "notices.indirectCollection[\(index)].subjects", among: register.dataSubjects.map(\.id), what: "data subject", list: "dataSubjects")
+            }
+            if let record = register.record {
+                if PublicationDate(record.created) == nil {
+                    report("record.created", "unparseable date '\(record.created)'; expected YYYY-MM-DD")
+                }
+                if let updated = record.updated, PublicationDate(updated) == nil {
+                    report("record.updated", "unparseable date '\(updated)'; expected YYYY-MM-DD")
                 }
             }
         }

@@ -97,3 +97,45 @@ public enum NoticeChannel: String, RegisterVocabulary {
 
     public static let vocabularyName = "notice channel"
 }
+
+/// What a recipient is for the data it receives.
+public enum ControllerRole: String, RegisterVocabulary {
+    /// Decides on its own purposes and means: a controller of its own, with its own notice.
+    case independentController = "independent-controller"
+    /// Decides them with the controller (Art. 26).
+    case jointController = "joint-controller"
+    /// Acts on the controller's instructions (Art. 28).
+    case processor
+    /// Part of the controller (its staff).
+    case `internal`
+
+    public static let vocabularyName = "controller role"
+}
+
+/// Where a retention period comes from.
+public enum RuleOrigin: String, RegisterVocabulary {
+    /// One of the seed policies the register was written from.
+    case seed
+    /// A law or regulation that sets it.
+    case law
+    /// The operator's own choice.
+    case decision
+
+    public static let vocabularyName = "rule origin"
+}
+
+/// Why a data category needs more care: special or highly personal data (EDPB WP248 criteria).
+public enum DataFlag: String, RegisterVocabulary {
+    /// Health (Art. 9), e.g. a disability benefit on a statement of benefits.
+    case health
+    /// The French social-security number (NIR), regulated by decree.
+    case nationalIdentifier = "national-identifier"
+    /// Financial data: income, tax notices, bank details.
+    case financial
+    /// Highly personal data (family situation, housing).
+    case highlyPersonal = "highly-personal"
+    /// Offences and convictions (Art. 10).
+    case offences
+
+    public static let vocabularyName = "data flag"
+}

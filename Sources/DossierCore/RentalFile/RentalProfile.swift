@@ -3,13 +3,17 @@ import Foundation
 /// What a tenant says about themselves, by the register's categories. Stored sealed with the
 /// tenant's own key.
 public struct RentalProfile: Codable, Sendable, Equatable {
+    /// Fields an earlier version accepted and no purpose justifies: nationality (not needed to
+    /// let a home, and an invitation to discriminate) and an identity-document number (the
+    /// decree asks for a copy of the document, not its number). Removed from stored profiles
+    /// at start (``RetiredProfileFields``).
+    public static let retiredFields: Set<String> = ["nationality", "identityNumber"]
+
     // Identification
     public var pseudonym: String?
     public var postalAddress: String?
     public var phone: String?
     public var birthDate: String?
-    public var nationality: String?
-    public var identityNumber: String?
     // Housing search
     public var surface: Int?
     public var rent: Int?
@@ -48,7 +52,7 @@ public struct RentalProfile: Codable, Sendable, Equatable {
     /// The register category of each field, for access and retention.
     public static let categories: [String: String] = [
         "pseudonym": "identification", "postalAddress": "identification", "phone": "identification",
-        "birthDate": "identification", "nationality": "identification", "identityNumber": "identification",
+        "birthDate": "identification",
         "surface": "housing-search", "rent": "housing-search", "city": "personal-life", "desiredDate": "personal-life",
         "visits": "visits", "familySituation": "personal-life", "professionalStatus": "professional-life",
         "monthlyIncome": "economic-financial", "savings": "economic-financial", "maxBudget": "economic-financial",
@@ -66,8 +70,8 @@ public enum ProfilePatch {
         for (key, value) in patch.sorted(by: { $0.key < $1.key }) {
             let problem = { (message: String) in problems.append(FieldProblem(field: key, message: message)) }
             switch key {
-            case "pseudonym", "postalAddress", "city", "nationality", "identityNumber", "phone":
-                let limits = ["pseudonym": 60, "postalAddress": 300, "city": 100, "nationality": 60, "identityNumber": 40, "phone": 20]
+            case "pseudonym", "postalAddress", "city", "phone":
+                let limits = ["pseudonym": 60, "postalAddress": 300, "city": 100, "phone": 20]
                 let limit = limits[key] ?? 0
                 switch text(value, maximum: limit) {
                 case let .success(text):
@@ -153,8 +157,6 @@ public enum ProfilePatch {
         case "pseudonym": profile.pseudonym = value
         case "postalAddress": profile.postalAddress = value
         case "city": profile.city = value
-        case "nationality": profile.nationality = value
-        case "identityNumber": profile.identityNumber = value
         case "phone": profile.phone = value
         case "birthDate": profile.birthDate = value
         case "desiredDate": profile.desiredDate = value

@@ -17,6 +17,14 @@ public enum DossierApp {
             throw ConfigurationError("refusing to run as a production instance (DOSSIER_ENV=production, an https DOSSIER_BASE_URL, "
                 + "DOSSIER_TRUSTED_PROXIES, or serving on a public address) with: " + problems.joined(separator: "; "))
         }
+        if !configuration.isDevelopmentInstance {
+            let placeholders = productionRegisterProblems(register.register, configuration)
+            if !placeholders.isEmpty {
+                throw ConfigurationError("refusing to run as a production instance with a register that is not yours ("
+                    + (configuration.registerPath ?? "the shipped example register") + "): " + placeholders.joined(separator: "; ")
+                    + ". Copy Sources/DossierCore/Resources/register.yaml, edit it, check it with `dossier register check PATH`, and set DOSSIER_REGISTER to it")
+            }
+        }
         try DataDirectory.prepare(configuration.dataDirectory)
         // Emptied by the server only: a command run beside it must not pull files from under it.
         try DataDirectory.prepareScratch(configuration.scratchDirectory, emptying: configuration.runsBackgroundJobs)
@@ -77,7 +85,7 @@ public enum DossierApp {
         }
 
         try await DatabaseSetup.configure(app, configuration)
-        app.migrations.add(DossierMigrations.all)
+        app.migrations.add(DossierMigrations.all(vault: app.dossier.vault))
         try KeyStore.configure(app, configuration)
 
         app.views.use(.leaf)
@@ -94,23 +102,29 @@ public enum DossierApp {
         app.lifecycle.use(InFlightRequests.Drain(requests: inFlight))
 
         try routes(app)
+        // The register promises only what this build does: a security measure it lacks stops
+        // the start; rights fall back to the DPO, features' cookies and measures stay out.
+        app.capabilities = BuildCapabilities.provided(by: app.routes)
+        let unkept = RegisterValidator.capabilityProblems(in: register.register, provided: app.capabilities)
+        if !unkept.isEmpty {
+            throw InvalidRegister(problems: unkept.map { RegisterProblem(file: configuration.registerPath ?? "register", path: $0.path, message: $0.message) })
+        }
     }
 
-    /// The data categories the server stores, which any register it runs with must declare
-    /// (with a purpose and a retention rule), so that every stored item has a rule.
-    static let storedCategories = [Account.dataCategory, ConnectionEvent.dataCategory, Document.dataCategory]
-
-    static func requireStoredCategories(in loaded: LoadedRegister) throws {
-        let register = loaded.register
-        let problems = storedCategories.compactMap { id -> RegisterProblem? in
-            if register.category(id) == nil {
-                return RegisterProblem(file: "register", path: "categories", message: "the server stores data category '\(id)', which this register does not declare")
-            }
-            if !register.purposes.contains(where: { !$0.rules(for: id).isEmpty }) {
-                return RegisterProblem(file: "register", path: "purposes", message: "no purpose has a retention rule for data category '\(id)', which the server stores")
-            }
-            return nil
+    /// What a production instance must not publish as its own: the example's identity, or a
+    /// website that is not where the service is served.
+    static func productionRegisterProblems(_ register: Register, _ configuration: DossierConfiguration) -> [String] {
+        var problems = Placeholders.found(in: register)
+        if let host = URLComponents(string: configuration.baseURL)?.host, !Placeholders.websiteMatches(register, baseURLHost: host) {
+            problems.append("controller.website '\(register.controller.website ?? "")' is not where the service is served (DOSSIER_BASE_URL \(configuration.baseURL)): write the website people reach you at")
         }
+        return problems
+    }
+
+    /// The register must justify everything the server stores (``StoredItems``): a purpose, a
+    /// category and a retention rule for each table.
+    static func requireStoredCategories(in loaded: LoadedRegister) throws {
+        let problems = StoredItems.problems(in: loaded.register).map { RegisterProblem(file: "register", path: "purposes", message: $0) }
         if !problems.isEmpty { throw InvalidRegister(problems: problems) }
     }
 

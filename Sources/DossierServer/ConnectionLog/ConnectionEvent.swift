@@ -1,3 +1,4 @@
+import DossierCore
 import Fluent
 import Foundation
 
@@ -7,6 +8,8 @@ final class ConnectionEvent: Model, @unchecked Sendable {
     static let schema = "connection_events"
     /// The register category this table holds; the retention engine purges by it.
     static let dataCategory = "connection-data"
+    /// The register's purpose the log is kept for (and whose rule the account page states).
+    static let purpose = "account"
 
     enum Kind: String, Codable, Sendable {
         case signIn = "sign-in"
@@ -38,5 +41,13 @@ final class ConnectionEvent: Model, @unchecked Sendable {
         self.ipAddress = ipAddress
         self.userAgent = String(userAgent.prefix(512))
         occurredAt = date
+    }
+}
+
+extension ConnectionEvent {
+    /// How long the register keeps the log, in words ("6 months from collection; then deleted.").
+    static func retention(in register: Register, language: Language) -> String {
+        guard let purpose = register.purpose(purpose), let rule = purpose.rules(for: dataCategory).first else { return "" }
+        return Wording(language).retention(rule, in: register)
     }
 }

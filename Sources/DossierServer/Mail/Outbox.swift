@@ -26,15 +26,21 @@ struct Mailer: Sendable {
     /// Stores the message sealed with the account's key; it is delivered even if the server
     /// stops before sending it, and its text is erased once it is.
     func enqueue(_ template: MailTemplate, to account: Account, on database: any Database) async throws {
-        let language = account.language
+        try await enqueue(template, to: account.email, language: account.language, subject: account.subject, accountID: account.id, on: database)
+    }
+
+    /// A message to someone who may have no account (a guarantor), sealed with the key of the
+    /// data subject it is about.
+    func enqueue(_ template: MailTemplate, to address: String, language: Language, subject: String, accountID: UUID?,
+                 on database: any Database) async throws {
         let message = MailMessage(
-            from: sender, to: account.email, subject: template.subject(language),
+            from: sender, to: address, subject: template.subject(language),
             text: template.text(language), date: clock.now
         )
         let id = UUID()
-        let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: account.subject, context: OutboxMessage.context(id))
+        let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: subject, context: OutboxMessage.context(id))
         try await OutboxMessage(
-            id: id, accountID: account.id, sender: sender, recipient: account.email, subject: account.subject, sealed: sealed, now: clock.now
+            id: id, accountID: accountID, sender: sender, recipient: address, subject: subject, sealed: sealed, now: clock.now
         ).create(on: database)
     }
 }

@@ -13,7 +13,7 @@ struct PrivacyController: RouteCollection {
     /// `GET /privacy?lang=fr|en`: the policy now in force, in the asked or preferred language.
     static func policy(req: Request) async throws -> View {
         let language = try req.policyLanguage()
-        let document = PolicyDocument(register: req.register, language: language)
+        let document = PolicyDocument(register: req.register, language: language, capabilities: req.capabilities)
         return try await req.view.render(PolicyPage.template, PolicyPageContext(document: document))
     }
 
@@ -51,7 +51,7 @@ struct PrivacyController: RouteCollection {
             throw Abort(.notFound, reason: "No published policy version '\(number)'.")
         }
         let loaded = try RegisterLoader.load(yaml: stored.registerYAML, file: "version \(number)")
-        let document = PolicyDocument(register: loaded.register, language: try req.policyLanguage())
+        let document = PolicyDocument(register: loaded.register, language: try req.policyLanguage(), capabilities: req.capabilities)
         return try await req.view.render(PolicyPage.template, PolicyPageContext(document: document, isArchived: true))
     }
 }

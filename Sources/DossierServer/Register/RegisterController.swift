@@ -19,7 +19,7 @@ struct RegisterController: RouteCollection {
     /// `GET /api/v1/register/record.csv?lang=fr|en`
     static func csv(req: Request) async throws -> Response {
         let language = try req.policyLanguage()
-        let text = ProcessingRecord.csv(req.register, language: language)
+        let text = ProcessingRecord.csv(req.register, language: language, capabilities: req.capabilities)
         let response = response(Data(text.utf8), type: "text/csv; charset=utf-8; header=present", req: req)
         response.headers.replaceOrAdd(
             name: .contentDisposition,
@@ -30,7 +30,7 @@ struct RegisterController: RouteCollection {
 
     /// `GET /api/v1/register/record.jsonld?lang=fr|en`
     static func jsonLD(req: Request) async throws -> Response {
-        let document = DPVRecord.document(req.register, language: try req.policyLanguage())
+        let document = DPVRecord.document(req.register, language: try req.policyLanguage(), capabilities: req.capabilities)
         return response(document.encoded(), type: "application/ld+json; charset=utf-8", req: req)
     }
 

@@ -130,10 +130,17 @@ struct RentalFileService: Sendable {
         let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email, phone: details.phone),
                                               for: subjectID.uuidString.lowercased(), context: "guarantor")
         let guarantor = Guarantor(accountID: try account.requireID(), kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
+        let noticeAddress = details.email.flatMap(EmailAddress.init)
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.create(on: db)
             audit.record(AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services",
                                     details: ["kind": kind.rawValue, "tenant": account.subject]), by: account.subject)
+            if let noticeAddress {
+                // GDPR Art. 14: the guarantor did not give these data; they are told at once (the
+                // register promises within a month), in the same transaction as the data.
+                try await GuarantorNotice.enqueue(for: guarantor, at: noticeAddress, namedBy: account, services: services, on: db)
+                audit.record(AuditEvent(action: "guarantor.notified", subject: guarantor.subject, purpose: "services"), by: account.subject)
+            }
         }
         return guarantor
     }

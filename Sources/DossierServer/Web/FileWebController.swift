@@ -169,13 +169,13 @@ struct FileWebController: RouteCollection {
         return try await req.page("file", titleKey: "myFile", body: page, status: status)
     }
 
-    static let textFields = ["pseudonym", "postalAddress", "phone", "birthDate", "nationality", "city", "desiredDate"]
+    static let textFields = ["pseudonym", "postalAddress", "phone", "birthDate", "city", "desiredDate"]
     static let numberFields = ["surface", "rent", "monthlyIncome", "savings", "maxBudget"]
 
     static func profileValues(_ profile: RentalProfile) -> [String: String] {
         var values: [String: String] = [:]
         let texts: [String: String?] = ["pseudonym": profile.pseudonym, "postalAddress": profile.postalAddress, "phone": profile.phone,
-                                        "birthDate": profile.birthDate, "nationality": profile.nationality, "city": profile.city,
+                                        "birthDate": profile.birthDate, "city": profile.city,
                                         "desiredDate": profile.desiredDate, "familySituation": profile.familySituation?.rawValue,
                                         "professionalStatus": profile.professionalStatus?.rawValue]
         for (key, value) in texts { if let value { values[key] = value } }

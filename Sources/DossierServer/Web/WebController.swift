@@ -136,7 +136,8 @@ struct WebController: RouteCollection {
     private static func signedIn(_ req: Request, token: String, to path: String) -> Response {
         let response = req.redirect(to: path, redirectType: .normal)
         response.cookies[WebCookie.session] = WebCookie.make(
-            token, secure: req.dossier.configuration.usesHTTPS, sameSite: .lax, maxAge: Int(AccountService.webSessionLifetime)
+            token, secure: req.dossier.configuration.usesHTTPS, sameSite: .lax,
+            maxAge: WebCookie.maxAge(of: WebCookie.session, in: req.register, now: req.dossier.clock.now)
         )
         return response
     }
@@ -210,6 +211,8 @@ struct WebController: RouteCollection {
         var welcome: Bool
         var sent: Bool
         var connections: [Connection]
+        /// How long the log is kept, in the register's words.
+        var connectionsRetention: String
 
         struct Connection: Encodable {
             var when: String
@@ -237,7 +240,8 @@ struct WebController: RouteCollection {
             connections: events.map {
                 .init(when: formatter.string(from: $0.occurredAt), kind: labels[$0.kind.rawValue] ?? $0.kind.rawValue,
                       outcome: labels[$0.outcome.rawValue] ?? $0.outcome.rawValue, ipAddress: $0.ipAddress, userAgent: $0.userAgent)
-            }
+            },
+            connectionsRetention: ConnectionEvent.retention(in: req.register, language: req.webLanguage)
         )
         return try await req.page("account", titleKey: "account", body: body)
     }

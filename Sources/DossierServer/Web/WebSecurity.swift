@@ -7,6 +7,14 @@ enum WebCookie {
     static let session = "dossier_session"
     static let csrf = "dossier_csrf"
 
+    /// The lifetime the register states for a cookie, in seconds; nil (the browser's session)
+    /// for "0 days" or a cookie the register does not list. The policy and the cookie agree
+    /// because the cookie reads it from there.
+    static func maxAge(of name: String, in register: Register, now: Date) -> Int? {
+        guard let cookie = register.cookies.first(where: { $0.name == name }), !cookie.duration.isZero else { return nil }
+        return Int(cookie.duration.added(to: now).timeIntervalSince(now))
+    }
+
     static func make(_ value: String, secure: Bool, sameSite: HTTPCookies.SameSitePolicy, maxAge: Int? = nil) -> HTTPCookies.Value {
         HTTPCookies.Value(string: value, maxAge: maxAge, path: "/", isSecure: secure, isHTTPOnly: true, sameSite: sameSite)
     }

@@ -1,0 +1,51 @@
+import Foundation
+
+/// The example values the shipped register carries: an instance that serves the public must
+/// not publish them as its own identity.
+public enum Placeholders {
+    /// Domains reserved for examples (RFC 2606, RFC 6761).
+    static let exampleDomains = ["example", "example.com", "example.org", "example.net", "invalid", "test", "localhost"]
+
+    /// What in the register is an example value, each with what to edit.
+    public static func found(in register: Register) -> [String] {
+        var found: [String] = []
+        let registration = register.controller.registration.filter(\.isNumber)
+        if !registration.isEmpty, registration.allSatisfy({ $0 == "0" }) {
+            found.append("controller.registration '\(register.controller.registration)' is the example's: write your company's registration (RCS, SIREN)")
+        }
+        let addresses: [(String, String?)] = [
+            ("controller.email", register.controller.email),
+            ("controller.website", register.controller.website),
+            ("dpo.email", register.dpo.email),
+        ]
+        for (path, value) in addresses {
+            guard let value, let host = host(of: value), isExample(host) else { continue }
+            found.append("\(path) '\(value)' is an example address: write your own")
+        }
+        if register.controller.address.contains("rue de l'Exemple") {
+            found.append("controller.address '\(register.controller.address)' is the example's: write your postal address")
+        }
+        return found
+    }
+
+    /// The domain of an email address or a URL, lower-cased.
+    static func host(of value: String) -> String? {
+        var text = value.lowercased().trimmingCharacters(in: .whitespaces)
+        if let at = text.lastIndex(of: "@") { text = String(text[text.index(after: at)...]) }
+        if let scheme = text.range(of: "://") { text = String(text[scheme.upperBound...]) }
+        let host = text.split(whereSeparator: { "/:?#".contains($0) }).first.map(String.init) ?? ""
+        return host.isEmpty ? nil : host
+    }
+
+    static func isExample(_ host: String) -> Bool {
+        exampleDomains.contains { host == $0 || host.hasSuffix("." + $0) }
+    }
+
+    /// Whether the register's website is where the service is served (or a parent domain of it).
+    public static func websiteMatches(_ register: Register, baseURLHost: String) -> Bool {
+        guard let website = register.controller.website, let host = host(of: website) else { return true }
+        let served = baseURLHost.lowercased()
+        let bare = host.hasPrefix("www.") ? String(host.dropFirst(4)) : host
+        return served == host || served == bare || served.hasSuffix("." + bare)
+    }
+}

@@ -1,0 +1,250 @@
+@testable import DossierServer
+import DossierCore
+import DossierTestSupport
+import Fluent
+import Foundation
+import SQLKit
+import Testing
+import VaporTesting
+
+/// What the server stores, promises and sends agrees with the register.
+@Suite("The register and the server agree")
+struct RegisterTruthServerTests {
+    /// Every table and column of a database, read from its catalogue.
+    static func schema(of database: any Database) async throws -> [String: Set<String>] {
+        let sql = try #require(database as? any SQLDatabase)
+        var tables: [String: Set<String>] = [:]
+        if sql.dialect.name == "sqlite" {
+            let names = try await sql.raw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all()
+                .map { try $0.decode(column: "name", as: String.self) }
+            for name in names {
+                tables[name] = Set(try await sql.raw("SELECT name FROM pragma_table_info(\(bind: name))").all()
+                    .map { try $0.decode(column: "name", as: String.self) })
+            }
+        } else {
+            let rows = try await sql.raw("""
+                SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()
+                """).all()
+            for row in rows {
+                tables[try row.decode(column: "table_name", as: String.self), default: []].insert(try row.decode(column: "column_name", as: String.self))
+            }
+        }
+        return tables
+    }
+
+    /// What a schema holds that ``StoredItems`` does not declare, in words.
+    static func undeclared(_ schema: [String: Set<String>], declared: [StoredItems.Table]) -> [String] {
+        schema.keys.sorted().flatMap { table -> [String] in
+            guard let declaration = declared.first(where: { $0.name == table }) else { return ["table \(table)"] }
+            return schema[table]!.subtracting(declaration.columns).sorted().map { "column \(table).\($0)" }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func everyTableAndColumnIsDeclaredWithAPurposeAndARule(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let data = try await Self.schema(of: app.db)
+            let keys = try await Self.schema(of: try #require(app.databases.database(.keys, logger: app.logger, on: app.eventLoopGroup.any())))
+            #expect(Self.undeclared(data, declared: StoredItems.data) == [])
+            #expect(Self.undeclared(keys, declared: StoredItems.keys) == [])
+            // Nothing declared that the schema does not have: the list stays the schema's.
+            for table in StoredItems.data {
+                #expect(data[table.name] == table.columns, "\(table.name)")
+            }
+            for table in StoredItems.data + StoredItems.keys {
+                #expect(table.reasons.isEmpty == (table.noPersonalData != nil), "\(table.name): reasons or why none")
+            }
+            #expect(StoredItems.problems(in: app.dossier.register.register) == [])
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func aColumnAddedWithoutADeclarationIsFound(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let sql = try #require(app.db as? any SQLDatabase)
+            try await sql.raw("ALTER TABLE accounts ADD COLUMN shoe_size INTEGER").run()
+            try await sql.raw("CREATE TABLE favourite_colours (id INTEGER PRIMARY KEY, account_id TEXT)").run()
+            let found = Self.undeclared(try await Self.schema(of: app.db), declared: StoredItems.data)
+            #expect(found == ["column accounts.shoe_size", "table favourite_colours"])
+        }
+    }
+
+    @Test func everyProfileFieldBelongsToADeclaredCategoryOfTheServicePurpose() throws {
+        let register = try RegisterLoader.load().register
+        let services = try #require(register.purpose("services"))
+        for (field, category) in RentalProfile.categories {
+            #expect(register.category(category) != nil, "\(field) → \(category)")
+            #expect(services.categories.contains(category), "\(field) → \(category)")
+            #expect(!services.rules(for: category).isEmpty, "\(field) → \(category)")
+        }
+        // And nothing the register declares as a field is missing its rule either.
+        for field in RentalProfile.retiredFields {
+            #expect(RentalProfile.categories[field] == nil)
+        }
+    }
+
+    @Test func aRegisterMissingAPurposeTheServerKeepsDataForIsRefused() async throws {
+        let yaml = try Fixtures.shippedRegisterYAML().replacingOccurrences(of: "  - id: staff-accounts\n    name: {fr: \"Gestion", with: "  - id: staff-access\n    name: {fr: \"Gestion")
+        let file = try temporaryFile(yaml)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        await #expect {
+            try await withDossier(on: .sqlite, registerPath: file.path) { _ in }
+        } throws: { error in
+            (error as? InvalidRegister)?.problems.map(\.message)
+                .contains("the server keeps 'staff-accounts' data for purpose 'staff-accounts', which this register does not declare") == true
+        }
+    }
+
+    @Test func capabilitiesAreReadFromTheRouteTable() async throws {
+        try await withDossier(on: .sqlite) { app in
+            #expect(app.capabilities.contains(.profileRectification))
+            #expect(app.capabilities.contains(.connectionLog))
+            #expect(app.capabilities.contains(.policyPage))
+            #expect(!app.capabilities.contains(.accountDeletion))
+            #expect(!app.capabilities.contains(.shareLinks))
+            // A route taken away takes its capability with it.
+            #expect(BuildCapabilities.provided(by: Routes()).isDisjoint(with: [.profileRectification, .policyPage]))
+        }
+        #expect(try await BuildCapabilities.ofThisBuild() == Set(Capability.allCases.filter { capability in
+            switch capability.implementation {
+            case .route: [.policyPage, .profileRectification, .connectionLog].contains(capability)
+            case .component: BuildCapabilities.components.contains(capability)
+            case .always: true
+            }
+        }))
+    }
+
+    @Test(arguments: Language.allCases)
+    func thePolicyPageLinksOnlyPagesThatExist(language: Language) async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
+                let page = unescapeHTML(res.body.string)
+                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                #expect(erasure.contains("dpo@dossier.example"))
+                #expect(!erasure.contains("<a href"))
+                let rectification = try #require(page.components(separatedBy: "id=\"right-rectification\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                #expect(rectification.contains("<a href=\"/file\">"))
+                // Every page the policy links is one the server answers.
+                for link in page.components(separatedBy: "<a href=\"/").dropFirst().compactMap({ $0.split(separator: "\"").first }) {
+                    let path = String(link.split(separator: "?").first ?? "")
+                    guard !path.isEmpty, !path.hasPrefix("api/") else { continue }
+                    try await app.testing().test(.GET, path) { linked in
+                        #expect(linked.status != .notFound, "/\(path)")
+                    }
+                }
+            }
+            // A test build with account deletion: the link appears, the fallback goes.
+            app.capabilities.insert(.accountDeletion)
+            try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
+                let page = unescapeHTML(res.body.string)
+                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                #expect(erasure.contains("<a href=\"/account\">"))
+                #expect(!erasure.contains("dpo@dossier.example"))
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func aGuarantorNamedWithAnAddressIsToldAtOnce(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            try await app.signUp(verified: true)
+            let token = try await app.signIn()
+            let auth: HTTPHeaders = ["Authorization": "Bearer \(token)"]
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: auth, beforeRequest: { req in
+                try req.content.encode(["kind": "guarantor", "name": "Paul Doe", "email": "paul@example.org"])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: auth, beforeRequest: { req in
+                try req.content.encode(["kind": "organisation", "name": "Visale"])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            let notices = try await app.outboxTexts(to: "paul@example.org")
+            #expect(notices.count == 1)
+            let notice = try #require(notices.first)
+            #expect(notice.contains("Subject: You were named as guarantor in a rental file"))
+            #expect(notice.contains("\"Jane Doe\""))
+            #expect(notice.contains("http://127.0.0.1:8080/privacy?lang=en"))
+            #expect(notice.contains("dpo@dossier.example"))
+            #expect(notice.contains("Source: the tenant who named you."))
+            // Sealed under the guarantor's key, not the tenant's: erasing the guarantor erases it.
+            let message = try #require(try await app.outbox().first { $0.recipient == "paul@example.org" })
+            let guarantor = try #require(try await Guarantor.query(on: app.db).filter(\.$kind == .guarantor).first())
+            #expect(message.subject == guarantor.subject)
+            // Only the guarantor with an address is written to; the audit says it was.
+            #expect(try await app.outbox().filter { $0.recipient != "jane.doe@example.org" }.count == 1)
+            let actions = try await AuditRecord.query(on: app.db).all().map(\.action)
+            #expect(actions.filter { $0 == "guarantor.notified" }.count == 1)
+        }
+    }
+
+    @Test func theSessionCookieLivesAsTheRegisterSays() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.signUp(verified: true)
+            // The sign-in form's CSRF cookie and token, then the sign-in.
+            var csrf = ""
+            var cookie = ""
+            try await app.testing().test(.GET, "signin") { res in
+                let set = try #require(res.headers.setCookie?[WebCookie.csrf])
+                csrf = set.string
+                cookie = "\(WebCookie.csrf)=\(set.string)"
+            }
+            try await app.testing().test(.POST, "signin", headers: ["Cookie": cookie], beforeRequest: { req in
+                try req.content.encode(["email": "jane.doe@example.org", "password": "correct horse battery staple", "csrf": csrf], as: .urlEncodedForm)
+            }, afterResponse: { res in
+                let session = try #require(res.headers.setCookie?[WebCookie.session])
+                // "0 days" in the register: a cookie of the browser's session, no Max-Age.
+                #expect(app.dossier.register.register.cookies.first { $0.name == WebCookie.session }?.duration.isZero == true)
+                #expect(session.maxAge == nil)
+                #expect(session.expires == nil)
+            })
+        }
+        var register = try RegisterLoader.load().register
+        register.cookies = register.cookies.map { cookie in
+            var cookie = cookie
+            if cookie.name == WebCookie.session { cookie.duration = RetentionPeriod(1, .day) }
+            return cookie
+        }
+        #expect(WebCookie.maxAge(of: WebCookie.session, in: register, now: testEpoch) == 86_400)
+    }
+
+    @Test func theAccountPageStatesTheLogsRetentionFromTheRegister() async throws {
+        try await withDossier(on: .sqlite) { app in
+            let register = app.dossier.register.register
+            #expect(ConnectionEvent.retention(in: register, language: .en) == "6 months from collection; then deleted.")
+            #expect(ConnectionEvent.retention(in: register, language: .fr) == "6 mois à compter de la collecte ; puis supprimées.")
+        }
+    }
+
+    @Test func productionRefusesTheExampleRegister() throws {
+        let register = try RegisterLoader.load().register
+        var configuration = DossierConfiguration(dataDirectory: URL(fileURLWithPath: "/nonexistent"))
+        configuration.baseURL = "https://dossier.bailleur-ami.fr"
+        let problems = DossierApp.productionRegisterProblems(register, configuration)
+        #expect(problems.contains { $0.contains("controller.registration 'RCS Paris 000 000 000' is the example's") })
+        #expect(problems.contains { $0.contains("is not where the service is served") })
+        var own = register
+        own.controller.registration = "RCS Lyon 812 345 678"
+        own.controller.email = "privacy@bailleur-ami.fr"
+        own.controller.website = "https://www.bailleur-ami.fr"
+        own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
+        own.dpo.email = "dpo@bailleur-ami.fr"
+        #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
+    }
+
+    @Test func productionRefusesToStartWithTheExampleRegisterBeforeTouchingTheDisk() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-prod-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = DossierConfiguration(dataDirectory: directory)
+        configuration.isDevelopmentInstance = false
+        configuration.masterKey = Data(repeating: 7, count: 32).base64EncodedString()
+        configuration.smtpURL = "smtp://127.0.0.1:2525"
+        let app = try await Application.make(.testing)
+        await #expect {
+            try await DossierApp.configure(app, configuration)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("refusing to run as a production instance with a register that is not yours")
+                && text.contains("dpo.email 'dpo@dossier.example' is an example address") && text.contains("DOSSIER_REGISTER")
+        }
+        try await app.asyncShutdown()
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+    }
+}
