@@ -559,7 +559,11 @@ struct SecurityReviewTests {
             let directory = app.dossier.configuration.outboxDirectory
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).count == 1)
             #expect(app.dossier.outbox.expireFiles() == 0)
-            clock.advance(by: OutboxDispatcher.fileLifetime + 60)
+            // The register's rule for service messages: 7 days from collection.
+            #expect(app.dossier.outbox.keep == RetentionPeriod(7, .day))
+            clock.advance(by: 7 * 24 * 3600 - 60)
+            #expect(app.dossier.outbox.expireFiles() == 0)
+            clock.advance(by: 120)
             #expect(app.dossier.outbox.expireFiles() == 1)
             #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
         }

@@ -51,6 +51,9 @@ struct OutboxDispatcher: Sendable {
     let clock: any WallClock
     let logger: Logger
     let vault: KeyVault
+    /// How long a message is kept once delivered or given up: the register's rule for service
+    /// messages (``OutboxMessage/retention(in:)``).
+    var keep = RetentionPeriod(7, .day)
 
     /// Delay before attempt n+1 after n failures: 1 min, 5 min, 15 min, 1 h, 3 h, 6 h, 12 h.
     static let backoff: [TimeInterval] = [60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600]
@@ -65,14 +68,19 @@ struct OutboxDispatcher: Sendable {
 
     /// `.eml` files (written when no SMTP server is configured) hold links and tokens: they are
     /// removed after this long, the register's retention for service messages.
-    static let fileLifetime: TimeInterval = 7 * 24 * 3600
 
-    /// Deletes the rows of messages delivered or given up more than `fileLifetime` ago (the
-    /// register's retention for service messages): their text is long erased, and their
-    /// recipient's address goes too. Returns how many.
+    /// The instant before which a delivered message is past its rule.
+    var cutoff: Date {
+        let now = clock.now
+        return now - keep.added(to: now).timeIntervalSince(now)
+    }
+
+    /// Deletes the rows of messages delivered or given up longer ago than the register keeps
+    /// service messages: their text is long erased, and their recipient's address goes too.
+    /// Returns how many.
     @discardableResult
     func purge(on database: any Database) async throws -> Int {
-        let before = clock.now - Self.fileLifetime
+        let before = cutoff
         let old = try await OutboxMessage.query(on: database).group(.or) { group in
             group.filter(\.$sentAt < before).filter(\.$failedAt < before)
         }.all()
@@ -80,10 +88,10 @@ struct OutboxDispatcher: Sendable {
         return old.count
     }
 
-    /// Removes `.eml` files older than `fileLifetime`; returns how many.
+    /// Removes `.eml` files older than the register keeps service messages; returns how many.
     @discardableResult
     func expireFiles() -> Int {
-        (transport as? FileMailTransport)?.removeFiles(olderThan: clock.now - Self.fileLifetime) ?? 0
+        (transport as? FileMailTransport)?.removeFiles(olderThan: cutoff) ?? 0
     }
 
     /// Delivers every due message once; returns what happened.

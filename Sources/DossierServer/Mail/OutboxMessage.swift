@@ -52,3 +52,14 @@ final class OutboxMessage: Model, @unchecked Sendable {
         sealed = nil
     }
 }
+
+extension OutboxMessage {
+    /// How long the register keeps a service message: the shortest rule among the purposes the
+    /// outbox is declared for (``StoredItems``), so that no purpose's promise is outlived.
+    static func retention(in register: Register) -> RetentionPeriod {
+        let reasons = (StoredItems.data.first { $0.name == schema }?.reasons ?? [])
+        let rules = reasons.flatMap { reason in register.purpose(reason.purpose)?.rules(for: reason.category) ?? [] }
+        let now = Date()
+        return rules.map(\.keep).min { $0.added(to: now) < $1.added(to: now) } ?? RetentionPeriod(7, .day)
+    }
+}
