@@ -44,6 +44,32 @@ struct CLITests {
         #expect(run.output.contains(expected))
     }
 
+    @Test(arguments: Language.allCases)
+    func theRenderedRecordFillsEveryColumnForEveryActivity(language: Language) throws {
+        let run = try DossierProcess.run(["register", "render", "--format", "csv", "--lang", language.rawValue])
+        #expect(run.status == 0)
+        let rows = CSVReader.rows(run.output)
+        #expect(rows.first == ProcessingRecord.header(language))
+        #expect(rows.count > 10)
+        for row in rows.dropFirst() {
+            #expect(row.count == ProcessingRecord.header(language).count)
+            #expect(zip(ProcessingRecord.header(language), row).filter { $0.1.trimmingCharacters(in: .whitespaces).isEmpty }.map(\.0) == [], "\(row[0])")
+        }
+    }
+
+    @Test func checkSaysWhichRightsPointToTheDPOOnThisBuild() throws {
+        let run = try DossierProcess.run(["register", "check"])
+        #expect(run.output.contains("On this build, no page yet for: erasure, restriction, portability"))
+        // A measure this build cannot keep is an error.
+        let yaml = try Fixtures.shippedRegisterYAML().replacingOccurrences(
+            of: "    appliesTo: share-links\n    purposes: [services]\n    text: {fr: \"chaque page", with: "    purposes: [services]\n    text: {fr: \"chaque page")
+        let file = try temporaryFile(yaml)
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let broken = try DossierProcess.run(["register", "check", file.path])
+        #expect(broken.status == 1)
+        #expect(broken.errors.contains("the measure promises 'watermarks', which this build does not provide"))
+    }
+
     @Test func renderRefusesAnUnknownFormat() throws {
         let run = try DossierProcess.run(["register", "render", "--format", "pdf"])
         #expect(run.status != 0)

@@ -144,6 +144,23 @@ struct RegisterTruthServerTests {
         }
     }
 
+    @Test(arguments: Language.allCases)
+    func thePolicyPageCarriesTheNoticesOfArticles13And14(language: Language) async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
+                let page = unescapeHTML(res.body.string)
+                let expected = language == .fr
+                    ? ["id=\"automated-decisions\"", "Décisions automatisées et profilage", "id=\"direct-marketing\"", "ce droit est absolu",
+                       "id=\"minors\"", "id=\"indirect\"", "le locataire qui vous désigne comme garant", "une copie des garanties peut être obtenue",
+                       "responsable de traitement distinct"]
+                    : ["id=\"automated-decisions\"", "Automated decisions and profiling", "id=\"direct-marketing\"", "this right is absolute",
+                       "id=\"minors\"", "id=\"indirect\"", "the tenant who names you as guarantor", "a copy of the safeguards can be obtained",
+                       "a separate controller"]
+                #expect(expected.filter { !page.contains($0) } == [])
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.all)
     func aGuarantorNamedWithAnAddressIsToldAtOnce(database: TestDatabase) async throws {
         try await withDossier(on: database) { app in
@@ -172,6 +189,33 @@ struct RegisterTruthServerTests {
             #expect(try await app.outbox().filter { $0.recipient != "jane.doe@example.org" }.count == 1)
             let actions = try await AuditRecord.query(on: app.db).all().map(\.action)
             #expect(actions.filter { $0 == "guarantor.notified" }.count == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func fieldsNoPurposeJustifiesAreRemovedFromStoredProfiles(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let id = try await app.signUp(verified: true)
+            let account = try #require(try await Account.find(id, on: app.db))
+            // A profile as an earlier version stored it, nationality and identity number included.
+            let old: [String: JSONValue] = ["phone": "0601020304", "nationality": "FR", "identityNumber": "X123", "monthlyIncome": 2400]
+            let sealed = try await app.dossier.vault.sealJSON(old, for: account.subject, context: "profile")
+            try await Profile(accountID: id, sealed: sealed, now: Date()).create(on: app.db)
+            try await M008RetireProfileFields(vault: app.dossier.vault).prepare(on: app.db)
+            let stored = try #require(try await Profile.query(on: app.db).filter(\.$account.$id == id).first())
+            let fields = try await app.dossier.vault.openJSON([String: JSONValue].self, stored.sealed, for: account.subject, context: "profile")
+            #expect(fields["nationality"] == nil)
+            #expect(fields["identityNumber"] == nil)
+            #expect(fields["phone"] == "0601020304")
+            #expect(fields["monthlyIncome"] == 2400)
+            // The API refuses them now, and stores nothing.
+            let token = try await app.signIn()
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: ["Authorization": "Bearer \(token)"], beforeRequest: { req in
+                try req.content.encode(["nationality": "FR"])
+            }, afterResponse: { res in
+                #expect(res.status == .unprocessableEntity)
+                #expect(res.body.string.contains("nationality"))
+            })
         }
     }
 
@@ -226,6 +270,13 @@ struct RegisterTruthServerTests {
         own.controller.website = "https://www.bailleur-ami.fr"
         own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
         own.dpo.email = "dpo@bailleur-ami.fr"
+        #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
+        // Documents kept in Frankfurt while the policy says France.
+        configuration.awsRegion = "eu-central-1"
+        #expect(DossierApp.productionRegisterProblems(own, configuration) == [
+            "hosting.country 'FR' is not where AWS_REGION eu-central-1 keeps the data (DE): write where your data is hosted",
+        ])
+        configuration.awsRegion = "eu-west-3"
         #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
     }
 

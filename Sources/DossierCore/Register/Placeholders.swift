@@ -41,6 +41,20 @@ public enum Placeholders {
         exampleDomains.contains { host == $0 || host.hasSuffix("." + $0) }
     }
 
+    /// The country (ISO 3166-1 alpha-2) of an AWS region, or nil when it cannot be told.
+    public static func country(ofAWSRegion region: String) -> String? {
+        let known: [String: String] = [
+            "eu-west-1": "IE", "eu-west-2": "GB", "eu-west-3": "FR", "eu-central-1": "DE", "eu-central-2": "CH",
+            "eu-north-1": "SE", "eu-south-1": "IT", "eu-south-2": "ES", "ca-central-1": "CA", "ca-west-1": "CA",
+            "sa-east-1": "BR", "af-south-1": "ZA", "il-central-1": "IL", "me-south-1": "BH", "me-central-1": "AE",
+            "ap-northeast-1": "JP", "ap-northeast-2": "KR", "ap-northeast-3": "JP", "ap-southeast-1": "SG",
+            "ap-southeast-2": "AU", "ap-south-1": "IN", "ap-east-1": "HK",
+        ]
+        let name = region.lowercased().trimmingCharacters(in: .whitespaces)
+        if let country = known[name] { return country }
+        return name.hasPrefix("us-") ? "US" : nil
+    }
+
     /// Whether the register's website is where the service is served (or a parent domain of it).
     public static func websiteMatches(_ register: Register, baseURLHost: String) -> Bool {
         guard let website = register.controller.website, let host = host(of: website) else { return true }

@@ -119,6 +119,9 @@ public enum DossierApp {
         if let host = URLComponents(string: configuration.baseURL)?.host, !Placeholders.websiteMatches(register, baseURLHost: host) {
             problems.append("controller.website '\(register.controller.website ?? "")' is not where the service is served (DOSSIER_BASE_URL \(configuration.baseURL)): write the website people reach you at")
         }
+        if let region = configuration.awsRegion, let country = Placeholders.country(ofAWSRegion: region), country != register.hosting.country {
+            problems.append("hosting.country '\(register.hosting.country)' is not where AWS_REGION \(region) keeps the data (\(country)): write where your data is hosted")
+        }
         return problems
     }
 
