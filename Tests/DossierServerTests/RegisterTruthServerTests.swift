@@ -144,6 +144,56 @@ struct RegisterTruthServerTests {
         }
     }
 
+    @Test func theGuarantorNoticeCannotBeTurnedIntoAMailCannon() async throws {
+        try await withDossier(on: .sqlite) { app in
+            // Not from an account whose address was never confirmed.
+            try await app.signUp(email: "eve@example.org", firstName: "Eve", lastName: "Pay at https://evil.example")
+            let eve = try await app.signIn(email: "eve@example.org")
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: ["Authorization": "Bearer \(eve)"], beforeRequest: { req in
+                try req.content.encode(["kind": "guarantor", "name": "Target", "email": "target@example.org"])
+            }, afterResponse: { res in #expect(res.status == .forbidden) })
+            #expect(try await app.outbox().filter { $0.recipient == "target@example.org" }.isEmpty)
+            #expect(try await Guarantor.query(on: app.db).count() == 0)
+            // Confirmed: one notice per address a day, three a day in all, and no link of hers in it.
+            let account = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "eve@example.org").first())
+            try await app.verifyAddress(of: account)
+            let auth: HTTPHeaders = ["Authorization": "Bearer \(eve)"]
+            func name(_ address: String) async throws -> (HTTPStatus, UUID?) {
+                var result: (HTTPStatus, UUID?) = (.ok, nil)
+                try await app.testing().test(.POST, "api/v1/me/guarantors", headers: auth, beforeRequest: { req in
+                    try req.content.encode(["kind": "guarantor", "name": "Target", "email": address])
+                }, afterResponse: { res in
+                    result = (res.status, try? res.content.decode(RentalFileController.GuarantorBody.self).id)
+                })
+                return result
+            }
+            func remove(_ id: UUID?) async throws {
+                try await app.testing().test(.DELETE, "api/v1/me/guarantors/\(try #require(id))", headers: auth) { res in #expect(res.status == .noContent) }
+            }
+            let first = try await name("target@example.org")
+            #expect(first.0 == .created)
+            let notice = try #require(try await app.outboxTexts(to: "target@example.org").first)
+            #expect(!notice.contains("evil"))
+            #expect(!notice.contains("The name they gave"))
+            try await remove(first.1)
+            // Removing the guarantor took the notice (and its address) out of the outbox.
+            #expect(try await app.outbox().filter { $0.recipient == "target@example.org" }.isEmpty)
+            let again = try await name("target@example.org")
+            #expect(again.0 == .created)
+            #expect(try await app.outbox().filter { $0.recipient == "target@example.org" }.isEmpty, "told once a day")
+            try await remove(again.1)
+            for address in ["b@example.org", "c@example.org"] {
+                let named = try await name(address)
+                #expect(named.0 == .created)
+                try await remove(named.1)
+            }
+            #expect(try await name("d@example.org").0 == .tooManyRequests)
+            #expect(try await app.outbox().filter { $0.recipient == "d@example.org" }.isEmpty)
+        }
+        #expect(GuarantorNotice.displayName("Jeanne", "D'Arc-Lefèvre") == "Jeanne D'Arc-Lefèvre")
+        #expect(GuarantorNotice.displayName("Eve", "Pay at https://evil.example") == nil)
+    }
+
     @Test(arguments: Language.allCases)
     func thePolicyPageCarriesTheNoticesOfArticles13And14(language: Language) async throws {
         try await withDossier(on: .sqlite) { app in

@@ -14,7 +14,7 @@ public enum MailTemplate: Sendable {
     /// A tenant named the recipient as guarantor: the notice GDPR Art. 14 requires for data not
     /// obtained from the person, with the source, the purpose, the policy and how to object.
     /// The tenant's name is quoted as the tenant gave it.
-    case guarantorNamed(tenantName: String, policyLink: String, dpoEmail: String)
+    case guarantorNamed(tenantName: String?, policyLink: String, dpoEmail: String)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -64,7 +64,7 @@ public enum MailTemplate: Sendable {
             """
             Bonjour,
 
-            Un locataire qui prépare son dossier de location sur Dossier vous y a désigné comme garant. Le nom qu'il a donné est : « \(Self.quoted(name)) ».
+            Un locataire qui prépare son dossier de location sur Dossier vous y a désigné comme garant.\(name.map { " Le nom qu'il a donné est : « \(Self.quoted($0)) »." } ?? "")
 
             Ce qui est enregistré à votre sujet : votre nom, votre adresse électronique, votre téléphone s'il l'a donné, et les pièces justificatives qu'il déposera pour vous (liste du décret n° 2015-1437). Tout est chiffré avec une clé qui vous est propre.
             Source : le locataire qui vous a désigné.
@@ -79,7 +79,7 @@ public enum MailTemplate: Sendable {
             """
             Hello,
 
-            A tenant preparing their rental file on Dossier named you as their guarantor. The name they gave is: "\(Self.quoted(name))".
+            A tenant preparing their rental file on Dossier named you as their guarantor.\(name.map { " The name they gave is: \"\(Self.quoted($0))\"." } ?? "")
 
             What is recorded about you: your name, your email address, your telephone number if they gave it, and the supporting documents they upload for you (list of decree 2015-1437). All of it is encrypted with a key of your own.
             Source: the tenant who named you.

@@ -7,12 +7,12 @@ import Vapor
 struct AccountsController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let api = routes.grouped("api", "v1")
-        api.post("accounts", use: Self.signUp)
-        api.post("accounts", "verify", use: Self.verify)
+        api.post("accounts", use: Self.signUp).access(.anyone)
+        api.post("accounts", "verify", use: Self.verify).access(.anyone)
         let me = api.grouped(BearerAuthMiddleware()).grouped("me")
-        me.get(use: Self.me)
-        me.get("connections", use: Self.connections)
-        me.post("verification", use: Self.resendVerification)
+        me.get(use: Self.me).access(.signedIn)
+        me.get("connections", use: Self.connections).access(.signedIn)
+        me.post("verification", use: Self.resendVerification).access(.signedIn)
     }
 
     struct SignUpBody: Content {

@@ -86,7 +86,7 @@ public enum DossierApp {
         }
 
         try await DatabaseSetup.configure(app, configuration)
-        app.migrations.add(DossierMigrations.all(vault: app.dossier.vault))
+        app.migrations.add(DossierMigrations.all)
         try KeyStore.configure(app, configuration)
 
         app.views.use(.leaf)
@@ -103,6 +103,11 @@ public enum DossierApp {
         app.lifecycle.use(InFlightRequests.Drain(requests: inFlight))
 
         try routes(app)
+        // Every route says who may call it (the authorization matrix holds it to that).
+        let undeclared = RouteAccessCheck.undeclared(in: app.routes)
+        if !undeclared.isEmpty {
+            throw ConfigurationError("routes without a declared access (.access(…) where they are registered): " + undeclared.joined(separator: ", "))
+        }
         // The register promises only what this build does: a security measure it lacks stops
         // the start; rights fall back to the DPO, features' cookies and measures stay out.
         app.capabilities = BuildCapabilities.provided(by: app.routes)
@@ -144,6 +149,8 @@ public enum DossierApp {
     public static func migrate(_ app: Application) async throws {
         try await migrateStorage(app)
         try await app.dossier.vault.checkMasterKey(source: app.dossier.keySource)
+        app.migrations.add(DossierMigrations.afterKeyCheck(vault: app.dossier.vault))
+        try await app.autoMigrate()
         app.dossier.audit.install(key: try await app.dossier.vault.auditChainKey())
         try await PolicyPublisher.publish(app.dossier.register, on: app.db)
     }

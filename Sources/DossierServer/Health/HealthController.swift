@@ -11,7 +11,7 @@ struct HealthController: RouteCollection {
     }
 
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("health", use: Self.health)
+        routes.get("health", use: Self.health).access(.anyone)
     }
 
     static func health(req: Request) async throws -> Response {

@@ -3,7 +3,7 @@ import Vapor
 /// `GET /openapi.json`
 struct OpenAPIController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("openapi.json", use: Self.document)
+        routes.get("openapi.json", use: Self.document).access(.anyone)
     }
 
     static func document(req: Request) async throws -> Response {

@@ -5,9 +5,9 @@ import Vapor
 /// The published privacy policy, rendered from the register, and its earlier versions.
 struct PrivacyController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
-        routes.get("privacy", use: Self.policy)
-        routes.get("privacy", "versions", use: Self.versions)
-        routes.get("privacy", "versions", ":version", use: Self.version)
+        routes.get("privacy", use: Self.policy).access(.anyone)
+        routes.get("privacy", "versions", use: Self.versions).access(.anyone)
+        routes.get("privacy", "versions", ":version", use: Self.version).access(.anyone)
     }
 
     /// `GET /privacy?lang=fr|en`: the policy now in force, in the asked or preferred language.

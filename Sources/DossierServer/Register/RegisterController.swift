@@ -5,9 +5,9 @@ import Vapor
 struct RegisterController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let register = routes.grouped("api", "v1", "register")
-        register.get(use: Self.json)
-        register.get("record.csv", use: Self.csv)
-        register.get("record.jsonld", use: Self.jsonLD)
+        register.get(use: Self.json).access(.anyone)
+        register.get("record.csv", use: Self.csv).access(.anyone)
+        register.get("record.jsonld", use: Self.jsonLD).access(.anyone)
     }
 
     /// `GET /api/v1/register`

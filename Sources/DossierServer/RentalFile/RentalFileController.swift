@@ -7,26 +7,26 @@ import Vapor
 struct RentalFileController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let api = routes.grouped("api", "v1")
-        api.get("catalogue", "documents", use: Self.catalogue)
+        api.get("catalogue", "documents", use: Self.catalogue).access(.anyone)
         let me = api.grouped(BearerAuthMiddleware()).grouped("me")
-        me.get("profile", use: Self.profile)
-        me.patch("profile", use: Self.updateProfile)
-        me.get("guarantors", use: Self.guarantors)
-        me.post("guarantors", use: Self.addGuarantor)
-        me.delete("guarantors", ":guarantor", use: Self.removeGuarantor)
+        me.get("profile", use: Self.profile).access(.signedIn)
+        me.patch("profile", use: Self.updateProfile).access(.signedIn)
+        me.get("guarantors", use: Self.guarantors).access(.signedIn)
+        me.post("guarantors", use: Self.addGuarantor).access(.signedIn)
+        me.delete("guarantors", ":guarantor", use: Self.removeGuarantor).access(.owner)
         // Streamed: the caller is known and admitted before a byte of the body is read.
-        me.on(.POST, "documents", body: .stream, use: Self.upload)
-        me.get("documents", use: Self.documents)
-        me.get("documents", ":document", "content", use: Self.content)
-        me.delete("documents", ":document", use: Self.delete)
-        me.get("completeness", use: Self.completeness)
-        me.get("application", use: Self.application)
-        me.post("application", use: Self.createApplication)
-        me.post("application", "join", use: Self.join)
-        me.delete("application", use: Self.leave)
-        me.post("application", "members", ":account", "approve", use: Self.approve)
-        me.delete("application", "members", ":account", use: Self.decline)
-        me.get("application", "members", ":account", "documents", ":document", "content", use: Self.partnerContent)
+        me.on(.POST, "documents", body: .stream, use: Self.upload).access(.signedIn)
+        me.get("documents", use: Self.documents).access(.signedIn)
+        me.get("documents", ":document", "content", use: Self.content).access(.owner)
+        me.delete("documents", ":document", use: Self.delete).access(.owner)
+        me.get("completeness", use: Self.completeness).access(.signedIn)
+        me.get("application", use: Self.application).access(.signedIn)
+        me.post("application", use: Self.createApplication).access(.signedIn)
+        me.post("application", "join", use: Self.join).access(.signedIn)
+        me.delete("application", use: Self.leave).access(.signedIn)
+        me.post("application", "members", ":member", "approve", use: Self.approve).access(.owner)
+        me.delete("application", "members", ":member", use: Self.decline).access(.owner)
+        me.get("application", "members", ":partner", "documents", ":document", "content", use: Self.partnerContent).access(.partner)
     }
 
     // MARK: Catalogue
@@ -367,7 +367,7 @@ struct RentalFileController: RouteCollection {
     /// `POST /api/v1/me/application/members/{account}/approve`: let a waiting tenant in.
     static func approve(req: Request) async throws -> ApplicationBody {
         let account = try req.requireAuthenticated().account
-        let candidate = try req.parameters.require("account", as: UUID.self)
+        let candidate = try req.parameters.require("member", as: UUID.self)
         let service = RentalFileService(req)
         try await service.decide(on: candidate, approve: true, by: account, language: account.language)
         guard let application = try await service.application(of: account) else { throw Abort(.notFound) }
@@ -377,7 +377,7 @@ struct RentalFileController: RouteCollection {
     /// `DELETE /api/v1/me/application/members/{account}`: turn a waiting tenant away.
     static func decline(req: Request) async throws -> HTTPStatus {
         let account = try req.requireAuthenticated().account
-        let candidate = try req.parameters.require("account", as: UUID.self)
+        let candidate = try req.parameters.require("member", as: UUID.self)
         try await RentalFileService(req).decide(on: candidate, approve: false, by: account, language: account.language)
         return .noContent
     }
@@ -409,7 +409,7 @@ struct RentalFileController: RouteCollection {
     /// A couple partner's document file; 404 for anyone else. Audited: it is a read of another person's data.
     static func partnerContent(req: Request) async throws -> Response {
         let viewer = try req.requireAuthenticated().account
-        let ownerID = try req.parameters.require("account", as: UUID.self)
+        let ownerID = try req.parameters.require("partner", as: UUID.self)
         let documentID = try req.parameters.require("document", as: UUID.self)
         guard try viewer.requireID() != ownerID, try await RentalFileService(req).may(viewer, see: ownerID),
               let document = try await Document.query(on: req.db).filter(\.$id == documentID).filter(\.$account.$id == ownerID).first()

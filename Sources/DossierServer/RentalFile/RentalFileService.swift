@@ -131,17 +131,33 @@ struct RentalFileService: Sendable {
                                               for: subjectID.uuidString.lowercased(), context: "guarantor")
         let guarantor = Guarantor(accountID: try account.requireID(), kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
         let noticeAddress = details.email.flatMap(EmailAddress.init)
+        let now = clock.now
+        let ledger = ThrottleLedger(database: database)
+        let perTenant = ThrottleLedger.Key("guarantor-notice:tenant", account.subject)
+        let perAddress = ThrottleLedger.Key("guarantor-notice:address", account.subject, noticeAddress?.canonical ?? "")
+        if noticeAddress != nil {
+            // The notice goes to an address the tenant typed: only from a confirmed account, a
+            // few a day, and once a day to the same address (a guarantor removed and named again
+            // was already told).
+            try requireVerified(account, language: language)
+            if try await ledger.times(perTenant, since: now - 24 * 3600).count >= GuarantorNotice.perTenantPerDay {
+                throw Abort(.tooManyRequests, headers: ["Retry-After": "3600"],
+                            reason: fr ? "Trop de garants désignés aujourd'hui : réessayez demain." : "Too many guarantors named today: try again tomorrow.")
+            }
+        }
+        let notifies = noticeAddress == nil ? false : try await ledger.times(perAddress, since: now - 24 * 3600).isEmpty
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.create(on: db)
             audit.record(AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services",
                                     details: ["kind": kind.rawValue, "tenant": account.subject]), by: account.subject)
-            if let noticeAddress {
+            if let noticeAddress, notifies {
                 // GDPR Art. 14: the guarantor did not give these data; they are told at once (the
                 // register promises within a month), in the same transaction as the data.
                 try await GuarantorNotice.enqueue(for: guarantor, at: noticeAddress, namedBy: account, services: services, on: db)
                 audit.record(AuditEvent(action: "guarantor.notified", subject: guarantor.subject, purpose: "services"), by: account.subject)
             }
         }
+        if notifies { try await ledger.record([perTenant, perAddress], at: now) }
         return guarantor
     }
 
@@ -151,6 +167,8 @@ struct RentalFileService: Sendable {
         for document in documents { try await delete(document, by: account.subject) }
         try await services.audit.transaction(on: database) { db, audit in
             try await guarantor.delete(on: db)
+            // The notice sealed under the guarantor's key, sent or not: its address goes too.
+            try await OutboxMessage.query(on: db).filter(\.$subject == guarantor.subject).delete()
             audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"), by: account.subject)
         }
         // The key goes once the row that named it is gone for good (the key store is another
@@ -200,7 +218,10 @@ struct RentalFileService: Sendable {
 
     /// The account's membership, approved or waiting, with its application and members loaded.
     func membership(of account: Account) async throws -> ApplicationMember? {
+        // The member's own account too: a member still waiting is shown alone, from this row
+        // (not loading it stopped the server on the file page of anyone waiting to join).
         try await ApplicationMember.query(on: database).filter(\.$account.$id == account.requireID())
+            .with(\.$account)
             .with(\.$application) { $0.with(\.$members) { $0.with(\.$account) } }.first()
     }
 

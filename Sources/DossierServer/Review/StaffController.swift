@@ -7,10 +7,10 @@ import Vapor
 struct StaffController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let staff = routes.grouped("api", "v1", "staff").grouped(BearerAuthMiddleware(), StaffOnlyMiddleware())
-        staff.get("reviews", use: Self.queue)
-        staff.get("documents", ":document", "content", use: Self.content)
-        staff.post("documents", ":document", "review", use: Self.review)
-        staff.on(.POST, "tenants", ":account", "documents", body: .stream, use: Self.file)
+        staff.get("reviews", use: Self.queue).access(.staff)
+        staff.get("documents", ":document", "content", use: Self.content).access(.staff)
+        staff.post("documents", ":document", "review", use: Self.review).access(.staff)
+        staff.on(.POST, "tenants", ":account", "documents", body: .stream, use: Self.file).access(.staff)
     }
 
     struct QueueEntry: Content {

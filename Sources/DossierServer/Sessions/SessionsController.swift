@@ -6,10 +6,10 @@ import Vapor
 struct SessionsController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let api = routes.grouped("api", "v1")
-        api.post("sessions", use: Self.signIn)
-        api.grouped(BearerAuthMiddleware()).delete("sessions", "current", use: Self.signOut)
-        api.post("password", "forgot", use: Self.forgot)
-        api.post("password", "reset", use: Self.reset)
+        api.post("sessions", use: Self.signIn).access(.anyone)
+        api.grouped(BearerAuthMiddleware()).delete("sessions", "current", use: Self.signOut).access(.signedIn)
+        api.post("password", "forgot", use: Self.forgot).access(.anyone)
+        api.post("password", "reset", use: Self.reset).access(.anyone)
     }
 
     struct SignInBody: Content {

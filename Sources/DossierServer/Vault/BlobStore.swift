@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,8 +20,12 @@ protocol BlobStore: Sendable {
 /// Blobs as files under a directory, fanned out by key prefix. A write goes to a temporary
 /// file, is flushed to disk, then renamed into place (and the directory flushed): after a
 /// crash there is either the whole blob or none, never a partial file.
+///
+/// Every file operation runs on a thread pool, never on the caller's thread: requests run on
+/// NIO's event loops, and an fsync there would stall every connection of that loop.
 struct FileBlobStore: BlobStore {
     let directory: URL
+    var pool: NIOThreadPool = .singleton
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -39,14 +44,20 @@ struct FileBlobStore: BlobStore {
 
     func put(_ data: Data, key: String) async throws {
         let target = try url(for: key)
-        let folder = target.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try PrivateFile.writeAtomically(data, to: target)
-        PrivateFile.flushDirectory(folder)
+        try await pool.runIfActive {
+            let folder = target.deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try PrivateFile.writeAtomically(data, to: target)
+            PrivateFile.flushDirectory(folder)
+        }
     }
 
     func put(fileAt file: URL, key: String) async throws {
         let target = try url(for: key)
+        try await pool.runIfActive { try Self.move(file, to: target) }
+    }
+
+    private static func move(_ file: URL, to target: URL) throws {
         let folder = target.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // On disk before its name is: after a crash, the whole blob or none.
@@ -65,22 +76,27 @@ struct FileBlobStore: BlobStore {
     }
 
     func get(_ key: String) async throws -> Data {
-        try Data(contentsOf: try url(for: key))
+        let target = try url(for: key)
+        return try await pool.runIfActive { try Data(contentsOf: target) }
     }
 
     func reader(_ key: String) async throws -> any BlobReader {
-        try FileBlobReader(url: try url(for: key))
+        let target = try url(for: key)
+        return try await pool.runIfActive { try FileBlobReader(url: target) }
     }
 
     func delete(_ key: String) async throws {
         let target = try url(for: key)
-        if FileManager.default.fileExists(atPath: target.path) {
-            try FileManager.default.removeItem(at: target)
+        try await pool.runIfActive {
+            if FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.removeItem(at: target)
+            }
         }
     }
 
     func exists(_ key: String) async throws -> Bool {
-        FileManager.default.fileExists(atPath: try url(for: key).path)
+        let target = try url(for: key)
+        return try await pool.runIfActive { FileManager.default.fileExists(atPath: target.path) }
     }
 }
 

@@ -7,22 +7,22 @@ import Vapor
 struct FileWebController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
-        web.get("file", use: Self.page)
-        web.post("file", "profile", use: Self.saveProfile)
-        web.post("file", "guarantors", use: Self.addGuarantor)
-        web.post("file", "guarantors", ":guarantor", "delete", use: Self.removeGuarantor)
+        web.get("file", use: Self.page).access(.signedIn)
+        web.post("file", "profile", use: Self.saveProfile).access(.signedIn)
+        web.post("file", "guarantors", use: Self.addGuarantor).access(.signedIn)
+        web.post("file", "guarantors", ":guarantor", "delete", use: Self.removeGuarantor).access(.owner)
         // Streamed: the session, the CSRF token (header or query) and the admission are checked
         // before a byte of the body is read.
-        web.on(.POST, "file", "documents", body: .stream, use: Self.upload)
-        web.post("file", "household", ":account", "approve", use: Self.approveMember)
-        web.post("file", "household", ":account", "decline", use: Self.declineMember)
-        web.post("file", "household", "leave", use: Self.leaveHousehold)
-        web.post("file", "documents", ":document", "delete", use: Self.deleteDocument)
-        web.get("file", "documents", ":document", "content", use: Self.content)
-        web.get("staff", "reviews", use: Self.reviews)
-        web.get("staff", "documents", ":document", "content", use: Self.staffContent)
-        web.post("staff", "documents", ":document", "review", use: Self.review)
-        routes.get("assets", "upload.js", use: Self.script)
+        web.on(.POST, "file", "documents", body: .stream, use: Self.upload).access(.signedIn)
+        web.post("file", "household", ":member", "approve", use: Self.approveMember).access(.owner)
+        web.post("file", "household", ":member", "decline", use: Self.declineMember).access(.owner)
+        web.post("file", "household", "leave", use: Self.leaveHousehold).access(.signedIn)
+        web.post("file", "documents", ":document", "delete", use: Self.deleteDocument).access(.owner)
+        web.get("file", "documents", ":document", "content", use: Self.content).access(.owner)
+        web.get("staff", "reviews", use: Self.reviews).access(.staff)
+        web.get("staff", "documents", ":document", "content", use: Self.staffContent).access(.staff)
+        web.post("staff", "documents", ":document", "review", use: Self.review).access(.staff)
+        routes.get("assets", "upload.js", use: Self.script).access(.anyone)
     }
 
     // MARK: The file page
@@ -239,9 +239,12 @@ struct FileWebController: RouteCollection {
     static func removeGuarantor(req: Request) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
         let id = try req.parameters.require("guarantor", as: UUID.self)
-        if let guarantor = try await RentalFileService(req).guarantor(id, of: current.account) {
-            try await RentalFileService(req).removeGuarantor(guarantor, by: current.account)
+        // Someone else's guarantor and a missing one get the same 404.
+        guard let guarantor = try await RentalFileService(req).guarantor(id, of: current.account) else {
+            return try await render(req, account: current.account, uploadError: req.webLanguage == .fr ? "Garant introuvable." : "No such guarantor.",
+                                    status: .notFound)
         }
+        try await RentalFileService(req).removeGuarantor(guarantor, by: current.account)
         return req.redirect(to: "/file#guarantors", redirectType: .normal)
     }
 
@@ -296,7 +299,7 @@ struct FileWebController: RouteCollection {
 
     static func decideMember(req: Request, approve: Bool) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
-        let candidate = try req.parameters.require("account", as: UUID.self)
+        let candidate = try req.parameters.require("member", as: UUID.self)
         do {
             try await RentalFileService(req).decide(on: candidate, approve: approve, by: current.account, language: req.webLanguage)
         } catch let error as any AbortError where error.status == .notFound {
@@ -313,9 +316,12 @@ struct FileWebController: RouteCollection {
 
     static func deleteDocument(req: Request) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
-        if let document = try await ownDocument(req) {
-            try await RentalFileService(req).delete(document, by: current.account.subject)
+        // Someone else's document and a missing one get the same 404.
+        guard let document = try await ownDocument(req) else {
+            return try await render(req, account: current.account, uploadError: req.webLanguage == .fr ? "Pièce introuvable." : "No such document.",
+                                    status: .notFound)
         }
+        try await RentalFileService(req).delete(document, by: current.account.subject)
         return req.redirect(to: "/file#documents", redirectType: .normal)
     }
 

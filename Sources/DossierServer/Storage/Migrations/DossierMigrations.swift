@@ -2,8 +2,7 @@ import Fluent
 
 /// The schema, one numbered migration per change, applied in order on SQLite and PostgreSQL alike.
 enum DossierMigrations {
-    /// The migrations; those that rewrite sealed data need the vault.
-    static func all(vault: KeyVault) -> [any Migration] { [
+    static let all: [any Migration] = [
         M001CreatePolicyVersions(),
         M002CreateAccounts(),
         M003CreateSessionsAndConnections(),
@@ -11,6 +10,11 @@ enum DossierMigrations {
         M005CreateRentalFiles(),
         M006SecurityHardening(),
         M007ReadIndexes(),
-        M008RetireProfileFields(vault: vault),
-    ] }
+    ]
+
+    /// Those that rewrite sealed data: they need the key store migrated and the master key
+    /// checked first (``DossierApp/migrate(_:)`` runs them then).
+    static func afterKeyCheck(vault: KeyVault) -> [any Migration] {
+        [M008RetireProfileFields(vault: vault)]
+    }
 }
