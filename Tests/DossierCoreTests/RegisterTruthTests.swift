@@ -78,7 +78,10 @@ struct RegisterTruthTests {
         #expect(!bare.purposes.contains { $0.id == "cookies" })
         let rows = ProcessingRecord.rows(register, language: .en, capabilities: Self.bare)
         #expect(!rows.contains { $0.first == "cookies" })
+        // Nor the category or anything else only that activity uses.
+        #expect(!bare.categories.contains { $0.id == "cookies" })
         let all = PolicyDocument(register: register, language: .en, capabilities: Capability.everything)
+        #expect(all.categories.contains { $0.id == "cookies" })
         #expect(all.cookies.map(\.name).contains("dossier_audience"))
         #expect(all.purposes.contains { $0.id == "cookies" })
     }
@@ -98,6 +101,18 @@ struct RegisterTruthTests {
         #expect(minimal.rights.first?.exercise.first?.capability == nil)
         let document = PolicyDocument(register: minimal, language: .en, capabilities: [])
         #expect(document.rights.first?.exercise == "account")
+    }
+
+    @Test func aMeasureOrALinkedWayWithoutCapabilityIsRefused() throws {
+        let yaml = try Fixtures.shippedRegisterYAML()
+            .replacingOccurrences(of: "  - id: roles\n    capability: staff-roles\n", with: "  - id: roles\n")
+            .replacingOccurrences(of: "{capability: profile-rectification, page: /file,", with: "{page: /file,")
+        #expect {
+            _ = try RegisterLoader.load(yaml: yaml)
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("measure 'roles' names no capability") && text.contains("a way with a page ('/file') names no capability")
+        }
     }
 
     @Test func orphanRecipientsAndDataSubjectsAreRefused() throws {
@@ -176,13 +191,13 @@ struct RegisterTruthTests {
         let expected = fr ? [
             "Décisions automatisées et profilage", "ne prend aucune décision fondée exclusivement sur un traitement automatisé",
             "rapport entre les revenus du foyer et un loyer donné", "Votre droit absolu de vous opposer à la prospection",
-            "ce droit est absolu", "Mineurs", "Un mineur ne peut pas ouvrir de compte", "Données que nous ne recevons pas de vous",
+            "ce droit est absolu", "Mineurs", "N'ouvrez pas de compte si vous avez moins de 18 ans", "Données que nous ne recevons pas de vous",
             "Garants", "le locataire qui vous désigne comme garant", "une copie des garanties peut être obtenue",
             "responsable de traitement distinct",
         ] : [
             "Automated decisions and profiling", "makes no decision based solely on automated processing",
             "ratio of the household's income to a given rent", "Your absolute right to object to direct marketing",
-            "this right is absolute", "Minors", "A minor cannot open an account", "Data we do not receive from you",
+            "this right is absolute", "Minors", "Do not open an account if you are under 18", "Data we do not receive from you",
             "Guarantors", "the tenant who names you as guarantor", "a copy of the safeguards can be obtained",
             "a separate controller",
         ]
@@ -203,6 +218,9 @@ struct RegisterTruthTests {
         own.controller.website = "https://www.bailleur-ami.fr"
         own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
         own.dpo.email = "dpo@bailleur-ami.fr"
+        own.dpo.address = nil
+        own.controller.name = "Bailleur Ami SAS"
+        own.processors = own.processors.map { var processor = $0; processor.name = "Prestataire \(processor.id) SAS"; return processor }
         #expect(Placeholders.found(in: own) == [])
         #expect(Placeholders.websiteMatches(own, baseURLHost: "dossier.bailleur-ami.fr"))
         #expect(Placeholders.websiteMatches(own, baseURLHost: "bailleur-ami.fr"))

@@ -151,10 +151,10 @@ struct PrivacyRoutesTests {
             let changedText = try Fixtures.shippedRegisterYAML().replacingOccurrences(of: "kept", with: "kept") + "\n# edited\n"
             let changed = try RegisterLoader.load(yaml: changedText)
             await #expect(throws: ConfigurationError.self) {
-                try await PolicyPublisher.publish(changed, on: app.db)
+                try await PolicyPublisher.publish(changed, capabilities: app.capabilities, on: app.db)
             }
             let bumped = try RegisterLoader.load(yaml: changedText.replacingOccurrences(of: "version: 1.1.0", with: "version: 1.2.0"))
-            try await PolicyPublisher.publish(bumped, on: app.db)
+            try await PolicyPublisher.publish(bumped, capabilities: app.capabilities, on: app.db)
             #expect(try await PolicyVersion.query(on: app.db).count() == 2)
         }
     }

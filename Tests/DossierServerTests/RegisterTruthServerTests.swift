@@ -269,6 +269,32 @@ struct RegisterTruthServerTests {
         }
     }
 
+    @Test(arguments: TestDatabase.all)
+    func aBuildThatChangesThePoliciesWordingNeedsANewVersion(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let loaded = app.dossier.register
+            let published = try #require(try await PolicyVersion.query(on: app.db).first())
+            #expect(published.capabilities == app.capabilities)
+            // The same register on a build with account deletion: the erasure right would link a page.
+            let richer = app.capabilities.union([.accountDeletion])
+            await #expect {
+                try await PolicyPublisher.publish(loaded, capabilities: richer, on: app.db, production: true)
+            } throws: { error in
+                String(describing: error).contains("this build changes what version 1.1.0 of the policy promises (adds account-deletion)")
+            }
+            // The archived version is rendered as published, whatever this build has.
+            app.capabilities = richer
+            try await app.testing().test(.GET, "privacy/versions/1.1.0?lang=en") { res in
+                let page = unescapeHTML(res.body.string)
+                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                #expect(erasure.contains("dpo@dossier.example"))
+            }
+            // A development instance says so and adopts the new wording.
+            try await PolicyPublisher.publish(loaded, capabilities: richer, on: app.db, production: false)
+            #expect(try await PolicyVersion.query(on: app.db).first()?.capabilities == richer)
+        }
+    }
+
     @Test func theSessionCookieLivesAsTheRegisterSays() async throws {
         try await withDossier(on: .sqlite) { app in
             try await app.signUp(verified: true)
@@ -313,16 +339,24 @@ struct RegisterTruthServerTests {
         configuration.baseURL = "https://dossier.bailleur-ami.fr"
         let problems = DossierApp.productionRegisterProblems(register, configuration)
         #expect(problems.contains { $0.contains("controller.registration 'RCS Paris 000 000 000' is the example's") })
-        #expect(problems.contains { $0.contains("is not where the service is served") })
+        #expect(problems.contains { $0.hasPrefix("processors[") && $0.contains("'Newsletter sending provider' is a placeholder") })
+        #expect(problems.contains { $0.hasPrefix("controller.name 'Dossier Example SAS'") })
+        // A corporate website elsewhere than the service is not refused (a warning says it).
+        #expect(!problems.contains { $0.contains("controller.website") && $0.contains("DOSSIER_BASE_URL") })
         var own = register
         own.controller.registration = "RCS Lyon 812 345 678"
         own.controller.email = "privacy@bailleur-ami.fr"
         own.controller.website = "https://www.bailleur-ami.fr"
         own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
         own.dpo.email = "dpo@bailleur-ami.fr"
+        own.dpo.address = "3 quai Saint-Antoine, 69002 Lyon"
+        own.controller.name = "Bailleur Ami SAS"
+        own.processors = own.processors.map { var processor = $0; processor.name = "Prestataire \(processor.id) SAS"; return processor }
         #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
-        // Documents kept in Frankfurt while the policy says France.
+        // Documents kept in Frankfurt while the policy says France (checked where an object store keeps them).
         configuration.awsRegion = "eu-central-1"
+        #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
+        configuration.blobsURL = "s3://dossier-documents/prod"
         #expect(DossierApp.productionRegisterProblems(own, configuration) == [
             "hosting.country 'FR' is not where AWS_REGION eu-central-1 keeps the data (DE): write where your data is hosted",
         ])

@@ -121,7 +121,13 @@ public struct PolicyDocument: Codable, Sendable {
             authorityWebsite: register.supervisoryAuthority.website
         )
         principles = register.principles.map { $0[language] }
-        categories = register.categories.map { category in
+        // Only what the activities this build carries out use: no processor, category or
+        // recipient of an activity the build lacks (an audience tool on a build that measures nothing).
+        let active = register.purposes.filter { $0.isCarriedOut(with: capabilities) }
+        let usedCategories = Set(active.flatMap(\.categories))
+        let usedRecipients = Set(active.flatMap(\.recipients))
+        let usedProcessors = Set(active.flatMap(\.processors))
+        categories = register.categories.filter { usedCategories.contains($0.id) }.map { category in
             let mandatory = category.mandatoryFields.map { $0.name[language] }
             return CategoryEntry(
                 id: category.id,
@@ -131,16 +137,16 @@ public struct PolicyDocument: Codable, Sendable {
             )
         }
         purposes = register.purposes.filter { $0.isCarriedOut(with: capabilities) }.map { Self.entry(for: $0, in: register, words: words) }
-        recipients = register.recipients.map { recipient in
+        recipients = register.recipients.filter { usedRecipients.contains($0.id) }.map { recipient in
             let role = recipient.role.map { words.role($0) }
             let detail = [recipient.description?[language], role, recipient.roleDetail?[language]].compactMap { $0 }
             return NamedEntry(name: words.capitalised(recipient.name[language]), detail: detail.isEmpty ? nil : detail.joined(separator: " — "))
         }
-        processors = register.processors.map {
+        processors = register.processors.filter { usedProcessors.contains($0.id) }.map {
             NamedEntry(name: $0.name, detail: "\($0.role[language]) — \(words.country($0.country))")
         }
         hosting = "\(register.hosting.provider): \(register.hosting.location[language])"
-        transfers = register.transfers.map { transfer in
+        transfers = register.transfers.filter { usedProcessors.contains($0.processor) }.map { transfer in
             let processor = register.processor(transfer.processor)?.name ?? transfer.processor
             let safeguard = transfer.safeguard.map(words.safeguard) ?? ""
             var detail = [safeguard, transfer.detail?[language]].compactMap { $0 }.filter { !$0.isEmpty }

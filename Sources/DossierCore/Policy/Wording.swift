@@ -89,7 +89,8 @@ public struct Wording: Sendable {
                 parts.append(lead + pick("archivées à titre probatoire\(except), en accès restreint, pendant \(span)",
                                          "archived for probative purposes\(except), with restricted access, for \(span)"))
             } else if rule.remind != nil {
-                parts.append(pick("supprimées en l'absence de réponse", "deleted in the absence of a response"))
+                parts.append(rule.then == .delete ? pick("supprimées en l'absence de réponse", "deleted in the absence of a response")
+                                                  : pick("anonymisées en l'absence de réponse", "anonymised in the absence of a response"))
                 return parts.joined(separator: pick(" ; ", "; ")) + "."
             }
         }

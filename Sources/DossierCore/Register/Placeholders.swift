@@ -3,6 +3,12 @@ import Foundation
 /// The example values the shipped register carries: an instance that serves the public must
 /// not publish them as its own identity.
 public enum Placeholders {
+    /// The processor names of the shipped register, which name a kind of provider, not one.
+    static let exampleProcessors: Set<String> = [
+        "Newsletter sending provider", "Review management provider", "Audience measurement tool", "Data visualisation tool",
+        "CRM provider", "Payment service provider", "User support provider", "Email delivery provider (the SMTP relay of SMTP_URL)",
+    ]
+
     /// Domains reserved for examples (RFC 2606, RFC 6761).
     static let exampleDomains = ["example", "example.com", "example.org", "example.net", "invalid", "test", "localhost"]
 
@@ -22,8 +28,16 @@ public enum Placeholders {
             guard let value, let host = host(of: value), isExample(host) else { continue }
             found.append("\(path) '\(value)' is an example address: write your own")
         }
-        if register.controller.address.contains("rue de l'Exemple") {
-            found.append("controller.address '\(register.controller.address)' is the example's: write your postal address")
+        if register.controller.name.range(of: "example", options: .caseInsensitive) != nil {
+            found.append("controller.name '\(register.controller.name)' is the example's: write your organisation's name")
+        }
+        for (path, address) in [("controller.address", register.controller.address), ("dpo.address", register.dpo.address ?? "")]
+        where address.contains("rue de l'Exemple") {
+            found.append("\(path) '\(address)' is the example's: write your postal address")
+        }
+        // The shipped register's processors are kinds of provider, not companies.
+        for (index, processor) in register.processors.enumerated() where exampleProcessors.contains(processor.name) {
+            found.append("processors[\(index)].name '\(processor.name)' is a placeholder: name the company that does it, or remove it and the purposes' references")
         }
         return found
     }

@@ -202,6 +202,14 @@ public enum RegisterValidator {
             duplicates(register.security.compactMap(\.id), in: "security")
             for (index, measure) in register.security.enumerated() {
                 resolve(measure.purposes, at: "security[\(index)].purposes", among: register.purposes.map(\.id), what: "purpose", list: "purposes")
+                if measure.id != nil, measure.capability == nil {
+                    report("security[\(index)]", "measure '\(measure.id!)' names no capability; expected 'capability: …' (the code that keeps it, or 'organisational')")
+                }
+            }
+            for (index, right) in register.rights.enumerated() {
+                for (way, entry) in right.exercise.enumerated() where entry.page != nil && entry.capability == nil {
+                    report("rights[\(index)].exercise[\(way)]", "a way with a page ('\(entry.page!)') names no capability; expected 'capability: …' so that the link shows only where the page exists")
+                }
             }
         }
 

@@ -18,6 +18,10 @@ public enum DossierApp {
                 + "DOSSIER_TRUSTED_PROXIES, or serving on a public address) with: " + problems.joined(separator: "; "))
         }
         if !configuration.isDevelopmentInstance {
+            // A corporate website may live elsewhere than the service: said, not refused.
+            if let host = URLComponents(string: configuration.baseURL)?.host, !Placeholders.websiteMatches(register.register, baseURLHost: host) {
+                app.logger.warning("the register's controller.website (\(register.register.controller.website ?? "")) is not where the service is served (DOSSIER_BASE_URL \(configuration.baseURL)): check that the policy names the right website")
+            }
             let placeholders = productionRegisterProblems(register.register, configuration)
             if !placeholders.isEmpty {
                 throw ConfigurationError("refusing to run as a production instance with a register that is not yours ("
@@ -118,13 +122,11 @@ public enum DossierApp {
     }
 
     /// What a production instance must not publish as its own: the example's identity, or a
-    /// website that is not where the service is served.
+    /// hosting country other than where the configuration keeps the documents.
     static func productionRegisterProblems(_ register: Register, _ configuration: DossierConfiguration) -> [String] {
         var problems = Placeholders.found(in: register)
-        if let host = URLComponents(string: configuration.baseURL)?.host, !Placeholders.websiteMatches(register, baseURLHost: host) {
-            problems.append("controller.website '\(register.controller.website ?? "")' is not where the service is served (DOSSIER_BASE_URL \(configuration.baseURL)): write the website people reach you at")
-        }
-        if let region = configuration.awsRegion, let country = Placeholders.country(ofAWSRegion: region), country != register.hosting.country {
+        if configuration.blobsURL?.lowercased().hasPrefix("s3://") == true, let region = configuration.awsRegion,
+           let country = Placeholders.country(ofAWSRegion: region), country != register.hosting.country {
             problems.append("hosting.country '\(register.hosting.country)' is not where AWS_REGION \(region) keeps the data (\(country)): write where your data is hosted")
         }
         return problems
@@ -152,6 +154,7 @@ public enum DossierApp {
         app.migrations.add(DossierMigrations.afterKeyCheck(vault: app.dossier.vault))
         try await app.autoMigrate()
         app.dossier.audit.install(key: try await app.dossier.vault.auditChainKey())
-        try await PolicyPublisher.publish(app.dossier.register, on: app.db)
+        try await PolicyPublisher.publish(app.dossier.register, capabilities: app.capabilities, on: app.db,
+                                          production: !app.dossier.configuration.isDevelopmentInstance, logger: app.logger)
     }
 }

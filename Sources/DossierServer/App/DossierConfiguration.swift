@@ -40,9 +40,11 @@ public struct DossierConfiguration: Sendable {
     /// or trusted proxies (a deployment behind a reverse proxy) make it production, and so does
     /// `serve` on any address but loopback.
     public var isDevelopmentInstance = true
-    /// `AWS_REGION`: where the object store keeps documents, checked against the register's
-    /// hosting country in production.
+    /// `AWS_REGION`: where the object store keeps documents when `DOSSIER_BLOBS_URL` is
+    /// `s3://…`, checked against the register's hosting country in production.
     public var awsRegion: String?
+    /// `DOSSIER_BLOBS_URL`, as given.
+    public var blobsURL: String?
     /// Reverse proxies whose `X-Forwarded-For` is believed (`DOSSIER_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Empty: the client is the peer address.
     public var trustedProxies: [String] = []
@@ -119,6 +121,7 @@ public struct DossierConfiguration: Sendable {
             $0.auditAnchorPath = value("DOSSIER_AUDIT_ANCHOR")
             $0.keysURL = value("DOSSIER_KEYS_URL")
             $0.awsRegion = value("AWS_REGION")
+            $0.blobsURL = value("DOSSIER_BLOBS_URL")
             $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
     }

@@ -51,7 +51,9 @@ struct PrivacyController: RouteCollection {
             throw Abort(.notFound, reason: "No published policy version '\(number)'.")
         }
         let loaded = try RegisterLoader.load(yaml: stored.registerYAML, file: "version \(number)")
-        let document = PolicyDocument(register: loaded.register, language: try req.policyLanguage(), capabilities: req.capabilities)
+        // As it was published: with the capabilities of the build that published it.
+        let document = PolicyDocument(register: loaded.register, language: try req.policyLanguage(),
+                                      capabilities: stored.capabilities ?? req.capabilities)
         return try await req.view.render(PolicyPage.template, PolicyPageContext(document: document, isArchived: true))
     }
 }

@@ -40,7 +40,8 @@ enum StoredItems {
 
     /// The data database.
     static let data: [Table] = [
-        Table("accounts", [kept("account", "identification"), kept("account", "connection-data"), kept("staff-accounts", "staff-accounts")],
+        // The password hash and the last activity live and die with the account.
+        Table("accounts", [kept("account", "identification"), kept("staff-accounts", "staff-accounts")],
               columns: ["id", "subject_id", "email", "email_key", "password_hash", "first_name", "last_name", "language", "role",
                         "organisation_id", "email_verified_at", "created_at", "last_activity_at"]),
         Table("account_tokens", [kept("security", "sessions")],
@@ -53,7 +54,8 @@ enum StoredItems {
         Table("audit_entries", [kept("security", "audit-trail")],
               columns: ["id", "sequence", "occurred_at", "actor", "action", "subject", "purpose", "reason", "details",
                         "previous_hash", "hash", "keyed"]),
-        Table("outbox_messages", [kept("account", OutboxMessage.dataCategory), kept("services", OutboxMessage.dataCategory)],
+        Table("outbox_messages", [kept("account", OutboxMessage.dataCategory), kept("services", OutboxMessage.dataCategory),
+                                  kept("staff-accounts", OutboxMessage.dataCategory)],
               columns: ["id", "account_id", "sender", "recipient", "message", "created_at", "attempts", "next_attempt_at", "lease",
                         "last_error", "sent_at", "failed_at", "subject", "sealed"]),
         Table("profiles", RentalProfile.categories.values.sorted().map { kept("services", $0) } + [kept("services", "identification")],
@@ -63,17 +65,19 @@ enum StoredItems {
         Table("applications", [kept("services", "personal-life")], columns: ["id", "kind", "join_code_hash", "created_at"]),
         Table("application_members", [kept("services", "personal-life")],
               columns: ["id", "application_id", "account_id", "joined_at", "approved_at"]),
-        Table("documents", [kept("services", Document.dataCategory)],
+        // Uploaded by the tenant (services), or filed by staff from an email or a letter (contract-documents).
+        Table("documents", [kept("services", Document.dataCategory), kept("contract-documents", Document.dataCategory)],
               columns: ["id", "account_id", "guarantor_id", "subject", "type", "category", "status", "source", "received_at",
                         "filed_by", "created_at", "reviewed_at"]),
-        Table("document_files", [kept("services", Document.dataCategory)],
+        Table("document_files", [kept("services", Document.dataCategory), kept("contract-documents", Document.dataCategory)],
               columns: ["id", "document_id", "position", "blob_key", "kind", "size", "digest", "sealed_name", "created_at", "aead_version"]),
-        Table("document_reviews", [kept("services", Document.dataCategory)],
+        // The decision is about the tenant's document; the reviewer and their comment are staff data.
+        Table("document_reviews", [kept("services", Document.dataCategory), kept("staff-accounts", "staff-accounts")],
               columns: ["id", "document_id", "reviewer", "decision", "reasons", "comment", "created_at"]),
-        Table("organisations", noPersonalData: "agencies, landlords' companies and insurers: legal persons (their members' accounts are in accounts)",
-              columns: ["id", "name", "kind", "created_at"]),
+        // A landlord may be a person: the name is personal data then.
+        Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",
-              columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at"]),
+              columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at", "capabilities"]),
         Table("_fluent_migrations", noPersonalData: "the migrations applied",
               columns: ["id", "name", "batch", "created_at", "updated_at"]),
     ]

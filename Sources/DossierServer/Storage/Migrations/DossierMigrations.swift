@@ -10,6 +10,7 @@ enum DossierMigrations {
         M005CreateRentalFiles(),
         M006SecurityHardening(),
         M007ReadIndexes(),
+        M009PolicyVersionCapabilities(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
