@@ -197,7 +197,7 @@ struct AuthorizationMatrixTests {
         }
         #expect(findings == [])
         #expect(routes.count > 50)
-        print("authorization matrix (\(database)): \(routes.count) routes × \(Role.allCases.count) roles checked, \(findings.count) findings")
+        print("authorization matrix (\(database.testDescription)): \(routes.count) routes × \(Role.allCases.count) roles checked, \(findings.count) findings")
     }
 
     @Test func aRouteThatForgetsItsOwnershipCheckIsCaught() async throws {

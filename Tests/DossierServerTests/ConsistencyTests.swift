@@ -44,6 +44,47 @@ struct ConsistencyTests {
         }
     }
 
+    @Test(arguments: TestDatabase.all)
+    func aCrashMidUploadOrMidDeletionLeavesNoBlobUnaccountedFor(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            try await app.signUp(verified: true)
+            let token = try await app.signIn()
+            try await app.upload(token: token, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { res in
+                #expect(res.status == .created)
+            }
+            // The upload's journal entries went with its commit.
+            #expect(try await BlobJournalEntry.query(on: app.db).count() == 0)
+            let store = app.dossier.blobs
+            // Killed after writing a blob, before recording its document: journaled, so in flight.
+            let interrupted = UUID().uuidString.lowercased()
+            try await BlobJournal.record([interrupted], .write, at: clock.now, on: app.db)
+            try await store.put(Data("sealed bytes".utf8), key: interrupted)
+            // Killed after removing a document's rows, before deleting its blob.
+            let file = try #require(try await DocumentFile.query(on: app.db).first())
+            let document = try #require(try await Document.find(file.$document.id, on: app.db))
+            try await app.db.transaction { db in
+                try await document.delete(on: db)
+                try await BlobJournal.record([file.blobKey], .delete, at: clock.now, on: db)
+            }
+            var report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems == [])
+            #expect(report.facts.contains("2 blob(s) being written or deleted (journaled; finished or undone at the next start)"))
+            // The next start finishes the deletion at once, and leaves the young write alone.
+            #expect(try await BlobJournal.recover(blobs: store, on: app.db, now: clock.now) == 1)
+            #expect(!(try await store.exists(file.blobKey)))
+            #expect(try await store.exists(interrupted))
+            // Once the grace period is over, the write that never got its document is undone.
+            clock.advance(by: BlobJournal.grace)
+            #expect(try await BlobJournal.recover(blobs: store, on: app.db, now: clock.now) == 1)
+            #expect(!(try await store.exists(interrupted)))
+            #expect(try await BlobJournalEntry.query(on: app.db).count() == 0)
+            report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems == [])
+            #expect(report.orphanBlobs == [])
+        }
+    }
+
     @Test func recordsOfAnErasedSubjectAreReported() async throws {
         try await withDossier(on: .sqlite) { app in
             let accountID = try await app.signUp(verified: true)

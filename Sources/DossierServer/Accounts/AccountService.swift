@@ -355,6 +355,6 @@ struct AccountService: Sendable {
         }
         // Keys and blobs go once the rows that named them are gone for good.
         for subject in discarded.subjects { try await services.vault.shred(subject) }
-        for key in discarded.blobs { try? await services.blobs.delete(key) }
+        try? await BlobJournal.completeDeletion(of: discarded.blobs, blobs: services.blobs, on: database)
     }
 }

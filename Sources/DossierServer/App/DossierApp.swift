@@ -156,5 +156,7 @@ public enum DossierApp {
         app.dossier.audit.install(key: try await app.dossier.vault.auditChainKey())
         try await PolicyPublisher.publish(app.dossier.register, capabilities: app.capabilities, on: app.db,
                                           production: !app.dossier.configuration.isDevelopmentInstance, logger: app.logger)
+        // Blob writes and deletions a crash interrupted: deletions finished, stale writes undone.
+        try await BlobJournal.recover(blobs: app.dossier.blobs, on: app.db, now: app.dossier.clock.now, logger: app.logger)
     }
 }

@@ -185,6 +185,8 @@ struct RentalFileService: Sendable {
         let documents = try await Document.query(on: database).filter(\.$account.$id == accountID).with(\.$files).all()
         let blobs = documents.flatMap { $0.files.map(\.blobKey) }
         for document in documents { try await document.delete(on: database) }
+        // Deleted once this transaction commits; journaled in it so that a crash cannot strand them.
+        try await BlobJournal.record(blobs, .delete, at: clock.now, on: database)
         let guarantors = try await Guarantor.query(on: database).filter(\.$account.$id == accountID).all()
         for guarantor in guarantors {
             try await guarantor.delete(on: database)
@@ -431,6 +433,9 @@ struct RentalFileService: Sendable {
 
         var records: [DocumentFile] = []
         var written: [String] = []
+        // Recorded before a byte is written: a crash from here on leaves no blob unaccounted for.
+        let keys = accepted.map(\.blobKey)
+        try await BlobJournal.record(keys, .write, at: clock.now, on: database)
         do {
             for (index, file) in accepted.enumerated() {
                 let position = index + 1
@@ -446,11 +451,13 @@ struct RentalFileService: Sendable {
             try await services.audit.transaction(on: database) { db, audit in
                 try await document.create(on: db)
                 for record in records { try await record.create(on: db) }
+                try await BlobJournal.clear(keys, on: db)
                 audit.record(AuditEvent(action: document.filedBy == nil ? "document.uploaded" : "document.filed", subject: subject, purpose: "services",
                                         details: ["type": type.id, "files": "\(count)", "source": source.rawValue]), by: actor)
             }
         } catch {
             for key in written { try? await services.blobs.delete(key) }
+            try? await BlobJournal.clear(keys, on: database)
             throw error
         }
         return document
@@ -544,14 +551,16 @@ struct RentalFileService: Sendable {
 
     func delete(_ document: Document, by actor: String) async throws {
         let files = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID()).all()
+        let keys = files.map(\.blobKey)
         try await services.audit.transaction(on: database) { db, audit in
             try await document.delete(on: db)
+            // Journaled with the rows' removal: a crash before the blobs go leaves entries that
+            // recovery completes, never an orphan blob nor a row naming a missing blob.
+            try await BlobJournal.record(keys, .delete, at: clock.now, on: db)
             audit.record(AuditEvent(action: "document.deleted", subject: document.subject, purpose: "services",
                                     details: ["type": document.type]), by: actor)
         }
-        // After the rows are gone: a crash in between leaves an orphan blob (`dossier verify
-        // --remove-orphans`), never a row naming a missing blob.
-        for file in files { try await services.blobs.delete(file.blobKey) }
+        try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
     }
 
     // MARK: Completeness

@@ -78,6 +78,8 @@ enum StoredItems {
         Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",
               columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at", "capabilities"]),
+        Table("blob_journal", noPersonalData: "random keys of blobs being written or deleted, for recovery after a crash",
+              columns: ["id", "blob_key", "action", "created_at"]),
         Table("_fluent_migrations", noPersonalData: "the migrations applied",
               columns: ["id", "name", "batch", "created_at", "updated_at"]),
     ]

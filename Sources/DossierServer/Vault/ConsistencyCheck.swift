@@ -95,11 +95,17 @@ public enum ConsistencyCheck {
             }
         }
 
-        // Blobs nobody refers to: left by a crash between writing a blob and recording it.
+        // Blobs nobody refers to. Those the journal names are writes or deletions under way
+        // (or interrupted: recovery at the next start finishes them), not orphans.
+        let journal = try await BlobJournalEntry.query(on: db).all()
+        if !journal.isEmpty {
+            report.facts.append("\(journal.count) blob(s) being written or deleted (journaled; finished or undone at the next start)")
+        }
+        let accounted = referenced.union(journal.map(\.blobKey))
         if let store = blobs as? FileBlobStore {
             let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
             // Temporary files (".key….tmp") are interrupted writes; other names are blob keys.
-            let orphans = everything.filter { !$0.hasDirectoryPath && ($0.lastPathComponent.hasPrefix(".") || !referenced.contains($0.lastPathComponent)) }
+            let orphans = everything.filter { !$0.hasDirectoryPath && ($0.lastPathComponent.hasPrefix(".") || !accounted.contains($0.lastPathComponent)) }
             if removeOrphans {
                 for url in orphans { try FileManager.default.removeItem(at: url) }
                 report.facts.append("removed \(orphans.count) orphan blob(s)")

@@ -11,6 +11,7 @@ enum DossierMigrations {
         M006SecurityHardening(),
         M007ReadIndexes(),
         M009PolicyVersionCapabilities(),
+        M010CreateBlobJournal(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key

@@ -1,0 +1,80 @@
+import Fluent
+import Foundation
+import Logging
+
+/// What the blob store is about to do, written to the database before it is done, so that a
+/// crash at any point leaves no blob that nothing accounts for.
+///
+/// - An upload records `write` for each blob key, in its own transaction, before writing the
+///   blobs; the transaction that records the document removes the entries. A crash in between
+///   leaves entries whose blobs no document names: they are "in flight" for a grace period (a
+///   slow upload on another instance), then removed with their blobs.
+/// - A deletion records `delete` for each blob key in the transaction that removes the
+///   document, then deletes the blobs and the entries. A crash in between leaves entries that
+///   recovery completes at once.
+final class BlobJournalEntry: Model, @unchecked Sendable {
+    static let schema = "blob_journal"
+
+    enum Action: String, Codable, Sendable {
+        case write, delete
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "blob_key") var blobKey: String
+    @Enum(key: "action") var action: Action
+    @Field(key: "created_at") var createdAt: Date
+
+    init() {}
+
+    init(blobKey: String, action: Action, now: Date) {
+        self.blobKey = blobKey
+        self.action = action
+        createdAt = now
+    }
+}
+
+enum BlobJournal {
+    /// How long an upload's blobs may wait for their document before recovery removes them.
+    static let grace: TimeInterval = 15 * 60
+
+    static func record(_ keys: [String], _ action: BlobJournalEntry.Action, at now: Date, on database: any Database) async throws {
+        for key in keys { try await BlobJournalEntry(blobKey: key, action: action, now: now).create(on: database) }
+    }
+
+    static func clear(_ keys: [String], on database: any Database) async throws {
+        guard !keys.isEmpty else { return }
+        try await BlobJournalEntry.query(on: database).filter(\.$blobKey ~~ keys).delete()
+    }
+
+    /// Deletes the blobs of `keys` and then their entries (a deletion already committed).
+    static func completeDeletion(of keys: [String], blobs: any BlobStore, on database: any Database) async throws {
+        for key in keys { try await blobs.delete(key) }
+        try await clear(keys, on: database)
+    }
+
+    /// Finishes what a crash interrupted: every pending deletion, and the writes older than the
+    /// grace period whose document never came. Returns how many blobs went.
+    @discardableResult
+    static func recover(blobs: any BlobStore, on database: any Database, now: Date, logger: Logger? = nil) async throws -> Int {
+        let pending = try await BlobJournalEntry.query(on: database).all()
+        var removed = 0
+        for entry in pending {
+            switch entry.action {
+            case .delete:
+                try await blobs.delete(entry.blobKey)
+                try await entry.delete(on: database)
+                removed += 1
+            case .write:
+                guard now.timeIntervalSince(entry.createdAt) >= grace else { continue }
+                // Recorded after all (a document names it): only the entry is left over.
+                if try await DocumentFile.query(on: database).filter(\.$blobKey == entry.blobKey).count() == 0 {
+                    try await blobs.delete(entry.blobKey)
+                    removed += 1
+                }
+                try await entry.delete(on: database)
+            }
+        }
+        if removed > 0 { logger?.notice("removed \(removed) blob(s) left by an interrupted upload or deletion") }
+        return removed
+    }
+}
