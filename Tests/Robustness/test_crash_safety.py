@@ -12,6 +12,7 @@ import random
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -145,8 +146,10 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
                 assert hashlib.sha256(content.content).hexdigest() == digest, f"{what}: document {document} reads back altered"
             leaks = plaintext_on_disk(data_dir, needles)
             assert not leaks, f"{what}: plaintext on disk in {leaks}"
+        # Past pytest's capture: .ci/run prints this line in its summary.
         print(f"crash safety: {RUNS} SIGKILL runs ({counts['upload']} uploads, {counts['delete']} deletions, "
-              f"{counts['review']} reviews), {len(acknowledged)} documents at the end, all consistent")
+              f"{counts['review']} reviews, seed {SEED}), {len(acknowledged)} documents at the end, all consistent",
+              file=sys.__stdout__, flush=True)
     finally:
         server.stop()
         if os.environ.get("DOSSIER_KEEP_DATA"):
