@@ -67,6 +67,7 @@ final class AuditTrail: Sendable {
                                   _ body: @escaping @Sendable (any Database, AuditLog) async throws -> T) async throws -> T {
         let (result, head) = try await appends.run {
             try await database.transaction { db -> (T, AuditEntry?) in
+                try await db.takeWriteLock()
                 let log = AuditLog()
                 let result = try await body(db, log)
                 var head: AuditEntry?
@@ -84,7 +85,10 @@ final class AuditTrail: Sendable {
     @discardableResult
     func record(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
         let entry = try await appends.run {
-            try await database.transaction { db in try await self.append(event, by: actor, on: db) }
+            try await database.transaction { db in
+                try await db.takeWriteLock()
+                return try await self.append(event, by: actor, on: db)
+            }
         }
         anchor.advance(to: AuditAnchor(sequence: entry.sequence, head: entry.hash, key: key))
         return entry
@@ -157,6 +161,7 @@ final class AuditTrail: Sendable {
         }
         let count = try await appends.run {
             try await database.transaction { db -> Int in
+                try await db.takeWriteLock()
                 let records = try await AuditRecord.query(on: db).sort(\.$sequence).all()
                 var previous = AuditEntry.genesisHash
                 for record in records {
