@@ -36,6 +36,9 @@ struct AuthorizationMatrixTests {
         /// The value of each path parameter: always someone's, never the caller's unless the
         /// caller is the one the declaration lets in.
         var parameters: [String: String] = [:]
+        /// The same, but the document and the guarantor are the other tenant's: what a role let
+        /// in must still not reach.
+        var foreign: [String: String] = [:]
 
         /// With `pending`, the partner asked to join and waits (for the routes that let a member
         /// in or turn one away); otherwise the tenant let them in.
@@ -58,6 +61,15 @@ struct AuthorizationMatrixTests {
                 world.browser[role] = (signedIn.browser.cookieHeader, signedIn.csrf)
             }
             let tenantAuth: HTTPHeaders = ["Authorization": "Bearer \(world.bearer[.tenant]!)"]
+            let otherAuth: HTTPHeaders = ["Authorization": "Bearer \(world.bearer[.otherTenant]!)"]
+            var otherDocument: UUID?
+            try await app.upload(token: world.bearer[.otherTenant]!, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { res in
+                otherDocument = try res.content.decode(RentalFileController.DocumentBody.self).id
+            }
+            var otherGuarantor: UUID?
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: otherAuth, beforeRequest: { req in
+                try req.content.encode(["kind": "organisation", "name": "Garantme"])
+            }, afterResponse: { res in otherGuarantor = try res.content.decode(RentalFileController.GuarantorBody.self).id })
             var document: UUID?
             try await app.upload(token: world.bearer[.tenant]!, type: "tax-notice", files: [("avis.pdf", "application/pdf", try upload("payslip.pdf"))]) { res in
                 #expect(res.status == .created)
@@ -86,6 +98,8 @@ struct AuthorizationMatrixTests {
                 // The tenant a member of staff files a document for.
                 "account": tenant.uuidString, "version": app.dossier.register.register.version,
             ]
+            world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
+                                                      "guarantor": try #require(otherGuarantor).uuidString]) { $1 }
             return world
         }
     }
@@ -133,8 +147,11 @@ struct AuthorizationMatrixTests {
         }
         var answer = Answer(status: 0, body: "", location: nil)
         try await app.testing().test(route.method, path, headers: headers) { res in
-            // The page may echo the path it was asked for (its language link): the ids asked for are not news.
-            let body = parameters.values.reduce(res.body.string) { text, id in
+            // The page may echo the path it was asked for (its language link): the ids in the path are not news.
+            let asked = route.path.compactMap { component -> String? in
+                if case let .parameter(name) = component { parameters[name] } else { nil }
+            }
+            let body = asked.reduce(res.body.string) { text, id in
                 text.replacingOccurrences(of: id, with: "{id}").replacingOccurrences(of: id.lowercased(), with: "{id}")
             }
             answer = Answer(status: res.status.code, body: body, location: res.headers.first(name: .location))
@@ -158,6 +175,16 @@ struct AuthorizationMatrixTests {
             if allowed.contains(role) {
                 if [401, 403].contains(answer.status) || (namesSomething && answer.status == 404) || redirectedToSignIn {
                     findings.append("\(what): turned away with \(answer.status)")
+                }
+                // Let in, but given the other tenant's document or guarantor: nothing of it.
+                let namesForeign = route.path.contains { $0 == .parameter("document") || $0 == .parameter("guarantor") }
+                if namesForeign, access == .owner || access == .partner {
+                    let foreign = try await call(route, as: role, in: world, parameters: world.foreign, on: app)
+                    let missing = world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
+                    let nothing = try await call(route, as: role, in: world, parameters: missing, on: app)
+                    if foreign.status >= 500 || foreign != nothing {
+                        findings.append("\(what) with the other tenant's object: answers \(foreign.status) where a missing one gets \(nothing.status)")
+                    }
                 }
             } else if !turnedAway {
                 findings.append("\(what): let through with \(answer.status)")
@@ -218,6 +245,8 @@ struct AuthorizationMatrixTests {
             let findings = try await Self.findings(for: leaky, in: world, on: app)
             #expect(findings.contains("GET /api/v1/me/leaky/:document as otherTenant (owner): let through with 200"))
             #expect(findings.contains("GET /api/v1/me/leaky/:document as operator_ (owner): let through with 200"))
+            // And the owner of one document reaching another's with it.
+            #expect(findings.contains("GET /api/v1/me/leaky/:document as tenant (owner) with the other tenant's object: answers 200 where a missing one gets 404"))
             let undeclared = try #require(app.routes.all.first { $0.signature == "GET /api/v1/undeclared" })
             #expect(try await Self.findings(for: undeclared, in: world, on: app) == ["GET /api/v1/undeclared: no declared access"])
         }

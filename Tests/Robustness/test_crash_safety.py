@@ -57,15 +57,16 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
     root = tempfile.mkdtemp(prefix="dossier-crash-")
     data_dir = os.path.join(root, "data")
     env = dict(os.environ, DOSSIER_DATA_DIR=data_dir, DATABASE_URL="")
-    created = run_cli(binary, env, "user", "create", "--email", "crash-operator@example.org", "--role", "operator",
-                      "--password-stdin", stdin=STAFF_PASSWORD + "\n")
-    assert created.returncode == 0, created.stderr
-    server = Server(binary, data_dir, free_port())
+    server = None
     pdf = (UPLOADS / "payslip.pdf").read_bytes()
     # Pieces of the plaintext that no sealed file may contain.
     needles = [pdf[i:i + 48] for i in (len(pdf) // 4, len(pdf) // 2, 3 * len(pdf) // 4)]
     digest = hashlib.sha256(pdf).hexdigest()
     try:
+        created = run_cli(binary, env, "user", "create", "--email", "crash-operator@example.org", "--role", "operator",
+                          "--password-stdin", stdin=STAFF_PASSWORD + "\n")
+        assert created.returncode == 0, created.stderr
+        server = Server(binary, data_dir, free_port())
         http = requests.Session()
         email = "crash-tenant@example.org"
         answer = http.post(server.url + "/api/v1/accounts", json={"email": email, "password": PASSWORD, "firstName": "Kim",
@@ -82,6 +83,12 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
         type_id = next(entry["id"] for entry in catalogue if not entry["forbidden"] and "tenant" in entry["for"])
 
         acknowledged = set()   # documents the server said it stored
+        # Two to start with, so that deletions and reviews have something from the first run.
+        for _ in range(2):
+            body, content_type = multipart(type_id, "payslip.pdf", pdf)
+            reply = http.post(server.url + "/api/v1/me/documents", data=body, headers={**tenant, "Content-Type": content_type}, timeout=60)
+            assert reply.status_code == 201, reply.text
+            acknowledged.add(reply.json()["id"])
         uncertain = set()      # deletions cut short: gone or not, either is right
         counts = {"upload": 0, "delete": 0, "review": 0}
         for run in range(RUNS):
@@ -118,6 +125,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
             server.process.kill()
             server.process.wait(timeout=30)
             worker.join(timeout=30)
+            assert outcome.get("reviewed", 0) < 500, f"run {run + 1}: the review answered {outcome['reviewed']}"
             if "stored" in outcome:
                 acknowledged.add(outcome["stored"])
             if operation == "delete":
@@ -146,12 +154,14 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
                 assert hashlib.sha256(content.content).hexdigest() == digest, f"{what}: document {document} reads back altered"
             leaks = plaintext_on_disk(data_dir, needles)
             assert not leaks, f"{what}: plaintext on disk in {leaks}"
+        assert min(counts.values()) > 0 or RUNS < 8, f"some operation was never cut short: {counts}"
         # Past pytest's capture: .ci/run prints this line in its summary.
         print(f"crash safety: {RUNS} SIGKILL runs ({counts['upload']} uploads, {counts['delete']} deletions, "
               f"{counts['review']} reviews, seed {SEED}), {len(acknowledged)} documents at the end, all consistent",
               file=sys.__stdout__, flush=True)
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         if os.environ.get("DOSSIER_KEEP_DATA"):
             print(f"crash safety: data and server.log kept in {root}")
         else:

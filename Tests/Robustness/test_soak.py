@@ -8,6 +8,7 @@ import os
 import random
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +44,13 @@ def multipart(type_id, data):
 
 def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
     root = tempfile.mkdtemp(prefix="dossier-soak-")
-    server = Server(_binary(), os.path.join(root, "data"), free_port())
+    server = None
     pdf = (UPLOADS / "payslip.pdf").read_bytes()
     errors = []
     counts = {}
     lock = threading.Lock()
     try:
+        server = Server(_binary(), os.path.join(root, "data"), free_port())
         tenants = []
         for index in range(TENANTS):
             email, password = f"load-{index}@example.org", f"Harbour lantern {index} quietly tonight"
@@ -125,6 +127,11 @@ def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
         assert errors == [], f"{len(errors)} errors, the first: {errors[:5]}\n--- server errors ---\n" + "\n".join(
             line for line in server.log_text().splitlines() if " error " in line or "rror:" in line)[-4000:]
         assert end_kb - start_kb < ALLOWED_GROWTH_KB, f"memory grew from {start_kb} kB to {end_kb} kB"
+        # And what the load left behind agrees: database, blobs, keys, audit chain.
+        verified = subprocess.run([_binary(), "verify"], env=dict(os.environ, DOSSIER_DATA_DIR=os.path.join(root, "data"), DATABASE_URL=""),
+                                  capture_output=True, text=True, timeout=300)
+        assert verified.returncode == 0, f"dossier verify after the soak:\n{verified.stdout}\n{verified.stderr}"
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -115,3 +115,17 @@ extension Capability {
     /// Every capability: a build that has them all (for rendering the whole register).
     public static var everything: Set<Capability> { Set(allCases) }
 }
+
+extension Register {
+    /// The capabilities the register's wording depends on: a build that adds or lacks another
+    /// one renders the same policy.
+    public var referencedCapabilities: Set<Capability> {
+        var referenced = Set<Capability>()
+        for right in rights { referenced.formUnion(right.exercise.compactMap(\.capability)) }
+        for measure in security { referenced.formUnion([measure.capability, measure.appliesTo].compactMap { $0 }) }
+        referenced.formUnion(cookies.compactMap(\.capability))
+        referenced.formUnion(purposes.compactMap(\.appliesTo))
+        referenced.formUnion((notices?.indirectCollection ?? []).compactMap(\.capability))
+        return referenced
+    }
+}

@@ -154,9 +154,13 @@ public enum DossierApp {
         app.migrations.add(DossierMigrations.afterKeyCheck(vault: app.dossier.vault))
         try await app.autoMigrate()
         app.dossier.audit.install(key: try await app.dossier.vault.auditChainKey())
+        let serving = app.dossier.configuration.runsBackgroundJobs
         try await PolicyPublisher.publish(app.dossier.register, capabilities: app.capabilities, on: app.db,
-                                          production: !app.dossier.configuration.isDevelopmentInstance, logger: app.logger)
-        // Blob writes and deletions a crash interrupted: deletions finished, stale writes undone.
-        try await BlobJournal.recover(blobs: app.dossier.blobs, on: app.db, now: app.dossier.clock.now, logger: app.logger)
+                                          production: !app.dossier.configuration.isDevelopmentInstance, adopt: serving, logger: app.logger)
+        // Blob writes and deletions a crash interrupted: deletions finished, stale writes undone
+        // (by the server; `dossier verify` only reports them).
+        if serving {
+            try await BlobJournal.recover(blobs: app.dossier.blobs, on: app.db, now: app.dossier.clock.now, logger: app.logger)
+        }
     }
 }

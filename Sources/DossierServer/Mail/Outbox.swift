@@ -174,12 +174,20 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
         let interval = interval
         let logger = application.logger
         logger.info("outbox: delivering due messages every \(interval)")
+        let blobs = application.dossier.blobs
+        let clock = application.dossier.clock
         task = Task {
+            var ticks = 0
             while !Task.isCancelled {
                 do {
                     try await dispatcher.deliverDue(on: database)
                     dispatcher.expireFiles()
                     try await dispatcher.purge(on: database)
+                    // Now and then, what a crashed instance left in the blob journal.
+                    if ticks % 30 == 0 {
+                        try await BlobJournal.recover(blobs: blobs, on: database, now: clock.now, logger: logger)
+                    }
+                    ticks += 1
                 } catch {
                     logger.error("outbox: \(String(reflecting: error))")
                 }

@@ -14,8 +14,14 @@ enum PolicyPublisher {
     /// change what the policy promises under the same version is refused in production (give
     /// the register a new version, and give notice as `policyChanges` says) and, on a
     /// development instance, said in a warning and adopted.
-    static func publish(_ loaded: LoadedRegister, capabilities: Set<Capability>, on database: any Database, at now: Date = Date(),
-                        production: Bool = false, logger: Logger? = nil) async throws {
+    ///
+    /// Only the capabilities the register refers to count (a route it never mentions changes
+    /// nothing it says). Only the server (`adopt`) records a change; a command run beside it
+    /// (`migrate`, `verify`) neither refuses nor records, so that it cannot settle a change a
+    /// production server would refuse.
+    static func publish(_ loaded: LoadedRegister, capabilities all: Set<Capability>, on database: any Database, at now: Date = Date(),
+                        production: Bool = false, adopt: Bool = true, logger: Logger? = nil) async throws {
+        let capabilities = all.intersection(loaded.register.referencedCapabilities)
         let register = loaded.register
         if let existing = try await PolicyVersion.query(on: database).filter(\.$version == register.version).first() {
             guard existing.digest == loaded.digest else {
@@ -24,14 +30,15 @@ enum PolicyPublisher {
                     \(existing.publishedAt); give the changed register a new 'version'
                     """)
             }
-            guard let published = existing.capabilities, published != capabilities else {
-                if existing.capabilities == nil {
+            guard let published = existing.capabilities?.intersection(register.referencedCapabilities), published != capabilities else {
+                if existing.capabilities == nil, adopt {
                     existing.capabilitiesText = PolicyVersion.text(capabilities)
                     try await existing.save(on: database)
                 }
                 return
             }
             let change = Self.describe(from: published, to: capabilities)
+            guard adopt else { return }
             if production {
                 throw ConfigurationError("""
                     this build changes what version \(register.version) of the policy promises (\(change)); \

@@ -9,13 +9,15 @@ import Foundation
 enum GuarantorNotice {
     /// Notices one tenant may cause in a day (a tenant names two guarantors at most).
     static let perTenantPerDay = 3
+    /// Notices one address may receive in a day, whoever names it.
+    static let perAddressPerDay = 3
 
     /// The tenant's name as they typed it, only when it reads as a name (letters, spaces,
-    /// hyphens, apostrophes, full stops): a mail to an address the tenant chose carries no
+    /// hyphens, apostrophes; no full stop, so no domain name): a mail to an address the tenant chose carries no
     /// other text of theirs (no link, no sentence).
     static func displayName(_ first: String, _ last: String) -> String? {
         let name = "\(first) \(last)".trimmingCharacters(in: .whitespaces)
-        let allowed = CharacterSet.letters.union(.whitespaces).union(CharacterSet(charactersIn: "-'’."))
+        let allowed = CharacterSet.letters.union(.whitespaces).union(CharacterSet(charactersIn: "-'’"))
         guard !name.isEmpty, name.count <= 80, name.unicodeScalars.allSatisfy(allowed.contains) else { return nil }
         return name
     }

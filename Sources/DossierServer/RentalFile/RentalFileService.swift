@@ -122,42 +122,60 @@ struct RentalFileService: Sendable {
         if let email = details.email, !email.isEmpty, EmailAddress(email) == nil {
             throw ValidationFailure(problems: [FieldProblem(field: "email", message: AccountWording(language).invalidEmail)])
         }
-        let existing = try await guarantors(of: account).count
-        guard existing < GuarantorRules.maximumPerTenant else {
+        // Checked again in the transaction; here so that a refusal makes no key.
+        guard try await guarantors(of: account).count < GuarantorRules.maximumPerTenant else {
             throw Abort(.conflict, reason: fr ? "Deux garants au plus par locataire." : "At most two guarantors per tenant.")
         }
         let subjectID = UUID()
         let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email, phone: details.phone),
                                               for: subjectID.uuidString.lowercased(), context: "guarantor")
-        let guarantor = Guarantor(accountID: try account.requireID(), kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
+        let accountID = try account.requireID()
+        let guarantor = Guarantor(accountID: accountID, kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
         let noticeAddress = details.email.flatMap(EmailAddress.init)
+        // The notice goes to an address the tenant typed: only from a confirmed account.
+        if noticeAddress != nil { try requireVerified(account, language: language) }
         let now = clock.now
-        let ledger = ThrottleLedger(database: database)
         let perTenant = ThrottleLedger.Key("guarantor-notice:tenant", account.subject)
-        let perAddress = ThrottleLedger.Key("guarantor-notice:address", account.subject, noticeAddress?.canonical ?? "")
-        if noticeAddress != nil {
-            // The notice goes to an address the tenant typed: only from a confirmed account, a
-            // few a day, and once a day to the same address (a guarantor removed and named again
-            // was already told).
-            try requireVerified(account, language: language)
-            if try await ledger.times(perTenant, since: now - 24 * 3600).count >= GuarantorNotice.perTenantPerDay {
-                throw Abort(.tooManyRequests, headers: ["Retry-After": "3600"],
-                            reason: fr ? "Trop de garants désignés aujourd'hui : réessayez demain." : "Too many guarantors named today: try again tomorrow.")
+        let perPair = ThrottleLedger.Key("guarantor-notice:pair", account.subject, noticeAddress?.canonical ?? "")
+        let perAddress = ThrottleLedger.Key("guarantor-notice:address", noticeAddress?.canonical ?? "")
+        let since = now - 24 * 3600
+        // The limits are counted and the guarantor created in one audited transaction, which
+        // runs one at a time: a burst of requests in parallel cannot slip past them. Refused,
+        // the key made for the guarantor goes.
+        do {
+            try await services.audit.transaction(on: database) { db, audit in
+                guard try await Guarantor.query(on: db).filter(\.$account.$id == accountID).count() < GuarantorRules.maximumPerTenant else {
+                    throw Abort(.conflict, reason: fr ? "Deux garants au plus par locataire." : "At most two guarantors per tenant.")
+                }
+                var notifies = false
+                if noticeAddress != nil {
+                    // A few notices a day per tenant; once a day to the same address from the same
+                    // tenant (a guarantor removed and named again was already told); three a day
+                    // to one address whoever names it.
+                    let ledger = ThrottleLedger(database: db)
+                    if try await ledger.times(perTenant, since: since).count >= GuarantorNotice.perTenantPerDay {
+                        throw Abort(.tooManyRequests, headers: ["Retry-After": "3600"],
+                                    reason: fr ? "Trop de garants désignés aujourd'hui : réessayez demain." : "Too many guarantors named today: try again tomorrow.")
+                    }
+                    let toldByThisTenant = try await !ledger.times(perPair, since: since).isEmpty
+                    let toldToday = try await ledger.times(perAddress, since: since).count
+                    notifies = !toldByThisTenant && toldToday < GuarantorNotice.perAddressPerDay
+                }
+                try await guarantor.create(on: db)
+                audit.record(AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services",
+                                        details: ["kind": kind.rawValue, "tenant": account.subject]), by: account.subject)
+                if let noticeAddress, notifies {
+                    // GDPR Art. 14: the guarantor did not give these data; they are told at once (the
+                    // register promises within a month), in the same transaction as the data.
+                    try await GuarantorNotice.enqueue(for: guarantor, at: noticeAddress, namedBy: account, services: services, on: db)
+                    try await ThrottleLedger(database: db).record([perTenant, perPair, perAddress], at: now)
+                    audit.record(AuditEvent(action: "guarantor.notified", subject: guarantor.subject, purpose: "services"), by: account.subject)
+                }
             }
+        } catch {
+            try? await vault.shred(guarantor.subject)
+            throw error
         }
-        let notifies = noticeAddress == nil ? false : try await ledger.times(perAddress, since: now - 24 * 3600).isEmpty
-        try await services.audit.transaction(on: database) { db, audit in
-            try await guarantor.create(on: db)
-            audit.record(AuditEvent(action: "guarantor.added", subject: guarantor.subject, purpose: "services",
-                                    details: ["kind": kind.rawValue, "tenant": account.subject]), by: account.subject)
-            if let noticeAddress, notifies {
-                // GDPR Art. 14: the guarantor did not give these data; they are told at once (the
-                // register promises within a month), in the same transaction as the data.
-                try await GuarantorNotice.enqueue(for: guarantor, at: noticeAddress, namedBy: account, services: services, on: db)
-                audit.record(AuditEvent(action: "guarantor.notified", subject: guarantor.subject, purpose: "services"), by: account.subject)
-            }
-        }
-        if notifies { try await ledger.record([perTenant, perAddress], at: now) }
         return guarantor
     }
 
@@ -456,8 +474,8 @@ struct RentalFileService: Sendable {
                                         details: ["type": type.id, "files": "\(count)", "source": source.rawValue]), by: actor)
             }
         } catch {
-            for key in written { try? await services.blobs.delete(key) }
-            try? await BlobJournal.clear(keys, on: database)
+            // What no document names goes; anything left stays journaled for recovery.
+            await BlobJournal.undoWrites(keys, blobs: services.blobs, on: database)
             throw error
         }
         return document
@@ -552,7 +570,12 @@ struct RentalFileService: Sendable {
     func delete(_ document: Document, by actor: String) async throws {
         let files = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID()).all()
         let keys = files.map(\.blobKey)
+        let documentID = try document.requireID()
         try await services.audit.transaction(on: database) { db, audit in
+            // Deleted by a request running beside this one (a form sent twice): gone, as asked.
+            guard try await Document.find(documentID, on: db) != nil else {
+                throw Abort(.notFound, reason: "No such document.")
+            }
             try await document.delete(on: db)
             // Journaled with the rows' removal: a crash before the blobs go leaves entries that
             // recovery completes, never an orphan blob nor a row naming a missing blob.

@@ -46,6 +46,26 @@ enum BlobJournal {
         try await BlobJournalEntry.query(on: database).filter(\.$blobKey ~~ keys).delete()
     }
 
+    /// Undoes the writes of an upload that failed before its document was recorded: each blob
+    /// no document names is deleted with its entry; an entry whose blob could not be deleted
+    /// stays for recovery.
+    static func undoWrites(_ keys: [String], blobs: any BlobStore, on database: any Database) async {
+        for key in keys {
+            guard (try? await DocumentFile.query(on: database).filter(\.$blobKey == key).count()) == 0 else { continue }
+            do {
+                try await blobs.delete(key)
+                try await clear([key], on: database)
+            } catch {
+                continue
+            }
+        }
+    }
+
+    /// Entries older than the grace period: interrupted, waiting for recovery.
+    static func stale(on database: any Database, now: Date) async throws -> [BlobJournalEntry] {
+        try await BlobJournalEntry.query(on: database).filter(\.$createdAt < now - grace).all()
+    }
+
     /// Deletes the blobs of `keys` and then their entries (a deletion already committed).
     static func completeDeletion(of keys: [String], blobs: any BlobStore, on database: any Database) async throws {
         for key in keys { try await blobs.delete(key) }

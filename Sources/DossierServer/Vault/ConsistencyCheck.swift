@@ -98,8 +98,18 @@ public enum ConsistencyCheck {
         // Blobs nobody refers to. Those the journal names are writes or deletions under way
         // (or interrupted: recovery at the next start finishes them), not orphans.
         let journal = try await BlobJournalEntry.query(on: db).all()
-        if !journal.isEmpty {
-            report.facts.append("\(journal.count) blob(s) being written or deleted (journaled; finished or undone at the next start)")
+        let now = app.dossier.clock.now
+        let interrupted = journal.filter { $0.action == .delete || now.timeIntervalSince($0.createdAt) >= BlobJournal.grace }
+        if journal.count > interrupted.count {
+            report.facts.append("\(journal.count - interrupted.count) blob(s) being written (journaled)")
+        }
+        if removeOrphans, !interrupted.isEmpty {
+            let removed = try await BlobJournal.recover(blobs: blobs, on: db, now: now)
+            report.facts.append("finished \(interrupted.count) interrupted blob write(s) or deletion(s), \(removed) blob(s) removed")
+        } else {
+            for entry in interrupted {
+                report.problems.append("blob \(entry.blobKey): a \(entry.action.rawValue) was interrupted (the server finishes it; or rerun with --remove-orphans)")
+            }
         }
         let accounted = referenced.union(journal.map(\.blobKey))
         if let store = blobs as? FileBlobStore {
