@@ -453,3 +453,17 @@ class Document(dict):
 
     def __repr__(self):
         return f"Document(id={self['id']!r}, type={self['type']!r}, {len(self['bytes'])} bytes)"
+
+
+# Summary lines (the crash runs, the soak) printed at the end of the run whatever pytest's
+# capture and verbosity: `.ci/run` collects them into the reliability suite's summary.
+SUMMARY = []
+
+
+def summary(line):
+    SUMMARY.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in SUMMARY:
+        terminalreporter.write_line(line)

@@ -9,14 +9,13 @@ import random
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 import requests
 
-from conftest import UPLOADS, Server, _binary, free_port
+from conftest import UPLOADS, Server, _binary, free_port, summary
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 WARM_UP = min(15.0, SECONDS / 4)
@@ -121,9 +120,8 @@ def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
         end_kb = rss_kb(server.process.pid)
         assert server.healthy(), "the server stopped answering"
         total = sum(counts.values())
-        print(f"soak: {SECONDS:.0f} s, {total} requests ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}), "
-              f"RSS {start_kb / 1024:.1f} MB after {WARM_UP:.0f} s, {end_kb / 1024:.1f} MB at the end",
-              file=sys.__stdout__, flush=True)
+        summary(f"soak: {SECONDS:.0f} s, {total} requests ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}), "
+                f"RSS {start_kb / 1024:.1f} MB after {WARM_UP:.0f} s, {end_kb / 1024:.1f} MB at the end")
         assert errors == [], f"{len(errors)} errors, the first: {errors[:5]}\n--- server errors ---\n" + "\n".join(
             line for line in server.log_text().splitlines() if " error " in line or "rror:" in line)[-4000:]
         assert end_kb - start_kb < ALLOWED_GROWTH_KB, f"memory grew from {start_kb} kB to {end_kb} kB"
