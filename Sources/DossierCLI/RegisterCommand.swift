@@ -34,9 +34,7 @@ struct RegisterCommand: AsyncParsableCommand {
                     + "\(register.purposes.count) purposes, \(register.categories.count) data categories, "
                     + "\(register.recipients.count) recipients, \(register.processors.count) processors, \(register.transfers.count) transfers.")
                 // What this build offers for each right; the others point to the DPO.
-                let fallback = register.rights.filter { right in
-                    !right.exercise.contains { way in way.capability.map { capabilities.contains($0) } ?? true }
-                }
+                let fallback = register.rights.filter { right in !right.exercise.contains { $0.isOpen(with: capabilities) } }
                 if !fallback.isEmpty {
                     print("On this build, no page yet for: " + fallback.map(\.id).joined(separator: ", ")
                         + "; the policy tells people to write to the DPO (\(register.dpo.email)) for these.")

@@ -212,15 +212,7 @@ struct RegisterTruthTests {
         let found = Placeholders.found(in: register)
         #expect(found.contains { $0.hasPrefix("controller.registration") })
         #expect(found.contains { $0.hasPrefix("dpo.email") })
-        var own = register
-        own.controller.registration = "RCS Lyon 812 345 678"
-        own.controller.email = "privacy@bailleur-ami.fr"
-        own.controller.website = "https://www.bailleur-ami.fr"
-        own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
-        own.dpo.email = "dpo@bailleur-ami.fr"
-        own.dpo.address = nil
-        own.controller.name = "Bailleur Ami SAS"
-        own.processors = own.processors.map { var processor = $0; processor.name = "Prestataire \(processor.id) SAS"; return processor }
+        let own = register.withOwnIdentity()
         #expect(Placeholders.found(in: own) == [])
         #expect(Placeholders.websiteMatches(own, baseURLHost: "dossier.bailleur-ami.fr"))
         #expect(Placeholders.websiteMatches(own, baseURLHost: "bailleur-ami.fr"))

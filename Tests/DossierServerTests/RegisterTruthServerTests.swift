@@ -119,10 +119,10 @@ struct RegisterTruthServerTests {
         try await withDossier(on: .sqlite) { app in
             try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
                 let page = unescapeHTML(res.body.string)
-                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                let erasure = try #require(rightItem("erasure", in: page))
                 #expect(erasure.contains("dpo@dossier.example"))
                 #expect(!erasure.contains("<a href"))
-                let rectification = try #require(page.components(separatedBy: "id=\"right-rectification\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                let rectification = try #require(rightItem("rectification", in: page))
                 #expect(rectification.contains("<a href=\"/file\">"))
                 // Every page the policy links is one the server answers.
                 for link in page.components(separatedBy: "<a href=\"/").dropFirst().compactMap({ $0.split(separator: "\"").first }) {
@@ -137,7 +137,7 @@ struct RegisterTruthServerTests {
             app.capabilities.insert(.accountDeletion)
             try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
                 let page = unescapeHTML(res.body.string)
-                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                let erasure = try #require(rightItem("erasure", in: page))
                 #expect(erasure.contains("<a href=\"/account\">"))
                 #expect(!erasure.contains("dpo@dossier.example"))
             }
@@ -288,7 +288,7 @@ struct RegisterTruthServerTests {
             app.capabilities = richer
             try await app.testing().test(.GET, "privacy/versions/1.1.0?lang=en") { res in
                 let page = unescapeHTML(res.body.string)
-                let erasure = try #require(page.components(separatedBy: "id=\"right-erasure\"").dropFirst().first?.components(separatedBy: "</li>").first)
+                let erasure = try #require(rightItem("erasure", in: page))
                 #expect(erasure.contains("dpo@dossier.example"))
             }
             // A development instance says so and adopts the new wording.
@@ -345,15 +345,7 @@ struct RegisterTruthServerTests {
         #expect(problems.contains { $0.hasPrefix("controller.name 'Dossier Example SAS'") })
         // A corporate website elsewhere than the service is not refused (a warning says it).
         #expect(!problems.contains { $0.contains("controller.website") && $0.contains("DOSSIER_BASE_URL") })
-        var own = register
-        own.controller.registration = "RCS Lyon 812 345 678"
-        own.controller.email = "privacy@bailleur-ami.fr"
-        own.controller.website = "https://www.bailleur-ami.fr"
-        own.controller.address = "3 quai Saint-Antoine, 69002 Lyon"
-        own.dpo.email = "dpo@bailleur-ami.fr"
-        own.dpo.address = "3 quai Saint-Antoine, 69002 Lyon"
-        own.controller.name = "Bailleur Ami SAS"
-        own.processors = own.processors.map { var processor = $0; processor.name = "Prestataire \(processor.id) SAS"; return processor }
+        let own = register.withOwnIdentity()
         #expect(DossierApp.productionRegisterProblems(own, configuration) == [])
         // Documents kept in Frankfurt while the policy says France (checked where an object store keeps them).
         configuration.awsRegion = "eu-central-1"

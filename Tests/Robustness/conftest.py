@@ -432,6 +432,15 @@ def api(server):
     return client
 
 
+def pdf_upload(type_id, pdf, name="payslip.pdf"):
+    """The multipart body of an upload of one PDF as document type `type_id`, and its content type."""
+    boundary = "robustness" + secrets.token_hex(8)
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{type_id}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: application/pdf\r\n\r\n").encode() + pdf + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
 @pytest.fixture(scope="session")
 def document(api):
     """A real document of the tenant (one PDF file): its id and the file's bytes."""
@@ -439,11 +448,8 @@ def document(api):
     assert catalogue.status == 200, catalogue.describe()
     type_id = next(entry["id"] for entry in catalogue.json() if not entry["forbidden"] and "tenant" in entry["for"])
     pdf = (UPLOADS / "payslip.pdf").read_bytes()
-    boundary = "robustness" + secrets.token_hex(8)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{type_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"payslip.pdf\"\r\n"
-            f"Content-Type: application/pdf\r\n\r\n").encode() + pdf + f"\r\n--{boundary}--\r\n".encode()
-    answer = api.send("POST", "/api/v1/me/documents", body=body, content_type=f"multipart/form-data; boundary={boundary}")
+    body, content_type = pdf_upload(type_id, pdf)
+    answer = api.send("POST", "/api/v1/me/documents", body=body, content_type=content_type)
     assert answer.status == 201, "upload of the test document:\n" + answer.describe()
     return Document(id=answer.json()["id"], type=type_id, bytes=pdf)
 

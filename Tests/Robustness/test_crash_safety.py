@@ -9,7 +9,6 @@ import hashlib
 import os
 import pathlib
 import random
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -18,7 +17,7 @@ import time
 
 import requests
 
-from conftest import UPLOADS, Server, _binary, free_port, summary
+from conftest import UPLOADS, Server, _binary, free_port, pdf_upload, summary
 
 RUNS = int(os.environ.get("CRASH_RUNS", "30"))
 SEED = int(os.environ.get("CRASH_SEED", str(random.randrange(1 << 30))))
@@ -28,14 +27,6 @@ STAFF_PASSWORD = "a long operator passphrase"
 
 def run_cli(binary, env, *args, stdin=None):
     return subprocess.run([binary, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
-
-
-def multipart(type_id, name, data):
-    boundary = "crash" + secrets.token_hex(8)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{type_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
-            f"Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def plaintext_on_disk(data_dir, needles):
@@ -84,7 +75,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
         acknowledged = set()   # documents the server said it stored
         # Two to start with, so that deletions and reviews have something from the first run.
         for _ in range(2):
-            body, content_type = multipart(type_id, "payslip.pdf", pdf)
+            body, content_type = pdf_upload(type_id, pdf)
             reply = http.post(server.url + "/api/v1/me/documents", data=body, headers={**tenant, "Content-Type": content_type}, timeout=60)
             assert reply.status_code == 201, reply.text
             acknowledged.add(reply.json()["id"])
@@ -102,7 +93,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
             def act():
                 try:
                     if operation == "upload":
-                        body, content_type = multipart(type_id, "payslip.pdf", pdf)
+                        body, content_type = pdf_upload(type_id, pdf)
                         reply = requests.post(server.url + "/api/v1/me/documents", data=body,
                                               headers={**tenant, "Content-Type": content_type}, timeout=30)
                         if reply.status_code == 201:

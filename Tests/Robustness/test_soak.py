@@ -6,7 +6,6 @@ printed, and may differ by little.
 SOAK_SECONDS sets the length (120 by default)."""
 import os
 import random
-import secrets
 import shutil
 import subprocess
 import tempfile
@@ -15,7 +14,7 @@ import time
 
 import requests
 
-from conftest import UPLOADS, Server, _binary, free_port, summary
+from conftest import UPLOADS, Server, _binary, free_port, pdf_upload, summary
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 WARM_UP = min(15.0, SECONDS / 4)
@@ -31,14 +30,6 @@ def rss_kb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmRSS")
-
-
-def multipart(type_id, data):
-    boundary = "soak" + secrets.token_hex(8)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\n{type_id}\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"payslip.pdf\"\r\n"
-            f"Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
@@ -94,7 +85,7 @@ def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
                         note("change profile", http.patch(server.url + "/api/v1/me/profile", headers=auth,
                                                           json={"monthlyIncome": rng.randrange(1000, 9000)}, timeout=30))
                     elif roll < 0.9 and len(documents) < 5:
-                        body, content_type = multipart(type_id, pdf)
+                        body, content_type = pdf_upload(type_id, pdf)
                         reply = http.post(server.url + "/api/v1/me/documents", data=body,
                                           headers={**auth, "Content-Type": content_type}, timeout=60)
                         note("upload", reply)

@@ -153,14 +153,11 @@ public struct PolicyDocument: Codable, Sendable {
             if let copy = register.notices?.transferSafeguardsCopy { detail.append(copy[language]) }
             return NamedEntry(name: "\(processor) — \(words.country(transfer.country))", detail: detail.joined(separator: ". "))
         }
-        security = register.security.filter { measure in
-            guard measure.appliesTo.map(capabilities.contains) ?? true else { return false }
-            return measure.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true
-        }.map { $0.text[language] }
+        security = register.security.filter { $0.isShown(with: capabilities) }.map { $0.text[language] }
         let deadline = register.rights.compactMap(\.deadline).first ?? RetentionPeriod(1, .month)
         rights = register.rights.map { right in
             var ways = right.exercise
-                .filter { way in way.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true }
+                .filter { $0.isOpen(with: capabilities) }
                 .map { WayEntry(text: $0.text[language], page: $0.page) }
             if ways.isEmpty {
                 ways = [WayEntry(text: words.writeToDPO(register.dpo, deadline: right.deadline ?? deadline), page: nil)]

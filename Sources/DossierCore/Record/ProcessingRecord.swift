@@ -42,10 +42,7 @@ public enum ProcessingRecord {
         let dpo = [register.dpo.name, register.dpo.email, register.dpo.address].compactMap { $0 }.joined(separator: ", ")
         let created = register.record?.created ?? register.effectiveDate
         let updated = register.record?.updated ?? register.effectiveDate
-        let measures = register.security.filter { measure in
-            guard measure.appliesTo.map(capabilities.contains) ?? true else { return false }
-            return measure.capability.map { $0.implementation == .always || capabilities.contains($0) } ?? true
-        }
+        let measures = register.security.filter { $0.isShown(with: capabilities) }
         return zip(register.purposes.filter { $0.isCarriedOut(with: capabilities) }, document.purposes).map { purpose, entry in
             let categories = purpose.categories.compactMap { register.category($0) }
             let sensitive = categories.filter { $0.sensitive == true }

@@ -69,6 +69,11 @@ public enum Capability: String, RegisterVocabulary, Comparable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// Whether a build with `capabilities` has it (an organisational one, always).
+    public func isProvided(by capabilities: Set<Capability>) -> Bool {
+        implementation == .always || capabilities.contains(self)
+    }
+
     /// What implements a capability, so that a build can tell whether it has it.
     public enum Implementation: Sendable, Hashable {
         /// An HTTP route (method, path as the router writes it, `:name` for a parameter).

@@ -243,6 +243,11 @@ public struct ExerciseWay: Codable, Sendable {
     /// The page where it is done, linked from the policy while the capability is there.
     public var page: String?
 
+    /// Whether a build with `capabilities` offers it.
+    public func isOpen(with capabilities: Set<Capability>) -> Bool {
+        capability?.isProvided(by: capabilities) ?? true
+    }
+
     public init(capability: Capability?, text: LocalizedText, page: String? = nil) {
         self.capability = capability
         self.text = text
@@ -289,6 +294,12 @@ public struct SecurityMeasure: Codable, Sendable {
     }
 
     public func covers(_ purpose: Purpose) -> Bool { purposes.isEmpty || purposes.contains(purpose.id) }
+
+    /// Whether the policy and the record show it on a build with `capabilities`: its feature is
+    /// there (or it names none) and so is what keeps it (or it names nothing, as an old register).
+    public func isShown(with capabilities: Set<Capability>) -> Bool {
+        (appliesTo.map(capabilities.contains) ?? true) && (capability?.isProvided(by: capabilities) ?? true)
+    }
 }
 
 /// The notices Art. 13 and 14 require that no purpose carries.

@@ -31,8 +31,8 @@ public enum RegisterValidator {
     public static func capabilityProblems(in register: Register, provided: Set<Capability>) -> [Finding] {
         var findings: [Finding] = []
         for (index, measure) in register.security.enumerated() {
-            guard let capability = measure.capability, capability.implementation != .always,
-                  measure.appliesTo.map(provided.contains) ?? true, !provided.contains(capability) else { continue }
+            guard let capability = measure.capability, measure.appliesTo.map(provided.contains) ?? true,
+                  !capability.isProvided(by: provided) else { continue }
             findings.append(Finding(
                 path: "security[\(index)].capability",
                 message: "the measure promises '\(capability.rawValue)', which this build does not provide; remove the measure, "
@@ -202,13 +202,14 @@ public enum RegisterValidator {
             duplicates(register.security.compactMap(\.id), in: "security")
             for (index, measure) in register.security.enumerated() {
                 resolve(measure.purposes, at: "security[\(index)].purposes", among: register.purposes.map(\.id), what: "purpose", list: "purposes")
-                if measure.id != nil, measure.capability == nil {
-                    report("security[\(index)]", "measure '\(measure.id!)' names no capability; expected 'capability: …' (the code that keeps it, or 'organisational')")
+                if let id = measure.id, measure.capability == nil {
+                    report("security[\(index)]", "measure '\(id)' names no capability; expected 'capability: …' (the code that keeps it, or 'organisational')")
                 }
             }
             for (index, right) in register.rights.enumerated() {
-                for (way, entry) in right.exercise.enumerated() where entry.page != nil && entry.capability == nil {
-                    report("rights[\(index)].exercise[\(way)]", "a way with a page ('\(entry.page!)') names no capability; expected 'capability: …' so that the link shows only where the page exists")
+                for (way, entry) in right.exercise.enumerated() where entry.capability == nil {
+                    guard let page = entry.page else { continue }
+                    report("rights[\(index)].exercise[\(way)]", "a way with a page ('\(page)') names no capability; expected 'capability: …' so that the link shows only where the page exists")
                 }
             }
         }

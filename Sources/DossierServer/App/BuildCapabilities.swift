@@ -20,16 +20,9 @@ public enum BuildCapabilities {
         .guarantorNotice,    // RentalFile/GuarantorNotice.swift
     ]
 
-    /// The routes of a router as `METHOD /path` (`:name` for a parameter).
-    static func table(_ routes: Routes) -> Set<String> {
-        Set(routes.all.map { route in
-            "\(route.method.rawValue) /" + route.path.map(\.description).joined(separator: "/")
-        })
-    }
-
     /// What a server with these routes provides.
     static func provided(by routes: Routes) -> Set<Capability> {
-        let table = table(routes)
+        let table = Set(routes.all.map(\.signature))
         return Set(Capability.allCases.filter { capability in
             switch capability.implementation {
             case let .route(method, path): table.contains("\(method) \(path)")
