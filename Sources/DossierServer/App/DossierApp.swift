@@ -103,6 +103,7 @@ public enum DossierApp {
         app.middleware.use(RequestLogMiddleware())
         app.middleware.use(SecurityHeadersMiddleware(usesHTTPS: configuration.usesHTTPS))
         app.middleware.use(APIErrorMiddleware(environment: app.environment))
+        app.middleware.use(MethodNotAllowedMiddleware())
         app.lifecycle.use(InspectionPoolShutdown())
         app.lifecycle.use(InFlightRequests.Drain(requests: inFlight))
 
@@ -112,6 +113,7 @@ public enum DossierApp {
         if !undeclared.isEmpty {
             throw ConfigurationError("routes without a declared access (.access(…) where they are registered): " + undeclared.joined(separator: ", "))
         }
+        app.allowedMethods = AllowedMethods(routes: app.routes)
         // The register promises only what this build does: a security measure it lacks stops
         // the start; rights fall back to the DPO, features' cookies and measures stay out.
         app.capabilities = BuildCapabilities.provided(by: app.routes)
