@@ -37,8 +37,12 @@ struct OpenAPITests {
     }
 
     /// Every `$ref` points at a schema that exists.
-    @Test func referencesResolve() throws {
-        let text = String(decoding: OpenAPIDocument.make(registerVersion: "x").encoded(), as: UTF8.self)
+    @Test func referencesResolve() async throws {
+        var encoded = Data()
+        try await withDossier(on: .sqlite) { app in
+            encoded = OpenAPIDocument.make(APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue)).encoded()
+        }
+        let text = String(decoding: encoded, as: UTF8.self)
         let document = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         guard case let .object(schemas)? = document["components"]?["schemas"] else {
             Issue.record("no schemas")
@@ -47,5 +51,67 @@ struct OpenAPITests {
         let references = text.components(separatedBy: "\"#/components/schemas/").dropFirst().map { $0.prefix { $0 != "\"" } }
         #expect(!references.isEmpty)
         #expect(references.filter { schemas[String($0)] == nil }.map(String.init) == [])
+    }
+
+    /// A path the router knows, asked with a method it does not take: 405 and the methods it
+    /// takes; an unknown path is still 404.
+    @Test func undeclaredMethodsAre405WithAllow() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.testing().test(.PUT, "api/v1/me/profile") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD, PATCH")
+                let body = try res.content.decode(ErrorBody.self)
+                #expect(body.error.code == "method_not_allowed")
+            }
+            try await app.testing().test(.DELETE, "") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD")
+            }
+            try await app.testing().test(.PUT, "api/v1/me/application/members/\(UUID())/documents/\(UUID())/content") { res in
+                #expect(res.headers.first(name: .allow) == "GET, HEAD")
+            }
+            try await app.testing().test(.PUT, "api/v1/nowhere") { res in
+                #expect(res.status == .notFound)
+            }
+        }
+    }
+
+    /// A JSON body field the schema does not name is refused (422), and nothing is stored.
+    @Test func unknownFieldsAreRefused() async throws {
+        try await withDossier(on: .sqlite) { app in
+            try await app.testing().test(.POST, "api/v1/accounts", beforeRequest: { req in
+                try req.content.encode(["email": "unknown.field@example.org", "password": "correct horse battery staple",
+                                        "firstName": "Jo", "lastName": "Doe", "role": "admin"])
+            }) { res in
+                #expect(res.status == .unprocessableEntity)
+                let body = try res.content.decode(ErrorBody.self)
+                #expect(body.error.fields?.map(\.field) == ["role"])
+            }
+            #expect(try await Account.query(on: app.db).count() == 0)
+        }
+    }
+
+    /// The request schemas name exactly the fields the server reads: the profile's from
+    /// ProfilePatch's own table, and the patterns agree with TextRules scalar by scalar.
+    @Test func schemasComeFromTheRules() async throws {
+        try await withDossier(on: .sqlite) { app in
+            let context = APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue)
+            #expect(ProfileSchemas.patch(context).propertyNames == Set(ProfilePatch.fields.map(\.name) + ["firstName", "lastName"]))
+            #expect(AccountsController.SignUpBody.schema(context).propertyNames == ["email", "password", "firstName", "lastName", "language"])
+            #expect(StaffController.ReviewBody.schema(context).propertyNames == ["decision", "reasons", "comment"])
+        }
+        for multiline in [false, true] {
+            let expression = try NSRegularExpression(pattern: TextRules.pattern(multiline: multiline, required: true))
+            let samples: [Unicode.Scalar] = (0...0x3100).compactMap(Unicode.Scalar.init).filter { !(0xD800...0xDFFF).contains($0.value) }
+            for scalar in samples {
+                let text = "a\(Character(scalar))b"
+                let matches = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+                #expect(matches == !TextRules.hasForbidden(text, multiline: multiline), "U+\(String(scalar.value, radix: 16))")
+            }
+            for blank in [" ", "\u{3000}", " \u{00A0} "] {
+                let matches = expression.firstMatch(in: blank, range: NSRange(blank.startIndex..., in: blank)) != nil
+                #expect(!matches && TextRules.isBlank(blank))
+            }
+        }
     }
 }

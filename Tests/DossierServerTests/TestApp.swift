@@ -110,8 +110,13 @@ func temporaryFile(_ text: String, named name: String = "register.yaml") throws 
 /// The JSON error body every failure answers with.
 struct ErrorBody: Decodable {
     struct Detail: Decodable {
+        struct Field: Decodable {
+            var field: String
+            var message: String
+        }
         var code: String
         var message: String
+        var fields: [Field]?
     }
     var error: Detail
 }

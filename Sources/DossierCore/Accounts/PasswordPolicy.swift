@@ -13,7 +13,8 @@ public struct PasswordPolicy: Sendable {
     public func problems(_ password: String, email: String, names: [String]) -> [Problem] {
         var found: [Problem] = []
         if password.count < minimumLength { found.append(.tooShort) }
-        if password.count > maximumLength { found.append(.tooLong) }
+        // Scalars, as the API document's maxLength counts: never over what a schema-valid body holds.
+        if password.unicodeScalars.count > maximumLength { found.append(.tooLong) }
         let lowered = password.lowercased()
         // A common password dressed up with a few characters is still a common password.
         let remainder = Self.common.reduce(lowered) { $0.replacingOccurrences(of: $1, with: "") }

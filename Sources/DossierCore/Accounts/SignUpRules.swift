@@ -19,6 +19,11 @@ public struct SignUpRules: Sendable {
     public var mandatoryFields: Set<String>
     public static let maximumNameLength = 100
 
+    /// Whether the field must be filled: the address always, names when the register says so.
+    public func isRequired(_ field: String) -> Bool {
+        field == "email" || mandatoryFields.contains(field)
+    }
+
     public init(register: Register) {
         mandatoryFields = Set(register.category("identification")?.mandatoryFields.map(\.id) ?? ["email"])
     }
@@ -49,15 +54,16 @@ public struct SignUpRules: Sendable {
         var problems: [FieldProblem] = []
         let values = ["email": form.email, "firstName": form.firstName, "lastName": form.lastName]
         for field in ["email", "firstName", "lastName"] {
-            let value = values[field]!.trimmingCharacters(in: .whitespacesAndNewlines)
-            if value.isEmpty {
-                if mandatoryFields.contains(field) || field == "email" {
+            let value = values[field]!
+            let limit = field == "email" ? EmailAddress.maximumLength : Self.maximumNameLength
+            if TextRules.isBlank(value) {
+                if isRequired(field) {
                     problems.append(FieldProblem(field: field, message: words.required))
                 }
-            } else if value.count > (field == "email" ? 254 : Self.maximumNameLength) {
-                problems.append(FieldProblem(field: field, message: words.tooLong(field == "email" ? 254 : Self.maximumNameLength)))
-            } else if field != "email", value.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) {
+            } else if field != "email", TextRules.hasForbidden(value) {
                 problems.append(FieldProblem(field: field, message: words.invalidCharacters))
+            } else if TextRules.length(value) > limit {
+                problems.append(FieldProblem(field: field, message: words.tooLong(limit)))
             }
         }
         if !form.email.trimmingCharacters(in: .whitespaces).isEmpty, EmailAddress(form.email) == nil {
@@ -74,10 +80,13 @@ public struct SignUpRules: Sendable {
 public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
     public let value: String
 
+    /// RFC 5321's limit on a path, 254 once the angle brackets are off.
+    public static let maximumLength = 254
+
     public init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, trimmed.count <= 254 else { return nil }
+        guard parts.count == 2, TextRules.length(text) <= Self.maximumLength else { return nil }
         let local = parts[0], domain = parts[1]
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         let localAllowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "!#$%&'*+/=?^_`{|}~.-"))
@@ -89,6 +98,15 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         else { return nil }
         value = "\(local)@\(domain.lowercased())"
     }
+
+    /// What ``init(_:)`` accepts, as a regular expression for the API document (the local
+    /// part's 64-character limit aside). White space around the address is trimmed.
+    public static let pattern: String = {
+        let space = TextRules.spacePattern
+        let atom = #"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"#
+        let label = #"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"#
+        return "^\(space)\(atom)(?:\\.\(atom))*@\(label)(?:\\.\(label))+\(space)$"
+    }()
 
     /// The key accounts are unique on.
     public var canonical: String { value.lowercased() }

@@ -7,7 +7,7 @@ public enum FileInspector {
     /// 20 MiB a file.
     public static let maximumSize = 20 * 1024 * 1024
 
-    public enum Kind: String, Codable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
         case pdf, jpeg, png, webp
 
         public var mediaType: String {

@@ -244,7 +244,10 @@ public struct PublicationDate: Sendable, Hashable, Comparable {
     public var year: Int, month: Int, day: Int
 
     public init?(_ text: String) {
-        let parts = text.split(separator: "-").map { Int($0) }
+        // YYYY-MM-DD, digits only (no sign, no space: `Int` would take "+001").
+        let pieces = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard pieces.map(\.utf8.count) == [4, 2, 2], pieces.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }) else { return nil }
+        let parts = pieces.map { Int($0) }
         guard parts.count == 3, let year = parts[0], let month = parts[1], let day = parts[2],
               (1...12).contains(month), (1...31).contains(day), text.count == 10 else { return nil }
         var calendar = Calendar(identifier: .gregorian)

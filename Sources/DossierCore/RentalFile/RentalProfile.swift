@@ -59,9 +59,49 @@ public struct RentalProfile: Codable, Sendable, Equatable {
     ]
 }
 
+/// What each profile field accepts. ``ProfilePatch`` validates with it and the API document's
+/// schema of a profile is built from it, so the two say the same thing.
+public enum ProfileFieldRule: Sendable {
+    /// Text of at most `maximum` Unicode scalars (``TextRules``); empty or `null` clears it.
+    case text(maximum: Int, multiline: Bool)
+    /// 6 to 15 digits, with spaces, `+`, `-`, `.` and parentheses.
+    case phone
+    /// YYYY-MM-DD; for a birth date, someone aged 16 to 120 today.
+    case date(birthDate: Bool)
+    /// A whole number in the range.
+    case number(ClosedRange<Int>)
+    /// One of the values.
+    case choice([String])
+    /// Up to ``ProfilePatch/maximumVisits`` visits, each a date and an address.
+    case visits
+}
+
 /// Applies a JSON patch object to a profile: a present value sets the field, `null` clears it,
 /// an absent key leaves it. Each wrong field gets its own message; nothing applies if any is wrong.
 public enum ProfilePatch {
+    public static let maximumVisits = 50
+    public static let maximumVisitAddress = 300
+
+    /// Every field a tenant may set, and what it accepts.
+    public static let fields: [(name: String, rule: ProfileFieldRule)] = [
+        ("pseudonym", .text(maximum: 60, multiline: false)),
+        ("postalAddress", .text(maximum: 300, multiline: true)),
+        ("phone", .phone),
+        ("birthDate", .date(birthDate: true)),
+        ("surface", .number(1...10_000)),
+        ("rent", .number(1...100_000)),
+        ("city", .text(maximum: 100, multiline: false)),
+        ("desiredDate", .date(birthDate: false)),
+        ("visits", .visits),
+        ("familySituation", .choice(RentalProfile.FamilySituation.allCases.map(\.rawValue))),
+        ("professionalStatus", .choice(RentalProfile.ProfessionalStatus.allCases.map(\.rawValue))),
+        ("monthlyIncome", .number(0...10_000_000)),
+        ("savings", .number(0...1_000_000_000)),
+        ("maxBudget", .number(1...100_000)),
+    ]
+
+    static let rules = Dictionary(uniqueKeysWithValues: fields.map { ($0.name, $0.rule) })
+
     public static func apply(_ patch: [String: JSONValue], to profile: RentalProfile, language: Language,
                              today: Date) -> Result<RentalProfile, FieldProblems> {
         var result = profile
@@ -69,29 +109,29 @@ public enum ProfilePatch {
         let words = ProfileWording(language)
         for (key, value) in patch.sorted(by: { $0.key < $1.key }) {
             let problem = { (message: String) in problems.append(FieldProblem(field: key, message: message)) }
-            switch key {
-            case "pseudonym", "postalAddress", "city", "phone":
-                let limits = ["pseudonym": 60, "postalAddress": 300, "city": 100, "phone": 20]
-                let limit = limits[key] ?? 0
-                switch text(value, maximum: limit) {
-                case let .success(text):
-                    if key == "phone", let text, !isPhone(text) { problem(words.phone); continue }
-                    setText(&result, key, text)
+            guard let rule = rules[key] else { problem(words.unknownField); continue }
+            switch rule {
+            case let .text(limit, multiline):
+                switch text(value, maximum: limit, multiline: multiline) {
+                case let .success(text): setText(&result, key, text)
                 case let .failure(message): problem(words.text(message, limit))
                 }
-            case "birthDate", "desiredDate":
-                guard case let .success(text) = Self.text(value, maximum: 10) else { problem(words.date); continue }
-                guard let text else { setText(&result, key, nil); continue }
-                guard let date = PublicationDate(text) else { problem(words.date); continue }
-                if key == "birthDate" {
+            case .phone:
+                switch text(value, maximum: 20, multiline: false) {
+                case let .success(text):
+                    if let text, !isPhone(text) { problem(words.phone); continue }
+                    setText(&result, key, text)
+                case .failure: problem(words.phone)
+                }
+            case let .date(isBirthDate):
+                if value == .null { setText(&result, key, nil); continue }
+                guard case let .string(text) = value, let date = PublicationDate(text) else { problem(words.date); continue }
+                if isBirthDate {
                     let years = Calendar(identifier: .gregorian).dateComponents([.year], from: date.start, to: today).year ?? 0
                     guard (16...120).contains(years) else { problem(words.birthDate); continue }
                 }
                 setText(&result, key, text)
-            case "surface", "rent", "monthlyIncome", "savings", "maxBudget":
-                let ranges = ["surface": 1...10_000, "rent": 1...100_000, "monthlyIncome": 0...10_000_000,
-                              "savings": 0...1_000_000_000, "maxBudget": 1...100_000]
-                let range = ranges[key] ?? 0...0
+            case let .number(range):
                 switch value {
                 case .null: setNumber(&result, key, nil)
                 // `Int(exactly:)`: nil for a fraction, an infinity, NaN or anything beyond Int,
@@ -101,55 +141,57 @@ public enum ProfilePatch {
                     setNumber(&result, key, whole)
                 default: problem(words.number(range))
                 }
-            case "familySituation":
-                if value == .null { result.familySituation = nil; continue }
-                guard case let .string(raw) = value, let situation = RentalProfile.FamilySituation(rawValue: raw) else {
-                    problem(words.oneOf(RentalProfile.FamilySituation.allCases.map(\.rawValue))); continue
-                }
-                result.familySituation = situation
-            case "professionalStatus":
-                if value == .null { result.professionalStatus = nil; continue }
-                guard case let .string(raw) = value, let status = RentalProfile.ProfessionalStatus(rawValue: raw) else {
-                    problem(words.oneOf(RentalProfile.ProfessionalStatus.allCases.map(\.rawValue))); continue
-                }
-                result.professionalStatus = status
-            case "visits":
+            case let .choice(values):
+                if value == .null { setChoice(&result, key, nil); continue }
+                guard case let .string(raw) = value, values.contains(raw) else { problem(words.oneOf(values)); continue }
+                setChoice(&result, key, raw)
+            case .visits:
                 if value == .null { result.visits = nil; continue }
-                guard case let .array(items) = value, items.count <= 50 else { problem(words.visits); continue }
+                guard case let .array(items) = value, items.count <= maximumVisits else { problem(words.visits); continue }
                 var visits: [RentalProfile.Visit] = []
                 for item in items {
-                    guard case let .string(date)? = item["date"], PublicationDate(date) != nil,
-                          case let .string(address)? = item["address"], !address.isEmpty, address.count <= 300 else {
+                    guard case let .object(fields) = item, Set(fields.keys) == ["date", "address"],
+                          case let .string(date)? = fields["date"], PublicationDate(date) != nil,
+                          case let .string(address)? = fields["address"], !TextRules.isBlank(address),
+                          TextRules.length(address) <= maximumVisitAddress, !TextRules.hasForbidden(address, multiline: true)
+                    else {
                         problem(words.visits); break
                     }
                     visits.append(.init(date: date, address: address))
                 }
                 if visits.count == items.count { result.visits = visits }
-            default:
-                problem(words.unknownField)
             }
         }
         return problems.isEmpty ? .success(result) : .failure(FieldProblems(problems: problems))
     }
 
-    static func text(_ value: JSONValue, maximum: Int) -> Result<String?, ProfileWording.TextProblem> {
+    /// A text field's value: `null` or blank clears it; otherwise trimmed, once checked whole.
+    static func text(_ value: JSONValue, maximum: Int, multiline: Bool) -> Result<String?, ProfileWording.TextProblem> {
         switch value {
         case .null: return .success(nil)
         case let .string(text):
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { return .success(nil) }
-            if trimmed.count > maximum { return .failure(.tooLong) }
-            if trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) && $0 != "\n" }) {
-                return .failure(.invalid)
-            }
-            return .success(trimmed)
+            if TextRules.isBlank(text) { return .success(nil) }
+            if TextRules.length(text) > maximum { return .failure(.tooLong) }
+            if TextRules.hasForbidden(text, multiline: multiline) { return .failure(.invalid) }
+            return .success(text.trimmingCharacters(in: .whitespacesAndNewlines))
         default: return .failure(.notText)
         }
     }
 
     static func isPhone(_ text: String) -> Bool {
-        let digits = text.filter(\.isNumber)
-        return (6...15).contains(digits.count) && text.allSatisfy { $0.isNumber || " +-.()".contains($0) }
+        let digits = text.unicodeScalars.filter { ("0"..."9").contains($0) }
+        return (6...15).contains(digits.count) && text.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || " +-.()".unicodeScalars.contains($0) }
+    }
+
+    /// ``isPhone(_:)`` as a regular expression (white space around is trimmed first).
+    public static let phonePattern = "^\(TextRules.spacePattern)[ +.()-]*(?:[0-9][ +.()-]*){6,15}\(TextRules.spacePattern)$"
+
+    static func setChoice(_ profile: inout RentalProfile, _ key: String, _ raw: String?) {
+        switch key {
+        case "familySituation": profile.familySituation = raw.flatMap(RentalProfile.FamilySituation.init(rawValue:))
+        case "professionalStatus": profile.professionalStatus = raw.flatMap(RentalProfile.ProfessionalStatus.init(rawValue:))
+        default: break
+        }
     }
 
     static func setText(_ profile: inout RentalProfile, _ key: String, _ value: String?) {
@@ -209,7 +251,7 @@ public struct ProfileWording: Sendable {
     var birthDate: String { pick("Date de naissance invraisemblable.", "Implausible date of birth.") }
     var phone: String { pick("Numéro de téléphone invalide.", "Not a valid phone number.") }
     var visits: String { pick("Liste de visites attendue : [{date: AAAA-MM-JJ, address: …}].", "Expected a list of visits: [{date: YYYY-MM-DD, address: …}].") }
-    var unknownField: String { pick("Champ inconnu.", "Unknown field.") }
+    public var unknownField: String { pick("Champ inconnu.", "Unknown field.") }
     func number(_ range: ClosedRange<Int>) -> String {
         pick("Nombre entier entre \(range.lowerBound) et \(range.upperBound) attendu.", "Whole number between \(range.lowerBound) and \(range.upperBound) expected.")
     }

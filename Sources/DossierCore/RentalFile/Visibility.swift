@@ -23,4 +23,26 @@ public enum ApplicationKind: String, Codable, Sendable, CaseIterable {
 public enum GuarantorRules {
     public static let maximumPerTenant = 2
     public static let kinds: [PersonKind] = [.guarantor, .company, .organisation]
+    public static let maximumNameLength = 200
+
+    /// What is wrong with a new guarantor's details: a name (a person's or a company's) is
+    /// required; an address and a phone number are optional (empty means none).
+    public static func problems(name: String, email: String?, phone: String?, language: Language) -> [FieldProblem] {
+        let words = AccountWording(language)
+        var problems: [FieldProblem] = []
+        if TextRules.isBlank(name) {
+            problems.append(FieldProblem(field: "name", message: words.required))
+        } else if TextRules.hasForbidden(name) {
+            problems.append(FieldProblem(field: "name", message: words.invalidCharacters))
+        } else if TextRules.length(name) > maximumNameLength {
+            problems.append(FieldProblem(field: "name", message: words.tooLong(maximumNameLength)))
+        }
+        if let email, !email.isEmpty, EmailAddress(email) == nil {
+            problems.append(FieldProblem(field: "email", message: words.invalidEmail))
+        }
+        if let phone, !phone.isEmpty, TextRules.length(phone) > 20 || !ProfilePatch.isPhone(phone.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            problems.append(FieldProblem(field: "phone", message: ProfileWording(language).phone))
+        }
+        return problems
+    }
 }

@@ -54,7 +54,7 @@ struct AccountsController: RouteCollection {
     }
 
     static func signUp(req: Request) async throws -> Response {
-        let body = try req.content.decode(SignUpBody.self)
+        let body = try req.decodeBody(SignUpBody.self)
         let language = try body.language ?? req.policyLanguage()
         let service = AccountService(req)
         _ = try await service.answeringUniformly {
@@ -73,7 +73,7 @@ struct AccountsController: RouteCollection {
     }
 
     static func verify(req: Request) async throws -> AccountBody {
-        let body = try req.content.decode(TokenBody.self)
+        let body = try req.decodeBody(TokenBody.self)
         return try AccountBody(await AccountService(req).verifyEmail(token: body.token, language: req.policyLanguage()))
     }
 
@@ -113,5 +113,28 @@ struct AccountsController: RouteCollection {
             .filter(\.$account.$id == account.requireID())
             .sort(\.$occurredAt, .descending).limit(200).all()
             .map(ConnectionBody.init)
+    }
+}
+
+extension AccountsController.SignUpBody: APIRequestBody {
+    /// Names are required when the register marks them mandatory; the password policy's other
+    /// rules (not a common password, not the person's name) cannot be written as a schema.
+    static func schema(_ context: APIContext) -> Schema {
+        let rules = SignUpRules(register: context.register)
+        let policy = rules.passwords
+        return .object([
+            .required("email", .email),
+            .required("password", .string(minLength: policy.minimumLength, maxLength: policy.maximumLength)
+                .described("\(policy.minimumLength) to \(policy.maximumLength) characters; not a common password, not one's own name or address")),
+            .required("firstName", .typed(maxLength: SignUpRules.maximumNameLength, required: rules.isRequired("firstName"))),
+            .required("lastName", .typed(maxLength: SignUpRules.maximumNameLength, required: rules.isRequired("lastName"))),
+            .optional("language", .nullable(.choice(Language.allCases.map(\.rawValue)))),
+        ])
+    }
+}
+
+extension AccountsController.TokenBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("token", .text.described("The token from the emailed link"))])
     }
 }

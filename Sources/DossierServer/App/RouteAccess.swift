@@ -41,3 +41,14 @@ enum RouteAccessCheck {
         routes.all.filter { $0.declaredAccess == nil }.map(\.signature).sorted()
     }
 }
+
+extension Parameters {
+    /// The id a path names: a UUID, else 404, as for an id that names nothing (whoever asks
+    /// learns nothing more from a malformed id than from a missing one).
+    func id(_ name: String) throws -> UUID {
+        guard let text = get(name), let id = UUID(uuidString: text) else {
+            throw Abort(.notFound, reason: "Not found.")
+        }
+        return id
+    }
+}

@@ -11,13 +11,13 @@ final class ConnectionEvent: Model, @unchecked Sendable {
     /// The register's purpose the log is kept for (and whose rule the account page states).
     static let purpose = "account"
 
-    enum Kind: String, Codable, Sendable {
+    enum Kind: String, Codable, Sendable, CaseIterable {
         case signIn = "sign-in"
         case signOut = "sign-out"
         case passwordReset = "password-reset"
     }
 
-    enum Outcome: String, Codable, Sendable {
+    enum Outcome: String, Codable, Sendable, CaseIterable {
         case success
         case wrongPassword = "wrong-password"
         case unknownAccount = "unknown-account"

@@ -8,12 +8,12 @@ final class Document: Model, @unchecked Sendable {
     static let schema = "documents"
     static let dataCategory = "supporting-documents"
 
-    enum Status: String, Codable, Sendable {
+    enum Status: String, Codable, Sendable, CaseIterable {
         case pending, validated, declined
     }
 
     /// How it reached Dossier.
-    enum Source: String, Codable, Sendable {
+    enum Source: String, Codable, Sendable, CaseIterable {
         case upload, email, post
     }
 

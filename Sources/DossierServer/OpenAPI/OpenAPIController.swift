@@ -7,7 +7,7 @@ struct OpenAPIController: RouteCollection {
     }
 
     static func document(req: Request) async throws -> Response {
-        let body = OpenAPIDocument.make(registerVersion: req.register.version).encoded()
+        let body = OpenAPIDocument.make(req.apiContext).encoded()
         return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: .init(data: body))
     }
 }

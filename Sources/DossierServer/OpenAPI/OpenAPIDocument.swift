@@ -1,387 +1,488 @@
 import DossierCore
 
-/// The OpenAPI 3.1 description of every route. A test keeps it equal to the routes the server
-/// actually registers, so it cannot drift.
+/// The OpenAPI 3.1 description of every route, built from the types and rules the server
+/// enforces: request bodies from their ``APIRequestBody`` schemas (the server refuses fields
+/// they do not name), limits from the validators' constants, enumerations from the Swift enums,
+/// document types and reasons from the catalogue, mandatory names from the register.
+///
+/// It is checked, not trusted: a test keeps its operations equal to the router's,
+/// `openapi-spec-validator` checks it, and schemathesis (Tests/Robustness/test_api_schema.py)
+/// sends thousands of generated requests and holds every answer to it: status documented,
+/// content type, body schema (response objects are closed: an undocumented field fails).
 enum OpenAPIDocument {
-    static func make(registerVersion: String) -> JSONValue {
-        [
+    static func make(_ context: APIContext) -> JSONValue {
+        let builder = Builder(context: context)
+        return [
             "openapi": "3.1.0",
             "info": [
                 "title": "Dossier",
                 "version": "1",
-                "description": .string("Tenants' rental files with an executable privacy policy. Register version \(registerVersion)."),
+                "description": .string("Tenants' rental files with an executable privacy policy. Register version \(context.register.version)."),
             ],
-            "paths": .object(paths),
+            "paths": .object(builder.paths),
             "components": [
-                "schemas": schemas,
+                "schemas": .object(builder.components.mapValues(\.json)),
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "Token from POST /api/v1/sessions"]],
             ],
         ]
     }
+}
 
-    /// A language query parameter.
-    static let lang: JSONValue = [
-        "name": "lang", "in": "query", "required": false,
-        "schema": ["type": "string", "enum": ["fr", "en"]],
-        "description": "Language; defaults to the best of Accept-Language, else French.",
-    ]
+/// One operation's answers: status → (description, media type → schema).
+private struct Answer {
+    var description: String
+    var content: [String: Schema] = [:]
 
-    static func errorResponse(_ description: String) -> JSONValue {
-        ["description": .string(description), "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]]
-    }
+    static func json(_ description: String, _ schema: Schema) -> Answer { Answer(description: description, content: ["application/json": schema]) }
+    static func error(_ description: String) -> Answer { .json(description, .ref("Error")) }
+    static func empty(_ description: String) -> Answer { Answer(description: description) }
 
-    static func ok(_ description: String, _ type: String, schema: JSONValue = ["type": "string"]) -> JSONValue {
-        ["description": .string(description), "content": .object([type: ["schema": schema]])]
-    }
-
-    static func get(_ summary: String, parameters: [JSONValue] = [], responses: [String: JSONValue]) -> JSONValue {
-        var all = responses
-        all["default"] = errorResponse("An error")
-        return ["get": ["summary": .string(summary), "parameters": .array(parameters), "responses": .object(all)]]
-    }
-
-    static func operation(_ summary: String, body: JSONValue? = nil, security: Bool = false, responses: [String: JSONValue]) -> JSONValue {
-        var all = responses
-        all["default"] = errorResponse("An error")
-        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(all)]
-        if let body {
-            operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
+    var json: JSONValue {
+        var answer: [String: JSONValue] = ["description": .string(description)]
+        if !content.isEmpty {
+            answer["content"] = .object(content.mapValues { ["schema": $0.json] })
         }
-        if security { operation["security"] = [["bearer": []]] }
+        return .object(answer)
+    }
+}
+
+private struct Builder {
+    let context: APIContext
+
+    // MARK: Operations
+
+    /// A JSON API operation. Adds the answers every such operation can give: 401 when it needs
+    /// a token; 400, 413, 415 and 422 when it reads a JSON body; 400 and 404 when its path
+    /// names something by id.
+    func api(_ summary: String, body: Schema? = nil, auth: Bool = false, parameters: [JSONValue] = [],
+             _ answers: [Int: Answer]) -> JSONValue {
+        var all = answers
+        if auth { all[401] = all[401] ?? .error("Not signed in, or the token expired") }
+        if body != nil {
+            all[400] = all[400] ?? .error("Not a JSON object, or a field of the wrong type")
+            all[413] = all[413] ?? .error("Body over 16 kB")
+            all[415] = all[415] ?? .error("Not JSON")
+            all[422] = all[422] ?? .error("A field is invalid or unknown: one message per field in error.fields")
+        }
+        if parameters.contains(where: { $0["in"] == "path" && $0["schema"]?["format"] == "uuid" }) {
+            all[404] = all[404] ?? .error("No such thing, not yours, or not an id: the same answer")
+        }
+        if parameters.contains(where: { $0["in"] == "query" }) {
+            all[400] = all[400] ?? .error("An invalid query parameter")
+        }
+        var operation: [String: JSONValue] = [
+            "summary": .string(summary),
+            "responses": .object(Dictionary(uniqueKeysWithValues: all.map { (String($0.key), $0.value.json) })),
+        ]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let body {
+            operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": body.json]]]
+        }
+        if auth { operation["security"] = [["bearer": []]] }
         return .object(operation)
     }
 
-    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
-
-    static func object(_ required: [String], _ properties: [String: JSONValue]) -> JSONValue {
-        ["type": "object", "required": .array(required.map { .string($0) }), "properties": .object(properties)]
-    }
-
-    static let string: JSONValue = ["type": "string"]
-
-    /// A browser page: HTML, or a form post answered by a redirect or the page again.
-    static func page(_ summary: String) -> JSONValue {
-        ["summary": .string(summary), "responses": ["200": ok("HTML page", "text/html"), "303": ["description": "Redirect"], "default": ["description": "HTML page telling what went wrong"]]]
-    }
-
-    static func form(_ summary: String, fields: [String]) -> JSONValue {
-        [
+    /// A browser page: HTML, a redirect (to sign in, or after a form), or an error page.
+    func page(_ summary: String, parameters: [JSONValue] = []) -> JSONValue {
+        var operation: [String: JSONValue] = [
             "summary": .string(summary),
-            "requestBody": ["required": true, "content": ["application/x-www-form-urlencoded": ["schema": object(["csrf"], Dictionary(uniqueKeysWithValues: (["csrf"] + fields).map { ($0, string) }))]]],
             "responses": [
-                "303": ["description": "Done: redirect"], "200": ok("HTML page", "text/html"),
-                "403": ["description": "CSRF token missing or wrong"], "default": ["description": "The form again, with what to fix"],
+                "200": ["description": "HTML page", "content": ["text/html": ["schema": ["type": "string"]]]],
+                "303": ["description": "Redirect (to sign in when the page needs it)"],
+                "default": ["description": "A page or JSON error saying what went wrong",
+                            "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
             ],
         ]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        return .object(operation)
     }
 
-    static let accountPaths: [String: JSONValue] = [
-        "/api/v1/accounts": ["post": operation(
-            "Sign up (tenant); sends an email verification link. The same answer whether or not the address already has an account (its owner is told by email); rate-limited per client and per address",
-            body: object(["email", "password", "firstName", "lastName"], [
-                "email": string, "password": string, "firstName": string, "lastName": string,
-                "language": ["type": "string", "enum": ["fr", "en"]],
-            ]),
-            responses: [
-                "201": ok("Accepted: check the inbox", "application/json", schema: object(["email", "emailVerified", "message"], [
-                    "email": string, "emailVerified": ["type": "boolean"], "message": string,
-                ])),
-                "422": errorResponse("Invalid fields, one message each in error.fields"),
-                "429": errorResponse("Too many sign-ups from this client or for this address"),
-            ]
-        )],
-        "/api/v1/accounts/verify": ["post": operation(
-            "Confirm an email address with the token from the link",
-            body: object(["token"], ["token": string]),
-            responses: ["200": ok("The account", "application/json", schema: ref("Account")), "404": errorResponse("Unknown token"), "410": errorResponse("Used or expired token")]
-        )],
-        "/api/v1/sessions": ["post": operation(
-            "Sign in; returns a bearer token",
-            body: object(["email", "password"], ["email": string, "password": string]),
-            responses: [
-                "201": ok("A session", "application/json", schema: object(["token", "expiresAt"], ["token": string, "expiresAt": ["type": "string", "format": "date-time"]])),
-                "401": errorResponse("Wrong address or password"),
-                "429": errorResponse("Too many failed attempts; see Retry-After"),
-            ]
-        )],
-        "/api/v1/sessions/current": ["delete": operation("Sign out", security: true, responses: ["204": ["description": "Signed out"], "401": errorResponse("Not signed in")])],
-        "/api/v1/password/forgot": ["post": operation(
-            "Ask for a password reset link (always 202)", body: object(["email"], ["email": string]),
-            responses: ["202": ["description": "Sent if the account exists"]]
-        )],
-        "/api/v1/password/reset": ["post": operation(
-            "Set a new password with the single-use token; ends every session",
-            body: object(["token", "password"], ["token": string, "password": string]),
-            responses: ["204": ["description": "Changed"], "404": errorResponse("Unknown token"), "410": errorResponse("Used or expired token"), "422": errorResponse("Password refused")]
-        )],
-        "/api/v1/me": ["get": operation("The signed-in account", security: true, responses: ["200": ok("The account", "application/json", schema: ref("Account")), "401": errorResponse("Not signed in")])],
-        "/api/v1/me/connections": ["get": operation(
-            "The account's connection log, newest first", security: true,
-            responses: ["200": ok("Connection events", "application/json", schema: ["type": "array", "items": ref("Connection")]), "401": errorResponse("Not signed in")]
-        )],
-        "/api/v1/me/verification": ["post": operation(
-            "Send the email verification link again", security: true,
-            responses: ["202": ["description": "Sent"], "409": errorResponse("Already verified"), "401": errorResponse("Not signed in")]
-        )],
-        "/": ["get": page("Home page")],
-        "/signup": ["get": page("Sign-up form"), "post": form("Sign up", fields: ["email", "password", "firstName", "lastName", "language"])],
-        "/signin": ["get": page("Sign-in form"), "post": form("Sign in", fields: ["email", "password"])],
-        "/signout": ["post": form("Sign out", fields: [])],
-        "/account": ["get": page("The account and its connection log")],
-        "/account/verification": ["post": form("Send the verification link again", fields: [])],
-        "/password/forgot": ["get": page("Forgotten password form"), "post": form("Ask for a reset link", fields: ["email"])],
-        "/password/reset": ["get": page("New password form (token in the query)"), "post": form("Set a new password", fields: ["token", "password"])],
-        "/file": ["get": page("The tenant's file: completeness, documents, guarantors, profile")],
-        "/file/profile": ["post": form("Save the profile", fields: ["city", "monthlyIncome", "…"])],
-        "/file/guarantors": ["post": form("Add a guarantor", fields: ["kind", "name", "email"])],
-        "/file/guarantors/{guarantor}/delete": ["post": form("Remove a guarantor", fields: [])],
-        "/file/household/{member}/approve": ["post": form("Let a tenant waiting to join the application in", fields: [])],
-        "/file/household/{member}/decline": ["post": form("Turn away a tenant waiting to join the application", fields: [])],
-        "/file/household/leave": ["post": form("Leave the application", fields: [])],
-        "/verify-email": ["get": page("Asks to confirm the address (the emailed link's token)"),
-                          "post": form("Confirm the address", fields: ["token"])],
-        "/file/documents": ["post": [
-            "summary": "Upload a document from the page (multipart, with the CSRF token in X-CSRF-Token or the csrf query parameter; JSON back when asked)",
-            "requestBody": uploadBody,
-            "responses": ["201": ["description": "Stored (JSON)"], "303": ["description": "Stored: redirect"], "403": ["description": "CSRF token missing or wrong"], "default": ["description": "The page again, with why"]],
-        ]],
-        "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [])],
-        "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents")],
-        "/staff/reviews": ["get": page("Staff: the review queue")],
-        "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)")],
-        "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision", "reasons[]", "comment"])],
-        "/assets/upload.js": ["get": ["summary": "The upload script (progress bar)", "responses": ["200": ok("JavaScript", "text/javascript")]]],
+    /// A form a page posts, with its CSRF token (a browser's cookie session, not the API's token).
+    func form(_ summary: String, fields: [String], parameters: [JSONValue] = []) -> JSONValue {
+        let schema = Schema.object((["csrf"] + fields).map { .required($0, .text) }, closed: false)
+        var operation: [String: JSONValue] = [
+            "summary": .string(summary),
+            "requestBody": ["required": true, "content": ["application/x-www-form-urlencoded": ["schema": schema.json]]],
+            "responses": [
+                "200": ["description": "The page again, with what to fix", "content": ["text/html": ["schema": ["type": "string"]]]],
+                "303": ["description": "Done: redirect"],
+                "default": ["description": "The CSRF token is missing or wrong (403), or another error, as a page or JSON",
+                            "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
+            ],
+        ]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        return .object(operation)
+    }
+
+    func path(_ name: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": Schema.uuid.json]
+    }
+
+    /// A page's path id: any text (a page first sends whoever is not signed in to sign in).
+    func pagePath(_ name: String) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"], "description": "An id (UUID)"]
+    }
+
+    let lang: JSONValue = [
+        "name": "lang", "in": "query", "required": false,
+        "schema": Schema.choice(Language.allCases.map(\.rawValue)).json,
+        "description": "Language; defaults to the best of Accept-Language, else French.",
     ]
 
-    static var paths: [String: JSONValue] {
-        basePaths.merging(accountPaths) { first, _ in first }.merging(filePaths) { first, _ in first }
-    }
-
-    static func pathParameter(_ name: String) -> JSONValue {
-        ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string", "format": "uuid"]]
-    }
-
-    static func with(_ operation: JSONValue, parameters: [JSONValue]) -> JSONValue {
-        guard case var .object(fields) = operation else { return operation }
-        fields["parameters"] = .array(parameters)
-        return .object(fields)
-    }
-
-    static let uploadBody: JSONValue = [
-        "required": true,
-        "content": ["multipart/form-data": ["schema": object(["type", "file"], [
-            "type": ["type": "string", "description": "A document type id from GET /api/v1/catalogue/documents"],
-            "file": ["type": "array", "items": ["type": "string", "format": "binary"], "description": "1 to 5 files: PDF, JPEG or PNG, 20 MB each at most"],
-            "guarantor": ["type": "string", "format": "uuid", "description": "For a guarantor's document"],
-        ])]],
+    let fileQuery: JSONValue = [
+        "name": "file", "in": "query", "required": false, "schema": Schema.integer(1...RentalFileService.maximumFiles).json,
+        "description": "Which file of the document (default 1)",
     ]
 
-    static func upload(_ summary: String, extra: [String: JSONValue] = [:], parameters: [JSONValue] = []) -> JSONValue {
-        var body = uploadBody
-        if !extra.isEmpty, case var .object(fields) = body,
-           case var .object(content)? = fields["content"], case var .object(form)? = content["multipart/form-data"],
-           case var .object(schema)? = form["schema"], case var .object(properties)? = schema["properties"] {
-            for (key, value) in extra { properties[key] = value }
-            schema["properties"] = .object(properties)
-            form["schema"] = .object(schema)
-            content["multipart/form-data"] = .object(form)
-            fields["content"] = .object(content)
-            body = .object(fields)
+    var fileContent: Answer {
+        Answer(description: "The file as stored (metadata stripped)",
+               content: Dictionary(uniqueKeysWithValues: FileInspector.Kind.allCases.map { ($0.mediaType, Schema.string(format: "binary")) }))
+    }
+
+    func upload(_ summary: String, extra: [Schema.Property] = [], parameters: [JSONValue] = [], staffOnly: Bool = false) -> JSONValue {
+        let types = context.catalogue.categories.flatMap(\.types).map(\.id)
+        let schema = Schema.object([
+            .required("type", .choice(types).described("A document type from GET /api/v1/catalogue/documents")),
+            .required("file", .array(.string(format: "binary"), minItems: 1, maxItems: RentalFileService.maximumFiles)
+                .described("1 to \(RentalFileService.maximumFiles) files: PDF, JPEG, PNG or WebP, \(FileInspector.maximumSize / 1_000_000) MB each at most")),
+            .optional("guarantor", Schema.string(pattern: "^$|^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+                .described("For a guarantor's document: the guarantor's id (empty: the tenant's own)")),
+        ] + extra)
+        var answers: [Int: Answer] = [
+            201: .json("The stored document", .ref("Document")),
+            400: .error("Not a well-formed multipart body"),
+            404: .error("No such guarantor (or tenant, for staff)"),
+            413: .error("A file over the limit, too many files, a body over the total limit, or a file already at \(RentalFileService.maximumDocuments) documents or \(RentalFileService.maximumStoredBytes / 1024 / 1024) MiB"),
+            415: .error("Not multipart, not a PDF, JPEG, PNG or WebP by content, or content and name disagree"),
+            422: .error("A forbidden or unknown document type, a missing field, or a PDF with active content"),
+            429: .error("Another upload of this account is under way; see Retry-After"),
+            503: .error("Too many uploads under way; see Retry-After"),
+        ]
+        if staffOnly { answers[403] = .error("Staff only") }
+        var operation = api(summary, auth: true, parameters: parameters, answers)
+        if case var .object(fields) = operation {
+            fields["requestBody"] = ["required": true, "content": ["multipart/form-data": ["schema": schema.json]]]
+            operation = .object(fields)
         }
-        return [
-            "summary": .string(summary),
-            "security": [["bearer": []]],
-            "parameters": .array(parameters),
-            "requestBody": body,
-            "responses": [
-                "201": ok("The stored document", "application/json", schema: ref("Document")),
-                "413": errorResponse("A file over 20 MB, or too many files"),
-                "415": errorResponse("Not a PDF, JPEG or PNG by content, or content and name/type disagree"),
-                "422": errorResponse("A forbidden or unknown document type, or a PDF with active content"),
-                "default": errorResponse("An error"),
-            ],
+        return operation
+    }
+
+    // MARK: Paths
+
+    var paths: [String: JSONValue] {
+        var all = base
+        all.merge(accounts) { first, _ in first }
+        all.merge(file) { first, _ in first }
+        all.merge(staff) { first, _ in first }
+        all.merge(web) { first, _ in first }
+        return all
+    }
+
+    var base: [String: JSONValue] {
+        [
+            "/health": ["get": api("Readiness: 200 when the database answers", [
+                200: .json("Ready", .ref("Health")),
+                503: .error("The database is unreachable"),
+            ])],
+            "/openapi.json": ["get": api("This document", [200: .json("OpenAPI 3.1 document", .map(.any))])],
+            "/privacy": ["get": api("The privacy policy now in force, rendered from the register", parameters: [lang], [
+                200: Answer(description: "Policy page", content: ["text/html": .text]),
+            ])],
+            "/privacy/versions": ["get": api("Every published policy version (JSON with Accept: application/json)", parameters: [lang], [
+                200: Answer(description: "Published versions, newest first",
+                            content: ["application/json": .array(.ref("PolicyVersion")), "text/html": .text]),
+            ])],
+            "/privacy/versions/{version}": ["get": api("A published policy version, rendered from its own register text",
+                                                       parameters: [["name": "version", "in": "path", "required": true, "schema": ["type": "string"]], lang], [
+                200: Answer(description: "Policy page", content: ["text/html": .text]),
+                404: .error("No such version"),
+            ])],
+            "/api/v1/register": ["get": api("The register as JSON", [200: .json("The register", .ref("Register"))])],
+            "/api/v1/register/record.csv": ["get": api("GDPR Art. 30 record of processing activities (CNIL template fields), one row per purpose",
+                                                       parameters: [lang], [200: Answer(description: "CSV with a header row", content: ["text/csv": .text])])],
+            "/api/v1/register/record.jsonld": ["get": api("The Art. 30 record in W3C DPV terms", parameters: [lang], [
+                200: Answer(description: "JSON-LD", content: ["application/ld+json": .map(.any)]),
+            ])],
+            "/assets/upload.js": ["get": api("The upload script (progress bar)", [200: Answer(description: "JavaScript", content: ["text/javascript": .text])])],
         ]
     }
 
-    static let fileContent: JSONValue = [
-        "description": "The file as stored (metadata stripped)",
-        "content": ["application/pdf": ["schema": ["type": "string", "format": "binary"]], "image/jpeg": ["schema": ["type": "string", "format": "binary"]], "image/png": ["schema": ["type": "string", "format": "binary"]]],
-    ]
+    var accounts: [String: JSONValue] {
+        [
+            "/api/v1/accounts": ["post": api(
+                "Sign up (tenant); sends an email verification link. The same answer whether or not the address already has an account (its owner is told by email); rate-limited per client and per address",
+                body: AccountsController.SignUpBody.schema(context), [
+                    201: .json("Accepted: check the inbox", .ref("SignUpAccepted")),
+                    429: .error("Too many sign-ups from this client or for this address; see Retry-After"),
+                ]
+            )],
+            "/api/v1/accounts/verify": ["post": api("Confirm an email address with the token from the link", body: AccountsController.TokenBody.schema(context), [
+                200: .json("The account", .ref("Account")), 404: .error("Unknown token"), 410: .error("Used or expired token"),
+            ])],
+            "/api/v1/sessions": ["post": api("Sign in; returns a bearer token", body: SessionsController.SignInBody.schema(context), [
+                201: .json("A session", .ref("Session")),
+                401: .error("Wrong address or password"),
+                429: .error("Too many failed attempts; see Retry-After"),
+            ])],
+            "/api/v1/sessions/current": ["delete": api("Sign out", auth: true, [204: .empty("Signed out")])],
+            "/api/v1/password/forgot": ["post": api("Ask for a password reset link (always 202)", body: SessionsController.ForgotBody.schema(context), [
+                202: .empty("Sent if the account exists"),
+                429: .error("Too many requests from this client; see Retry-After"),
+            ])],
+            "/api/v1/password/reset": ["post": api("Set a new password with the single-use token; ends every session", body: SessionsController.ResetBody.schema(context), [
+                204: .empty("Changed"), 404: .error("Unknown token"), 410: .error("Used or expired token"),
+                429: .error("Too many attempts from this client; see Retry-After"),
+            ])],
+            "/api/v1/me": ["get": api("The signed-in account", auth: true, [200: .json("The account", .ref("Account"))])],
+            "/api/v1/me/connections": ["get": api("The account's connection log, newest first", auth: true, [
+                200: .json("Connection events", .array(.ref("Connection"))),
+            ])],
+            "/api/v1/me/verification": ["post": api("Send the email verification link again", auth: true, [
+                202: .empty("Sent"), 409: .error("Already verified"), 429: .error("Sent too often; see Retry-After"),
+            ])],
+        ]
+    }
 
-    static let fileQuery: JSONValue = ["name": "file", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1], "description": "Which file of the document (default 1)"]
+    var file: [String: JSONValue] {
+        [
+            "/api/v1/catalogue/documents": ["get": api("Document types (decree 2015-1437), and the forbidden ones with why (art. 22-2 law 89-462)", [
+                200: .json("Catalogue entries", .array(.ref("CatalogueEntry"))),
+            ])],
+            "/api/v1/me/profile": [
+                "get": api("The tenant's profile", auth: true, [200: .json("Profile", .ref("Profile"))]),
+                "patch": api("Rectify the profile: present fields set, null (or an empty text) clears; all or nothing",
+                             body: ProfileSchemas.patch(context), auth: true, [200: .json("Profile", .ref("Profile"))]),
+            ],
+            "/api/v1/me/guarantors": [
+                "get": api("The tenant's guarantors", auth: true, [200: .json("Guarantors", .array(.ref("Guarantor")))]),
+                "post": api("Add a guarantor (\(GuarantorRules.maximumPerTenant) at most): a person, a company or an organisation",
+                            body: RentalFileController.NewGuarantor.schema(context), auth: true, [
+                                201: .json("The guarantor", .ref("Guarantor")),
+                                403: .error("An address given before the account's own is confirmed"),
+                                409: .error("Already \(GuarantorRules.maximumPerTenant)"),
+                                429: .error("Too many notices sent; see Retry-After"),
+                            ]),
+            ],
+            "/api/v1/me/guarantors/{guarantor}": ["delete": api("Remove a guarantor, their documents and their key", auth: true,
+                                                                parameters: [path("guarantor")], [204: .empty("Removed")])],
+            "/api/v1/me/documents": [
+                "get": api("The file's documents, with their review", auth: true, [200: .json("Documents", .array(.ref("Document")))]),
+                "post": upload("Upload a document: its type and one or more files"),
+            ],
+            "/api/v1/me/documents/{document}": ["delete": api("Delete a document and its files", auth: true, parameters: [path("document")],
+                                                              [204: .empty("Deleted")])],
+            "/api/v1/me/documents/{document}/content": ["get": api("A file of a document", auth: true, parameters: [path("document"), fileQuery],
+                                                                   [200: fileContent])],
+            "/api/v1/me/completeness": ["get": api("Per person (tenant, guarantors): which required categories are covered", auth: true, [
+                200: .json("Completeness", .array(.ref("Completeness"))),
+            ])],
+            "/api/v1/me/application": [
+                "get": api("The application the tenant belongs to; a couple's partner's file is included", auth: true, [
+                    200: .json("Application", .ref("Application")), 404: .error("None"),
+                ]),
+                "post": api("Start an application (alone, couple, group); the answer carries the join code once",
+                            body: RentalFileController.NewApplication.schema(context), auth: true, [
+                                201: .json("Application", .ref("Application")), 409: .error("Already in one"),
+                            ]),
+                "delete": api("Leave the application, or withdraw a request to join; the last to leave closes it", auth: true, [
+                    204: .empty("Left"), 404: .error("Not in one"),
+                ]),
+            ],
+            "/api/v1/me/application/join": ["post": api("Ask to join an application with its code; a member already in must approve (status pending until then)",
+                                                        body: RentalFileController.JoinBody.schema(context), auth: true, [
+                                                            200: .json("Application", .ref("Application")), 403: .error("Address not verified"),
+                                                            404: .error("Unknown code"), 409: .error("Full, or already in one"),
+                                                            429: .error("Too many codes tried; see Retry-After"),
+                                                        ])],
+            "/api/v1/me/application/members/{member}/approve": ["post": api("Let a tenant waiting to join in", auth: true, parameters: [path("member")], [
+                200: .json("Application", .ref("Application")),
+            ])],
+            "/api/v1/me/application/members/{member}": ["delete": api("Turn away a tenant waiting to join", auth: true, parameters: [path("member")], [
+                204: .empty("Declined"),
+            ])],
+            "/api/v1/me/application/members/{partner}/documents/{document}/content": ["get": api(
+                "A couple partner's document file (audited)", auth: true, parameters: [path("partner"), path("document"), fileQuery], [200: fileContent]
+            )],
+        ]
+    }
 
-    static let filePaths: [String: JSONValue] = [
-        "/api/v1/catalogue/documents": ["get": operation("Document types (decree 2015-1437), and the forbidden ones with why (art. 22-2 law 89-462)", responses: [
-            "200": ok("Catalogue entries", "application/json", schema: ["type": "array", "items": ref("CatalogueEntry")]),
-        ])],
-        "/api/v1/me/profile": [
-            "get": operation("The tenant's profile", security: true, responses: ["200": ok("Profile", "application/json", schema: ref("Profile"))]),
-            "patch": operation("Rectify the profile: present fields set, null clears", body: ["type": "object"], security: true,
-                               responses: ["200": ok("Profile", "application/json", schema: ref("Profile")), "422": errorResponse("Invalid fields")]),
-        ],
-        "/api/v1/me/guarantors": [
-            "get": operation("The tenant's guarantors", security: true, responses: ["200": ok("Guarantors", "application/json", schema: ["type": "array", "items": ref("Guarantor")])]),
-            "post": operation("Add a guarantor (two at most): a person, a company or an organisation",
-                              body: object(["kind", "name"], ["kind": ["type": "string", "enum": ["guarantor", "company", "organisation"]], "name": string, "email": string, "phone": string]),
-                              security: true, responses: ["201": ok("The guarantor", "application/json", schema: ref("Guarantor")), "409": errorResponse("Already two"), "422": errorResponse("Invalid fields")]),
-        ],
-        "/api/v1/me/guarantors/{guarantor}": ["delete": with(operation("Remove a guarantor, their documents and their key", security: true, responses: ["204": ["description": "Removed"], "404": errorResponse("No such guarantor")]),
-                                                              parameters: [pathParameter("guarantor")])],
-        "/api/v1/me/documents": [
-            "get": operation("The file's documents, with their review", security: true, responses: ["200": ok("Documents", "application/json", schema: ["type": "array", "items": ref("Document")])]),
-            "post": upload("Upload a document: its type and one or more files"),
-        ],
-        "/api/v1/me/documents/{document}": ["delete": with(operation("Delete a document and its files", security: true, responses: ["204": ["description": "Deleted"], "404": errorResponse("No such document")]),
-                                                            parameters: [pathParameter("document")])],
-        "/api/v1/me/documents/{document}/content": ["get": with(operation("A file of a document", security: true, responses: ["200": fileContent, "404": errorResponse("No such document or file")]),
-                                                                 parameters: [pathParameter("document"), fileQuery])],
-        "/api/v1/me/completeness": ["get": operation("Per person (tenant, guarantors): which required categories are covered", security: true,
-                                                     responses: ["200": ok("Completeness", "application/json", schema: ["type": "array", "items": ["type": "object"]])])],
-        "/api/v1/me/application": [
-            "get": operation("The application the tenant belongs to; a couple's partner's file is included", security: true,
-                             responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("None")]),
-            "post": operation("Start an application (alone, couple, group); the answer carries the join code once",
-                              body: object(["kind"], ["kind": ["type": "string", "enum": ["alone", "couple", "group"]]]), security: true,
-                              responses: ["201": ok("Application", "application/json", schema: ref("Application")), "409": errorResponse("Already in one")]),
-            "delete": operation("Leave the application, or withdraw a request to join; the last to leave closes it", security: true,
-                                responses: ["204": ["description": "Left"], "404": errorResponse("Not in one")]),
-        ],
-        "/api/v1/me/application/join": ["post": operation("Ask to join an application with its code; a member already in must approve (status pending until then)",
-                                                          body: object(["code"], ["code": string]), security: true,
-                                                          responses: ["200": ok("Application", "application/json", schema: ref("Application")), "403": errorResponse("Address not verified"),
-                                                                      "404": errorResponse("Unknown code"), "409": errorResponse("Full, or already in one")])],
-        "/api/v1/me/application/members/{member}/approve": ["post": with(operation("Let a tenant waiting to join in", security: true,
-                                                                                   responses: ["200": ok("Application", "application/json", schema: ref("Application")), "404": errorResponse("No such request")]),
-                                                                         parameters: [pathParameter("member")])],
-        "/api/v1/me/application/members/{member}": ["delete": with(operation("Turn away a tenant waiting to join", security: true,
-                                                                             responses: ["204": ["description": "Declined"], "404": errorResponse("No such request")]),
-                                                                   parameters: [pathParameter("member")])],
-        "/api/v1/me/application/members/{partner}/documents/{document}/content": ["get": with(operation("A couple partner's document file (audited)", security: true,
-                                                                                                         responses: ["200": fileContent, "404": errorResponse("Not visible to you")]),
-                                                                                               parameters: [pathParameter("partner"), pathParameter("document"), fileQuery])],
-        "/api/v1/staff/reviews": ["get": operation("Staff: documents awaiting review, oldest first", security: true,
-                                                   responses: ["200": ok("Queue", "application/json", schema: ["type": "array", "items": ["type": "object"]]), "403": errorResponse("Staff only")])],
-        "/api/v1/staff/documents/{document}/content": ["get": with(operation("Staff: read a file under review (audited)", security: true, responses: ["200": fileContent, "403": errorResponse("Staff only")]),
-                                                                    parameters: [pathParameter("document"), fileQuery])],
-        "/api/v1/staff/documents/{document}/review": ["post": with(operation("Staff: validate or decline, with reasons from the catalogue and a comment; the tenant is emailed",
-                                                                             body: object(["decision"], ["decision": ["type": "string", "enum": ["validated", "declined"]], "reasons": ["type": "array", "items": string], "comment": string]),
-                                                                             security: true, responses: ["204": ["description": "Recorded"], "403": errorResponse("Staff only"), "422": errorResponse("Unknown reason, or none to decline")]),
-                                                                   parameters: [pathParameter("document")])],
-        "/api/v1/staff/tenants/{account}/documents": ["post": upload("Staff: file a document a tenant sent by email or post",
-                                                                     extra: ["source": ["type": "string", "enum": ["email", "post"]], "receivedAt": ["type": "string", "format": "date"]],
-                                                                     parameters: [pathParameter("account")])],
-    ]
+    var staff: [String: JSONValue] {
+        [
+            "/api/v1/staff/reviews": ["get": api("Staff: documents awaiting review, oldest first", auth: true, [
+                200: .json("Queue", .array(.ref("QueueEntry"))), 403: .error("Staff only"),
+            ])],
+            "/api/v1/staff/documents/{document}/content": ["get": api("Staff: read a file under review (audited)", auth: true,
+                                                                      parameters: [path("document"), fileQuery], [200: fileContent, 403: .error("Staff only")])],
+            "/api/v1/staff/documents/{document}/review": ["post": api(
+                "Staff: validate or decline, with reasons from the catalogue and a comment; the tenant is emailed",
+                body: StaffController.ReviewBody.schema(context), auth: true, parameters: [path("document")],
+                [204: .empty("Recorded"), 403: .error("Staff only")]
+            )],
+            "/api/v1/staff/tenants/{account}/documents": ["post": upload(
+                "Staff: file a document a tenant sent by email or post",
+                extra: [.required("source", .choice(["email", "post"])), .required("receivedAt", .string(format: "date").described("The day it was received, not in the future"))],
+                parameters: [path("account")], staffOnly: true
+            )],
+        ]
+    }
 
-    static let basePaths: [String: JSONValue] = [
-        "/health": get("Readiness: 200 when the database answers", responses: [
-            "200": ok("Ready", "application/json", schema: ["$ref": "#/components/schemas/Health"]),
-            "503": errorResponse("The database is unreachable"),
-        ]),
-        "/openapi.json": get("This document", responses: ["200": ok("OpenAPI 3.1 document", "application/json", schema: ["type": "object"])]),
-        "/privacy": get("The privacy policy now in force, rendered from the register", parameters: [lang], responses: [
-            "200": ok("Policy page", "text/html"),
-            "400": errorResponse("Unsupported language"),
-        ]),
-        "/privacy/versions": get("Every published policy version (JSON with Accept: application/json)", parameters: [lang], responses: [
-            "200": [
-                "description": "Published versions, newest first",
-                "content": [
-                    "application/json": ["schema": ["type": "array", "items": ["$ref": "#/components/schemas/PolicyVersion"]]],
-                    "text/html": ["schema": ["type": "string"]],
+    var web: [String: JSONValue] {
+        [
+            "/": ["get": page("Home page")],
+            "/signup": ["get": page("Sign-up form"), "post": form("Sign up", fields: ["email", "password", "firstName", "lastName", "language"])],
+            "/signin": ["get": page("Sign-in form"), "post": form("Sign in", fields: ["email", "password"])],
+            "/signout": ["post": form("Sign out", fields: [])],
+            "/account": ["get": page("The account and its connection log")],
+            "/account/verification": ["post": form("Send the verification link again", fields: [])],
+            "/password/forgot": ["get": page("Forgotten password form"), "post": form("Ask for a reset link", fields: ["email"])],
+            "/password/reset": ["get": page("New password form (token in the query)"), "post": form("Set a new password", fields: ["token", "password"])],
+            "/verify-email": ["get": page("Asks to confirm the address (the emailed link's token)"), "post": form("Confirm the address", fields: ["token"])],
+            "/file": ["get": page("The tenant's file: completeness, documents, guarantors, profile")],
+            "/file/profile": ["post": form("Save the profile", fields: [])],
+            "/file/guarantors": ["post": form("Add a guarantor", fields: ["kind", "name"])],
+            "/file/guarantors/{guarantor}/delete": ["post": form("Remove a guarantor", fields: [], parameters: [pagePath("guarantor")])],
+            "/file/household/{member}/approve": ["post": form("Let a tenant waiting to join the application in", fields: [], parameters: [pagePath("member")])],
+            "/file/household/{member}/decline": ["post": form("Turn away a tenant waiting to join the application", fields: [], parameters: [pagePath("member")])],
+            "/file/household/leave": ["post": form("Leave the application", fields: [])],
+            "/file/documents": ["post": [
+                "summary": "Upload a document from the page (multipart, with the CSRF token in X-CSRF-Token or the csrf query parameter; JSON back when asked)",
+                "requestBody": ["required": true, "content": ["multipart/form-data": ["schema": Schema.object([
+                    .required("type", .text), .required("file", .array(.string(format: "binary"))),
+                ], closed: false).json]]],
+                "responses": [
+                    "201": ["description": "Stored (JSON)", "content": ["application/json": ["schema": Schema.ref("Document").json]]],
+                    "303": ["description": "Stored: redirect"],
+                    "default": ["description": "CSRF token missing or wrong (403), or why the file was refused",
+                                "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
                 ],
-            ],
-        ]),
-        "/privacy/versions/{version}": [
-            "get": [
-                "summary": "A published policy version, rendered from its own register text",
-                "parameters": [["name": "version", "in": "path", "required": true, "schema": ["type": "string"]], lang],
-                "responses": ["200": ok("Policy page", "text/html"), "404": errorResponse("No such version"), "default": errorResponse("An error")],
-            ],
-        ],
-        "/api/v1/register": get("The register as JSON", responses: [
-            "200": ok("The register", "application/json", schema: ["$ref": "#/components/schemas/Register"]),
-        ]),
-        "/api/v1/register/record.csv": get("GDPR Art. 30 record of processing activities (CNIL template fields), one row per purpose", parameters: [lang], responses: [
-            "200": ok("CSV with a header row", "text/csv"),
-        ]),
-        "/api/v1/register/record.jsonld": get("The Art. 30 record in W3C DPV terms", parameters: [lang], responses: [
-            "200": ok("JSON-LD", "application/ld+json", schema: ["type": "object"]),
-        ]),
-    ]
+            ]],
+            "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [], parameters: [pagePath("document")])],
+            "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents", parameters: [pagePath("document")])],
+            "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
+            "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision"], parameters: [pagePath("document")])],
+        ]
+    }
 
-    static let schemas: JSONValue = [
-        "CatalogueEntry": object(["id", "name", "for", "minimumFiles", "forbidden"], [
-            "id": string, "category": string, "categoryName": ["type": "object"], "name": ["type": "object"],
-            "for": ["type": "array", "items": ["type": "string", "enum": ["tenant", "guarantor", "company", "organisation"]]],
-            "minimumFiles": ["type": "integer"], "forbidden": ["type": "boolean"], "why": ["type": "object"],
-        ]),
-        "Profile": object(["firstName", "lastName", "email", "profile", "mandatory"], [
-            "firstName": string, "lastName": string, "email": string, "profile": ["type": "object"], "mandatory": ["type": "array", "items": string],
-        ]),
-        "Guarantor": object(["id", "kind", "name"], ["id": ["type": "string", "format": "uuid"], "kind": string, "name": string, "email": string, "phone": string]),
-        "Document": object(["id", "type", "category", "status", "source", "createdAt", "files", "reviews"], [
-            "id": ["type": "string", "format": "uuid"], "type": string, "category": string, "guarantor": ["type": "string", "format": "uuid"],
-            "status": ["type": "string", "enum": ["pending", "validated", "declined"]], "source": ["type": "string", "enum": ["upload", "email", "post"]],
-            "receivedAt": ["type": "string", "format": "date-time"], "createdAt": ["type": "string", "format": "date-time"],
-            "files": ["type": "array", "items": ["type": "object"]], "reviews": ["type": "array", "items": ["type": "object"]],
-        ]),
-        "Application": object(["id", "kind", "status", "members"], [
-            "id": ["type": "string", "format": "uuid"], "kind": ["type": "string", "enum": ["alone", "couple", "group"]],
-            "status": ["type": "string", "enum": ["member", "pending"]],
-            "members": ["type": "array", "items": ["type": "object"]], "joinCode": string,
-        ]),
-        "Account": object(["id", "email", "firstName", "lastName", "language", "role", "emailVerified", "createdAt"], [
-            "id": ["type": "string", "format": "uuid"], "email": string, "firstName": string, "lastName": string,
-            "language": ["type": "string", "enum": ["fr", "en"]],
-            "role": ["type": "string", "enum": ["tenant", "operator", "dpo", "admin", "member"]],
-            "emailVerified": ["type": "boolean"], "createdAt": ["type": "string", "format": "date-time"],
-        ]),
-        "Connection": object(["occurredAt", "kind", "outcome", "ipAddress", "userAgent"], [
-            "occurredAt": ["type": "string", "format": "date-time"],
-            "kind": ["type": "string", "enum": ["sign-in", "sign-out", "password-reset"]],
-            "outcome": ["type": "string", "enum": ["success", "wrong-password", "unknown-account", "throttled"]],
-            "ipAddress": string, "userAgent": string,
-        ]),
-        "Error": [
-            "type": "object",
-            "required": ["error"],
-            "properties": [
-                "error": [
-                    "type": "object", "required": ["code", "message"],
-                    "properties": [
-                        "code": ["type": "string"], "message": ["type": "string"],
-                        "fields": ["type": "array", "items": object(["field", "message"], ["field": ["type": "string"], "message": ["type": "string"]])],
-                    ],
-                ],
-            ],
-        ],
-        "Health": [
-            "type": "object",
-            "required": ["status", "database", "registerVersion"],
-            "properties": ["status": ["type": "string"], "database": ["type": "string"], "registerVersion": ["type": "string"]],
-        ],
-        "PolicyVersion": [
-            "type": "object",
-            "required": ["version", "effectiveDate", "publishedAt", "digest", "url"],
-            "properties": [
-                "version": ["type": "string"], "effectiveDate": ["type": "string", "format": "date"],
-                "publishedAt": ["type": "string", "format": "date-time"], "digest": ["type": "string"], "url": ["type": "string"],
-            ],
-        ],
-        "Register": [
-            "type": "object",
-            "required": ["version", "effectiveDate", "controller", "purposes", "categories"],
-            "properties": [
-                "version": ["type": "string"],
-                "effectiveDate": ["type": "string", "format": "date"],
-                "controller": ["type": "object"],
-                "categories": ["type": "array", "items": ["type": "object"]],
-                "purposes": ["type": "array", "items": ["type": "object"]],
-                "recipients": ["type": "array", "items": ["type": "object"]],
-                "processors": ["type": "array", "items": ["type": "object"]],
-                "transfers": ["type": "array", "items": ["type": "object"]],
-                "rights": ["type": "array", "items": ["type": "object"]],
-            ],
-        ],
-    ]
+    // MARK: Components
+
+    var components: [String: Schema] {
+        let text = Schema.text
+        let registerArray = Schema.array(.map(.any))
+        return [
+            "Error": .object([.required("error", .object([
+                .required("code", text), .required("message", text),
+                .optional("fields", .array(.object([.required("field", text), .required("message", text)]))),
+            ]))]),
+            "Health": .object([.required("status", text), .required("database", text), .required("registerVersion", text)]),
+            "LocalizedText": .object([.required("fr", text), .required("en", text)]),
+            "PolicyVersion": .object([
+                .required("version", text), .required("effectiveDate", .string(format: "date")), .required("publishedAt", .dateTime),
+                .required("digest", text), .required("url", text),
+            ]),
+            "Register": .object([
+                .required("version", text), .required("effectiveDate", .string(format: "date")), .required("controller", .map(.any)),
+                .required("purposes", registerArray), .required("categories", registerArray),
+            ], closed: false),
+            "SignUpAccepted": .object([.required("email", text), .required("emailVerified", .boolean), .required("message", text)]),
+            "Session": .object([.required("token", text), .required("expiresAt", .dateTime)]),
+            "Account": .object([
+                .required("id", .uuid), .required("email", text), .required("firstName", text), .required("lastName", text),
+                .required("language", .choice(Language.allCases.map(\.rawValue))), .required("role", .choice(Role.allCases.map(\.rawValue))),
+                .required("emailVerified", .boolean), .required("createdAt", .dateTime),
+            ]),
+            "Connection": .object([
+                .required("occurredAt", .dateTime),
+                .required("kind", .choice(ConnectionEvent.Kind.allCases.map(\.rawValue))),
+                .required("outcome", .choice(ConnectionEvent.Outcome.allCases.map(\.rawValue))),
+                .required("ipAddress", text), .required("userAgent", text),
+            ]),
+            "CatalogueEntry": .object([
+                .required("id", text), .optional("category", text), .optional("categoryName", .localized), .required("name", .localized),
+                .required("for", .array(.choice(PersonKind.allCases.map(\.rawValue)))),
+                .required("minimumFiles", .integer()), .required("forbidden", .boolean), .optional("why", .localized),
+            ]),
+            "Profile": .object([
+                .required("firstName", text), .required("lastName", text), .required("email", text),
+                .required("profile", ProfileSchemas.stored), .required("mandatory", .array(text)),
+            ]),
+            "Guarantor": .object([
+                .required("id", .uuid), .required("kind", .choice(GuarantorRules.kinds.map(\.rawValue))), .required("name", text),
+                .optional("email", text), .optional("phone", text),
+            ]),
+            "Document": .object([
+                .required("id", .uuid), .required("type", text), .required("category", text), .optional("guarantor", .uuid),
+                .required("status", .choice(Document.Status.allCases.map(\.rawValue))),
+                .required("source", .choice(Document.Source.allCases.map(\.rawValue))),
+                .optional("receivedAt", .dateTime), .required("createdAt", .dateTime),
+                .required("files", .array(.object([
+                    .required("position", .integer()), .required("kind", .choice(FileInspector.Kind.allCases.map(\.rawValue))),
+                    .required("size", .integer()), .required("name", text),
+                ]))),
+                .required("reviews", .array(.object([
+                    .required("decision", .choice(["validated", "declined"])),
+                    .required("reasons", .array(.object([.required("id", text), .required("name", .localized)]))),
+                    .optional("comment", text), .required("at", .dateTime),
+                ]))),
+            ]),
+            "Completeness": .object([
+                .required("person", text), .required("kind", .choice(PersonKind.allCases.map(\.rawValue))), .required("name", text),
+                .required("complete", .boolean),
+                .required("categories", .array(.object([.required("category", text), .required("name", .localized), .required("complete", .boolean)]))),
+            ]),
+            "Application": .object([
+                .required("id", .uuid), .required("kind", .choice(ApplicationKind.allCases.map(\.rawValue))),
+                .required("status", .choice(["member", "pending"])),
+                .required("members", .array(.object([
+                    .required("account", .uuid), .required("firstName", text), .required("lastName", text),
+                    .required("isMe", .boolean), .required("approved", .boolean), .optional("email", text),
+                    .optional("completeness", .array(.ref("Completeness"))), .optional("documents", .array(.ref("Document"))),
+                ]))),
+                .optional("joinCode", text),
+            ]),
+            "QueueEntry": .object([
+                .required("document", .uuid), .required("type", text), .required("category", text), .required("tenant", .uuid),
+                .required("tenantName", text), .optional("guarantor", .uuid), .required("files", .integer()),
+                .required("source", .choice(Document.Source.allCases.map(\.rawValue))), .required("createdAt", .dateTime),
+            ]),
+        ]
+    }
+}
+
+/// The profile's schemas, from ``ProfilePatch/fields``: what a PATCH may send, and what is stored.
+enum ProfileSchemas {
+    static func field(_ rule: ProfileFieldRule) -> Schema {
+        switch rule {
+        case let .text(maximum, multiline): .typed(maxLength: maximum, multiline: multiline, required: false)
+        case .phone: .string(maxLength: 20, pattern: "^$|" + ProfilePatch.phonePattern)
+        case let .date(birthDate):
+            birthDate ? Schema.string(format: "date").described("YYYY-MM-DD, someone aged 16 to 120 today") : .string(format: "date")
+        case let .number(range): .integer(range)
+        case let .choice(values): .choice(values)
+        case .visits:
+            .array(.object([
+                .required("date", .string(format: "date")),
+                .required("address", .typed(maxLength: ProfilePatch.maximumVisitAddress, multiline: true, required: true)),
+            ]), maxItems: ProfilePatch.maximumVisits)
+        }
+    }
+
+    static func patch(_ context: APIContext) -> Schema {
+        let rules = SignUpRules(register: context.register)
+        let names: [Schema.Property] = ["firstName", "lastName"].map {
+            .optional($0, .typed(maxLength: SignUpRules.maximumNameLength, required: rules.isRequired($0)))
+        }
+        return .object(names + ProfilePatch.fields.map { .optional($0.name, .nullable(field($0.rule))) })
+    }
+
+    /// As stored and answered: text fields trimmed, absent when empty.
+    static var stored: Schema {
+        .object(ProfilePatch.fields.map { field in
+            switch field.rule {
+            case .text, .phone: .optional(field.name, .text)
+            case .visits: .optional(field.name, .array(.object([.required("date", .string(format: "date")), .required("address", .text)])))
+            default: .optional(field.name, self.field(field.rule))
+            }
+        })
+    }
 }

@@ -33,10 +33,11 @@ struct PrivacyController: RouteCollection {
             VersionSummary(version: $0.version, effectiveDate: $0.effectiveDate, publishedAt: $0.publishedAt,
                            digest: $0.digest, url: "/privacy/versions/\($0.version)")
         }
+        // Checked for JSON too: a `lang` that is not understood is refused, not ignored.
+        let language = try req.policyLanguage()
         if req.headers.accept.mediaTypes.contains(.json) {
             return try await summaries.encodeResponse(for: req)
         }
-        let language = try req.policyLanguage()
         let context = VersionsPageContext(
             lang: language.rawValue, title: Wording(language).labels["versions"] ?? "", versions: summaries,
             labels: Wording(language).labels
@@ -68,9 +69,11 @@ struct VersionsPageContext: Encodable {
 extension Request {
     /// `?lang=` when given (and valid), else the best of `Accept-Language`, else French.
     func policyLanguage() throws -> Language {
-        if let asked = try? query.get(String.self, at: "lang") {
-            guard let language = Language(rawValue: asked) else {
-                throw Abort(.badRequest, reason: "Unsupported language '\(asked)'; expected one of: fr, en.")
+        let asked = URLComponents(string: url.string)?.queryItems?.filter { $0.name == "lang" } ?? []
+        if !asked.isEmpty {
+            guard asked.count == 1 else { throw Abort(.badRequest, reason: "Give the language once (lang=fr or lang=en).") }
+            guard let language = asked[0].value.flatMap(Language.init(rawValue:)) else {
+                throw Abort(.badRequest, reason: "Unsupported language '\(asked[0].value?.prefix(20) ?? "")'; expected one of: fr, en.")
             }
             return language
         }

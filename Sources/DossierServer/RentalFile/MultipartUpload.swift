@@ -49,6 +49,21 @@ struct MultipartUpload {
     var fields: [String: String] = [:]
     var files: [FilePart] = []
 
+    /// Refuses (422) a field not in `allowed`: a misspelt field is never silently ignored.
+    func requireKnownFields(_ allowed: Set<String>, language: Language) throws {
+        let unknown = Set(fields.keys).subtracting(allowed).subtracting(["file"])
+        guard unknown.isEmpty else {
+            throw ValidationFailure(problems: unknown.sorted().map { FieldProblem(field: $0, message: ProfileWording(language).unknownField) })
+        }
+    }
+
+    /// The optional `guarantor` field: nil when absent or empty, else an id (400 if it is not one).
+    func guarantorID() throws -> UUID? {
+        guard let raw = fields["guarantor"], !raw.isEmpty else { return nil }
+        guard let id = UUID(uuidString: raw) else { throw Abort(.badRequest, reason: "'guarantor' must be a guarantor id.") }
+        return id
+    }
+
     /// Bytes gathered before a write to disk.
     static let writeSize = 256 * 1024
     /// What a part's headers may take, and how many a part may have.

@@ -119,7 +119,7 @@ struct RentalFileController: RouteCollection {
 
     static func addGuarantor(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
-        let body = try req.content.decode(NewGuarantor.self)
+        let body = try req.decodeBody(NewGuarantor.self, language: account.language)
         let service = RentalFileService(req)
         let guarantor = try await service.addGuarantor(to: account, kind: body.kind,
                                                        details: .init(name: body.name, email: body.email, phone: body.phone),
@@ -129,7 +129,7 @@ struct RentalFileController: RouteCollection {
 
     static func removeGuarantor(req: Request) async throws -> HTTPStatus {
         let account = try req.requireAuthenticated().account
-        let id = try req.parameters.require("guarantor", as: UUID.self)
+        let id = try req.parameters.id("guarantor")
         guard let guarantor = try await RentalFileService(req).guarantor(id, of: account) else {
             throw Abort(.notFound, reason: "No such guarantor.")
         }
@@ -201,14 +201,11 @@ struct RentalFileController: RouteCollection {
     }
 
     private static func store(_ form: MultipartUpload, req: Request, account: Account) async throws -> Response {
+        try form.requireKnownFields(["type", "guarantor"], language: account.language)
         guard let type = form.fields["type"], !type.isEmpty else {
             throw ValidationFailure(problems: [FieldProblem(field: "type", message: AccountWording(account.language).required)])
         }
-        var guarantorID: UUID?
-        if let raw = form.fields["guarantor"], !raw.isEmpty {
-            guard let id = UUID(uuidString: raw) else { throw Abort(.badRequest, reason: "'guarantor' must be a guarantor id.") }
-            guarantorID = id
-        }
+        let guarantorID = try form.guarantorID()
         let service = RentalFileService(req)
         let document = try await service.upload(for: account, guarantorID: guarantorID, type: type, files: form.files, source: .upload,
                                                 receivedAt: nil, filedBy: account.subject, language: account.language)
@@ -230,7 +227,7 @@ struct RentalFileController: RouteCollection {
     /// The owner's document, or 404 (the same for a document that exists but is someone else's).
     static func ownDocument(_ req: Request) async throws -> Document {
         let account = try req.requireAuthenticated().account
-        let id = try req.parameters.require("document", as: UUID.self)
+        let id = try req.parameters.id("document")
         guard let document = try await RentalFileService(req).document(id, of: account) else {
             throw Abort(.notFound, reason: "No such document.")
         }
@@ -367,7 +364,7 @@ struct RentalFileController: RouteCollection {
     /// `POST /api/v1/me/application/members/{account}/approve`: let a waiting tenant in.
     static func approve(req: Request) async throws -> ApplicationBody {
         let account = try req.requireAuthenticated().account
-        let candidate = try req.parameters.require("member", as: UUID.self)
+        let candidate = try req.parameters.id("member")
         let service = RentalFileService(req)
         try await service.decide(on: candidate, approve: true, by: account, language: account.language)
         guard let application = try await service.application(of: account) else { throw Abort(.notFound) }
@@ -377,7 +374,7 @@ struct RentalFileController: RouteCollection {
     /// `DELETE /api/v1/me/application/members/{account}`: turn a waiting tenant away.
     static func decline(req: Request) async throws -> HTTPStatus {
         let account = try req.requireAuthenticated().account
-        let candidate = try req.parameters.require("member", as: UUID.self)
+        let candidate = try req.parameters.id("member")
         try await RentalFileService(req).decide(on: candidate, approve: false, by: account, language: account.language)
         return .noContent
     }
@@ -388,7 +385,7 @@ struct RentalFileController: RouteCollection {
 
     static func createApplication(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
-        let body = try req.content.decode(NewApplication.self)
+        let body = try req.decodeBody(NewApplication.self, language: account.language)
         let (application, code) = try await RentalFileService(req).createApplication(for: account, kind: body.kind, language: account.language)
         return try await applicationBody(application, viewer: account, code: code, req: req).encodeResponse(status: .created, for: req)
     }
@@ -399,7 +396,7 @@ struct RentalFileController: RouteCollection {
 
     static func join(req: Request) async throws -> ApplicationBody {
         let account = try req.requireAuthenticated().account
-        let body = try req.content.decode(JoinBody.self)
+        let body = try req.decodeBody(JoinBody.self, language: account.language)
         let service = RentalFileService(req)
         _ = try await service.join(account, code: body.code, client: ClientInfo(req), language: account.language)
         guard let membership = try await service.membership(of: account) else { throw Abort(.notFound) }
@@ -409,8 +406,8 @@ struct RentalFileController: RouteCollection {
     /// A couple partner's document file; 404 for anyone else. Audited: it is a read of another person's data.
     static func partnerContent(req: Request) async throws -> Response {
         let viewer = try req.requireAuthenticated().account
-        let ownerID = try req.parameters.require("partner", as: UUID.self)
-        let documentID = try req.parameters.require("document", as: UUID.self)
+        let ownerID = try req.parameters.id("partner")
+        let documentID = try req.parameters.id("document")
         guard try viewer.requireID() != ownerID, try await RentalFileService(req).may(viewer, see: ownerID),
               let document = try await Document.query(on: req.db).filter(\.$id == documentID).filter(\.$account.$id == ownerID).first()
         else {
@@ -422,5 +419,29 @@ struct RentalFileController: RouteCollection {
             by: viewer.subject, on: req.db
         )
         return try await fileResponse(document, req: req)
+    }
+}
+
+extension RentalFileController.NewGuarantor: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([
+            .required("kind", .choice(GuarantorRules.kinds.map(\.rawValue))),
+            .required("name", .typed(maxLength: GuarantorRules.maximumNameLength, required: true)),
+            .optional("email", .nullable(.string(maxLength: EmailAddress.maximumLength, pattern: "^$|" + EmailAddress.pattern))
+                .described("Optional (empty for none); from a confirmed account, the guarantor is told by email (GDPR Art. 14)")),
+            .optional("phone", .nullable(.string(maxLength: 20, pattern: "^$|" + ProfilePatch.phonePattern))),
+        ])
+    }
+}
+
+extension RentalFileController.NewApplication: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("kind", .choice(ApplicationKind.allCases.map(\.rawValue)))])
+    }
+}
+
+extension RentalFileController.JoinBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("code", .text.described("The code the application's creator was given"))])
     }
 }

@@ -115,19 +115,17 @@ struct RentalFileService: Sendable {
         guard GuarantorRules.kinds.contains(kind) else {
             throw ValidationFailure(problems: [FieldProblem(field: "kind", message: fr ? "Valeur attendue : guarantor, company ou organisation." : "Expected guarantor, company or organisation.")])
         }
+        let problems = GuarantorRules.problems(name: details.name, email: details.email, phone: details.phone, language: language)
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         let name = details.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, name.count <= 200 else {
-            throw ValidationFailure(problems: [FieldProblem(field: "name", message: AccountWording(language).required)])
-        }
-        if let email = details.email, !email.isEmpty, EmailAddress(email) == nil {
-            throw ValidationFailure(problems: [FieldProblem(field: "email", message: AccountWording(language).invalidEmail)])
-        }
+        let phone = details.phone?.trimmingCharacters(in: .whitespacesAndNewlines)
         // Checked again in the transaction; here so that a refusal makes no key.
         guard try await guarantors(of: account).count < GuarantorRules.maximumPerTenant else {
             throw Abort(.conflict, reason: fr ? "Deux garants au plus par locataire." : "At most two guarantors per tenant.")
         }
         let subjectID = UUID()
-        let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email, phone: details.phone),
+        let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email.flatMap(EmailAddress.init)?.value,
+                                                                               phone: phone?.isEmpty == false ? phone : nil),
                                               for: subjectID.uuidString.lowercased(), context: "guarantor")
         let accountID = try account.requireID()
         let guarantor = Guarantor(accountID: accountID, kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
@@ -627,7 +625,12 @@ struct RentalFileService: Sendable {
         guard validated || !found.isEmpty else {
             throw ValidationFailure(problems: [FieldProblem(field: "reasons", message: fr ? "Indiquez au moins un motif de refus." : "Give at least one reason to decline.")])
         }
-        let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(2000).description
+        if let comment, TextRules.length(comment) > DocumentReview.maximumComment || TextRules.hasForbidden(comment, multiline: true) {
+            throw ValidationFailure(problems: [FieldProblem(field: "comment", message: fr
+                    ? "\(DocumentReview.maximumComment) caractères au plus, sans caractères de contrôle."
+                    : "At most \(DocumentReview.maximumComment) characters, no control characters.")])
+        }
+        let comment = comment?.trimmingCharacters(in: .whitespacesAndNewlines)
         let decision: Document.Status = validated ? .validated : .declined
         try await services.audit.transaction(on: database) { db, audit in
             try await DocumentReview(documentID: try document.requireID(), reviewer: reviewer.subject, decision: decision,

@@ -4,6 +4,9 @@ import Foundation
 
 /// A staff decision on a document, with the reasons the tenant reads.
 final class DocumentReview: Model, @unchecked Sendable {
+    /// The longest comment a reviewer may write to the tenant.
+    static let maximumComment = 2000
+
     static let schema = "document_reviews"
 
     @ID(key: .id) var id: UUID?

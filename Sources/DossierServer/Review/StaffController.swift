@@ -38,7 +38,7 @@ struct StaffController: RouteCollection {
     }
 
     static func document(_ req: Request) async throws -> Document {
-        let id = try req.parameters.require("document", as: UUID.self)
+        let id = try req.parameters.id("document")
         guard let document = try await Document.find(id, on: req.db) else { throw Abort(.notFound, reason: "No such document.") }
         return document
     }
@@ -76,7 +76,7 @@ struct StaffController: RouteCollection {
 
     static func review(req: Request) async throws -> HTTPStatus {
         let reviewer = try req.requireAuthenticated().account
-        let body = try req.content.decode(ReviewBody.self)
+        let body = try req.decodeBody(ReviewBody.self, language: reviewer.language)
         guard body.decision == "validated" || body.decision == "declined" else {
             throw ValidationFailure(problems: [FieldProblem(field: "decision", message: "Expected validated or declined.")])
         }
@@ -88,7 +88,7 @@ struct StaffController: RouteCollection {
     /// Files a document received by email or post on a tenant's behalf, with its source and date.
     static func file(req: Request) async throws -> Response {
         let staff = try req.requireAuthenticated().account
-        let accountID = try req.parameters.require("account", as: UUID.self)
+        let accountID = try req.parameters.id("account")
         guard let tenant = try await Account.find(accountID, on: req.db), tenant.role == .tenant else {
             throw Abort(.notFound, reason: "No such tenant.")
         }
@@ -101,15 +101,14 @@ struct StaffController: RouteCollection {
         // holds.
         let document = try await req.dossier.uploads.admit(try tenant.requireID(), language: staff.language) {
             try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, maximumFiles: RentalFileService.maximumFiles, language: staff.language) { form in
+                try form.requireKnownFields(["type", "guarantor", "source", "receivedAt"], language: staff.language)
                 guard let source = form.fields["source"].flatMap(Document.Source.init(rawValue:)), source != .upload else {
                     throw ValidationFailure(problems: [FieldProblem(field: "source", message: "Expected email or post.")])
                 }
                 guard let received = form.fields["receivedAt"].flatMap(PublicationDate.init), received.start <= req.dossier.clock.now else {
                     throw ValidationFailure(problems: [FieldProblem(field: "receivedAt", message: "Expected the date it was received, YYYY-MM-DD, not in the future.")])
                 }
-                var guarantorID: UUID?
-                if let raw = form.fields["guarantor"], !raw.isEmpty { guarantorID = UUID(uuidString: raw) }
-                return try await RentalFileService(req).upload(for: tenant, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                return try await RentalFileService(req).upload(for: tenant, guarantorID: try form.guarantorID(), type: form.fields["type"] ?? "", files: form.files,
                                                                source: source, receivedAt: received.start, filedBy: staff.subject, language: staff.language)
             }
         }
@@ -128,5 +127,17 @@ struct StaffOnlyMiddleware: AsyncMiddleware {
             throw Abort(.forbidden, reason: "Staff only.")
         }
         return try await next.respond(to: request)
+    }
+}
+
+extension StaffController.ReviewBody: APIRequestBody {
+    /// Validated, or declined with at least one of the catalogue's reasons.
+    static func schema(_ context: APIContext) -> Schema {
+        let reasons = context.catalogue.declineReasons.map(\.id)
+        let comment = Schema.Property.optional("comment", .nullable(.typed(maxLength: DocumentReview.maximumComment, multiline: true, required: false)))
+        return .oneOf([
+            .object([.required("decision", .constant("validated")), .optional("reasons", .nullable(.array(.choice(reasons)))), comment]),
+            .object([.required("decision", .constant("declined")), .required("reasons", .array(.choice(reasons), minItems: 1)), comment]),
+        ])
     }
 }

@@ -23,7 +23,7 @@ struct SessionsController: RouteCollection {
     }
 
     static func signIn(req: Request) async throws -> Response {
-        let body = try req.content.decode(SignInBody.self)
+        let body = try req.decodeBody(SignInBody.self)
         let (session, token, _) = try await AccountService(req).signIn(
             email: body.email, password: body.password, kind: .api, client: ClientInfo(req), language: try req.policyLanguage()
         )
@@ -42,7 +42,7 @@ struct SessionsController: RouteCollection {
 
     /// Always 202: whether an account exists is not told.
     static func forgot(req: Request) async throws -> HTTPStatus {
-        let body = try req.content.decode(ForgotBody.self)
+        let body = try req.decodeBody(ForgotBody.self)
         let service = AccountService(req)
         let language = try req.policyLanguage()
         try await service.answeringUniformly {
@@ -57,9 +57,32 @@ struct SessionsController: RouteCollection {
     }
 
     static func reset(req: Request) async throws -> HTTPStatus {
-        let body = try req.content.decode(ResetBody.self)
+        let body = try req.decodeBody(ResetBody.self)
         try await AccountService(req).resetPassword(token: body.token, newPassword: body.password, client: ClientInfo(req),
                                                     language: req.policyLanguage())
         return .noContent
+    }
+}
+
+extension SessionsController.SignInBody: APIRequestBody {
+    /// Any text: a wrong address or password is a 401, not a malformed request.
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("email", .text), .required("password", .text)])
+    }
+}
+
+extension SessionsController.ForgotBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("email", .text.described("Any text: the answer is the same whether or not an account has it"))])
+    }
+}
+
+extension SessionsController.ResetBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        let policy = PasswordPolicy()
+        return .object([
+            .required("token", .text.described("The token from the emailed link")),
+            .required("password", .string(minLength: policy.minimumLength, maxLength: policy.maximumLength)),
+        ])
     }
 }

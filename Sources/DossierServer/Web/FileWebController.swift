@@ -238,7 +238,7 @@ struct FileWebController: RouteCollection {
 
     static func removeGuarantor(req: Request) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
-        let id = try req.parameters.require("guarantor", as: UUID.self)
+        let id = try req.parameters.id("guarantor")
         // Someone else's guarantor and a missing one get the same 404.
         guard let guarantor = try await RentalFileService(req).guarantor(id, of: current.account) else {
             return try await render(req, account: current.account, uploadError: req.webLanguage == .fr ? "Garant introuvable." : "No such guarantor.",
@@ -263,9 +263,9 @@ struct FileWebController: RouteCollection {
             // account (so its quota cannot be overrun by parallel uploads), a few in all.
             let document = try await req.dossier.uploads.admit(try account.requireID(), language: language) {
                 try await MultipartUpload.receive(req, maximumBytes: RentalFileService.maximumBody, maximumFiles: RentalFileService.maximumFiles, language: language) { form in
-                    let guarantorID = form.fields["guarantor"].flatMap { $0.isEmpty ? nil : UUID(uuidString: $0) }
+                    try form.requireKnownFields(["type", "guarantor", "csrf"], language: language)
                     return try await RentalFileService(req).upload(
-                        for: account, guarantorID: guarantorID, type: form.fields["type"] ?? "", files: form.files,
+                        for: account, guarantorID: try form.guarantorID(), type: form.fields["type"] ?? "", files: form.files,
                         source: .upload, receivedAt: nil, filedBy: account.subject, language: language
                     )
                 }
@@ -299,7 +299,7 @@ struct FileWebController: RouteCollection {
 
     static func decideMember(req: Request, approve: Bool) async throws -> Response {
         guard let current = req.authenticated else { return req.redirect(to: "/signin") }
-        let candidate = try req.parameters.require("member", as: UUID.self)
+        let candidate = try req.parameters.id("member")
         do {
             try await RentalFileService(req).decide(on: candidate, approve: approve, by: current.account, language: req.webLanguage)
         } catch let error as any AbortError where error.status == .notFound {
@@ -310,7 +310,7 @@ struct FileWebController: RouteCollection {
 
     static func ownDocument(_ req: Request) async throws -> Document? {
         guard let current = req.authenticated else { return nil }
-        let id = try req.parameters.require("document", as: UUID.self)
+        let id = try req.parameters.id("document")
         return try await RentalFileService(req).document(id, of: current.account)
     }
 
