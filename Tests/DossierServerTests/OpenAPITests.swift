@@ -40,7 +40,7 @@ struct OpenAPITests {
     @Test func referencesResolve() async throws {
         var encoded = Data()
         try await withDossier(on: .sqlite) { app in
-            encoded = OpenAPIDocument.make(APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue)).encoded()
+            encoded = OpenAPIDocument.make(APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue, today: Date())).encoded()
         }
         let text = String(decoding: encoded, as: UTF8.self)
         let document = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
@@ -95,23 +95,48 @@ struct OpenAPITests {
     /// ProfilePatch's own table, and the patterns agree with TextRules scalar by scalar.
     @Test func schemasComeFromTheRules() async throws {
         try await withDossier(on: .sqlite) { app in
-            let context = APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue)
+            let context = APIContext(register: app.dossier.register.register, catalogue: app.dossier.catalogue, today: Date())
             #expect(ProfileSchemas.patch(context).propertyNames == Set(ProfilePatch.fields.map(\.name) + ["firstName", "lastName"]))
             #expect(AccountsController.SignUpBody.schema(context).propertyNames == ["email", "password", "firstName", "lastName", "language"])
             #expect(StaffController.ReviewBody.schema(context).propertyNames == ["decision", "reasons", "comment"])
         }
         for multiline in [false, true] {
             let expression = try NSRegularExpression(pattern: TextRules.pattern(multiline: multiline, required: true))
-            let samples: [Unicode.Scalar] = (0...0x3100).compactMap(Unicode.Scalar.init).filter { !(0xD800...0xDFFF).contains($0.value) }
+            // The whole Basic Multilingual Plane, and a few scalars beyond it.
+            let samples: [Unicode.Scalar] = (Array(0...0xFFFF) + [0x1F600, 0xE0020, 0x1D173]).compactMap(Unicode.Scalar.init)
             for scalar in samples {
                 let text = "a\(Character(scalar))b"
                 let matches = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
                 #expect(matches == !TextRules.hasForbidden(text, multiline: multiline), "U+\(String(scalar.value, radix: 16))")
             }
-            for blank in [" ", "\u{3000}", " \u{00A0} "] {
+            for blank in [" ", "\u{3000}", " \u{00A0} ", "\u{200C}", " \u{200D} "] {
                 let matches = expression.firstMatch(in: blank, range: NSRange(blank.startIndex..., in: blank)) != nil
                 #expect(!matches && TextRules.isBlank(blank))
             }
         }
+    }
+
+    /// Every birth date the document's pattern describes is one the profile accepts, and the
+    /// profile's empty date clears the field.
+    @Test func theBirthDatePatternOnlyDescribesPlausibleDates() throws {
+        let today = testEpoch
+        let expression = try NSRegularExpression(pattern: ProfilePatch.birthDatePattern(today: today))
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var day = calendar.date(byAdding: .year, value: -125, to: today)!
+        var described = 0
+        while day < today {
+            let text = String(format: "%04d-%02d-%02d", calendar.component(.year, from: day), calendar.component(.month, from: day), calendar.component(.day, from: day))
+            if expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+                described += 1
+                let applied = ProfilePatch.apply(["birthDate": .string(text)], to: RentalProfile(), language: .en, today: today)
+                #expect((try? applied.get())?.birthDate == text, "\(text)")
+            }
+            day = calendar.date(byAdding: .day, value: 3, to: day)!
+        }
+        #expect(described > 10_000)
+        var profile = RentalProfile()
+        profile.birthDate = "1990-01-01"
+        #expect((try? ProfilePatch.apply(["birthDate": ""], to: profile, language: .en, today: today).get())?.birthDate == nil)
     }
 }

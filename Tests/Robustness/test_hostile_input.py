@@ -8,10 +8,14 @@ nothing else is stored, and the server stays up.
 test_extreme_values.py and test_streamed_uploads.py.)
 """
 import json
+import subprocess
+import time
 
 import pytest
 
-from conftest import pdf_upload, UPLOADS
+from conftest import pdf_upload, UPLOADS, _binary
+
+STAFF_EMAIL, STAFF_PASSWORD = "hostile-operator@example.org", "a long operator passphrase for hostility"
 
 JSON_ROUTES = [
     ("POST", "/api/v1/accounts", False, {"email": "hostile@example.org", "password": "a long and quiet harbour", "firstName": "Ana", "lastName": "Hostile"}),
@@ -27,29 +31,66 @@ JSON_ROUTES = [
 
 
 def state(api):
-    return {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents")}
+    """What the tenant's file holds (and what the outbox sent): a refusal must change none of it."""
+    seen = {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents")}
+    application = api.send("GET", "/api/v1/me/application")
+    seen["application"] = (application.status, application.json())
+    seen["outbox"] = len(api.server.outbox())
+    return seen
 
 
-@pytest.mark.parametrize("method,path,auth,body", JSON_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in JSON_ROUTES])
-def test_an_unknown_field_is_refused_and_nothing_is_stored(api, method, path, auth, body):
-    before = state(api)
-    answer = api.send(method, path, json_body={**body, "isAdmin": True}, auth=auth)
-    assert answer.status == 422, answer.describe()
-    assert [field["field"] for field in answer.json()["error"]["fields"]] == ["isAdmin"], answer.describe()
-    assert state(api) == before, answer.describe()
+@pytest.fixture(scope="module")
+def staff(api):
+    """An operator's token (created with `dossier user create` beside the running server)."""
+    created = subprocess.run([_binary(), "user", "create", "--email", STAFF_EMAIL, "--role", "operator", "--password-stdin"],
+                             input=STAFF_PASSWORD + "\n", env=api.server.env, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    answer = api.send("POST", "/api/v1/sessions", json_body={"email": STAFF_EMAIL, "password": STAFF_PASSWORD}, auth=False)
+    assert answer.status == 201, answer.describe()
+    return answer.json()["token"]
 
 
-@pytest.mark.parametrize("method,path,auth,body", JSON_ROUTES, ids=[f"{m} {p}" for m, p, _, _ in JSON_ROUTES])
-def test_deeply_nested_json_is_refused(api, method, path, auth, body):
-    before = state(api)
-    for depth in (1000, 100_000):
-        nested = "[" * depth + "]" * depth
-        text = json.dumps(body)[:-1] + ', "deep": ' + nested + "}"
-        answer = api.send(method, path, body=text, content_type="application/json", auth=auth)
-        assert 400 <= answer.status < 500, answer.describe()
-        api.no_server_error(answer)
-        api.still_up(answer)
-    assert state(api) == before
+def routes(document, staff):
+    """Every JSON route with a body: (method, path, auth, a valid body)."""
+    return JSON_ROUTES + [("POST", f"/api/v1/staff/documents/{document['id']}/review", staff, {"decision": "validated"})]
+
+
+def test_an_unknown_field_is_refused_and_nothing_is_stored(api, document, staff):
+    for method, path, auth, body in routes(document, staff):
+        before = state(api)
+        answer = api.send(method, path, json_body={**body, "isAdmin": True}, auth=auth)
+        assert answer.status == 422, answer.describe()
+        assert [field["field"] for field in answer.json()["error"]["fields"]] == ["isAdmin"], answer.describe()
+        assert state(api) == before, answer.describe()
+
+
+def test_deeply_nested_json_is_refused(api, document, staff):
+    """7,000 deep fits the 16 kB a JSON body may take and reaches the parser; 100,000 deep is
+    refused for its size before."""
+    for method, path, auth, body in routes(document, staff):
+        before = state(api)
+        for depth in (1000, 7000, 100_000):
+            nested = "[" * depth + "]" * depth
+            text = json.dumps(body)[:-1] + ', "deep": ' + nested + "}"
+            answer = api.send(method, path, body=text, content_type="application/json", auth=auth)
+            assert 400 <= answer.status < 500, answer.describe()
+            api.no_server_error(answer)
+            api.still_up(answer)
+        assert state(api) == before
+
+
+def test_invalid_utf8_in_every_text_field_is_refused(api, document, staff):
+    """Each text field of each JSON route in turn holds bytes that are not UTF-8: 400, nothing stored."""
+    extra = {"/api/v1/me/guarantors": {"email": "garant@example.org", "phone": "0612345678"}}
+    review = f"/api/v1/staff/documents/{document['id']}/review"
+    for method, path, auth, body in routes(document, staff) + [("POST", review, staff, {"decision": "validated", "comment": "x"})]:
+        full = {**body, **extra.get(path, {})}
+        for field in [key for key, value in full.items() if isinstance(value, str) and key not in ("decision", "kind")]:
+            raw = json.dumps({**full, field: "@@HERE@@"}).encode().replace(b"@@HERE@@", b"ab\xff\xfecd")
+            before = state(api)
+            answer = api.send(method, path, body=raw, content_type="application/json", auth=auth)
+            assert answer.status == 400, f"{field}: " + answer.describe()
+            assert state(api) == before, f"{field}: " + answer.describe()
 
 
 def test_huge_headers_are_refused_and_the_server_stays_up(api):
@@ -106,7 +147,7 @@ def test_header_injection_in_names_that_reach_emails_is_refused(api, name):
     assert renamed.status == 422, renamed.describe()
     signed_up = api.send("POST", "/api/v1/accounts", auth=False, json_body={
         "email": "header.injection@example.org", "password": "a long and quiet harbour", "firstName": name, "lastName": "Doe"})
-    assert signed_up.status in (422, 429), signed_up.describe()
+    assert signed_up.status == 422, signed_up.describe()
     assert state(api) == before
     assert len(api.server.outbox()) == outbox
     assert all("intruder@example.org" not in to for _, to, _ in api.server.outbox())
@@ -118,7 +159,28 @@ def test_unknown_multipart_fields_are_refused(api):
     body, content_type = pdf_upload(type_id, (UPLOADS / "payslip.pdf").read_bytes())
     boundary = content_type.split("boundary=")[1]
     extra = f"--{boundary}\r\nContent-Disposition: form-data; name=\"status\"\r\n\r\nvalidated\r\n".encode()
-    before = state(api)
-    answer = api.send("POST", "/api/v1/me/documents", body=extra + body, content_type=content_type)
-    assert answer.status == 422, answer.describe()
-    assert state(api) == before
+    file_part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"avatar\"; filename=\"a.pdf\"\r\n"
+                 f"Content-Type: application/pdf\r\n\r\n").encode() + (UPLOADS / "payslip.pdf").read_bytes() + b"\r\n"
+    for prefix in (extra, file_part):
+        before = state(api)
+        deadline = time.time() + 30
+        while True:
+            answer = api.send("POST", "/api/v1/me/documents", body=prefix + body, content_type=content_type)
+            # 429: an earlier test's upload of this account is still being wound up.
+            if answer.status != 429 or time.time() > deadline:
+                break
+            time.sleep(1)
+        assert answer.status == 422, answer.describe()
+        assert state(api) == before
+
+
+def test_template_syntax_in_a_comment_reaches_the_email_as_text(api, document, staff):
+    """A reviewer's comment goes into the tenant's email as typed: nothing in it is evaluated."""
+    comment = "{{7*7}} #(csrf) ${7*7} <%= 7*7 %> %s%n"
+    answer = api.send("POST", f"/api/v1/staff/documents/{document['id']}/review", auth=staff,
+                      json_body={"decision": "validated", "comment": comment})
+    assert answer.status == 204, answer.describe()
+    deadline = time.time() + 20
+    while not any(comment in text for _, _, text in api.server.outbox()):
+        assert time.time() < deadline, "no email holds the comment as typed"
+        time.sleep(0.25)

@@ -99,13 +99,16 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible {
         value = "\(local)@\(domain.lowercased())"
     }
 
-    /// What ``init(_:)`` accepts, as a regular expression for the API document (the local
-    /// part's 64-character limit aside). White space around the address is trimmed.
+    /// What ``init(_:)`` accepts, as a regular expression for the API document, white space
+    /// around included (it is trimmed). The local part's 64-character limit cannot be a
+    /// regular expression's without a lookahead, so the pattern takes a part of what the
+    /// server takes: a local part of up to three dot-separated atoms of 32, 15 and 15
+    /// characters at most.
     public static let pattern: String = {
-        let space = TextRules.spacePattern
-        let atom = #"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"#
+        let space = TextRules.trimmedPattern
+        let atom = #"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"#
         let label = #"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"#
-        return "^\(space)\(atom)(?:\\.\(atom))*@\(label)(?:\\.\(label))+\(space)$"
+        return "^\(space)\(atom){1,32}(?:\\.\(atom){1,15}){0,2}@\(label)(?:\\.\(label))+\(space)$"
     }()
 
     /// The key accounts are unique on.

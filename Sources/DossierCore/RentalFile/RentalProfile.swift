@@ -124,12 +124,10 @@ public enum ProfilePatch {
                 case .failure: problem(words.phone)
                 }
             case let .date(isBirthDate):
-                if value == .null { setText(&result, key, nil); continue }
+                // `null` or an empty text clears it (a form's empty date field sends "").
+                if value == .null || value == .string("") { setText(&result, key, nil); continue }
                 guard case let .string(text) = value, let date = PublicationDate(text) else { problem(words.date); continue }
-                if isBirthDate {
-                    let years = Calendar(identifier: .gregorian).dateComponents([.year], from: date.start, to: today).year ?? 0
-                    guard (16...120).contains(years) else { problem(words.birthDate); continue }
-                }
+                if isBirthDate, !Self.isPlausibleBirthDate(date, today: today) { problem(words.birthDate); continue }
                 setText(&result, key, text)
             case let .number(range):
                 switch value {
@@ -165,14 +163,34 @@ public enum ProfilePatch {
         return problems.isEmpty ? .success(result) : .failure(FieldProblems(problems: problems))
     }
 
-    /// A text field's value: `null` or blank clears it; otherwise trimmed, once checked whole.
+    /// Someone aged 16 to 120 on `today`.
+    public static let birthAges = 16...120
+
+    static func isPlausibleBirthDate(_ date: PublicationDate, today: Date) -> Bool {
+        let years = Calendar(identifier: .gregorian).dateComponents([.year], from: date.start, to: today).year ?? 0
+        return birthAges.contains(years)
+    }
+
+    /// Birth dates in the years that are plausible whatever the day (aged 17 to 119 by the
+    /// year), on days every month has, as a regular expression: every date it matches is one
+    /// ``apply(_:to:language:today:)`` accepts (the API document's schema of a birth date).
+    public static func birthDatePattern(today: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let year = calendar.component(.year, from: today)
+        let years = ((year - birthAges.upperBound + 1)...(year - birthAges.lowerBound - 1)).map { String(format: "%04d", $0) }
+        return "^(?:\(years.joined(separator: "|")))-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"
+    }
+
+    /// A text field's value: `null` or blank clears it; otherwise trimmed, once checked whole
+    /// (length and characters first, as the API document's schema checks them).
     static func text(_ value: JSONValue, maximum: Int, multiline: Bool) -> Result<String?, ProfileWording.TextProblem> {
         switch value {
         case .null: return .success(nil)
         case let .string(text):
-            if TextRules.isBlank(text) { return .success(nil) }
             if TextRules.length(text) > maximum { return .failure(.tooLong) }
             if TextRules.hasForbidden(text, multiline: multiline) { return .failure(.invalid) }
+            if TextRules.isBlank(text) { return .success(nil) }
             return .success(text.trimmingCharacters(in: .whitespacesAndNewlines))
         default: return .failure(.notText)
         }

@@ -40,7 +40,9 @@ public enum GuarantorRules {
         if let email, !email.isEmpty, EmailAddress(email) == nil {
             problems.append(FieldProblem(field: "email", message: words.invalidEmail))
         }
-        if let phone, !phone.isEmpty, TextRules.length(phone) > 20 || !ProfilePatch.isPhone(phone.trimmingCharacters(in: .whitespacesAndNewlines)) {
+        // As a profile's phone: at most 20 characters, none forbidden, blank for none.
+        if let phone, TextRules.length(phone) > 20 || TextRules.hasForbidden(phone)
+            || (!TextRules.isBlank(phone) && !ProfilePatch.isPhone(phone.trimmingCharacters(in: .whitespacesAndNewlines))) {
             problems.append(FieldProblem(field: "phone", message: ProfileWording(language).phone))
         }
         return problems

@@ -3,28 +3,40 @@ import Foundation
 /// What a person-typed text field accepts, in one place for the validators and for the API
 /// document's patterns, so that the two cannot disagree.
 ///
-/// - No C0 or C1 control character (a newline only in multi-line fields): they break emails'
-///   headers, logs and CSV exports.
-/// - No bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069): they make a name
-///   read differently from what it is ("Trojan Source").
+/// - No control character (C0, C1), but tab, line feed and carriage return in multi-line
+///   fields (a browser's text area sends CRLF): they break emails' headers, logs and CSV
+///   exports.
+/// - No invisible format character of the Basic Multilingual Plane (soft hyphen, zero-width
+///   space, word joiner, byte-order mark, directional marks, overrides and isolates: "Trojan
+///   Source" names that read differently from what they are), but the zero-width joiner and
+///   non-joiner, which Persian and Indic names and emoji need.
 /// - Lengths count Unicode scalars, as JSON Schema's `maxLength` does.
-/// - A required field must hold something other than white space.
+/// - A required field must hold something visible: not only white space and joiners.
 public enum TextRules {
+    /// The forbidden scalars, as ranges (the regular expressions below are built from them).
+    static let forbiddenRanges: [ClosedRange<UInt32>] = [
+        0x00...0x1F, 0x7F...0x9F, 0xAD...0xAD, 0x600...0x605, 0x61C...0x61C, 0x6DD...0x6DD, 0x70F...0x70F,
+        0x890...0x891, 0x8E2...0x8E2, 0x180E...0x180E, 0x200B...0x200B, 0x200E...0x200F, 0x202A...0x202E,
+        0x2060...0x2064, 0x2066...0x206F, 0xFEFF...0xFEFF, 0xFFF9...0xFFFB,
+    ]
+    /// Allowed in multi-line fields: tab, line feed, carriage return.
+    static let multilineControls: Set<UInt32> = [0x09, 0x0A, 0x0D]
+    /// White space as `trimmingCharacters(in: .whitespacesAndNewlines)` removes it, less the
+    /// controls (forbidden anyway, or allowed only in multi-line fields).
+    static let spaceRanges: [ClosedRange<UInt32>] = [
+        0x20...0x20, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A, 0x2028...0x2029, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000,
+    ]
+    /// The joiners: allowed, but not something to see.
+    static let joiners: ClosedRange<UInt32> = 0x200C...0x200D
+
     public static func isForbidden(_ scalar: Unicode.Scalar, multiline: Bool = false) -> Bool {
-        switch scalar.value {
-        case 0x0A: !multiline
-        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: true
-        default: false
-        }
+        if multiline && multilineControls.contains(scalar.value) { return false }
+        return forbiddenRanges.contains { $0.contains(scalar.value) }
     }
 
-    /// White space as `trimmingCharacters(in: .whitespacesAndNewlines)` removes it.
-    public static func isWhiteSpace(_ scalar: Unicode.Scalar) -> Bool {
-        CharacterSet.whitespacesAndNewlines.contains(scalar)
-    }
-
+    /// Whether the text shows nothing: only white space (and joiners).
     public static func isBlank(_ text: String) -> Bool {
-        text.unicodeScalars.allSatisfy(isWhiteSpace)
+        text.unicodeScalars.allSatisfy { CharacterSet.whitespacesAndNewlines.contains($0) || joiners.contains($0.value) }
     }
 
     public static func hasForbidden(_ text: String, multiline: Bool = false) -> Bool {
@@ -33,21 +45,39 @@ public enum TextRules {
 
     public static func length(_ text: String) -> Int { text.unicodeScalars.count }
 
-    // The same rules as regular expressions (ECMA-262 and Python agree on these).
+    // The same rules as regular expressions (ECMA-262 and Python read these alike).
 
-    static let forbiddenClass = #"\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069"#
-    static let newline = #"\u000A"#
-    /// Unicode white space that is not already forbidden (`CharacterSet.whitespacesAndNewlines`).
-    static let spaceClass = #"\u0020\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"#
+    static func characterClass(_ ranges: [ClosedRange<UInt32>]) -> String {
+        ranges.map { range in
+            let bound = { (value: UInt32) in String(format: "\\u%04X", value) }
+            return range.count == 1 ? bound(range.lowerBound) : bound(range.lowerBound) + "-" + bound(range.upperBound)
+        }.joined()
+    }
 
-    /// Any run of white space that trimming removes.
-    public static let spacePattern = "[\\u0009-\\u000D\\u0085\(spaceClass)]*"
+    static func forbiddenClass(multiline: Bool) -> String {
+        guard multiline else { return characterClass(forbiddenRanges) }
+        // The C0 range less tab, line feed and carriage return.
+        let ranges = forbiddenRanges.flatMap { range -> [ClosedRange<UInt32>] in
+            range == 0x00...0x1F ? [0x00...0x08, 0x0B...0x0C, 0x0E...0x1F] : [range]
+        }
+        return characterClass(ranges)
+    }
+
+    static let spaceClass = characterClass(spaceRanges)
+
+    /// Any run of white space that trimming removes and no field forbids.
+    public static let spacePattern = "[\(spaceClass)]*"
+    /// Any run of what `trimmingCharacters(in: .whitespacesAndNewlines)` removes, controls
+    /// included (for values trimmed before anything else is checked, as addresses are).
+    public static let trimmedPattern = "[\\u0009-\\u000D\\u0085\(spaceClass)]*"
 
     /// A pattern for a field: allowed characters only, and, when `required`, at least one that
-    /// is not white space.
+    /// is visible.
     public static func pattern(multiline: Bool = false, required: Bool) -> String {
-        let forbidden = forbiddenClass + (multiline ? "" : newline)
+        let forbidden = forbiddenClass(multiline: multiline)
         let any = "[^\(forbidden)]*"
-        return required ? "^\(any)[^\(forbidden)\(spaceClass)]\(any)$" : "^\(any)$"
+        guard required else { return "^\(any)$" }
+        let invisible = forbidden + spaceClass + characterClass([joiners]) + (multiline ? "\\u0009\\u000A\\u000D" : "")
+        return "^\(any)[^\(invisible)]\(any)$"
     }
 }

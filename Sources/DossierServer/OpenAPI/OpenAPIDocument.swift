@@ -1,4 +1,5 @@
 import DossierCore
+import Foundation
 
 /// The OpenAPI 3.1 description of every route, built from the types and rules the server
 /// enforces: request bodies from their ``APIRequestBody`` schemas (the server refuses fields
@@ -158,7 +159,12 @@ private struct Builder {
             429: .error("Another upload of this account is under way; see Retry-After"),
             503: .error("Too many uploads under way; see Retry-After"),
         ]
-        if staffOnly { answers[403] = .error("Staff only") }
+        if staffOnly {
+            answers[403] = .error("Staff only")
+            answers[409] = .error("The tenant has not confirmed their address yet")
+        } else {
+            answers[403] = .error("Address not confirmed yet")
+        }
         var operation = api(summary, auth: true, parameters: parameters, answers)
         if case var .object(fields) = operation {
             fields["requestBody"] = ["required": true, "content": ["multipart/form-data": ["schema": schema.json]]]
@@ -251,7 +257,9 @@ private struct Builder {
             "/api/v1/me/profile": [
                 "get": api("The tenant's profile", auth: true, [200: .json("Profile", .ref("Profile"))]),
                 "patch": api("Rectify the profile: present fields set, null (or an empty text) clears; all or nothing",
-                             body: ProfileSchemas.patch(context), auth: true, [200: .json("Profile", .ref("Profile"))]),
+                             body: ProfileSchemas.patch(context), auth: true, [
+                                 200: .json("Profile", .ref("Profile")), 503: .error("The server's keys are being renewed; try again later"),
+                             ]),
             ],
             "/api/v1/me/guarantors": [
                 "get": api("The tenant's guarantors", auth: true, [200: .json("Guarantors", .array(.ref("Guarantor")))]),
@@ -261,6 +269,7 @@ private struct Builder {
                                 403: .error("An address given before the account's own is confirmed"),
                                 409: .error("Already \(GuarantorRules.maximumPerTenant)"),
                                 429: .error("Too many notices sent; see Retry-After"),
+                                503: .error("The server's keys are being renewed; try again later"),
                             ]),
             ],
             "/api/v1/me/guarantors/{guarantor}": ["delete": api("Remove a guarantor, their documents and their key", auth: true,
@@ -282,7 +291,8 @@ private struct Builder {
                 ]),
                 "post": api("Start an application (alone, couple, group); the answer carries the join code once",
                             body: RentalFileController.NewApplication.schema(context), auth: true, [
-                                201: .json("Application", .ref("Application")), 409: .error("Already in one"),
+                                201: .json("Application", .ref("Application")), 403: .error("Address not confirmed yet"),
+                                409: .error("Already in one"),
                             ]),
                 "delete": api("Leave the application, or withdraw a request to join; the last to leave closes it", auth: true, [
                     204: .empty("Left"), 404: .error("Not in one"),
@@ -451,12 +461,18 @@ private struct Builder {
 
 /// The profile's schemas, from ``ProfilePatch/fields``: what a PATCH may send, and what is stored.
 enum ProfileSchemas {
-    static func field(_ rule: ProfileFieldRule) -> Schema {
+    /// A phone number, or blank for none.
+    static let phone = Schema.string(maxLength: 20, pattern: "^\(TextRules.spacePattern)$|" + ProfilePatch.phonePattern)
+
+    static func field(_ rule: ProfileFieldRule, today: Date) -> Schema {
         switch rule {
         case let .text(maximum, multiline): .typed(maxLength: maximum, multiline: multiline, required: false)
-        case .phone: .string(maxLength: 20, pattern: "^$|" + ProfilePatch.phonePattern)
+        case .phone: phone
         case let .date(birthDate):
-            birthDate ? Schema.string(format: "date").described("YYYY-MM-DD, someone aged 16 to 120 today") : .string(format: "date")
+            .anyOf([
+                .constant(""),
+                birthDate ? Schema.string(pattern: ProfilePatch.birthDatePattern(today: today)).described("YYYY-MM-DD, someone aged 16 to 120 today") : .string(format: "date"),
+            ])
         case let .number(range): .integer(range)
         case let .choice(values): .choice(values)
         case .visits:
@@ -472,7 +488,7 @@ enum ProfileSchemas {
         let names: [Schema.Property] = ["firstName", "lastName"].map {
             .optional($0, .typed(maxLength: SignUpRules.maximumNameLength, required: rules.isRequired($0)))
         }
-        return .object(names + ProfilePatch.fields.map { .optional($0.name, .nullable(field($0.rule))) })
+        return .object(names + ProfilePatch.fields.map { .optional($0.name, .nullable(field($0.rule, today: context.today))) })
     }
 
     /// As stored and answered: text fields trimmed, absent when empty.
@@ -481,7 +497,8 @@ enum ProfileSchemas {
             switch field.rule {
             case .text, .phone: .optional(field.name, .text)
             case .visits: .optional(field.name, .array(.object([.required("date", .string(format: "date")), .required("address", .text)])))
-            default: .optional(field.name, self.field(field.rule))
+            case .date: .optional(field.name, .string(format: "date"))
+            default: .optional(field.name, self.field(field.rule, today: Date()))
             }
         })
     }

@@ -19,6 +19,8 @@ indirect enum Schema: Sendable {
     case constant(String)
     /// Exactly one of the variants (e.g. a decision and what it requires).
     case oneOf([Schema])
+    /// Any of the variants (e.g. a date, or an empty text that clears it).
+    case anyOf([Schema])
     case described(Schema, String)
     /// Anything (the `true` schema).
     case any
@@ -53,7 +55,7 @@ indirect enum Schema: Sendable {
         switch self {
         case let .object(properties, _): Set(properties.map(\.name))
         case let .described(schema, _): schema.propertyNames
-        case let .oneOf(variants): variants.reduce(into: []) { $0.formUnion($1.propertyNames) }
+        case let .oneOf(variants), let .anyOf(variants): variants.reduce(into: []) { $0.formUnion($1.propertyNames) }
         default: []
         }
     }
@@ -101,6 +103,8 @@ indirect enum Schema: Sendable {
             return ["type": "string", "const": .string(value)]
         case let .oneOf(variants):
             return ["oneOf": .array(variants.map(\.json))]
+        case let .anyOf(variants):
+            return ["anyOf": .array(variants.map(\.json))]
         case .any:
             return .object([:])
         case let .described(schema, text):
@@ -123,10 +127,12 @@ protocol APIRequestBody: Decodable {
 struct APIContext: Sendable {
     var register: Register
     var catalogue: DocumentCatalogue
+    /// Today, for rules that depend on it (a plausible birth date).
+    var today: Date
 }
 
 extension Request {
-    var apiContext: APIContext { APIContext(register: register, catalogue: dossier.catalogue) }
+    var apiContext: APIContext { APIContext(register: register, catalogue: dossier.catalogue, today: dossier.clock.now) }
 }
 
 extension Request {

@@ -69,7 +69,13 @@ struct VersionsPageContext: Encodable {
 extension Request {
     /// `?lang=` when given (and valid), else the best of `Accept-Language`, else French.
     func policyLanguage() throws -> Language {
-        let asked = URLComponents(string: url.string)?.queryItems?.filter { $0.name == "lang" } ?? []
+        // Read from the raw query, so that a query Foundation would not parse cannot hide a `lang`.
+        let asked = (url.query ?? "").split(separator: "&").compactMap { pair -> URLQueryItem? in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard decode(parts[0]) == "lang" else { return nil }
+            return URLQueryItem(name: "lang", value: parts.count > 1 ? decode(parts[1]) : nil)
+        }
         if !asked.isEmpty {
             guard asked.count == 1 else { throw Abort(.badRequest, reason: "Give the language once (lang=fr or lang=en).") }
             guard let language = asked[0].value.flatMap(Language.init(rawValue:)) else {

@@ -275,6 +275,11 @@ struct MultipartUpload {
 
         /// A new private file for the part under way.
         func startFile() throws -> Spool {
+            // A file under another name than `file` is a field no route reads: refused, not stored.
+            let name = MultipartUpload.parameter("name", in: headers["content-disposition"] ?? "") ?? ""
+            guard ["file", "file[]"].contains(name) else {
+                throw ValidationFailure(problems: [FieldProblem(field: String(name.prefix(40)), message: ProfileWording(language).unknownField)])
+            }
             guard upload.files.count < maximumFiles else {
                 throw Abort(.payloadTooLarge, reason: language == .fr ? "\(maximumFiles) fichiers au plus par pièce." : "At most \(maximumFiles) files per document.")
             }

@@ -429,7 +429,7 @@ extension RentalFileController.NewGuarantor: APIRequestBody {
             .required("name", .typed(maxLength: GuarantorRules.maximumNameLength, required: true)),
             .optional("email", .nullable(.string(maxLength: EmailAddress.maximumLength, pattern: "^$|" + EmailAddress.pattern))
                 .described("Optional (empty for none); from a confirmed account, the guarantor is told by email (GDPR Art. 14)")),
-            .optional("phone", .nullable(.string(maxLength: 20, pattern: "^$|" + ProfilePatch.phonePattern))),
+            .optional("phone", .nullable(ProfileSchemas.phone)),
         ])
     }
 }
