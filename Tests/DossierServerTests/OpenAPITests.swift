@@ -123,18 +123,26 @@ struct OpenAPITests {
         let expression = try NSRegularExpression(pattern: ProfilePatch.birthDatePattern(today: today))
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
+        let thisYear = calendar.component(.year, from: today)
         var day = calendar.date(byAdding: .year, value: -125, to: today)!
         var described = 0
         while day < today {
-            let text = String(format: "%04d-%02d-%02d", calendar.component(.year, from: day), calendar.component(.month, from: day), calendar.component(.day, from: day))
-            if expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
-                described += 1
-                let applied = ProfilePatch.apply(["birthDate": .string(text)], to: RentalProfile(), language: .en, today: today)
-                #expect((try? applied.get())?.birthDate == text, "\(text)")
-            }
-            day = calendar.date(byAdding: .day, value: 3, to: day)!
+            let year = calendar.component(.year, from: day)
+            let text = String(format: "%04d-%02d-%02d", year, calendar.component(.month, from: day), calendar.component(.day, from: day))
+            let matches = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            let accepted = (try? ProfilePatch.apply(["birthDate": .string(text)], to: RentalProfile(), language: .en, today: today).get())?.birthDate == text
+            // Described ⇒ accepted; and, away from the two boundary years, accepted ⇒ described.
+            if matches { #expect(accepted, "\(text)") }
+            if accepted, year > thisYear - 121, year < thisYear - 16 { #expect(matches, "\(text)") }
+            described += matches ? 1 : 0
+            day = calendar.date(byAdding: .day, value: 1, to: day)!
         }
-        #expect(described > 10_000)
+        #expect(described > 35_000)
+        for leap in ["2000-02-29", "1996-02-29"] {
+            let matches = expression.firstMatch(in: leap, range: NSRange(leap.startIndex..., in: leap)) != nil
+            #expect(matches, "\(leap)")
+        }
+        #expect(expression.firstMatch(in: "1999-02-29", range: NSRange(location: 0, length: 10)) == nil)
         var profile = RentalProfile()
         profile.birthDate = "1990-01-01"
         #expect((try? ProfilePatch.apply(["birthDate": ""], to: profile, language: .en, today: today).get())?.birthDate == nil)

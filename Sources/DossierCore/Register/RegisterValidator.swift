@@ -248,12 +248,10 @@ public struct PublicationDate: Sendable, Hashable, Comparable {
         let pieces = text.split(separator: "-", omittingEmptySubsequences: false)
         guard pieces.map(\.utf8.count) == [4, 2, 2], pieces.allSatisfy({ $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }) else { return nil }
         let parts = pieces.map { Int($0) }
-        guard parts.count == 3, let year = parts[0], let month = parts[1], let day = parts[2],
-              (1...12).contains(month), (1...31).contains(day), text.count == 10 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)),
-              calendar.component(.day, from: date) == day else { return nil }
+        // The proleptic Gregorian calendar, as RFC 3339 and JSON Schema's `date` format count
+        // (Foundation's switches to the Julian calendar before October 1582).
+        guard parts.count == 3, let year = parts[0], let month = parts[1], let day = parts[2], year >= 1,
+              (1...12).contains(month), (1...Self.days(inMonth: month, of: year)).contains(day) else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -261,5 +259,15 @@ public struct PublicationDate: Sendable, Hashable, Comparable {
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
+    }
+
+    public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    public static func days(inMonth month: Int, of year: Int) -> Int {
+        switch month {
+        case 2: isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }

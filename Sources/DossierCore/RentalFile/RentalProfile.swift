@@ -117,12 +117,12 @@ public enum ProfilePatch {
                 case let .failure(message): problem(words.text(message, limit))
                 }
             case .phone:
-                switch text(value, maximum: 20, multiline: false) {
-                case let .success(text):
-                    if let text, !isPhone(text) { problem(words.phone); continue }
-                    setText(&result, key, text)
-                case .failure: problem(words.phone)
-                }
+                // Blank means none; joiners are not blank here (they are no digits either).
+                if value == .null { setText(&result, key, nil); continue }
+                guard case let .string(raw) = value, TextRules.length(raw) <= 20, !TextRules.hasForbidden(raw) else { problem(words.phone); continue }
+                let phone = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !phone.isEmpty, !isPhone(phone) { problem(words.phone); continue }
+                setText(&result, key, phone.isEmpty ? nil : phone)
             case let .date(isBirthDate):
                 // `null` or an empty text clears it (a form's empty date field sends "").
                 if value == .null || value == .string("") { setText(&result, key, nil); continue }
@@ -166,20 +166,29 @@ public enum ProfilePatch {
     /// Someone aged 16 to 120 on `today`.
     public static let birthAges = 16...120
 
+    /// Age in whole years on `today` (UTC), by the calendar.
     static func isPlausibleBirthDate(_ date: PublicationDate, today: Date) -> Bool {
-        let years = Calendar(identifier: .gregorian).dateComponents([.year], from: date.start, to: today).year ?? 0
-        return birthAges.contains(years)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let now = calendar.dateComponents([.year, .month, .day], from: today)
+        guard let year = now.year, let month = now.month, let day = now.day else { return false }
+        let age = year - date.year - ((month, day) < (date.month, date.day) ? 1 : 0)
+        return birthAges.contains(age)
     }
 
-    /// Birth dates in the years that are plausible whatever the day (aged 17 to 119 by the
-    /// year), on days every month has, as a regular expression: every date it matches is one
-    /// ``apply(_:to:language:today:)`` accepts (the API document's schema of a birth date).
+    /// The birth dates plausible on any day of `today`'s year, as a regular expression: born
+    /// in the years that make the person 17 to 120 this year (16 to 119 before the birthday),
+    /// on days of the calendar (29 February in leap years only). Every date it matches is one
+    /// ``apply(_:to:language:today:)`` accepts; it leaves out only the two boundary years,
+    /// whose dates depend on today's (the API document's schema of a birth date).
     public static func birthDatePattern(today: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let year = calendar.component(.year, from: today)
-        let years = ((year - birthAges.upperBound + 1)...(year - birthAges.lowerBound - 1)).map { String(format: "%04d", $0) }
-        return "^(?:\(years.joined(separator: "|")))-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])$"
+        let years = Array((year - birthAges.upperBound)...(year - birthAges.lowerBound - 1))
+        let text = { (years: [Int]) in years.map { String(format: "%04d", $0) }.joined(separator: "|") }
+        let days = "(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31"
+        return "^(?:(?:\(text(years)))-(?:\(days))|(?:\(text(years.filter(PublicationDate.isLeap))))-02-29)$"
     }
 
     /// A text field's value: `null` or blank clears it; otherwise trimmed, once checked whole

@@ -40,9 +40,10 @@ public enum GuarantorRules {
         if let email, !email.isEmpty, EmailAddress(email) == nil {
             problems.append(FieldProblem(field: "email", message: words.invalidEmail))
         }
-        // As a profile's phone: at most 20 characters, none forbidden, blank for none.
+        // As a profile's phone: at most 20 characters, none forbidden, white space for none.
+        let trimmedPhone = phone?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         if let phone, TextRules.length(phone) > 20 || TextRules.hasForbidden(phone)
-            || (!TextRules.isBlank(phone) && !ProfilePatch.isPhone(phone.trimmingCharacters(in: .whitespacesAndNewlines))) {
+            || (!trimmedPhone.isEmpty && !ProfilePatch.isPhone(trimmedPhone)) {
             problems.append(FieldProblem(field: "phone", message: ProfileWording(language).phone))
         }
         return problems

@@ -6,10 +6,14 @@ import Foundation
 /// - No control character (C0, C1), but tab, line feed and carriage return in multi-line
 ///   fields (a browser's text area sends CRLF): they break emails' headers, logs and CSV
 ///   exports.
-/// - No invisible format character of the Basic Multilingual Plane (soft hyphen, zero-width
-///   space, word joiner, byte-order mark, directional marks, overrides and isolates: "Trojan
-///   Source" names that read differently from what they are), but the zero-width joiner and
-///   non-joiner, which Persian and Indic names and emoji need.
+/// - No line or paragraph separator (U+2028, U+2029) but in multi-line fields.
+/// - No invisible character of the Basic Multilingual Plane: format characters (soft hyphen,
+///   zero-width space, word joiner, byte-order mark, directional marks, overrides and isolates:
+///   "Trojan Source" names that read differently from what they are) and the blank letters
+///   (Hangul fillers, the combining grapheme joiner, Khmer's invisible vowels), but the
+///   zero-width joiner and non-joiner, which Persian and Indic names and emoji need. (Beyond
+///   the BMP, e.g. tag characters, a regular expression of JSON Schema's dialect cannot name a
+///   range; those are let through.)
 /// - Lengths count Unicode scalars, as JSON Schema's `maxLength` does.
 /// - A required field must hold something visible: not only white space and joiners.
 public enum TextRules {
@@ -18,20 +22,23 @@ public enum TextRules {
         0x00...0x1F, 0x7F...0x9F, 0xAD...0xAD, 0x600...0x605, 0x61C...0x61C, 0x6DD...0x6DD, 0x70F...0x70F,
         0x890...0x891, 0x8E2...0x8E2, 0x180E...0x180E, 0x200B...0x200B, 0x200E...0x200F, 0x202A...0x202E,
         0x2060...0x2064, 0x2066...0x206F, 0xFEFF...0xFEFF, 0xFFF9...0xFFFB,
-    ]
+        0x34F...0x34F, 0x115F...0x1160, 0x17B4...0x17B5, 0x3164...0x3164, 0xFFA0...0xFFA0,
+    ].sorted { $0.lowerBound < $1.lowerBound }
+    /// Line and paragraph separators: refused but in multi-line fields.
+    static let separators: ClosedRange<UInt32> = 0x2028...0x2029
     /// Allowed in multi-line fields: tab, line feed, carriage return.
     static let multilineControls: Set<UInt32> = [0x09, 0x0A, 0x0D]
     /// White space as `trimmingCharacters(in: .whitespacesAndNewlines)` removes it, less the
     /// controls (forbidden anyway, or allowed only in multi-line fields).
     static let spaceRanges: [ClosedRange<UInt32>] = [
-        0x20...0x20, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A, 0x2028...0x2029, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000,
+        0x20...0x20, 0xA0...0xA0, 0x1680...0x1680, 0x2000...0x200A, 0x202F...0x202F, 0x205F...0x205F, 0x3000...0x3000,
     ]
     /// The joiners: allowed, but not something to see.
     static let joiners: ClosedRange<UInt32> = 0x200C...0x200D
 
     public static func isForbidden(_ scalar: Unicode.Scalar, multiline: Bool = false) -> Bool {
-        if multiline && multilineControls.contains(scalar.value) { return false }
-        return forbiddenRanges.contains { $0.contains(scalar.value) }
+        if multiline && (multilineControls.contains(scalar.value) || separators.contains(scalar.value)) { return false }
+        return separators.contains(scalar.value) || forbiddenRanges.contains { $0.contains(scalar.value) }
     }
 
     /// Whether the text shows nothing: only white space (and joiners).
@@ -55,7 +62,7 @@ public enum TextRules {
     }
 
     static func forbiddenClass(multiline: Bool) -> String {
-        guard multiline else { return characterClass(forbiddenRanges) }
+        guard multiline else { return characterClass(forbiddenRanges + [separators]) }
         // The C0 range less tab, line feed and carriage return.
         let ranges = forbiddenRanges.flatMap { range -> [ClosedRange<UInt32>] in
             range == 0x00...0x1F ? [0x00...0x08, 0x0B...0x0C, 0x0E...0x1F] : [range]
@@ -69,7 +76,7 @@ public enum TextRules {
     public static let spacePattern = "[\(spaceClass)]*"
     /// Any run of what `trimmingCharacters(in: .whitespacesAndNewlines)` removes, controls
     /// included (for values trimmed before anything else is checked, as addresses are).
-    public static let trimmedPattern = "[\\u0009-\\u000D\\u0085\(spaceClass)]*"
+    public static let trimmedPattern = "[\\u0009-\\u000D\\u0085\\u2028\\u2029\(spaceClass)]*"
 
     /// A pattern for a field: allowed characters only, and, when `required`, at least one that
     /// is visible.
@@ -77,7 +84,7 @@ public enum TextRules {
         let forbidden = forbiddenClass(multiline: multiline)
         let any = "[^\(forbidden)]*"
         guard required else { return "^\(any)$" }
-        let invisible = forbidden + spaceClass + characterClass([joiners]) + (multiline ? "\\u0009\\u000A\\u000D" : "")
+        let invisible = forbidden + spaceClass + characterClass([joiners]) + (multiline ? "\\u0009\\u000A\\u000D\\u2028\\u2029" : "")
         return "^\(any)[^\(invisible)]\(any)$"
     }
 }

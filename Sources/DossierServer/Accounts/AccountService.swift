@@ -102,6 +102,9 @@ struct AccountService: Sendable {
     func answeringUniformly<T>(_ body: () async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now + services.configuration.uniformAnswerTime
         do {
+            // During a key rotation a new address's message could not be sealed (no new key):
+            // refused for every address alike, so that the refusal tells nothing.
+            try await services.vault.requireNoRotation()
             let result = try await body()
             try? await Task.sleep(until: deadline)
             return result

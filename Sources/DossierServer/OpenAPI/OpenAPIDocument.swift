@@ -220,6 +220,7 @@ private struct Builder {
                 body: AccountsController.SignUpBody.schema(context), [
                     201: .json("Accepted: check the inbox", .ref("SignUpAccepted")),
                     429: .error("Too many sign-ups from this client or for this address; see Retry-After"),
+                    503: .error("The server's keys are being renewed; try again later"),
                 ]
             )],
             "/api/v1/accounts/verify": ["post": api("Confirm an email address with the token from the link", body: AccountsController.TokenBody.schema(context), [
@@ -234,6 +235,7 @@ private struct Builder {
             "/api/v1/password/forgot": ["post": api("Ask for a password reset link (always 202)", body: SessionsController.ForgotBody.schema(context), [
                 202: .empty("Sent if the account exists"),
                 429: .error("Too many requests from this client; see Retry-After"),
+                503: .error("The server's keys are being renewed; try again later"),
             ])],
             "/api/v1/password/reset": ["post": api("Set a new password with the single-use token; ends every session", body: SessionsController.ResetBody.schema(context), [
                 204: .empty("Changed"), 404: .error("Unknown token"), 410: .error("Used or expired token"),

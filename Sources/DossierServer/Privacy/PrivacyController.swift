@@ -69,7 +69,7 @@ struct VersionsPageContext: Encodable {
 extension Request {
     /// `?lang=` when given (and valid), else the best of `Accept-Language`, else French.
     func policyLanguage() throws -> Language {
-        // Read from the raw query, so that a query Foundation would not parse cannot hide a `lang`.
+        // Every `lang` of the query, so that a repeated or undecodable one is refused, not skipped.
         let asked = (url.query ?? "").split(separator: "&").compactMap { pair -> URLQueryItem? in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let decode = { (text: Substring) in String(text).replacingOccurrences(of: "+", with: " ").removingPercentEncoding }

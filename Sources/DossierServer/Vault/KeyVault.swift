@@ -144,6 +144,14 @@ struct KeyVault: Sendable {
         }
     }
 
+    /// 503 while a rotation of the master key is under way, whoever asks: for answers that must
+    /// not differ by whether a key had to be made (sign-up, password reset).
+    func requireNoRotation() async throws {
+        if try await KeyCheck.query(on: try keys()).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
+            throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
+        }
+    }
+
     /// The subject's data key to seal with, made on first use.
     func sealingKey(for subject: String) async throws -> SymmetricKey {
         if let cached = cache.key(for: subject, now: clock.now) { return cached }

@@ -331,12 +331,17 @@ struct FileWebController: RouteCollection {
         return try await RentalFileController.fileResponse(document, req: req)
     }
 
+    /// Read once, on first use: the bundle's file does not change while the server runs, and a
+    /// read on each request blocked an event loop.
+    private static let uploadScript = Result<Data, any Error> {
+        try Data(contentsOf: Bundle.module.url(forResource: "Views", withExtension: nil)!.appendingPathComponent("upload.js"))
+    }
+
     static func script(req: Request) async throws -> Response {
-        let url = Bundle.module.url(forResource: "Views", withExtension: nil)!.appendingPathComponent("upload.js")
         var headers = HTTPHeaders()
         headers.replaceOrAdd(name: .contentType, value: "text/javascript; charset=utf-8")
         headers.replaceOrAdd(name: .cacheControl, value: "public, max-age=300")
-        return Response(status: .ok, headers: headers, body: .init(data: try Data(contentsOf: url)))
+        return Response(status: .ok, headers: headers, body: .init(data: try uploadScript.get()))
     }
 
     // MARK: Staff review
