@@ -181,6 +181,20 @@ struct KeyStoreTests {
         await #expect(throws: ConfigurationError.self) { try await onDisk(directory) { _ in } }
         try await rotating(directory) { app in
             await #expect(throws: Abort.self) { _ = try await app.dossier.vault.sealingKey(for: "a-new-subject") }
+            // Sign-up and reset answer alike for a known and a new address (a new one's message
+            // could not be sealed): the refusal does not tell who has an account.
+            for email in ["jane.doe@example.org", "someone.new@example.org"] {
+                try await app.testing().test(.POST, "api/v1/accounts", beforeRequest: { req in
+                    try req.content.encode(["email": email, "password": "correct horse battery staple", "firstName": "Sam", "lastName": "Roe"])
+                }) { res in
+                    #expect(res.status == .serviceUnavailable, "\(email)")
+                }
+                try await app.testing().test(.POST, "api/v1/password/forgot", beforeRequest: { req in
+                    try req.content.encode(["email": email])
+                }) { res in
+                    #expect(res.status == .serviceUnavailable, "\(email)")
+                }
+            }
         }
         // Run again: it carries on.
         try await rotating(directory) { app in
