@@ -117,12 +117,9 @@ public enum ProfilePatch {
                 case let .failure(message): problem(words.text(message, limit))
                 }
             case .phone:
-                // Blank means none; joiners are not blank here (they are no digits either).
                 if value == .null { setText(&result, key, nil); continue }
-                guard case let .string(raw) = value, TextRules.length(raw) <= 20, !TextRules.hasForbidden(raw) else { problem(words.phone); continue }
-                let phone = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-                if !phone.isEmpty, !isPhone(phone) { problem(words.phone); continue }
-                setText(&result, key, phone.isEmpty ? nil : phone)
+                guard case let .string(raw) = value else { problem(words.phone); continue }
+                do { setText(&result, key, try phone(raw)) } catch { problem(words.phone) }
             case let .date(isBirthDate):
                 // `null` or an empty text clears it (a form's empty date field sends "").
                 if value == .null || value == .string("") { setText(&result, key, nil); continue }
@@ -204,6 +201,21 @@ public enum ProfilePatch {
         default: return .failure(.notText)
         }
     }
+
+    public struct InvalidPhone: Error {}
+
+    /// A phone number as typed (a profile's or a guarantor's): the trimmed number, or nil when
+    /// it is only white space (none). Throws unless it has at most ``maximumPhoneLength``
+    /// characters, none forbidden, and is a number. Joiners are no white space here (nor digits).
+    public static func phone(_ raw: String) throws(InvalidPhone) -> String? {
+        guard TextRules.length(raw) <= maximumPhoneLength, !TextRules.hasForbidden(raw) else { throw InvalidPhone() }
+        let phone = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if phone.isEmpty { return nil }
+        guard isPhone(phone) else { throw InvalidPhone() }
+        return phone
+    }
+
+    public static let maximumPhoneLength = 20
 
     static func isPhone(_ text: String) -> Bool {
         let digits = text.unicodeScalars.filter { ("0"..."9").contains($0) }

@@ -40,11 +40,9 @@ public enum GuarantorRules {
         if let email, !email.isEmpty, EmailAddress(email) == nil {
             problems.append(FieldProblem(field: "email", message: words.invalidEmail))
         }
-        // As a profile's phone: at most 20 characters, none forbidden, white space for none.
-        let trimmedPhone = phone?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if let phone, TextRules.length(phone) > 20 || TextRules.hasForbidden(phone)
-            || (!trimmedPhone.isEmpty && !ProfilePatch.isPhone(trimmedPhone)) {
-            problems.append(FieldProblem(field: "phone", message: ProfileWording(language).phone))
+        // As a profile's phone.
+        if let phone {
+            do { _ = try ProfilePatch.phone(phone) } catch { problems.append(FieldProblem(field: "phone", message: ProfileWording(language).phone)) }
         }
         return problems
     }

@@ -79,8 +79,15 @@ public enum TextRules {
     public static let trimmedPattern = "[\\u0009-\\u000D\\u0085\\u2028\\u2029\(spaceClass)]*"
 
     /// A pattern for a field: allowed characters only, and, when `required`, at least one that
-    /// is visible.
+    /// is visible. (Built once: request bodies' schemas name them on every request.)
     public static func pattern(multiline: Bool = false, required: Bool) -> String {
+        patterns[multiline ? 1 : 0][required ? 1 : 0]
+    }
+
+    /// [single-line, multi-line][optional, required].
+    private static let patterns = [false, true].map { multiline in [false, true].map { buildPattern(multiline: multiline, required: $0) } }
+
+    private static func buildPattern(multiline: Bool, required: Bool) -> String {
         let forbidden = forbiddenClass(multiline: multiline)
         let any = "[^\(forbidden)]*"
         guard required else { return "^\(any)$" }

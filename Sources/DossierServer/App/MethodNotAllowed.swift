@@ -20,16 +20,14 @@ final class AllowedMethods: @unchecked Sendable {
             }
             byPath[path.string, default: (path, [])].methods.insert(route.method.rawValue)
         }
-        var root = byPath[""]?.methods ?? []
-        if root.contains("GET") { root.insert("HEAD") }
-        self.root = root.sorted().map { HTTPMethod(rawValue: $0) }
         router = TrieRouter([HTTPMethod].self, options: routes.caseInsensitive ? [.caseInsensitive] : [])
-        for (_, entry) in byPath where !entry.path.isEmpty {
-            var methods = entry.methods
+        var root: [HTTPMethod] = []
+        for (_, entry) in byPath {
             // Vapor answers HEAD wherever it answers GET.
-            if methods.contains("GET") { methods.insert("HEAD") }
-            router.register(methods.sorted().map { HTTPMethod(rawValue: $0) }, at: entry.path)
+            let methods = entry.methods.union(entry.methods.contains("GET") ? ["HEAD"] : []).sorted().map { HTTPMethod(rawValue: $0) }
+            if entry.path.isEmpty { root = methods } else { router.register(methods, at: entry.path) }
         }
+        self.root = root
     }
 
     /// The methods the path takes; empty when no route has this path.

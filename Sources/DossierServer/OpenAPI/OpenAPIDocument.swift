@@ -83,36 +83,32 @@ private struct Builder {
         return .object(operation)
     }
 
-    /// A browser page: HTML, a redirect (to sign in, or after a form), or an error page.
-    func page(_ summary: String, parameters: [JSONValue] = []) -> JSONValue {
+    /// An operation of the web pages: its answer (`status`: a page, or JSON for a script), a
+    /// redirect, and anything else as a page or a JSON error (`failure` says which).
+    func web(_ summary: String, body: (type: String, schema: Schema)? = nil, answer: (status: Int, answer: Answer),
+             redirect: String, failure: String, parameters: [JSONValue]) -> JSONValue {
+        let failure = Answer(description: failure, content: ["text/html": .text, "application/json": .ref("Error")])
         var operation: [String: JSONValue] = [
             "summary": .string(summary),
-            "responses": [
-                "200": ["description": "HTML page", "content": ["text/html": ["schema": ["type": "string"]]]],
-                "303": ["description": "Redirect (to sign in when the page needs it)"],
-                "default": ["description": "A page or JSON error saying what went wrong",
-                            "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
-            ],
+            "responses": [String(answer.status): answer.answer.json, "303": Answer.empty(redirect).json, "default": failure.json],
         ]
+        if let body { operation["requestBody"] = ["required": true, "content": .object([body.type: ["schema": body.schema.json]])] }
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
         return .object(operation)
     }
 
+    /// A browser page: HTML, a redirect (to sign in, or after a form), or an error page.
+    func page(_ summary: String, parameters: [JSONValue] = []) -> JSONValue {
+        web(summary, answer: (200, Answer(description: "HTML page", content: ["text/html": .text])),
+            redirect: "Redirect (to sign in when the page needs it)", failure: "A page or JSON error saying what went wrong", parameters: parameters)
+    }
+
     /// A form a page posts, with its CSRF token (a browser's cookie session, not the API's token).
     func form(_ summary: String, fields: [String], parameters: [JSONValue] = []) -> JSONValue {
-        let schema = Schema.object((["csrf"] + fields).map { .required($0, .text) }, closed: false)
-        var operation: [String: JSONValue] = [
-            "summary": .string(summary),
-            "requestBody": ["required": true, "content": ["application/x-www-form-urlencoded": ["schema": schema.json]]],
-            "responses": [
-                "200": ["description": "The page again, with what to fix", "content": ["text/html": ["schema": ["type": "string"]]]],
-                "303": ["description": "Done: redirect"],
-                "default": ["description": "The CSRF token is missing or wrong (403), or another error, as a page or JSON",
-                            "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
-            ],
-        ]
-        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
-        return .object(operation)
+        web(summary, body: ("application/x-www-form-urlencoded", .object((["csrf"] + fields).map { .required($0, .text) }, closed: false)),
+            answer: (200, Answer(description: "The page again, with what to fix", content: ["text/html": .text])),
+            redirect: "Done: redirect", failure: "The CSRF token is missing or wrong (403), or another error, as a page or JSON",
+            parameters: parameters)
     }
 
     func path(_ name: String) -> JSONValue {
@@ -356,18 +352,12 @@ private struct Builder {
             "/file/household/{member}/approve": ["post": form("Let a tenant waiting to join the application in", fields: [], parameters: [pagePath("member")])],
             "/file/household/{member}/decline": ["post": form("Turn away a tenant waiting to join the application", fields: [], parameters: [pagePath("member")])],
             "/file/household/leave": ["post": form("Leave the application", fields: [])],
-            "/file/documents": ["post": [
-                "summary": "Upload a document from the page (multipart, with the CSRF token in X-CSRF-Token or the csrf query parameter; JSON back when asked)",
-                "requestBody": ["required": true, "content": ["multipart/form-data": ["schema": Schema.object([
-                    .required("type", .text), .required("file", .array(.string(format: "binary"))),
-                ], closed: false).json]]],
-                "responses": [
-                    "201": ["description": "Stored (JSON)", "content": ["application/json": ["schema": Schema.ref("Document").json]]],
-                    "303": ["description": "Stored: redirect"],
-                    "default": ["description": "CSRF token missing or wrong (403), or why the file was refused",
-                                "content": ["text/html": ["schema": ["type": "string"]], "application/json": ["schema": Schema.ref("Error").json]]],
-                ],
-            ]],
+            "/file/documents": ["post": web(
+                "Upload a document from the page (multipart, with the CSRF token in X-CSRF-Token or the csrf query parameter; JSON back when asked)",
+                body: ("multipart/form-data", .object([.required("type", .text), .required("file", .array(.string(format: "binary")))], closed: false)),
+                answer: (201, .json("Stored (JSON)", .ref("Document"))), redirect: "Stored: redirect",
+                failure: "CSRF token missing or wrong (403), or why the file was refused", parameters: []
+            )],
             "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [], parameters: [pagePath("document")])],
             "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents", parameters: [pagePath("document")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
@@ -464,7 +454,7 @@ private struct Builder {
 /// The profile's schemas, from ``ProfilePatch/fields``: what a PATCH may send, and what is stored.
 enum ProfileSchemas {
     /// A phone number, or blank for none.
-    static let phone = Schema.string(maxLength: 20, pattern: "^\(TextRules.spacePattern)$|" + ProfilePatch.phonePattern)
+    static let phone = Schema.string(maxLength: ProfilePatch.maximumPhoneLength, pattern: "^\(TextRules.spacePattern)$|" + ProfilePatch.phonePattern)
 
     static func field(_ rule: ProfileFieldRule, today: Date) -> Schema {
         switch rule {
@@ -500,7 +490,8 @@ enum ProfileSchemas {
             case .text, .phone: .optional(field.name, .text)
             case .visits: .optional(field.name, .array(.object([.required("date", .string(format: "date")), .required("address", .text)])))
             case .date: .optional(field.name, .string(format: "date"))
-            default: .optional(field.name, self.field(field.rule, today: Date()))
+            case let .number(range): .optional(field.name, .integer(range))
+            case let .choice(values): .optional(field.name, .choice(values))
             }
         })
     }

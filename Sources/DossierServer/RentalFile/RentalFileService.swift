@@ -118,14 +118,13 @@ struct RentalFileService: Sendable {
         let problems = GuarantorRules.problems(name: details.name, email: details.email, phone: details.phone, language: language)
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         let name = details.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        let phone = details.phone?.trimmingCharacters(in: .whitespacesAndNewlines)
         // Checked again in the transaction; here so that a refusal makes no key.
         guard try await guarantors(of: account).count < GuarantorRules.maximumPerTenant else {
             throw Abort(.conflict, reason: fr ? "Deux garants au plus par locataire." : "At most two guarantors per tenant.")
         }
         let subjectID = UUID()
         let sealed = try await vault.sealJSON(GuarantorDetails(name: name, email: details.email.flatMap(EmailAddress.init)?.value,
-                                                                               phone: phone?.isEmpty == false ? phone : nil),
+                                                                               phone: details.phone.flatMap { try? ProfilePatch.phone($0) }),
                                               for: subjectID.uuidString.lowercased(), context: "guarantor")
         let accountID = try account.requireID()
         let guarantor = Guarantor(accountID: accountID, kind: kind, sealed: sealed, subjectID: subjectID, now: clock.now)
