@@ -32,6 +32,12 @@ let package = Package(
         /// libvips, from Debian's libvips-dev, and the C probe that decodes and re-encodes pictures.
         .systemLibrary(name: "CVips", path: "Sources/CVips", pkgConfig: "vips", providers: [.apt(["libvips-dev"])]),
         .target(name: "ImageProbe", dependencies: ["CVips"], path: "Sources/ImageProbe"),
+        /// poppler-glib and cairo (Debian's libpoppler-glib-dev, libcairo2-dev), libqrencode
+        /// (libqrencode-dev), and the C code that renders, watermarks and lays out what recipients
+        /// of a shared file receive.
+        .systemLibrary(name: "CPoppler", path: "Sources/CPoppler", pkgConfig: "poppler-glib", providers: [.apt(["libpoppler-glib-dev", "libcairo2-dev"])]),
+        .systemLibrary(name: "CQREncode", path: "Sources/CQREncode", pkgConfig: "libqrencode", providers: [.apt(["libqrencode-dev"])]),
+        .target(name: "Rendition", dependencies: ["CPoppler", "CQREncode", "CVips"], path: "Sources/Rendition"),
         /// The domain: register, retention, rights. Pure Swift: no HTTP, no database types.
         .target(
             name: "DossierCore",
@@ -77,11 +83,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "dossier",
-            // dossier-inspect is built with it: the server inspects each upload in that process.
-            dependencies: ["DossierCLI", "dossier-inspect", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            // dossier-inspect and dossier-render are built with it: the server inspects each upload
+            // in the first, and renders what recipients receive in the second.
+            dependencies: ["DossierCLI", "dossier-inspect", "dossier-render", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         /// Inspects one uploaded file in a process of its own, under memory, CPU and stack limits.
         .executableTarget(name: "dossier-inspect", dependencies: ["DossierCore"]),
+        /// Renders, watermarks and lays out one recipient's PDF in a process of its own, under limits.
+        .executableTarget(name: "dossier-render", dependencies: ["DossierCore", "Rendition"]),
         /// Fixtures and helpers shared by the test targets.
         .target(name: "DossierTestSupport", dependencies: ["DossierCore"], path: "Tests/Support"),
         .testTarget(name: "DossierCoreTests", dependencies: ["DossierCore", "DossierTestSupport"]),
@@ -93,6 +102,7 @@ let package = Package(
                 // Built so that the CLI tests can run the real binary (and uploads, dossier-inspect).
                 "dossier",
                 "dossier-inspect",
+                "dossier-render",
                 .product(name: "VaporTesting", package: "vapor"),
             ]
         ),

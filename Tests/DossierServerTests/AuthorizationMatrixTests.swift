@@ -15,16 +15,20 @@ import VaporTesting
 struct AuthorizationMatrixTests {
     enum Role: String, CaseIterable, Sendable {
         case anonymous, tenant, otherTenant, coTenant, operator_, dpo, admin
+        /// Someone who was given the tenant's share link, and nothing else (no account).
+        case linkHolder
     }
 
     /// Who the declaration lets in.
     static func allowed(_ access: RouteAccess) -> Set<Role> {
         switch access {
         case .anyone: Set(Role.allCases)
-        case .signedIn: Set(Role.allCases).subtracting([.anonymous])
+        case .signedIn: Set(Role.allCases).subtracting([.anonymous, .linkHolder])
         case .owner: [.tenant]
         case .partner: [.coTenant]
         case .staff: [.operator_, .dpo, .admin]
+        // The token in the path is the credential: whoever holds the link, account or not.
+        case .linkHolder: Set(Role.allCases)
         }
     }
 
@@ -91,15 +95,35 @@ struct AuthorizationMatrixTests {
                     #expect(res.status == .ok)
                 }
             }
+            // The tenant shares the whole file; the other tenant shares theirs.
+            var share: (id: UUID, token: String)?
+            var otherShare: UUID?
+            for (auth, isTenant) in [(tenantAuth, true), (otherAuth, false)] {
+                try await app.testing().test(.POST, "api/v1/me/shares", headers: auth, beforeRequest: { req in
+                    try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "agence@example.org", kind: "agency"),
+                                                                         purpose: "Visite", documentIds: nil, expiresAt: nil))
+                }, afterResponse: { res in
+                    #expect(res.status == .created)
+                    let body = try res.content.decode(SharesController.ShareBody.self)
+                    if isTenant {
+                        share = (body.id, String(try #require(body.url).split(separator: "/").last ?? ""))
+                    } else {
+                        otherShare = body.id
+                    }
+                })
+            }
             world.parameters = [
                 "document": try #require(document).uuidString, "guarantor": try #require(guarantor).uuidString,
                 // The tenant's partner, whom the tenant manages; the tenant, whose file the partner sees.
                 "member": partner.uuidString, "partner": tenant.uuidString,
                 // The tenant a member of staff files a document for.
                 "account": tenant.uuidString, "version": app.dossier.register.register.version,
+                // The tenant's share link: its id for the tenant's API, its token for its holder.
+                "share": try #require(share).id.uuidString, "token": try #require(share).token,
             ]
             world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
-                                                      "guarantor": try #require(otherGuarantor).uuidString]) { $1 }
+                                                      "guarantor": try #require(otherGuarantor).uuidString,
+                                                      "share": try #require(otherShare).uuidString]) { $1 }
             return world
         }
     }
@@ -177,10 +201,13 @@ struct AuthorizationMatrixTests {
                     findings.append("\(what): turned away with \(answer.status)")
                 }
                 // Let in, but given the other tenant's document or guarantor: nothing of it.
-                let namesForeign = route.path.contains { $0 == .parameter("document") || $0 == .parameter("guarantor") }
-                if namesForeign, access == .owner || access == .partner {
+                let namesForeign = route.path.contains { $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") }
+                if namesForeign, access == .owner || access == .partner || access == .linkHolder {
                     let foreign = try await call(route, as: role, in: world, parameters: world.foreign, on: app)
-                    let missing = world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
+                    // Through a link, only the document changes: one outside the link answers as a missing one.
+                    let missing = access == .linkHolder
+                        ? world.foreign.merging(["document": UUID().uuidString]) { $1 }
+                        : world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
                     let nothing = try await call(route, as: role, in: world, parameters: missing, on: app)
                     if foreign.status >= 500 || foreign != nothing {
                         findings.append("\(what) with the other tenant's object: answers \(foreign.status) where a missing one gets \(nothing.status)")

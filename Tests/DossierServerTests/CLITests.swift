@@ -62,12 +62,12 @@ struct CLITests {
         #expect(run.output.contains("On this build, no page yet for: erasure, restriction, portability"))
         // A measure this build cannot keep is an error.
         let yaml = try Fixtures.shippedRegisterYAML().replacingOccurrences(
-            of: "    appliesTo: share-links\n    purposes: [services]\n    text: {fr: \"chaque page", with: "    purposes: [services]\n    text: {fr: \"chaque page")
+            of: "    capability: watermarks\n    appliesTo: share-links\n", with: "    capability: retention-sweep\n")
         let file = try temporaryFile(yaml)
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
         let broken = try DossierProcess.run(["register", "check", file.path])
         #expect(broken.status == 1)
-        #expect(broken.errors.contains("the measure promises 'watermarks', which this build does not provide"))
+        #expect(broken.errors.contains("the measure promises 'retention-sweep', which this build does not provide"))
     }
 
     @Test func renderRefusesAnUnknownFormat() throws {

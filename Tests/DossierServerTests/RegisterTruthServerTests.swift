@@ -101,13 +101,13 @@ struct RegisterTruthServerTests {
             #expect(app.capabilities.contains(.connectionLog))
             #expect(app.capabilities.contains(.policyPage))
             #expect(!app.capabilities.contains(.accountDeletion))
-            #expect(!app.capabilities.contains(.shareLinks))
+            #expect(app.capabilities.contains(.shareLinks))
             // A route taken away takes its capability with it.
             #expect(BuildCapabilities.provided(by: Routes()).isDisjoint(with: [.profileRectification, .policyPage]))
         }
         #expect(try await BuildCapabilities.ofThisBuild() == Set(Capability.allCases.filter { capability in
             switch capability.implementation {
-            case .route: [.policyPage, .profileRectification, .connectionLog].contains(capability)
+            case .route: [.policyPage, .profileRectification, .connectionLog, .shareLinks].contains(capability)
             case .component: BuildCapabilities.components.contains(capability)
             case .always: true
             }

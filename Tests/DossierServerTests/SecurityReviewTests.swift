@@ -266,7 +266,7 @@ struct SecurityReviewTests {
     // MARK: 5. Inspection off the event loop, with a limit
 
     @Test func finding5_inspectionsBeyondTheLimitAreRefusedNotQueuedForever() async throws {
-        let pool = InspectionPool(maximumConcurrent: 1, maximumWaiting: 1)
+        let pool = InspectionPool(maximumConcurrent: 1, maximumWaiting: 1, busy: "busy")
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let first = Task { try await pool.run { started.signal(); gate.wait(); return 1 } }

@@ -112,7 +112,7 @@ public enum Inflate {
     }
 }
 
-/// The CRC-32 of PNG chunks (zlib's).
+/// The CRC-32 of PNG chunks and ZIP entries (zlib's).
 enum PNGCRC {
     static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let pointer = bytes.baseAddress?.assumingMemoryBound(to: Bytef.self)

@@ -104,7 +104,7 @@ public enum Capability: String, RegisterVocabulary, Comparable {
         case .passwordHashing: .component("Accounts")
         case .auditTrail: .component("Audit")
         case .staffRoles: .component("Review")
-        case .watermarks: .component("Sharing/Watermark")
+        case .watermarks: .component("Sharing/RenditionSandbox")
         case .sessionCookie: .component("Web/WebSecurity")
         case .csrfCookie: .component("Web/WebSecurity")
         case .cookieConsent: .component("Consent/CookieBanner")

@@ -109,6 +109,17 @@ public struct Recipient: Codable, Sendable {
     public var role: ControllerRole?
     /// The role in words: what the recipient decides on its own, and whose notice covers it.
     public var roleDetail: LocalizedText?
+    /// For a recipient a tenant shares their file with: how long a link may last, and which
+    /// documents it may carry. Kept by `ShareRules` and the sharing service.
+    public var sharing: SharingLimits?
+}
+
+/// What a tenant may share with a recipient, at most.
+public struct SharingLimits: Codable, Sendable {
+    /// The longest a link may last.
+    public var maximum: RetentionPeriod
+    /// The catalogue's document categories the recipient may receive (`identity`, `resources`…).
+    public var documents: [String]
 }
 
 /// A processor (sub-contractor) acting on the controller's behalf.

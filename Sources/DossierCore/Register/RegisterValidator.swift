@@ -20,6 +20,7 @@ public enum RegisterValidator {
         check.cookies()
         check.rights()
         check.orphans()
+        check.sharingLimits()
         check.security()
         check.notices()
         return check.findings
@@ -181,6 +182,29 @@ public enum RegisterValidator {
                 }
                 if cookie.consentRequired && !purpose.reliesOnConsent {
                     report("cookies[\(index)].consentRequired", "cookie '\(cookie.id)' needs consent but its purpose '\(purpose.id)' does not rely on consent")
+                }
+            }
+        }
+
+        /// Links go only to the recipients a tenant chooses (agencies, landlords, insurers), for a
+        /// period no longer than a shared document is kept (12 months), each kind with one entry.
+        mutating func sharingLimits() {
+            let shareable: Set<RecipientKind> = [.agency, .landlord, .insurer]
+            var kinds: Set<RecipientKind> = []
+            for (index, recipient) in register.recipients.enumerated() {
+                guard let sharing = recipient.sharing else { continue }
+                let path = "recipients[\(index)].sharing"
+                if !shareable.contains(recipient.kind) {
+                    report(path, "recipient '\(recipient.id)' of kind \(recipient.kind.rawValue) cannot receive share links; expected only agency, landlord or insurer")
+                }
+                if !kinds.insert(recipient.kind).inserted {
+                    report(path, "a second recipient of kind \(recipient.kind.rawValue) with sharing limits; expected one per kind")
+                }
+                if sharing.maximum.isZero || sharing.maximum.isLonger(than: RetentionPeriod(12, .month)) {
+                    report("\(path).maximum", "a link lasting \(sharing.maximum); expected more than 0 days and at most 12 months (how long a shared document is kept)")
+                }
+                if sharing.documents.isEmpty {
+                    report("\(path).documents", "no document category; expected the catalogue's categories this recipient may receive")
                 }
             }
         }

@@ -18,6 +18,7 @@ public enum BuildCapabilities {
         .sessionCookie,      // Web/WebSecurity.swift
         .csrfCookie,         // Web/WebSecurity.swift
         .guarantorNotice,    // RentalFile/GuarantorNotice.swift
+        .watermarks,         // Sharing/RenditionSandbox.swift, Sources/dossier-render, Sources/Rendition
     ]
 
     /// What a server with these routes provides.

@@ -79,9 +79,14 @@ public enum DossierApp {
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
             clientAddresses: try ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             uploads: UploadGate(maximumConcurrent: 4),
-            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16),
-            inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory)
+            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16,
+                                         busy: "The server is busy checking other files: try again in a few seconds."),
+            inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory),
+            renditions: InspectionPool(maximumConcurrent: max(1, min(2, System.coreCount)), maximumWaiting: 16,
+                                        busy: "The server is busy preparing other shared files: try again in a few seconds."),
+            renderer: RenditionSandbox(executable: try RenditionSandbox.locate())
         )
+        RenditionSandbox.ignoreBrokenPipes()
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))
         // A connection silent this long is closed (it would otherwise hold an upload slot).
         app.http.server.configuration.idleTimeout = .seconds(60)

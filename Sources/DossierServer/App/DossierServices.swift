@@ -24,6 +24,10 @@ public struct DossierServices: Sendable {
     let inspections: InspectionPool
     /// Each file is inspected in a process of its own, under limits.
     let inspector: InspectionSandbox
+    /// What recipients of a shared file receive is rendered off the event loops, a few at a time,
+    /// each in a process of its own.
+    let renditions: InspectionPool
+    let renderer: RenditionSandbox
     public var catalogue: DocumentCatalogue { .shipped }
 }
 

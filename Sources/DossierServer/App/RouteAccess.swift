@@ -16,6 +16,9 @@ enum RouteAccess: String, Sendable, Hashable, CaseIterable {
     case partner
     /// Staff: operators, the DPO, administrators. Tenants get 403.
     case staff
+    /// Whoever holds a share link: the token in the path is the credential, whoever is signed
+    /// in; an unknown token answers 404, a revoked or expired one 410.
+    case linkHolder
 }
 
 extension Route {

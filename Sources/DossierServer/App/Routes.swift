@@ -12,4 +12,5 @@ func routes(_ app: Application) throws {
     try app.register(collection: RentalFileController())
     try app.register(collection: StaffController())
     try app.register(collection: FileWebController())
+    try app.register(collection: SharesController())
 }

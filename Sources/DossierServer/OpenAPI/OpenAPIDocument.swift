@@ -326,6 +326,26 @@ private struct Builder {
                 body: StaffController.ReviewBody.schema(context), auth: true, parameters: [path("document")],
                 [204: .empty("Recorded"), 403: .error("Staff only")]
             )],
+            "/api/v1/me/shares": [
+                "get": api("The tenant's share links, newest first, with their state and how often they were used", auth: true,
+                           [200: .json("Share links", .array(.ref("Share")))]),
+                "post": api("Share the whole file, or chosen documents, with a named agency, landlord or insurer, for a purpose, until a date "
+                            + "(30 days by default, at most what the register allows for the recipient). The link's address is in `url`, given once",
+                            body: SharesController.NewShareBody.schema(context), auth: true, [
+                                201: .json("The link", .ref("Share")),
+                                403: .error("The account's address is not confirmed yet"),
+                                409: .error("Too many open links (\(ShareService.maximumOpenShares))"),
+                                503: .error("The server's keys are being renewed; try again later"),
+                            ]),
+            ],
+            "/api/v1/me/shares/{share}": ["delete": api("Revoke a link for good: its recipient is refused from now on, its cached copies deleted",
+                                                        auth: true, parameters: [path("share")], [204: .empty("Revoked")])],
+            "/api/v1/me/shares/{share}/pause": ["post": api("Pause a link (its recipient is refused until it is resumed)", auth: true,
+                                                            parameters: [path("share")], [200: .json("The link", .ref("Share")), 409: .error("Revoked or expired")])],
+            "/api/v1/me/shares/{share}/resume": ["post": api("Resume a paused link", auth: true,
+                                                             parameters: [path("share")], [200: .json("The link", .ref("Share")), 409: .error("Revoked or expired")])],
+            "/api/v1/me/shares/{share}/accesses": ["get": api("The link's access log: every view and download by its recipient, newest first",
+                                                              auth: true, parameters: [path("share")], [200: .json("Accesses", .array(.ref("ShareAccess")))])],
             "/api/v1/staff/tenants/{account}/documents": ["post": upload(
                 "Staff: file a document a tenant sent by email or post",
                 extra: [.required("source", .choice(["email", "post"])), .required("receivedAt", .string(format: "date").described("The day it was received, not in the future"))],
@@ -361,6 +381,12 @@ private struct Builder {
             "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [], parameters: [pagePath("document")])],
             "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents", parameters: [pagePath("document")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/s/{token}": ["get": page("A share link's page, for its recipient: what is shared, with links to each watermarked document "
+                                       + "(404 unknown, 410 revoked or expired, 403 paused, 429 after too many unknown links)", parameters: [pagePath("token")])],
+            "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
+                                                            parameters: [pagePath("token"), pagePath("document")])],
+            "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents", parameters: [pagePath("token")])],
+            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [pagePath("token")])],
             "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
             "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision"], parameters: [pagePath("document")])],
         ]
@@ -426,6 +452,18 @@ private struct Builder {
                     .required("reasons", .array(.object([.required("id", text), .required("name", .localized)]))),
                     .optional("comment", text), .required("at", .dateTime),
                 ]))),
+            ]),
+            "Share": .object([
+                .required("id", .uuid), .optional("url", text), .required("reference", text),
+                .required("recipient", .object([.required("name", text), .required("email", text),
+                                                .required("kind", .choice(ShareRules.recipients(in: context.register).map(\.kind.rawValue)))])),
+                .required("purpose", text), .required("wholeFile", .boolean), .required("documentIds", .array(.uuid)),
+                .required("state", .choice(ShareState.allCases.map(\.rawValue))),
+                .required("createdAt", .dateTime), .required("expiresAt", .dateTime), .required("accesses", .integer()),
+            ]),
+            "ShareAccess": .object([
+                .required("at", .dateTime), .required("action", .choice(ShareAccess.Action.allCases.map(\.rawValue))),
+                .optional("documentId", .uuid), .optional("documentType", text),
             ]),
             "Completeness": .object([
                 .required("person", text), .required("kind", .choice(PersonKind.allCases.map(\.rawValue))), .required("name", text),

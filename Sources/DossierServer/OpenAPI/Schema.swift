@@ -9,7 +9,7 @@ indirect enum Schema: Sendable {
     case choice([String])
     case integer(ClosedRange<Int>? = nil)
     case boolean
-    case array(Schema, minItems: Int? = nil, maxItems: Int? = nil)
+    case array(Schema, minItems: Int? = nil, maxItems: Int? = nil, unique: Bool = false)
     /// An object; `closed`: no other property may appear.
     case object([Property], closed: Bool = true)
     /// An object with any properties of the given kind (a map).
@@ -80,8 +80,9 @@ indirect enum Schema: Sendable {
             return .object(schema)
         case .boolean:
             return ["type": "boolean"]
-        case let .array(items, minItems, maxItems):
+        case let .array(items, minItems, maxItems, unique):
             var schema: [String: JSONValue] = ["type": "array", "items": items.json]
+            if unique { schema["uniqueItems"] = .bool(true) }
             if let minItems { schema["minItems"] = .number(Double(minItems)) }
             if let maxItems { schema["maxItems"] = .number(Double(maxItems)) }
             return .object(schema)

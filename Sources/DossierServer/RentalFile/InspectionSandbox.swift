@@ -16,22 +16,7 @@ struct InspectionSandbox: Sendable {
 
     /// The `dossier-inspect` binary: `DOSSIER_INSPECTOR`, else beside the running executable.
     static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
-        if let path = environment["DOSSIER_INSPECTOR"], !path.isEmpty {
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw ConfigurationError("DOSSIER_INSPECTOR \(path) is not an executable file")
-            }
-            return URL(fileURLWithPath: path)
-        }
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
-            Bundle.main.bundleURL.deletingLastPathComponent(),
-            Bundle.main.bundleURL,
-        ].map { $0.resolvingSymlinksInPath().appendingPathComponent("dossier-inspect") }
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw ConfigurationError("dossier-inspect, which inspects every upload, is not beside the dossier executable "
-                + "(build it with `swift build --product dossier`, or set DOSSIER_INSPECTOR)")
-        }
-        return found
+        try HelperExecutable.locate("dossier-inspect", variable: "DOSSIER_INSPECTOR", doing: "inspects every upload", environment: environment)
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -141,5 +126,29 @@ struct InspectionSandbox: Sendable {
         var bytes = Array((text ?? "").utf8.filter { $0 != 0 })
         if bytes.count > 255 { bytes = Array(bytes.suffix(255)) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The programs the server starts for work it keeps out of its own process (`dossier-inspect`,
+/// `dossier-render`): named by a variable, else beside the running executable.
+enum HelperExecutable {
+    static func locate(_ name: String, variable: String, doing what: String,
+                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        if let path = environment[variable], !path.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ConfigurationError("\(variable) \(path) is not an executable file")
+            }
+            return URL(fileURLWithPath: path)
+        }
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL.deletingLastPathComponent(),
+            Bundle.main.bundleURL,
+        ].map { $0.resolvingSymlinksInPath().appendingPathComponent(name) }
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+            throw ConfigurationError("\(name), which \(what), is not beside the dossier executable "
+                + "(build it with `swift build --product dossier`, or set \(variable))")
+        }
+        return found
     }
 }

@@ -56,8 +56,11 @@ actor UploadGate {
 final class InspectionPool: Sendable {
     private let pool: NIOThreadPool
     private let slots: ManagedSlots
+    /// What a request that finds every slot taken is told (503).
+    private let busy: String
 
-    init(maximumConcurrent: Int, maximumWaiting: Int) {
+    init(maximumConcurrent: Int, maximumWaiting: Int, busy: String) {
+        self.busy = busy
         pool = NIOThreadPool(numberOfThreads: maximumConcurrent)
         pool.start()
         slots = ManagedSlots(limit: maximumConcurrent + maximumWaiting)
@@ -65,7 +68,7 @@ final class InspectionPool: Sendable {
 
     func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard slots.take() else {
-            throw UploadGate.Busy(status: .serviceUnavailable, reason: "The server is busy checking other files: try again in a few seconds.")
+            throw UploadGate.Busy(status: .serviceUnavailable, reason: busy)
         }
         defer { slots.give() }
         return try await pool.runIfActive(work)
@@ -107,5 +110,6 @@ final class InspectionPool: Sendable {
 struct InspectionPoolShutdown: LifecycleHandler {
     func shutdownAsync(_ application: Application) async {
         await application.dossier.inspections.shutdown()
+        await application.dossier.renditions.shutdown()
     }
 }

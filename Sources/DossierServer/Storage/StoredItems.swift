@@ -74,6 +74,17 @@ enum StoredItems {
         // The decision is about the tenant's document; the reviewer and their comment are staff data.
         Table("document_reviews", [kept("services", Document.dataCategory), kept("staff-accounts", "staff-accounts")],
               columns: ["id", "document_id", "reviewer", "decision", "reasons", "comment", "created_at"]),
+        // Share links: the recipient and the purpose, sealed with the tenant's key; which documents;
+        // who looked and when (the tenant's access log); watermarked renditions, sealed, for the
+        // life of the link.
+        Table("shares", [kept("services", "identification"), kept("services", Share.dataCategory)],
+              columns: ["id", "account_id", "subject", "recipient_kind", "sealed", "token_hash", "whole_file", "language",
+                        "created_at", "expires_at", "paused_at", "revoked_at"]),
+        Table("share_documents", [kept("services", Share.dataCategory)], columns: ["id", "share_id", "document_id"]),
+        Table("share_accesses", [kept("services", Share.dataCategory)],
+              columns: ["id", "share_id", "occurred_at", "action", "document_id", "document_type"]),
+        Table("share_renditions", [kept("services", Share.dataCategory)],
+              columns: ["id", "share_id", "key", "blob_key", "size", "created_at"]),
         // A landlord may be a person: the name is personal data then.
         Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",

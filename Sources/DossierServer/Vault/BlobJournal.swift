@@ -46,6 +46,12 @@ enum BlobJournal {
         try await BlobJournalEntry.query(on: database).filter(\.$blobKey ~~ keys).delete()
     }
 
+    /// Whether a row names the blob: a document's file, or a share link's cached rendition.
+    static func isNamed(_ key: String, on database: any Database) async throws -> Bool {
+        if try await DocumentFile.query(on: database).filter(\.$blobKey == key).count() > 0 { return true }
+        return try await ShareRendition.query(on: database).filter(\.$blobKey == key).count() > 0
+    }
+
     /// Undoes the writes of an upload that failed before its document was recorded: each blob
     /// no document names is deleted with its entry; an entry whose blob could not be deleted
     /// stays for recovery.
@@ -86,8 +92,8 @@ enum BlobJournal {
                 removed += 1
             case .write:
                 guard now.timeIntervalSince(entry.createdAt) >= grace else { continue }
-                // Recorded after all (a document names it): only the entry is left over.
-                if try await DocumentFile.query(on: database).filter(\.$blobKey == entry.blobKey).count() == 0 {
+                // Recorded after all (a document or a cached rendition names it): only the entry is left over.
+                if try await !isNamed(entry.blobKey, on: database) {
                     try await blobs.delete(entry.blobKey)
                     removed += 1
                 }

@@ -95,6 +95,14 @@ public enum ConsistencyCheck {
             }
         }
 
+        // Share links' cached renditions: sealed with the tenant's key, there as recorded.
+        for rendition in try await ShareRendition.query(on: db).all() {
+            referenced.insert(rendition.blobKey)
+            if try await !blobs.exists(rendition.blobKey) {
+                report.problems.append("blob \(rendition.blobKey) of a share link's rendition is missing")
+            }
+        }
+
         // Blobs nobody refers to. Those the journal names are writes or deletions under way
         // (or interrupted: recovery at the next start finishes them), not orphans.
         let journal = try await BlobJournalEntry.query(on: db).all()

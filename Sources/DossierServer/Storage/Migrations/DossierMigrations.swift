@@ -12,6 +12,7 @@ enum DossierMigrations {
         M007ReadIndexes(),
         M009PolicyVersionCapabilities(),
         M010CreateBlobJournal(),
+        M011CreateShares(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key

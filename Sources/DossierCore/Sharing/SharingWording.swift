@@ -1,0 +1,74 @@
+import Foundation
+
+/// What sharing says to tenants and recipients, in French and English.
+public struct SharingWording: Sendable {
+    public let language: Language
+
+    public init(_ language: Language) {
+        self.language = language
+    }
+
+    private var fr: Bool { language == .fr }
+
+    public func kinds(_ allowed: [String]) -> String {
+        fr ? "Destinataire attendu : \(allowed.joined(separator: ", "))." : "Expected recipient: \(allowed.joined(separator: ", "))."
+    }
+
+    public var expiryInPast: String { fr ? "La date d'expiration doit être dans le futur." : "The expiry must be in the future." }
+
+    public func expiryTooLate(_ latest: Date) -> String {
+        let day = ShareWatermark(recipient: "", purpose: "", date: latest, link: "", language: language).day
+        return fr ? "Pour ce destinataire, un lien dure au plus jusqu'au \(day) (registre des traitements)."
+            : "For this recipient, a link lasts until \(day) at most (processing register)."
+    }
+
+    public var documentsList: String {
+        fr ? "Une liste de 1 à 100 pièces distinctes est attendue (ou aucune liste, pour tout le dossier)."
+            : "Expected a list of 1 to 100 distinct documents (or no list, for the whole file)."
+    }
+
+    public var documentsNotShareable: String {
+        fr ? "Une de ces pièces n'est pas dans votre dossier, est refusée, ou ne peut être transmise à ce destinataire."
+            : "One of these documents is not in your file, was declined, or cannot be given to this recipient."
+    }
+
+    public func tooManyShares(_ maximum: Int) -> String {
+        fr ? "\(maximum) liens ouverts au plus : révoquez-en un d'abord." : "At most \(maximum) open links: revoke one first."
+    }
+
+    public var notOpen: String { fr ? "Ce lien est révoqué ou expiré." : "This link is revoked or expired." }
+    public var unknownLink: String { fr ? "Ce lien n'existe pas. Vérifiez l'adresse reçue." : "This link does not exist. Check the address you were given." }
+
+    public func goneLink(_ state: ShareState) -> String {
+        switch (state, fr) {
+        case (.revoked, true): "Le locataire a retiré ce partage : le dossier n'est plus consultable."
+        case (.revoked, false): "The tenant withdrew this share: the file can no longer be viewed."
+        case (_, true): "Ce lien a expiré : demandez au locataire un nouveau partage."
+        case (_, false): "This link has expired: ask the tenant to share their file again."
+        }
+    }
+
+    public var pausedLink: String {
+        fr ? "Le locataire a suspendu ce partage pour le moment." : "The tenant has paused this share for now."
+    }
+
+    public var renditionFailed: String {
+        fr ? "Cette pièce n'a pas pu être préparée. Réessayez plus tard." : "This document could not be prepared. Try again later."
+    }
+
+    public func coverTitle(_ tenant: String) -> String { fr ? "Dossier de location de \(tenant)" : "Rental file of \(tenant)" }
+
+    public func coverIntro(recipient: String, purpose: String, day: String, link: String, until: Date) -> [String] {
+        let end = ShareWatermark(recipient: "", purpose: "", date: until, link: "", language: language).day
+        return fr
+            ? ["Transmis à : \(recipient)", "Pour : \(purpose)", "Partagé le \(day) par le lien \(link), valable jusqu'au \(end).",
+               "Chaque page porte le nom du destinataire : ces copies ne valent que pour cet usage."]
+            : ["Given to: \(recipient)", "For: \(purpose)", "Shared on \(day) through link \(link), valid until \(end).",
+               "Every page bears the recipient's name: these copies are valid for this use only."]
+    }
+
+    public var contents: String { fr ? "Contenu :" : "Contents:" }
+    public var ofGuarantor: String { fr ? " (garant)" : " (guarantor)" }
+    public var validated: String { fr ? " — vérifiée par notre équipe" : " — checked by our staff" }
+    public var noSuchDocument: String { fr ? "Cette pièce ne fait pas partie de ce partage." : "This document is not part of this share." }
+}

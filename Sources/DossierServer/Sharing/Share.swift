@@ -1,0 +1,146 @@
+import DossierCore
+import Fluent
+import Foundation
+
+/// A link through which a recipient (an agency, a landlord, an insurer) sees the tenant's file,
+/// or chosen documents of it, for a stated purpose, until it expires or the tenant revokes it.
+/// Only the token's hash is stored; who the recipient is and the purpose are sealed with the
+/// tenant's key (erased with it).
+final class Share: Model, @unchecked Sendable {
+    static let schema = "shares"
+    static let dataCategory = "supporting-documents"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "account_id") var account: Account
+    /// The tenant's subject: their key seals the recipient and the renditions.
+    @Field(key: "subject") var subject: String
+    @Enum(key: "recipient_kind") var recipientKind: RecipientKind
+    /// `ShareDetails`, sealed with the tenant's key.
+    @Field(key: "sealed") var sealed: Data
+    @Field(key: "token_hash") var tokenHash: String
+    /// The whole file (as it is when the recipient looks), rather than chosen documents.
+    @Field(key: "whole_file") var wholeFile: Bool
+    /// The language of the tenant when they shared: the watermark's and the recipient page's.
+    @Enum(key: "language") var language: Language
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "expires_at") var expiresAt: Date
+    @OptionalField(key: "paused_at") var pausedAt: Date?
+    @OptionalField(key: "revoked_at") var revokedAt: Date?
+
+    var properties: [any AnyProperty] { [$id, $account, $subject, $recipientKind, $sealed, $tokenHash, $wholeFile, $language, $createdAt, $expiresAt, $pausedAt, $revokedAt] }
+
+    init() {}
+
+    init(id: UUID, accountID: UUID, subject: String, recipientKind: RecipientKind, sealed: Data, tokenHash: String,
+         wholeFile: Bool, language: Language, now: Date, expiresAt: Date) {
+        self.id = id
+        $account.id = accountID
+        self.subject = subject
+        self.recipientKind = recipientKind
+        self.sealed = sealed
+        self.tokenHash = tokenHash
+        self.wholeFile = wholeFile
+        self.language = language
+        createdAt = now
+        self.expiresAt = expiresAt
+    }
+
+    func state(at now: Date) -> ShareState {
+        ShareState.of(revokedAt: revokedAt, expiresAt: expiresAt, lockedAt: nil, pausedAt: pausedAt, now: now)
+    }
+
+    /// The link's short reference, on the watermark and in the tenant's list.
+    var reference: String { String((id?.uuidString ?? "").prefix(8)).lowercased() }
+
+    /// The sealing context of the details.
+    static func detailsContext(_ id: UUID) -> String { "share:\(id.uuidString.lowercased())" }
+}
+
+/// What is sealed in a share: the recipient and the purpose, as the tenant typed them.
+struct ShareDetails: Codable, Sendable {
+    var name: String
+    var email: String
+    var purpose: String
+}
+
+/// A document a share carries (when it is not the whole file).
+final class ShareDocument: Model, @unchecked Sendable {
+    static let schema = "share_documents"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "share_id") var share: Share
+    @Parent(key: "document_id") var document: Document
+
+    var properties: [any AnyProperty] { [$id, $share, $document] }
+
+    init() {}
+
+    init(shareID: UUID, documentID: UUID) {
+        $share.id = shareID
+        $document.id = documentID
+    }
+}
+
+/// One view or download through a link: shown to the tenant, and audited.
+final class ShareAccess: Model, @unchecked Sendable {
+    static let schema = "share_accesses"
+
+    enum Action: String, Codable, Sendable, CaseIterable {
+        /// The recipient's page (the list of what is shared).
+        case view
+        /// One document, watermarked.
+        case document
+        /// The whole shared file as one PDF.
+        case filePDF = "file.pdf"
+        /// The whole shared file as a ZIP of PDFs.
+        case fileZIP = "file.zip"
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "share_id") var share: Share
+    @Field(key: "occurred_at") var occurredAt: Date
+    @Enum(key: "action") var action: Action
+    /// The document read (kept after the document is deleted: the log says what was seen).
+    @OptionalField(key: "document_id") var documentID: UUID?
+    @OptionalField(key: "document_type") var documentType: String?
+
+    var properties: [any AnyProperty] { [$id, $share, $occurredAt, $action, $documentID, $documentType] }
+
+    init() {}
+
+    init(shareID: UUID, at date: Date, action: Action, documentID: UUID?, documentType: String?) {
+        $share.id = shareID
+        occurredAt = date
+        self.action = action
+        self.documentID = documentID
+        self.documentType = documentType
+    }
+}
+
+/// A watermarked rendition kept for the life of its link, sealed with the tenant's key (never
+/// in plaintext): what a recipient asks twice is rendered once.
+final class ShareRendition: Model, @unchecked Sendable {
+    static let schema = "share_renditions"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "share_id") var share: Share
+    /// What it renders: "document:ID", or "file:" and a digest of the documents it holds.
+    @Field(key: "key") var key: String
+    @Field(key: "blob_key") var blobKey: String
+    @Field(key: "size") var size: Int
+    @Field(key: "created_at") var createdAt: Date
+
+    var properties: [any AnyProperty] { [$id, $share, $key, $blobKey, $size, $createdAt] }
+
+    init() {}
+
+    init(shareID: UUID, key: String, blobKey: String, size: Int, now: Date) {
+        $share.id = shareID
+        self.key = key
+        self.blobKey = blobKey
+        self.size = size
+        createdAt = now
+    }
+
+    static func context(share: UUID, key: String) -> String { "share-rendition:\(share.uuidString.lowercased()):\(key)" }
+}

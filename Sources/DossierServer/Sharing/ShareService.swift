@@ -1,0 +1,380 @@
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+
+/// Sharing the tenant's file: links created, listed, paused, revoked by the tenant; resolved,
+/// viewed and downloaded by recipients, every access logged and audited, every document
+/// delivered watermarked for its recipient (never the original). The API and the pages share it.
+struct ShareService: Sendable {
+    let database: any Database
+    let services: DossierServices
+    let logger: Logger
+
+    init(_ request: Request) {
+        self.init(database: request.db, services: request.dossier, logger: request.logger)
+    }
+
+    init(database: any Database, services: DossierServices, logger: Logger) {
+        self.database = database
+        self.services = services
+        self.logger = logger
+    }
+
+    var clock: any WallClock { services.clock }
+    var vault: KeyVault { services.vault }
+    var register: Register { services.register.register }
+    var files: RentalFileService { RentalFileService(database: database, services: services, logger: logger) }
+
+    /// Links a tenant may hold open at once (revoked and expired ones do not count).
+    static let maximumOpenShares = 50
+
+    // MARK: The tenant's side
+
+    struct NewShare: Sendable {
+        var recipientName: String
+        var recipientEmail: String
+        var recipientKind: String
+        var purpose: String
+        /// nil: the whole file.
+        var documentIDs: [UUID]?
+        var expiresAt: Date?
+    }
+
+    struct Created: Sendable {
+        var share: Share
+        /// The secret of the link, shown once: only its hash is kept.
+        var token: String
+    }
+
+    /// The public address of a link.
+    func url(token: String) -> String {
+        let base = services.configuration.baseURL
+        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/s/" + token
+    }
+
+    func create(_ input: NewShare, for account: Account, language: Language) async throws -> Created {
+        try files.requireVerified(account, language: language)
+        let now = clock.now
+        let words = SharingWording(language)
+        var problems: [FieldProblem] = []
+        problems += Self.textProblems(input.recipientName, field: "recipient.name", maximum: ShareRules.maximumNameLength, language: language)
+        let email = EmailAddress(input.recipientEmail)
+        if email == nil { problems.append(FieldProblem(field: "recipient.email", message: AccountWording(language).invalidEmail)) }
+        let kind = RecipientKind(rawValue: input.recipientKind).flatMap { kind in
+            ShareRules.recipients(in: register).contains { $0.kind == kind } ? kind : nil
+        }
+        if kind == nil { problems.append(FieldProblem(field: "recipient.kind", message: words.kinds(ShareRules.recipients(in: register).map(\.kind.rawValue)))) }
+        problems += Self.textProblems(input.purpose, field: "purpose", maximum: ShareRules.maximumPurposeLength, language: language)
+        var expiresAt = now
+        if let kind {
+            do {
+                expiresAt = try ShareRules.expiry(requested: input.expiresAt, kind: kind, register: register, now: now)
+            } catch .expiryTooLate(let latest) {
+                problems.append(FieldProblem(field: "expiresAt", message: words.expiryTooLate(latest)))
+            } catch {
+                problems.append(FieldProblem(field: "expiresAt", message: words.expiryInPast))
+            }
+        }
+        var documentIDs: [UUID] = []
+        if let chosen = input.documentIDs, let kind {
+            let allowed = ShareRules.documentCategories(for: kind, in: register)
+            let own = try await files.documents(of: account)
+            if chosen.isEmpty || Set(chosen).count != chosen.count || chosen.count > 100 {
+                problems.append(FieldProblem(field: "documentIds", message: words.documentsList))
+            } else if !chosen.allSatisfy({ id in own.contains { $0.id == id && allowed.contains($0.category) && $0.status != .declined } }) {
+                // Someone else's, missing, declined or not for this recipient: told alike.
+                problems.append(FieldProblem(field: "documentIds", message: words.documentsNotShareable))
+            }
+            documentIDs = chosen
+        }
+        guard problems.isEmpty, let kind, let email else { throw ValidationFailure(problems: problems) }
+        let chosenIDs = documentIDs
+
+        let id = UUID()
+        let token = SecretToken.generate()
+        let details = ShareDetails(name: input.recipientName.trimmingCharacters(in: .whitespacesAndNewlines), email: email.value,
+                                   purpose: input.purpose.trimmingCharacters(in: .whitespacesAndNewlines))
+        let sealed = try await vault.sealJSON(details, for: account.subject, context: Share.detailsContext(id))
+        let accountID = try account.requireID()
+        let share = Share(id: id, accountID: accountID, subject: account.subject, recipientKind: kind, sealed: sealed,
+                          tokenHash: SecretToken.hash(token), wholeFile: input.documentIDs == nil, language: language,
+                          now: now, expiresAt: expiresAt)
+        try await services.audit.transaction(on: database) { db, audit in
+            let open = try await Share.query(on: db).filter(\.$account.$id == accountID).filter(\.$revokedAt == nil)
+                .filter(\.$expiresAt > now).count()
+            guard open < Self.maximumOpenShares else {
+                throw Abort(.conflict, reason: words.tooManyShares(Self.maximumOpenShares))
+            }
+            try await share.create(on: db)
+            for documentID in chosenIDs {
+                try await ShareDocument(shareID: id, documentID: documentID).create(on: db)
+            }
+            audit.record(AuditEvent(action: "share.created", subject: account.subject, purpose: "services",
+                                    details: ["share": id.uuidString.lowercased(), "recipientKind": kind.rawValue,
+                                              "documents": share.wholeFile ? "all" : String(chosenIDs.count)]), by: account.subject)
+        }
+        return Created(share: share, token: token)
+    }
+
+    static func textProblems(_ text: String, field: String, maximum: Int, language: Language) -> [FieldProblem] {
+        let words = AccountWording(language)
+        if TextRules.hasForbidden(text) { return [FieldProblem(field: field, message: words.invalidCharacters)] }
+        if TextRules.length(text) > maximum { return [FieldProblem(field: field, message: words.tooLong(maximum))] }
+        if TextRules.isBlank(text) { return [FieldProblem(field: field, message: words.required)] }
+        return []
+    }
+
+    /// The tenant's links, newest first.
+    func shares(of account: Account) async throws -> [Share] {
+        try await Share.query(on: database).filter(\.$account.$id == account.requireID()).sort(\.$createdAt, .descending).all()
+    }
+
+    /// One of the tenant's links, or nil (also for someone else's).
+    func share(_ id: UUID, of account: Account) async throws -> Share? {
+        try await Share.query(on: database).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first()
+    }
+
+    func details(of share: Share) async throws -> ShareDetails {
+        try await vault.openJSON(ShareDetails.self, share.sealed, for: share.subject, context: Share.detailsContext(share.requireID()))
+    }
+
+    /// The documents a link names (for a link to chosen documents).
+    func chosenDocuments(of share: Share) async throws -> [UUID] {
+        try await ShareDocument.query(on: database).filter(\.$share.$id == share.requireID()).all().map(\.$document.id)
+    }
+
+    func accesses(of share: Share) async throws -> [ShareAccess] {
+        try await ShareAccess.query(on: database).filter(\.$share.$id == share.requireID()).sort(\.$occurredAt, .descending).all()
+    }
+
+    enum Change: String {
+        case revoke, pause, resume
+
+        var auditAction: String {
+            switch self {
+            case .revoke: "share.revoked"
+            case .pause: "share.paused"
+            case .resume: "share.resumed"
+            }
+        }
+    }
+
+    /// Revokes (for good), pauses or resumes a link. Revoked, its cached renditions go at once.
+    func change(_ share: Share, _ change: Change, by account: Account, language: Language) async throws {
+        let now = clock.now
+        let words = SharingWording(language)
+        let state = share.state(at: now)
+        switch change {
+        case .revoke:
+            guard share.revokedAt == nil else { return }
+            share.revokedAt = now
+        case .pause:
+            guard !state.isFinal else { throw Abort(.conflict, reason: words.notOpen) }
+            guard share.pausedAt == nil else { return }
+            share.pausedAt = now
+        case .resume:
+            guard !state.isFinal else { throw Abort(.conflict, reason: words.notOpen) }
+            guard share.pausedAt != nil else { return }
+            share.pausedAt = nil
+        }
+        let shareID = try share.requireID()
+        let cached = change == .revoke ? try await ShareRendition.query(on: database).filter(\.$share.$id == shareID).all() : []
+        try await services.audit.transaction(on: database) { db, audit in
+            try await share.save(on: db)
+            if !cached.isEmpty {
+                try await ShareRendition.query(on: db).filter(\.$share.$id == shareID).delete()
+                try await BlobJournal.record(cached.map(\.blobKey), .delete, at: now, on: db)
+            }
+            audit.record(AuditEvent(action: change.auditAction, subject: account.subject, purpose: "services",
+                                    details: ["share": shareID.uuidString.lowercased()]), by: account.subject)
+        }
+        if !cached.isEmpty {
+            try await BlobJournal.completeDeletion(of: cached.map(\.blobKey), blobs: services.blobs, on: database)
+        }
+    }
+
+    // MARK: The recipient's side
+
+    /// Why a link does not serve: unknown (404, also for a malformed token), gone for good
+    /// (revoked or expired: 410), or paused (403); too many unknown tokens from one address: 429.
+    struct Refusal: AbortError {
+        var status: HTTPResponseStatus
+        var reason: String
+        var state: ShareState?
+        var headers: HTTPHeaders = [:]
+    }
+
+    /// The link a token opens, if it serves now. Unknown tokens count against the client's
+    /// address: guessing is slowed down, then stopped for the hour.
+    func resolve(token: String, client: String, language: Language) async throws -> Share {
+        let now = clock.now
+        let words = SharingWording(language)
+        let ledger = ThrottleLedger(database: database)
+        let key = ThrottleLedger.Key("share-token:client", ClientAddressResolver.throttleKey(client))
+        let failures = try await ledger.times(key, since: now - ShareRules.guessing.window)
+        if case let .blocked(wait) = ShareRules.guessing.decision(failures: failures, now: now) {
+            throw Refusal(status: .tooManyRequests, reason: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))),
+                          state: nil, headers: ["Retry-After": "\(Int(wait))"])
+        }
+        // A token is 43 characters of base64url: anything else is unknown without a lookup.
+        let wellFormed = token.utf8.count == 43 && token.utf8.allSatisfy { $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+        guard wellFormed, let share = try await Share.query(on: database).filter(\.$tokenHash == SecretToken.hash(token)).first() else {
+            try await ledger.record([key], at: now)
+            throw Refusal(status: .notFound, reason: words.unknownLink, state: nil)
+        }
+        let state = share.state(at: now)
+        switch state {
+        case .active:
+            return share
+        case .revoked, .expired:
+            throw Refusal(status: .gone, reason: words.goneLink(state), state: state)
+        case .paused, .locked:
+            throw Refusal(status: .forbidden, reason: words.pausedLink, state: state)
+        }
+    }
+
+    /// What the link shows now: the documents it names (all of the file's for a whole-file
+    /// link), only of the categories the register lets this recipient receive, never a declined one.
+    func documents(for share: Share) async throws -> [DocumentListing] {
+        let allowed = ShareRules.documentCategories(for: share.recipientKind, in: register)
+        let account = try await Account.find(share.$account.id, on: database)
+        guard let account else { return [] }
+        var documents = try await files.documents(of: account).filter { allowed.contains($0.category) && $0.status != .declined }
+        if !share.wholeFile {
+            let chosen = Set(try await chosenDocuments(of: share))
+            documents = documents.filter { chosen.contains($0.id) }
+        }
+        return documents
+    }
+
+    /// Logs an access in the tenant's access log and in the audit trail, together.
+    func record(_ action: ShareAccess.Action, through share: Share, document: DocumentListing? = nil) async throws {
+        let shareID = try share.requireID()
+        let access = ShareAccess(shareID: shareID, at: clock.now, action: action, documentID: document?.id, documentType: document?.type)
+        try await services.audit.transaction(on: database) { db, audit in
+            try await access.create(on: db)
+            var details = ["share": shareID.uuidString.lowercased(), "action": action.rawValue]
+            if let document { details["document"] = document.id.uuidString.lowercased() }
+            audit.record(AuditEvent(action: "share.accessed", subject: share.subject, purpose: "services", details: details),
+                         by: "share:\(shareID.uuidString.lowercased())")
+        }
+    }
+
+    /// The watermark of everything this link delivers.
+    func watermark(for share: Share) async throws -> ShareWatermark {
+        let details = try await details(of: share)
+        return ShareWatermark(recipient: details.name, purpose: details.purpose, date: share.createdAt, link: share.reference,
+                              language: share.language)
+    }
+
+    /// One document, watermarked, as a PDF: from the link's cache, else rendered (and cached).
+    func rendition(of document: DocumentListing, through share: Share) async throws -> Data {
+        try await cached(key: "document:\(document.id.uuidString.lowercased())", share: share) {
+            let mark = try await watermark(for: share)
+            let (parts, bytes) = try await self.parts(of: document)
+            return (RenditionJob(mark: mark.mark, parts: parts), bytes)
+        }
+    }
+
+    /// The whole shared file as one PDF: a cover page listing its contents, then each document.
+    func wholeFile(_ documents: [DocumentListing], through share: Share) async throws -> Data {
+        let key = "file:" + Digest.sha256Hex(Data(documents.map { $0.id.uuidString.lowercased() }.joined(separator: ",").utf8))
+        return try await cached(key: key, share: share) {
+            let mark = try await watermark(for: share)
+            var parts = [try await cover(documents, share: share, mark: mark)]
+            var bytes: [Data] = []
+            for document in documents {
+                let (more, data) = try await self.parts(of: document)
+                parts += more
+                bytes += data
+            }
+            return (RenditionJob(mark: mark.mark, parts: parts), bytes)
+        }
+    }
+
+    /// The whole shared file as a ZIP: each document's watermarked PDF, and the list of contents.
+    func archive(_ documents: [DocumentListing], through share: Share) async throws -> Data {
+        var zip = ZipArchive()
+        let now = clock.now
+        let mark = try await watermark(for: share)
+        let contents = try await coverLines(documents, share: share, mark: mark)
+        try zip.add("contents.txt", Data((contents.joined(separator: "\n") + "\n").utf8), date: now)
+        for (index, document) in documents.enumerated() {
+            let pdf = try await rendition(of: document, through: share)
+            try zip.add(String(format: "%02d-%@.pdf", index + 1, document.type), pdf, date: now)
+        }
+        return try zip.finished()
+    }
+
+    /// The parts of a document's rendition: each of its files, decrypted for the renderer.
+    private func parts(of document: DocumentListing) async throws -> ([RenditionJob.Part], [Data]) {
+        let stored = try await DocumentFile.query(on: database).filter(\.$document.$id == document.id).sort(\.$position).all()
+        var parts: [RenditionJob.Part] = []
+        var bytes: [Data] = []
+        for file in stored {
+            let opened = try await files.open(file, of: document.subject)
+            defer { opened.close() }
+            var data = Data(capacity: file.size)
+            while let piece = try opened.next() { data.append(piece) }
+            parts.append(.file(kind: FileInspector.Kind(rawValue: file.kind) ?? .pdf, length: data.count))
+            bytes.append(data)
+        }
+        return (parts, bytes)
+    }
+
+    private func coverLines(_ documents: [DocumentListing], share: Share, mark: ShareWatermark) async throws -> [String] {
+        let words = SharingWording(share.language)
+        let owner = try await Account.find(share.$account.id, on: database)
+        var lines = [words.coverTitle(owner.map { "\($0.firstName) \($0.lastName)" } ?? ""), ""]
+        lines += words.coverIntro(recipient: mark.recipient, purpose: mark.purpose, day: mark.day, link: mark.link, until: share.expiresAt)
+        lines += ["", words.contents]
+        let catalogue = services.catalogue
+        for (index, document) in documents.enumerated() {
+            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[share.language] } else { document.type }
+            lines.append("\(index + 1). \(name)\(document.guarantorID != nil ? words.ofGuarantor : "")\(document.status == .validated ? words.validated : "")")
+        }
+        return lines
+    }
+
+    private func cover(_ documents: [DocumentListing], share: Share, mark: ShareWatermark) async throws -> RenditionJob.Part {
+        var lines = try await coverLines(documents, share: share, mark: mark)
+        let title = lines.removeFirst()
+        return .text(title: title, lines: lines, qr: nil, qrCaption: nil)
+    }
+
+    /// What `key` renders for `share`: opened from the cache (sealed with the tenant's key), else
+    /// made by `job`, rendered in `dossier-render`, sealed and kept for the life of the link.
+    private func cached(key: String, share: Share, job: @Sendable () async throws -> (RenditionJob, [Data])) async throws -> Data {
+        let shareID = try share.requireID()
+        let context = ShareRendition.context(share: shareID, key: key)
+        if let hit = try await ShareRendition.query(on: database).filter(\.$share.$id == shareID).filter(\.$key == key).first(),
+           let sealed = try? await services.blobs.get(hit.blobKey) {
+            return try await vault.open(sealed, for: share.subject, context: context)
+        }
+        let (renditionJob, bytes) = try await job()
+        let renderer = services.renderer
+        let pdf: Data
+        do {
+            pdf = try await services.renditions.run { try renderer.render(renditionJob, files: bytes) }
+        } catch let failure as RenditionSandbox.Failure {
+            logger.error("rendition failed: \(failure)")
+            throw Abort(.internalServerError, reason: SharingWording(share.language).renditionFailed)
+        }
+        // Kept for next time; a failure to keep it costs a new rendering, nothing else.
+        do {
+            let sealed = try await vault.seal(pdf, for: share.subject, context: context)
+            let blobKey = UUID().uuidString.lowercased()
+            let now = clock.now
+            try await BlobJournal.record([blobKey], .write, at: now, on: database)
+            try await services.blobs.put(sealed, key: blobKey)
+            try await database.transaction { db in
+                try await ShareRendition(shareID: shareID, key: key, blobKey: blobKey, size: sealed.count, now: now).create(on: db)
+                try await BlobJournal.clear([blobKey], on: db)
+            }
+        } catch {
+            logger.notice("a rendition was not cached: \(String(reflecting: type(of: error)))")
+        }
+        return pdf
+    }
+}

@@ -1,0 +1,265 @@
+import DossierCore
+import Fluent
+import Vapor
+
+/// Share links: the tenant's API (create, list, pause, resume, revoke, access log) and the
+/// recipient's pages and downloads under `/s/{token}`. Both translate to `ShareService`.
+struct SharesController: RouteCollection {
+    func boot(routes: any RoutesBuilder) throws {
+        let me = routes.grouped("api", "v1").grouped(BearerAuthMiddleware()).grouped("me")
+        me.post("shares", use: Self.create).access(.signedIn)
+        me.get("shares", use: Self.list).access(.signedIn)
+        me.delete("shares", ":share", use: Self.revoke).access(.owner)
+        me.post("shares", ":share", "pause", use: Self.pause).access(.owner)
+        me.post("shares", ":share", "resume", use: Self.resume).access(.owner)
+        me.get("shares", ":share", "accesses", use: Self.accesses).access(.owner)
+
+        // The token is the credential: whoever holds the link, signed in or not.
+        let link = routes.grouped("s", ":token")
+        link.get(use: Self.recipientPage).access(.linkHolder)
+        link.get("documents", ":document", use: Self.recipientDocument).access(.linkHolder)
+        link.get("file.pdf", use: Self.recipientFilePDF).access(.linkHolder)
+        link.get("file.zip", use: Self.recipientFileZIP).access(.linkHolder)
+    }
+
+    // MARK: The tenant's API
+
+    struct NewShareBody: Content {
+        struct Recipient: Content {
+            var name: String
+            var email: String
+            var kind: String
+        }
+
+        var recipient: Recipient
+        var purpose: String
+        var documentIds: [UUID]?
+        var expiresAt: Date?
+    }
+
+    struct ShareBody: Content {
+        struct Recipient: Content {
+            var name: String
+            var email: String
+            var kind: RecipientKind
+        }
+
+        var id: UUID
+        /// The link's address: given once, at creation (only its hash is kept).
+        var url: String?
+        var reference: String
+        var recipient: Recipient
+        var purpose: String
+        var wholeFile: Bool
+        var documentIds: [UUID]
+        var state: ShareState
+        var createdAt: Date
+        var expiresAt: Date
+        var accesses: Int
+    }
+
+    struct AccessBody: Content {
+        var at: Date
+        var action: ShareAccess.Action
+        var documentId: UUID?
+        var documentType: String?
+    }
+
+    static func body(_ share: Share, _ service: ShareService, url: String? = nil) async throws -> ShareBody {
+        let details = try await service.details(of: share)
+        return ShareBody(id: try share.requireID(), url: url, reference: share.reference,
+                         recipient: .init(name: details.name, email: details.email, kind: share.recipientKind),
+                         purpose: details.purpose, wholeFile: share.wholeFile,
+                         documentIds: share.wholeFile ? [] : try await service.chosenDocuments(of: share),
+                         state: share.state(at: service.clock.now), createdAt: share.createdAt, expiresAt: share.expiresAt,
+                         accesses: try await ShareAccess.query(on: service.database).filter(\.$share.$id == share.requireID()).count())
+    }
+
+    static func create(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let input = try req.decodeBody(NewShareBody.self, language: account.language)
+        let service = ShareService(req)
+        let created = try await service.create(.init(recipientName: input.recipient.name, recipientEmail: input.recipient.email,
+                                                     recipientKind: input.recipient.kind, purpose: input.purpose,
+                                                     documentIDs: input.documentIds, expiresAt: input.expiresAt),
+                                               for: account, language: account.language)
+        return try await body(created.share, service, url: service.url(token: created.token)).encodeResponse(status: .created, for: req)
+    }
+
+    static func list(req: Request) async throws -> [ShareBody] {
+        let service = ShareService(req)
+        var result: [ShareBody] = []
+        for share in try await service.shares(of: req.requireAuthenticated().account) {
+            result.append(try await body(share, service))
+        }
+        return result
+    }
+
+    static func owned(_ req: Request) async throws -> (Share, ShareService, Account) {
+        let account = try req.requireAuthenticated().account
+        let service = ShareService(req)
+        guard let share = try await service.share(try req.parameters.id("share"), of: account) else {
+            throw Abort(.notFound, reason: "No such share.")
+        }
+        return (share, service, account)
+    }
+
+    static func revoke(req: Request) async throws -> HTTPStatus {
+        let (share, service, account) = try await owned(req)
+        try await service.change(share, .revoke, by: account, language: account.language)
+        return .noContent
+    }
+
+    static func pause(req: Request) async throws -> ShareBody {
+        let (share, service, account) = try await owned(req)
+        try await service.change(share, .pause, by: account, language: account.language)
+        return try await body(share, service)
+    }
+
+    static func resume(req: Request) async throws -> ShareBody {
+        let (share, service, account) = try await owned(req)
+        try await service.change(share, .resume, by: account, language: account.language)
+        return try await body(share, service)
+    }
+
+    static func accesses(req: Request) async throws -> [AccessBody] {
+        let (share, service, _) = try await owned(req)
+        return try await service.accesses(of: share).map {
+            AccessBody(at: $0.occurredAt, action: $0.action, documentId: $0.documentID, documentType: $0.documentType)
+        }
+    }
+
+    // MARK: The recipient's pages
+
+    struct RecipientPage: Encodable {
+        struct Item: Encodable {
+            var id: String
+            var name: String
+            var guarantor: Bool
+            var validated: Bool
+        }
+
+        var token: String
+        var tenant: String
+        var recipient: String
+        var purpose: String
+        var reference: String
+        var expires: String
+        var documents: [Item]
+    }
+
+    /// The link the path names, serving; else the page that says why (404, 410, 403, 429).
+    static func resolve(_ req: Request) async throws -> Result<(Share, ShareService), ShareService.Refusal> {
+        let service = ShareService(req)
+        do {
+            return .success((try await service.resolve(token: req.parameters.get("token") ?? "", client: req.clientAddress,
+                                                       language: req.webLanguage), service))
+        } catch let refusal as ShareService.Refusal {
+            return .failure(refusal)
+        }
+    }
+
+    static func refusalPage(_ req: Request, _ refusal: ShareService.Refusal) async throws -> Response {
+        let response = try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: refusal.reason), status: refusal.status)
+        for (name, value) in refusal.headers { response.headers.replaceOrAdd(name: name, value: value) }
+        return private_(response)
+    }
+
+    /// What a recipient gets is theirs alone: not cached, not indexed, and the link (a secret)
+    /// not passed on as a referrer.
+    static func private_(_ response: Response) -> Response {
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+        response.headers.replaceOrAdd(name: "X-Robots-Tag", value: "noindex, nofollow")
+        return response
+    }
+
+    static func recipientPage(req: Request) async throws -> Response {
+        let (share, service): (Share, ShareService)
+        switch try await resolve(req) {
+        case let .success(found): (share, service) = found
+        case let .failure(refusal): return try await refusalPage(req, refusal)
+        }
+        let documents = try await service.documents(for: share)
+        let details = try await service.details(of: share)
+        let owner = try await Account.find(share.$account.id, on: req.db)
+        let catalogue = req.dossier.catalogue
+        let language = share.language
+        let items = documents.map { document -> RecipientPage.Item in
+            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
+            return .init(id: document.id.uuidString.lowercased(), name: name, guarantor: document.guarantorID != nil,
+                         validated: document.status == .validated)
+        }
+        try await service.record(.view, through: share)
+        let page = RecipientPage(token: req.parameters.get("token") ?? "", tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
+                                 recipient: details.name, purpose: details.purpose, reference: share.reference,
+                                 expires: ShareWatermark(recipient: "", purpose: "", date: share.expiresAt, link: "", language: language).day,
+                                 documents: items)
+        return private_(try await req.page("share", titleKey: "sharedFile", body: page, language: language))
+    }
+
+    static func pdfResponse(_ data: Data, name: String, type: String = "application/pdf") -> Response {
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: type)
+        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"\(name)\"")
+        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        headers.replaceOrAdd(name: "Content-Security-Policy", value: DocumentSecurity.contentPolicy)
+        return private_(Response(status: .ok, headers: headers, body: .init(data: data)))
+    }
+
+    static func recipientDocument(req: Request) async throws -> Response {
+        let (share, service): (Share, ShareService)
+        switch try await resolve(req) {
+        case let .success(found): (share, service) = found
+        case let .failure(refusal): return try await refusalPage(req, refusal)
+        }
+        // A document outside the link (another's, or not chosen) answers as a missing one.
+        guard let id = UUID(uuidString: req.parameters.get("document") ?? ""),
+              let document = try await service.documents(for: share).first(where: { $0.id == id }) else {
+            return try await refusalPage(req, .init(status: .notFound, reason: SharingWording(share.language).noSuchDocument, state: nil))
+        }
+        let pdf = try await service.rendition(of: document, through: share)
+        try await service.record(.document, through: share, document: document)
+        return pdfResponse(pdf, name: "\(document.type)-\(share.reference).pdf")
+    }
+
+    static func recipientFilePDF(req: Request) async throws -> Response {
+        let (share, service): (Share, ShareService)
+        switch try await resolve(req) {
+        case let .success(found): (share, service) = found
+        case let .failure(refusal): return try await refusalPage(req, refusal)
+        }
+        let pdf = try await service.wholeFile(try await service.documents(for: share), through: share)
+        try await service.record(.filePDF, through: share)
+        return pdfResponse(pdf, name: "dossier-\(share.reference).pdf")
+    }
+
+    static func recipientFileZIP(req: Request) async throws -> Response {
+        let (share, service): (Share, ShareService)
+        switch try await resolve(req) {
+        case let .success(found): (share, service) = found
+        case let .failure(refusal): return try await refusalPage(req, refusal)
+        }
+        let zip = try await service.archive(try await service.documents(for: share), through: share)
+        try await service.record(.fileZIP, through: share)
+        return pdfResponse(zip, name: "dossier-\(share.reference).zip", type: "application/zip")
+    }
+}
+
+extension SharesController.NewShareBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        let kinds = ShareRules.recipients(in: context.register).map(\.kind.rawValue)
+        return .object([
+            .required("recipient", .object([
+                .required("name", .typed(maxLength: ShareRules.maximumNameLength, required: true)),
+                .required("email", .string(maxLength: EmailAddress.maximumLength, pattern: EmailAddress.pattern)),
+                .required("kind", .choice(kinds)),
+            ])),
+            .required("purpose", .typed(maxLength: ShareRules.maximumPurposeLength, required: true)
+                .described("Why the recipient receives the file (a visit, an application): written on every page")),
+            .optional("documentIds", .array(.uuid, minItems: 1, maxItems: 100, unique: true)
+                .described("The documents shared; absent for the whole file (as it is when the recipient looks)")),
+            .optional("expiresAt", .dateTime.described("When the link ends: 30 days by default, never beyond what the register allows for the recipient")),
+        ])
+    }
+}

@@ -1,0 +1,251 @@
+@testable import DossierServer
+import DossierCore
+import DossierTestSupport
+import Fluent
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// Share links end to end, on SQLite and PostgreSQL: what a recipient sees and downloads (the
+/// watermark read back from the delivered PDF with pdftotext), what the tenant sees of it, and
+/// every way a link stops answering.
+@Suite("Sharing")
+struct SharingTests {
+    struct Tenant {
+        var token: String
+        var auth: HTTPHeaders { ["Authorization": "Bearer \(token)"] }
+        var payslip: UUID
+        var photo: UUID
+        var rentReceipt: UUID
+    }
+
+    /// A confirmed tenant with a tax notice (PDF), an identity photo (JPEG) and a rent receipt.
+    static func tenant(_ app: Application, email: String = "jane.doe@example.org") async throws -> Tenant {
+        try await app.signUp(email: email, verified: true)
+        let token = try await app.signIn(email: email)
+        var ids: [UUID] = []
+        for (type, name, media) in [("tax-notice", "payslip.pdf", "application/pdf"), ("identity-card", "photo-with-gps.jpg", "image/jpeg"),
+                                    ("rent-receipts", "payslip.pdf", "application/pdf")] {
+            try await app.upload(token: token, type: type, files: [(name, media, try upload(name))]) { res in
+                #expect(res.status == .created, "\(res.body.string)")
+                ids.append(try res.content.decode(RentalFileController.DocumentBody.self).id)
+            }
+        }
+        return Tenant(token: token, payslip: ids[0], photo: ids[1], rentReceipt: ids[2])
+    }
+
+    static func share(_ app: Application, _ tenant: Tenant, kind: String = "agency", documents: [UUID]? = nil, expiresAt: Date? = nil,
+                      status: HTTPStatus = .created) async throws -> (body: SharesController.ShareBody?, token: String, answer: String) {
+        var result: (SharesController.ShareBody?, String, String) = (nil, "", "")
+        try await app.testing().test(.POST, "api/v1/me/shares", headers: tenant.auth, beforeRequest: { req in
+            try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "contact@agence-dupont.example", kind: kind),
+                                                                 purpose: "Visite du 12 rue des Lilas", documentIds: documents, expiresAt: expiresAt))
+        }, afterResponse: { res in
+            #expect(res.status == status, "\(res.body.string)")
+            if res.status == .created {
+                let body = try res.content.decode(SharesController.ShareBody.self)
+                result = (body, String(try #require(body.url).split(separator: "/").last ?? ""), res.body.string)
+            } else {
+                result.2 = res.body.string
+            }
+        })
+        return result
+    }
+
+    /// The text of a PDF, as poppler's pdftotext reads it.
+    static func text(of pdf: Data) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("shared-\(UUID().uuidString).pdf")
+        try pdf.write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pdftotext")
+        process.arguments = ["-layout", file.path, "-"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func get(_ app: Application, _ path: String, headers: HTTPHeaders = [:]) async throws -> (status: HTTPStatus, body: Data, type: String?) {
+        var answer: (HTTPStatus, Data, String?) = (.internalServerError, Data(), nil)
+        try await app.testing().test(.GET, path, headers: headers) { res in
+            answer = (res.status, Data(buffer: res.body), res.headers.first(name: .contentType))
+        }
+        return answer
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func aRecipientGetsWatermarkedCopiesAndTheTenantSeesEachAccess(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await Self.tenant(app)
+            let (share, token, answer) = try await Self.share(app, tenant, documents: [tenant.payslip, tenant.photo])
+            let created = try #require(share)
+            #expect(created.state == .active && !created.wholeFile && Set(created.documentIds) == [tenant.payslip, tenant.photo])
+            #expect(token.count == 43)
+            // Only the token's hash is kept.
+            let stored = try #require(try await Share.find(created.id, on: app.db))
+            #expect(stored.tokenHash == SecretToken.hash(token) && !answer.isEmpty)
+
+            let page = try await Self.get(app, "s/\(token)")
+            #expect(page.status == .ok)
+            let html = String(decoding: page.body, as: UTF8.self)
+            #expect(html.contains("Agence Dupont") && html.contains(tenant.payslip.uuidString.lowercased()))
+            #expect(!html.contains(tenant.rentReceipt.uuidString.lowercased()))
+
+            let original = try upload("payslip.pdf")
+            let document = try await Self.get(app, "s/\(token)/documents/\(tenant.payslip.uuidString.lowercased())")
+            #expect(document.status == .ok && document.type == "application/pdf")
+            #expect(document.body != original && document.body.starts(with: Data("%PDF-".utf8)))
+            let text = try Self.text(of: document.body)
+            #expect(text.contains("Agence Dupont") && text.contains("Visite du 12 rue des Lilas") && text.contains(created.reference))
+            // The original's own text is gone: its pages are pictures now, the watermark burnt in.
+            let originalText = try Self.text(of: original)
+            #expect(originalText.contains("Bulletin"))
+            #expect(!text.contains("Bulletin"))
+            // Asked again: the same copy, from the link's cache, sealed (never plaintext at rest).
+            let again = try await Self.get(app, "s/\(token)/documents/\(tenant.payslip.uuidString.lowercased())")
+            #expect(again.body == document.body)
+            let cached = try await ShareRendition.query(on: app.db).filter(\.$share.$id == created.id).all()
+            #expect(cached.count == 1)
+            let sealed = try await app.dossier.blobs.get(try #require(cached.first).blobKey)
+            #expect(!sealed.starts(with: Data("%PDF".utf8)) && sealed.range(of: Data("Agence Dupont".utf8)) == nil)
+
+            let picture = try await Self.get(app, "s/\(token)/documents/\(tenant.photo.uuidString.lowercased())")
+            let pictureText = try Self.text(of: picture.body)
+            #expect(picture.status == .ok && pictureText.contains("Agence Dupont"))
+
+            let whole = try await Self.get(app, "s/\(token)/file.pdf")
+            #expect(whole.status == .ok)
+            let wholeText = try Self.text(of: whole.body)
+            #expect(wholeText.contains("Contents:") && wholeText.contains("Last or second-to-last tax notice") && wholeText.contains("Agence Dupont"))
+            #expect(!wholeText.contains("rent receipts"))
+            let zip = try await Self.get(app, "s/\(token)/file.zip")
+            #expect(zip.status == .ok && zip.type == "application/zip" && zip.body.starts(with: Data([0x50, 0x4B, 0x03, 0x04])))
+            #expect(zip.body.range(of: Data("01-tax-notice.pdf".utf8)) != nil && zip.body.range(of: Data("02-identity-card.pdf".utf8)) != nil)
+
+            // The tenant's access log, newest first; the audit trail has each access too.
+            var accesses: [SharesController.AccessBody] = []
+            try await app.testing().test(.GET, "api/v1/me/shares/\(created.id)/accesses", headers: tenant.auth, afterResponse: { res in
+                #expect(res.status == .ok)
+                accesses = try res.content.decode([SharesController.AccessBody].self)
+            })
+            #expect(accesses.map(\.action) == [.fileZIP, .filePDF, .document, .document, .document, .view])
+            #expect(accesses.filter { $0.documentId == tenant.payslip }.count == 2)
+            let audited = try await AuditRecord.query(on: app.db).filter(\.$action == "share.accessed").count()
+            #expect(audited == 6)
+
+            // Revoked: refused for good, and its cached copies deleted.
+            try await app.testing().test(.DELETE, "api/v1/me/shares/\(created.id)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            for path in ["s/\(token)", "s/\(token)/documents/\(tenant.payslip.uuidString.lowercased())", "s/\(token)/file.pdf", "s/\(token)/file.zip"] {
+                #expect(try await Self.get(app, path).status == .gone, "\(path)")
+            }
+            #expect(try await ShareRendition.query(on: app.db).count() == 0)
+            #expect(try await app.dossier.blobs.exists(try #require(cached.first).blobKey) == false)
+            try await app.testing().test(.GET, "api/v1/me/shares", headers: tenant.auth, afterResponse: { res in
+                let listed = try res.content.decode([SharesController.ShareBody].self)
+                #expect(listed.first?.state == .revoked)
+            })
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func aLinkEndsOnItsDayAndNeverOutlivesTheRegister(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            let tenant = try await Self.tenant(app)
+            // 30 days by default.
+            let (share, token, _) = try await Self.share(app, tenant)
+            #expect(try #require(share).expiresAt == RetentionPeriod(30, .day).added(to: testEpoch))
+            #expect(try #require(share).wholeFile)
+            // The register allows 3 months for an agency: one second more is refused, in the past too.
+            let latest = RetentionPeriod(3, .month).added(to: testEpoch)
+            let tooLate = try await Self.share(app, tenant, expiresAt: latest + 1, status: .unprocessableEntity)
+            #expect(tooLate.answer.contains("expiresAt"))
+            _ = try await Self.share(app, tenant, expiresAt: testEpoch - 60, status: .unprocessableEntity)
+            _ = try await Self.share(app, tenant, expiresAt: latest, status: .created)
+
+            clock.advance(by: 30 * 86400 - 1)
+            #expect(try await Self.get(app, "s/\(token)").status == .ok)
+            clock.advance(by: 1)
+            let expired = try await Self.get(app, "s/\(token)")
+            #expect(expired.status == .gone && String(decoding: expired.body, as: UTF8.self).contains("expir"))
+            // (Signed in again: a session lasts less than the link did.)
+            let again = try await app.signIn()
+            try await app.testing().test(.POST, "api/v1/me/shares/\(try #require(share).id)/resume", headers: ["Authorization": "Bearer \(again)"]) { res in
+                #expect(res.status == .conflict)
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func nothingOutsideALinkIsReachable(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await Self.tenant(app)
+            let other = try await Self.tenant(app, email: "other@example.org")
+            let (_, token, _) = try await Self.share(app, tenant, documents: [tenant.payslip])
+            // Another of the tenant's documents, another tenant's, a made-up id, not an id: one answer.
+            var answers: Set<String> = []
+            for id in [tenant.photo.uuidString, other.payslip.uuidString, UUID().uuidString, "not-an-id"] {
+                let answer = try await Self.get(app, "s/\(token)/documents/\(id)")
+                #expect(answer.status == .notFound)
+                answers.insert(String(decoding: answer.body, as: UTF8.self).replacingOccurrences(of: id, with: ""))
+            }
+            #expect(answers.count == 1)
+            // The whole-file PDF of a link to one document holds that document only.
+            let whole = try Self.text(of: try await Self.get(app, "s/\(token)/file.pdf").body)
+            #expect(!whole.contains("identity card"))
+
+            // Documents the tenant does not own, or that the register does not let this recipient
+            // have (an insurer gets no proof of address): refused when sharing, nothing stored.
+            let before = try await Share.query(on: app.db).count()
+            _ = try await Self.share(app, tenant, documents: [other.payslip], status: .unprocessableEntity)
+            _ = try await Self.share(app, tenant, kind: "insurer", documents: [tenant.rentReceipt], status: .unprocessableEntity)
+            _ = try await Self.share(app, tenant, documents: [tenant.payslip, tenant.payslip], status: .unprocessableEntity)
+            _ = try await Self.share(app, tenant, kind: "auditor", status: .unprocessableEntity)
+            #expect(try await Share.query(on: app.db).count() == before)
+            // A whole-file link to an insurer shows no proof of address.
+            let (_, insurer, _) = try await Self.share(app, tenant, kind: "insurer")
+            let page = String(decoding: try await Self.get(app, "s/\(insurer)").body, as: UTF8.self)
+            #expect(page.contains(tenant.payslip.uuidString.lowercased()) && !page.contains(tenant.rentReceipt.uuidString.lowercased()))
+            // Another tenant's link id is not the tenant's to revoke.
+            let (otherShare, _, _) = try await Self.share(app, other)
+            try await app.testing().test(.DELETE, "api/v1/me/shares/\(try #require(otherShare).id)", headers: tenant.auth) { res in
+                #expect(res.status == .notFound)
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func guessingTokensIsStoppedAndPausedLinksWait(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            let tenant = try await Self.tenant(app)
+            let (share, token, _) = try await Self.share(app, tenant)
+            let id = try #require(share).id
+            try await app.testing().test(.POST, "api/v1/me/shares/\(id)/pause", headers: tenant.auth, afterResponse: { res in
+                let paused = try res.content.decode(SharesController.ShareBody.self)
+                #expect(paused.state == .paused)
+            })
+            #expect(try await Self.get(app, "s/\(token)").status == .forbidden)
+            try await app.testing().test(.POST, "api/v1/me/shares/\(id)/resume", headers: tenant.auth, afterResponse: { res in
+                let resumed = try res.content.decode(SharesController.ShareBody.self)
+                #expect(resumed.state == .active)
+            })
+            #expect(try await Self.get(app, "s/\(token)").status == .ok)
+
+            // Unknown tokens from one address: answered 404 up to the limit, then 429 for every
+            // link, a real one too, until the wait is over.
+            for _ in 0..<ShareRules.guessing.maximumFailures {
+                #expect(try await Self.get(app, "s/\(SecretToken.generate())").status == .notFound)
+            }
+            let blocked = try await Self.get(app, "s/\(token)")
+            #expect(blocked.status == .tooManyRequests)
+            clock.advance(by: ShareRules.guessing.baseDelay + 1)
+            #expect(try await Self.get(app, "s/\(token)").status == .ok)
+        }
+    }
+}
