@@ -121,7 +121,8 @@ static void draw_tiles(cairo_t *cr, double width, double height, const char *tex
 /// The footer, as text of the PDF page (the raster carries the tiles): at most 7 pt, smaller
 /// when needed to fit the page's width.
 static void draw_footer(cairo_t *cr, double width, double height, const char *text) {
-    if (!text || !*text) return;
+    // A page too small to carry it legibly (a strip) carries the tiles only.
+    if (!text || !*text || width < 120 || height < 60) return;
     cairo_save(cr);
     select_font(cr, 0);
     cairo_set_font_size(cr, 7);
@@ -129,7 +130,9 @@ static void draw_footer(cairo_t *cr, double width, double height, const char *te
     cairo_text_extents(cr, text, &extents);
     double available = width - 24;
     if (extents.x_advance > available && extents.x_advance > 0) {
-        cairo_set_font_size(cr, 7 * available / extents.x_advance);
+        // Never below 3 pt: what does not fit then runs off the page's edge (the tiles carry it all).
+        double size = 7 * available / extents.x_advance;
+        cairo_set_font_size(cr, size < 3 ? 3 : size);
     }
     cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_rectangle(cr, 0, height - 14, width, 14);
@@ -223,9 +226,9 @@ int dossier_rendition_add_pdf(dossier_rendition *rendition, const unsigned char 
     }
     int count = poppler_document_get_n_pages(document);
     if (count < 1 || count > max_pages) {
-        fail(error, error_size, "the PDF has %d pages; a shared document has 1 to %d", count, max_pages);
+        fail(error, error_size, "the PDF has %d pages; at most %d fit", count, max_pages);
         g_object_unref(document);
-        return -1;
+        return count < 1 ? -1 : DOSSIER_RENDITION_TOO_LARGE;
     }
     int status = 0;
     for (int index = 0; index < count && status == 0; index++) {
@@ -248,6 +251,13 @@ int dossier_rendition_add_pdf(dossier_rendition *rendition, const unsigned char 
         if (longer > MAX_RASTER_SIDE) scale *= MAX_RASTER_SIDE / longer;
         int pixels_x = (int)ceil(width * scale), pixels_y = (int)ceil(height * scale);
         cairo_surface_t *raster = cairo_image_surface_create(CAIRO_FORMAT_RGB24, pixels_x, pixels_y);
+        if (cairo_surface_status(raster) != CAIRO_STATUS_SUCCESS) {
+            fail(error, error_size, "page %d: no memory for a %dx%d raster", index + 1, pixels_x, pixels_y);
+            cairo_surface_destroy(raster);
+            g_object_unref(page);
+            status = -1;
+            break;
+        }
         cairo_t *cr = cairo_create(raster);
         cairo_set_source_rgb(cr, 1, 1, 1);
         cairo_paint(cr);
@@ -310,6 +320,12 @@ int dossier_rendition_add_image(dossier_rendition *rendition, const unsigned cha
         return -1;
     }
     cairo_surface_t *raster = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+    if (cairo_surface_status(raster) != CAIRO_STATUS_SUCCESS) {
+        fail(error, error_size, "no memory for a %dx%d picture", width, height);
+        cairo_surface_destroy(raster);
+        g_free(rgb);
+        return -1;
+    }
     cairo_surface_flush(raster);
     unsigned char *pixels = cairo_image_surface_get_data(raster);
     int stride = cairo_image_surface_get_stride(raster);
@@ -460,6 +476,10 @@ int dossier_rendition_add_text_page(dossier_rendition *rendition, const char *ti
         return -1;
     }
     return rendition->failed_write ? (fail(error, error_size, "the output could not be written"), -1) : 0;
+}
+
+int dossier_rendition_page_count(const dossier_rendition *rendition) {
+    return rendition ? rendition->pages : 0;
 }
 
 int dossier_rendition_end(dossier_rendition *rendition, char *error, size_t error_size) {

@@ -26,8 +26,10 @@ limit(Int32(RLIMIT_AS.rawValue), megabytes * 1024 * 1024)
 limit(Int32(RLIMIT_CPU.rawValue), rlim_t(environment["DOSSIER_RENDER_CPU_SECONDS"].flatMap(Int.init) ?? 120))
 limit(Int32(RLIMIT_STACK.rawValue), 16 * 1024 * 1024)
 limit(Int32(RLIMIT_CORE.rawValue), 0)
-// Nothing is written but standard output (a pipe): no file at all.
+// Nothing is written but standard output (a pipe): no file at all. A library that tries (a
+// font cache) gets an error, not a signal that would end the rendition.
 limit(Int32(RLIMIT_FSIZE.rawValue), 0)
+signal(SIGXFSZ, SIG_IGN)
 
 /// Exactly `count` bytes of standard input, or nil at its end.
 func read(_ count: Int) -> Data? {
@@ -90,7 +92,9 @@ for part in job.parts {
             return withMark(job.mark) { mark in
                 switch kind {
                 case .pdf:
-                    dossier_rendition_add_pdf(rendition, base, raw.count, mark, RenditionJob.dpi, Int32(RenditionJob.maximumPages), &error, errorSize)
+                    dossier_rendition_add_pdf(rendition, base, raw.count, mark, RenditionJob.dpi,
+                                              Int32(min(RenditionJob.maximumPages, RenditionJob.maximumJobPages - Int(dossier_rendition_page_count(rendition)))),
+                                              &error, errorSize)
                 case .jpeg, .png, .webp:
                     dossier_rendition_add_image(rendition, base, raw.count, mark, Int32(RenditionJob.maximumImageSide), &error, errorSize)
                 }
@@ -103,7 +107,15 @@ for part in job.parts {
             }
         }
     }
+    if status == DOSSIER_RENDITION_TOO_LARGE {
+        FileHandle.standardError.write(Data("dossier-render: \(problem())\n".utf8))
+        exit(3)
+    }
     guard status == 0 else { die(problem()) }
+    if dossier_rendition_page_count(rendition) > Int32(RenditionJob.maximumJobPages) {
+        FileHandle.standardError.write(Data("dossier-render: more than \(RenditionJob.maximumJobPages) pages\n".utf8))
+        exit(3)
+    }
 }
 guard dossier_rendition_end(rendition, &error, errorSize) == 0 else { die(problem()) }
 exit(0)

@@ -43,6 +43,8 @@ struct AuthorizationMatrixTests {
         /// The same, but the document and the guarantor are the other tenant's: what a role let
         /// in must still not reach.
         var foreign: [String: String] = [:]
+        /// The other tenant's share link token: a link that works, but not to the tenant's file.
+        var otherToken = ""
 
         /// With `pending`, the partner asked to join and waits (for the routes that let a member
         /// in or turn one away); otherwise the tenant let them in.
@@ -97,7 +99,7 @@ struct AuthorizationMatrixTests {
             }
             // The tenant shares the whole file; the other tenant shares theirs.
             var share: (id: UUID, token: String)?
-            var otherShare: UUID?
+            var otherShare: (id: UUID, token: String)?
             for (auth, isTenant) in [(tenantAuth, true), (otherAuth, false)] {
                 try await app.testing().test(.POST, "api/v1/me/shares", headers: auth, beforeRequest: { req in
                     try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "agence@example.org", kind: "agency"),
@@ -108,7 +110,7 @@ struct AuthorizationMatrixTests {
                     if isTenant {
                         share = (body.id, String(try #require(body.url).split(separator: "/").last ?? ""))
                     } else {
-                        otherShare = body.id
+                        otherShare = (body.id, String(try #require(body.url).split(separator: "/").last ?? ""))
                     }
                 })
             }
@@ -123,7 +125,8 @@ struct AuthorizationMatrixTests {
             ]
             world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
                                                       "guarantor": try #require(otherGuarantor).uuidString,
-                                                      "share": try #require(otherShare).uuidString]) { $1 }
+                                                      "share": try #require(otherShare).id.uuidString]) { $1 }
+            world.otherToken = try #require(otherShare).token
             return world
         }
     }
@@ -202,12 +205,18 @@ struct AuthorizationMatrixTests {
                 }
                 // Let in, but given the other tenant's document or guarantor: nothing of it.
                 let namesForeign = route.path.contains { $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") }
-                if namesForeign, access == .owner || access == .partner || access == .linkHolder {
+                if access == .linkHolder, route.path.contains(.parameter("document")) {
+                    // The tenant's document through the other tenant's link answers as a missing one.
+                    let through = world.parameters.merging(["token": world.otherToken]) { $1 }
+                    let foreign = try await call(route, as: role, in: world, parameters: through, on: app)
+                    let nothing = try await call(route, as: role, in: world, parameters: through.merging(["document": UUID().uuidString]) { $1 }, on: app)
+                    if foreign.status != 404 || foreign != nothing {
+                        findings.append("\(what) with the tenant's document through another link: answers \(foreign.status) where a missing one gets \(nothing.status)")
+                    }
+                }
+                if namesForeign, access == .owner || access == .partner {
                     let foreign = try await call(route, as: role, in: world, parameters: world.foreign, on: app)
-                    // Through a link, only the document changes: one outside the link answers as a missing one.
-                    let missing = access == .linkHolder
-                        ? world.foreign.merging(["document": UUID().uuidString]) { $1 }
-                        : world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
+                    let missing = world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
                     let nothing = try await call(route, as: role, in: world, parameters: missing, on: app)
                     if foreign.status >= 500 || foreign != nothing {
                         findings.append("\(what) with the other tenant's object: answers \(foreign.status) where a missing one gets \(nothing.status)")
@@ -223,6 +232,11 @@ struct AuthorizationMatrixTests {
                     findings.append("\(what): answers \(answer.status) '\(answer.body.prefix(80))' where a missing one gets \(nothing.status) '\(nothing.body.prefix(80))'")
                 }
             }
+        }
+        if access == .linkHolder {
+            // A token nobody was given opens nothing (once per route: unknown tokens are throttled).
+            let made = try await call(route, as: .linkHolder, in: world, parameters: world.parameters.merging(["token": SecretToken.generate()]) { $1 }, on: app)
+            if made.status != 404 { findings.append("\(route.signature) with a made-up token: \(made.status)") }
         }
         return findings
     }

@@ -8,6 +8,7 @@ import Testing
 struct ModelPropertiesTests {
     static let models: [any Fields.Type] = [
         Account.self, Session.self, Document.self, DocumentFile.self, Profile.self, DocumentReview.self, SubjectKey.self,
+        Share.self, ShareDocument.self, ShareAccess.self, ShareRendition.self,
     ]
 
     @Test(arguments: 0..<models.count)

@@ -70,6 +70,58 @@ struct SharingTests {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// How many pixels of a PDF's first page, rendered at 20 dpi by pdftoppm, are the
+    /// watermark's red (red above green and blue).
+    static func reddish(of pdf: Data) throws -> Int {
+        let ppm = try run("/usr/bin/pdftoppm", ["-r", "20", "-f", "1", "-l", "1", "-"], input: pdf)
+        // P6 header: "P6", width, height, 255, each followed by whitespace.
+        var fields: [String] = []
+        var index = ppm.startIndex
+        while fields.count < 4, index < ppm.endIndex {
+            var field = ""
+            while index < ppm.endIndex, ![0x20, 0x0A, 0x0D, 0x09].contains(ppm[index]) { field.append(Character(UnicodeScalar(ppm[index]))); index += 1 }
+            index += 1
+            if !field.isEmpty { fields.append(field) }
+        }
+        #expect(fields.first == "P6")
+        let pixels = ppm[index...]
+        var count = 0
+        var offset = pixels.startIndex
+        while offset + 2 < pixels.endIndex {
+            let (r, g, b) = (Int(pixels[offset]), Int(pixels[offset + 1]), Int(pixels[offset + 2]))
+            if r > g + 15 && r > b + 15 { count += 1 }
+            offset += 3
+        }
+        return count
+    }
+
+    /// The names in a ZIP, in order, once Python's zipfile found every entry sound.
+    static func zipEntries(_ zip: Data) throws -> [String] {
+        let script = "import io, sys, zipfile\nz = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\nassert z.testzip() is None\nprint('\\n'.join(z.namelist()))"
+        let out = try run("/usr/bin/env", ["python3", "-c", script], input: zip)
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    /// Runs a tool with `input` on its standard input; its standard output.
+    static func run(_ tool: String, _ arguments: [String], input: Data) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        try process.run()
+        let writer = Thread {
+            try? stdin.fileHandleForWriting.write(contentsOf: input)
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(tool) \(arguments)")
+        return data
+    }
+
     static func get(_ app: Application, _ path: String, headers: HTTPHeaders = [:]) async throws -> (status: HTTPStatus, body: Data, type: String?) {
         var answer: (HTTPStatus, Data, String?) = (.internalServerError, Data(), nil)
         try await app.testing().test(.GET, path, headers: headers) { res in
@@ -99,7 +151,11 @@ struct SharingTests {
             let original = try upload("payslip.pdf")
             let document = try await Self.get(app, "s/\(token)/documents/\(tenant.payslip.uuidString.lowercased())")
             #expect(document.status == .ok && document.type == "application/pdf")
-            #expect(document.body != original && document.body.starts(with: Data("%PDF-".utf8)))
+            #expect(document.body.starts(with: Data("%PDF-".utf8)))
+            // The tiles are burnt into the page: rendered, the delivered page is covered with the
+            // watermark's red, which the original has none of.
+            #expect(try Self.reddish(of: original) == 0)
+            #expect(try Self.reddish(of: document.body) > 1000)
             let text = try Self.text(of: document.body)
             #expect(text.contains("Agence Dupont") && text.contains("Visite du 12 rue des Lilas") && text.contains(created.reference))
             // The original's own text is gone: its pages are pictures now, the watermark burnt in.
@@ -112,7 +168,10 @@ struct SharingTests {
             let cached = try await ShareRendition.query(on: app.db).filter(\.$share.$id == created.id).all()
             #expect(cached.count == 1)
             let sealed = try await app.dossier.blobs.get(try #require(cached.first).blobKey)
-            #expect(!sealed.starts(with: Data("%PDF".utf8)) && sealed.range(of: Data("Agence Dupont".utf8)) == nil)
+            #expect(!sealed.starts(with: Data("%PDF".utf8)))
+            let opened = try await app.dossier.vault.open(sealed, for: stored.subject,
+                                                          context: ShareRendition.context(share: created.id, key: try #require(cached.first).key))
+            #expect(opened == document.body)
 
             let picture = try await Self.get(app, "s/\(token)/documents/\(tenant.photo.uuidString.lowercased())")
             let pictureText = try Self.text(of: picture.body)
@@ -125,7 +184,8 @@ struct SharingTests {
             #expect(!wholeText.contains("rent receipts"))
             let zip = try await Self.get(app, "s/\(token)/file.zip")
             #expect(zip.status == .ok && zip.type == "application/zip" && zip.body.starts(with: Data([0x50, 0x4B, 0x03, 0x04])))
-            #expect(zip.body.range(of: Data("01-tax-notice.pdf".utf8)) != nil && zip.body.range(of: Data("02-identity-card.pdf".utf8)) != nil)
+            // Python's zipfile checks every entry's CRC, size and offset.
+            #expect(try Self.zipEntries(zip.body) == ["contents.txt", "01-tax-notice.pdf", "02-identity-card.pdf"])
 
             // The tenant's access log, newest first; the audit trail has each access too.
             var accesses: [SharesController.AccessBody] = []
@@ -167,6 +227,14 @@ struct SharingTests {
             #expect(tooLate.answer.contains("expiresAt"))
             _ = try await Self.share(app, tenant, expiresAt: testEpoch - 60, status: .unprocessableEntity)
             _ = try await Self.share(app, tenant, expiresAt: latest, status: .created)
+            // An explicit null is not "the whole file"; fractional seconds are a date-time too.
+            for (body, status) in [(#"{"recipient":{"name":"A","email":"a@example.org","kind":"agency"},"purpose":"P","documentIds":null}"#, HTTPStatus.unprocessableEntity),
+                                   (#"{"recipient":{"name":"A","email":"a@example.org","kind":"agency"},"purpose":"P","expiresAt":"2027-01-20T10:00:00.5Z"}"#, .created),
+                                   (#"{"recipient":{"name":"A","email":"a@example.org","kind":"agency"},"purpose":"P","expiresAt":"next week"}"#, .unprocessableEntity)] {
+                try await app.testing().test(.POST, "api/v1/me/shares", headers: ["Authorization": "Bearer \(tenant.token)", "Content-Type": "application/json"], beforeRequest: { req in
+                    req.body = ByteBuffer(string: body)
+                }, afterResponse: { res in #expect(res.status == status, "\(body): \(res.body.string)") })
+            }
 
             clock.advance(by: 30 * 86400 - 1)
             #expect(try await Self.get(app, "s/\(token)").status == .ok)
@@ -211,6 +279,11 @@ struct SharingTests {
             let (_, insurer, _) = try await Self.share(app, tenant, kind: "insurer")
             let page = String(decoding: try await Self.get(app, "s/\(insurer)").body, as: UTF8.self)
             #expect(page.contains(tenant.payslip.uuidString.lowercased()) && !page.contains(tenant.rentReceipt.uuidString.lowercased()))
+            // A document deleted from the file takes its recipients' copies with it.
+            #expect(try await ShareRendition.query(on: app.db).count() > 0)
+            try await app.testing().test(.DELETE, "api/v1/me/documents/\(tenant.payslip)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            #expect(try await ShareRendition.query(on: app.db).count() == 0)
+            #expect(try await Self.get(app, "s/\(token)/documents/\(tenant.payslip)").status == .notFound)
             // Another tenant's link id is not the tenant's to revoke.
             let (otherShare, _, _) = try await Self.share(app, other)
             try await app.testing().test(.DELETE, "api/v1/me/shares/\(try #require(otherShare).id)", headers: tenant.auth) { res in
@@ -231,6 +304,8 @@ struct SharingTests {
                 #expect(paused.state == .paused)
             })
             #expect(try await Self.get(app, "s/\(token)").status == .forbidden)
+            #expect(try await Self.get(app, "s/\(token)/file.pdf").status == .forbidden)
+            #expect(try await Self.get(app, "s/\(token)/documents/\(tenant.payslip)").status == .forbidden)
             try await app.testing().test(.POST, "api/v1/me/shares/\(id)/resume", headers: tenant.auth, afterResponse: { res in
                 let resumed = try res.content.decode(SharesController.ShareBody.self)
                 #expect(resumed.state == .active)

@@ -15,6 +15,9 @@ public enum MailTemplate: Sendable {
     /// obtained from the person, with the source, the purpose, the policy and how to object.
     /// The tenant's name is quoted as the tenant gave it.
     case guarantorNamed(tenantName: String?, policyLink: String, dpoEmail: String)
+    /// GDPR Art. 19: the tenant rectified, erased or restricted data of a file shared with the
+    /// recipient. Says so, never what changed.
+    case sharedFileChanged(tenantName: String?, change: SharedDataChange)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -32,6 +35,8 @@ public enum MailTemplate: Sendable {
         case (.joinRequested, .en): "A request to join your application"
         case (.guarantorNamed, .fr): "Vous avez été désigné comme garant dans un dossier de location"
         case (.guarantorNamed, .en): "You were named as guarantor in a rental file"
+        case (.sharedFileChanged, .fr): "Un dossier de location qui vous a été partagé a changé"
+        case (.sharedFileChanged, .en): "A rental file shared with you has changed"
         }
     }
 
@@ -53,6 +58,8 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nLe mot de passe de votre compte Dossier vient d'être modifié et vos sessions ont été fermées. Si ce n'était pas vous, réinitialisez-le sans attendre.\n"
         case (.passwordChanged, .en):
             "Hello,\n\nThe password of your Dossier account was just changed and your sessions were closed. If this was not you, reset it at once.\n"
+        case let (.sharedFileChanged(name, change), _):
+            Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):
             Self.review(language, document: document[language], validated: validated, reasons: reasons.map { $0[language] },
                         comment: comment, link: link)
@@ -93,6 +100,33 @@ public enum MailTemplate: Sendable {
         }
     }
 
+    static func sharedFileChanged(_ language: Language, tenantName: String?, change: SharedDataChange) -> String {
+        switch language {
+        case .fr:
+            let who = tenantName.map { "Le locataire « \(quoted($0)) »" } ?? "Un locataire"
+            let what = switch change {
+            case .rectified: "a corrigé des informations de son dossier de location"
+            case .erased: "a effacé des informations de son dossier de location"
+            case .restricted: "a demandé la limitation du traitement de son dossier de location"
+            }
+            let ask = change == .restricted
+                ? "Tant que la limitation dure, n'utilisez plus les copies que vous auriez conservées."
+                : "Si vous avez conservé des copies, mettez-les à jour ou supprimez-les."
+            return "Bonjour,\n\n\(who) \(what), qu'il vous a partagé par Dossier. L'article 19 du RGPD nous demande de vous en informer. \(ask) Ce qu'il partage encore reste consultable par le lien que vous avez reçu, tant qu'il est valable.\n\nCe message ne contient aucune des données concernées.\n"
+        case .en:
+            let who = tenantName.map { "The tenant \"\(quoted($0))\"" } ?? "A tenant"
+            let what = switch change {
+            case .rectified: "corrected information in their rental file"
+            case .erased: "erased information from their rental file"
+            case .restricted: "asked for the processing of their rental file to be restricted"
+            }
+            let ask = change == .restricted
+                ? "While the restriction lasts, do not use any copies you kept."
+                : "If you kept copies, update or delete them."
+            return "Hello,\n\n\(who) \(what), which they shared with you through Dossier. Article 19 of the GDPR asks us to tell you. \(ask) What they still share can be viewed through the link you received, while it is valid.\n\nThis message contains none of the data concerned.\n"
+        }
+    }
+
     /// A name typed by someone else, on one line and bounded, so that it reads as a quotation.
     static func quoted(_ text: String) -> String {
         let line = text.unicodeScalars.map { ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format || $0 == "\u{2028}" || $0 == "\u{2029}") ? " " : String($0) }.joined()
@@ -116,4 +150,9 @@ public enum MailTemplate: Sendable {
         text += (fr ? "\nVotre dossier : " : "\nYour file: ") + link + "\n"
         return text
     }
+}
+
+/// What a tenant did to data a recipient received (GDPR Art. 19).
+public enum SharedDataChange: String, Sendable, CaseIterable {
+    case rectified, erased, restricted
 }

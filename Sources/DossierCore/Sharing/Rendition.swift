@@ -36,6 +36,8 @@ public struct RenditionJob: Codable, Sendable, Equatable {
     public static let dpi = 150.0
     /// A shared document has at most this many pages (rental documents have a few).
     public static let maximumPages = 100
+    /// One rendition (a whole file as one PDF) has at most this many: about a minute of work.
+    public static let maximumJobPages = 300
     /// A picture's longer side, at most (A4 at 200 dpi).
     public static let maximumImageSide = 2339
     /// The header line, at most.

@@ -14,6 +14,10 @@ public struct SharingWording: Sendable {
         fr ? "Destinataire attendu : \(allowed.joined(separator: ", "))." : "Expected recipient: \(allowed.joined(separator: ", "))."
     }
 
+    public var dateTime: String {
+        fr ? "Date et heure attendues (RFC 3339), par exemple 2027-03-01T18:00:00Z." : "Expected a date and time (RFC 3339), e.g. 2027-03-01T18:00:00Z."
+    }
+
     public var expiryInPast: String { fr ? "La date d'expiration doit être dans le futur." : "The expiry must be in the future." }
 
     public func expiryTooLate(_ latest: Date) -> String {
@@ -50,6 +54,11 @@ public struct SharingWording: Sendable {
 
     public var pausedLink: String {
         fr ? "Le locataire a suspendu ce partage pour le moment." : "The tenant has paused this share for now."
+    }
+
+    public func tooManyPages(_ perDocument: Int, _ perFile: Int) -> String {
+        fr ? "Trop de pages pour une seule copie (\(perDocument) par pièce, \(perFile) pour tout le dossier) : téléchargez les pièces une à une."
+            : "Too many pages for one copy (\(perDocument) per document, \(perFile) for the whole file): download the documents one by one."
     }
 
     public var renditionFailed: String {

@@ -80,7 +80,10 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let response = try await next.respond(to: request)
         response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        // A route may send none at all (a share link's pages: the token is in the address).
+        if !response.headers.contains(name: "Referrer-Policy") {
+            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        }
         response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
         // A route may set a stricter policy of its own (documents: a sandbox).
         if !response.headers.contains(name: "Content-Security-Policy") {

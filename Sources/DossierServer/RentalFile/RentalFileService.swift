@@ -85,6 +85,7 @@ struct RentalFileService: Sendable {
             if !newNames.isEmpty { try await account.save(on: db) }
             audit.record(AuditEvent(action: "profile.rectified", subject: account.subject, purpose: "services",
                                     details: ["fields": patch.keys.sorted().joined(separator: ",")]), by: account.subject)
+            try await RecipientNotice.enqueue(.rectified, for: account, services: services, audit: audit, on: db)
         }
         return updated
     }
@@ -185,6 +186,7 @@ struct RentalFileService: Sendable {
             // The notice sealed under the guarantor's key, sent or not: its address goes too.
             try await OutboxMessage.query(on: db).filter(\.$subject == guarantor.subject).delete()
             audit.record(AuditEvent(action: "guarantor.removed", subject: guarantor.subject, purpose: "services"), by: account.subject)
+            try await RecipientNotice.enqueue(.erased, for: account, services: services, audit: audit, on: db)
         }
         // The key goes once the row that named it is gone for good (the key store is another
         // database: a shred inside a transaction that rolls back would strand the row).
@@ -568,7 +570,7 @@ struct RentalFileService: Sendable {
         let files = try await DocumentFile.query(on: database).filter(\.$document.$id == document.requireID()).all()
         let keys = files.map(\.blobKey)
         let documentID = try document.requireID()
-        try await services.audit.transaction(on: database) { db, audit in
+        let renditions = try await services.audit.transaction(on: database) { db, audit in
             // Deleted by a request running beside this one (a form sent twice): gone, as asked.
             guard try await Document.find(documentID, on: db) != nil else {
                 throw Abort(.notFound, reason: "No such document.")
@@ -579,8 +581,14 @@ struct RentalFileService: Sendable {
             try await BlobJournal.record(keys, .delete, at: clock.now, on: db)
             audit.record(AuditEvent(action: "document.deleted", subject: document.subject, purpose: "services",
                                     details: ["type": document.type]), by: actor)
+            if let owner = try await Account.find(document.$account.id, on: db) {
+                try await RecipientNotice.enqueue(.erased, for: owner, services: services, audit: audit, on: db)
+            }
+            // Recipients' watermarked copies of it go too (those of its file, all of them: they
+            // are made again on demand).
+            return try await ShareService.dropRenditions(of: ShareService.shareIDs(of: document.$account.id, on: db), at: clock.now, on: db)
         }
-        try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
+        try await BlobJournal.completeDeletion(of: keys + renditions, blobs: services.blobs, on: database)
     }
 
     // MARK: Completeness

@@ -28,6 +28,11 @@ struct RenditionSandbox: Sendable {
         let description: String
     }
 
+    /// The job has more pages than one rendition may (`RenditionJob.maximumPages` per document,
+    /// `maximumJobPages` in all): the renderer's exit status then.
+    struct TooLarge: Error {}
+    static let tooLargeStatus: Int32 = 3
+
     /// The PDF of `job`, whose files' bytes are `files` (in the order of its file parts).
     /// Blocks until done: call it off the event loops (the rendition pool).
     func render(_ job: RenditionJob, files: [Data]) throws -> Data {
@@ -39,7 +44,7 @@ struct RenditionSandbox: Sendable {
         process.executableURL = executable
         process.arguments = []
         process.environment = ProcessInfo.processInfo.environment.filter {
-            $0.key.hasPrefix("DOSSIER_RENDER_") || $0.key == "LD_LIBRARY_PATH" || $0.key == "FONTCONFIG_PATH" || $0.key == "HOME"
+            $0.key.hasPrefix("DOSSIER_RENDER_") || $0.key == "LD_LIBRARY_PATH" || $0.key == "FONTCONFIG_PATH"
         }
         let input = Pipe()
         let output = Pipe()
@@ -87,7 +92,10 @@ struct RenditionSandbox: Sendable {
             throw Failure(description: "dossier-render was stopped (signal \(process.terminationStatus)): the document asks more than its limits")
         }
         guard process.terminationStatus == 0, answer.starts(with: Data("%PDF-".utf8)) else {
-            throw Failure(description: "dossier-render failed (status \(process.terminationStatus)): \(message)")
+            // Only the renderer's own last word: what the libraries print may quote the document.
+            let own = message.split(separator: "\n").last { $0.hasPrefix("dossier-render: ") }.map { String($0.prefix(300)) } ?? "no message"
+            if process.terminationStatus == Self.tooLargeStatus { throw TooLarge() }
+            throw Failure(description: "dossier-render failed (status \(process.terminationStatus)): \(own)")
         }
         return answer
     }

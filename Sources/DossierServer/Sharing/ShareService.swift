@@ -179,19 +179,31 @@ struct ShareService: Sendable {
             share.pausedAt = nil
         }
         let shareID = try share.requireID()
-        let cached = change == .revoke ? try await ShareRendition.query(on: database).filter(\.$share.$id == shareID).all() : []
-        try await services.audit.transaction(on: database) { db, audit in
+        let keys = try await services.audit.transaction(on: database) { db, audit in
             try await share.save(on: db)
-            if !cached.isEmpty {
-                try await ShareRendition.query(on: db).filter(\.$share.$id == shareID).delete()
-                try await BlobJournal.record(cached.map(\.blobKey), .delete, at: now, on: db)
-            }
             audit.record(AuditEvent(action: change.auditAction, subject: account.subject, purpose: "services",
                                     details: ["share": shareID.uuidString.lowercased()]), by: account.subject)
+            return change == .revoke ? try await Self.dropRenditions(of: [shareID], at: now, on: db) : []
         }
-        if !cached.isEmpty {
-            try await BlobJournal.completeDeletion(of: cached.map(\.blobKey), blobs: services.blobs, on: database)
-        }
+        try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
+    }
+
+    /// Deletes the cached renditions of `shares` in the caller's transaction, their blobs
+    /// journaled for deletion; returns the blob keys, to delete once it commits
+    /// (`BlobJournal.completeDeletion`). A revoked or expired link, or a document deleted from
+    /// the file, leaves no copy behind.
+    static func dropRenditions(of shares: [UUID], at now: Date, on db: any Database) async throws -> [String] {
+        guard !shares.isEmpty else { return [] }
+        let cached = try await ShareRendition.query(on: db).filter(\.$share.$id ~~ shares).all()
+        guard !cached.isEmpty else { return [] }
+        try await ShareRendition.query(on: db).filter(\.$share.$id ~~ shares).delete()
+        try await BlobJournal.record(cached.map(\.blobKey), .delete, at: now, on: db)
+        return cached.map(\.blobKey)
+    }
+
+    /// The links of an account that may hold renditions of its documents.
+    static func shareIDs(of accountID: UUID, on db: any Database) async throws -> [UUID] {
+        try await Share.query(on: db).filter(\.$account.$id == accountID).all().compactMap(\.id)
     }
 
     // MARK: The recipient's side
@@ -228,6 +240,10 @@ struct ShareService: Sendable {
         case .active:
             return share
         case .revoked, .expired:
+            // An expired link's copies go as soon as it is seen expired (the retention sweep
+            // takes those nobody asks for).
+            let keys = try await database.transaction { db in try await Self.dropRenditions(of: [share.requireID()], at: now, on: db) }
+            try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
             throw Refusal(status: .gone, reason: words.goneLink(state), state: state)
         case .paused, .locked:
             throw Refusal(status: .forbidden, reason: words.pausedLink, state: state)
@@ -279,7 +295,10 @@ struct ShareService: Sendable {
 
     /// The whole shared file as one PDF: a cover page listing its contents, then each document.
     func wholeFile(_ documents: [DocumentListing], through share: Share) async throws -> Data {
-        let key = "file:" + Digest.sha256Hex(Data(documents.map { $0.id.uuidString.lowercased() }.joined(separator: ",").utf8))
+        // What the cover says changes the key too: the documents, their review, the tenant's name.
+        let owner = try await Account.find(share.$account.id, on: database)
+        let listed = documents.map { "\($0.id.uuidString.lowercased())/\($0.status.rawValue)" }.joined(separator: ",")
+        let key = "file:" + Digest.sha256Hex(Data("\(listed)|\(owner?.firstName ?? "")|\(owner?.lastName ?? "")".utf8))
         return try await cached(key: key, share: share) {
             let mark = try await watermark(for: share)
             var parts = [try await cover(documents, share: share, mark: mark)]
@@ -343,6 +362,16 @@ struct ShareService: Sendable {
         return .text(title: title, lines: lines, qr: nil, qrCaption: nil)
     }
 
+    /// Whether the documents a rendition key names are all still in the file.
+    private func stillShared(key: String, on db: any Database) async throws -> Bool {
+        let ids = key.split(separator: ":").dropFirst().first.map { String($0) } ?? ""
+        if key.hasPrefix("document:") {
+            guard let id = UUID(uuidString: ids) else { return false }
+            return try await Document.find(id, on: db) != nil
+        }
+        return true
+    }
+
     /// What `key` renders for `share`: opened from the cache (sealed with the tenant's key), else
     /// made by `job`, rendered in `dossier-render`, sealed and kept for the life of the link.
     private func cached(key: String, share: Share, job: @Sendable () async throws -> (RenditionJob, [Data])) async throws -> Data {
@@ -357,22 +386,32 @@ struct ShareService: Sendable {
         let pdf: Data
         do {
             pdf = try await services.renditions.run { try renderer.render(renditionJob, files: bytes) }
+        } catch is RenditionSandbox.TooLarge {
+            throw Abort(.unprocessableEntity, reason: SharingWording(share.language).tooManyPages(RenditionJob.maximumPages, RenditionJob.maximumJobPages))
         } catch let failure as RenditionSandbox.Failure {
             logger.error("rendition failed: \(failure)")
             throw Abort(.internalServerError, reason: SharingWording(share.language).renditionFailed)
         }
         // Kept for next time; a failure to keep it costs a new rendering, nothing else.
+        let blobKey = UUID().uuidString.lowercased()
         do {
             let sealed = try await vault.seal(pdf, for: share.subject, context: context)
-            let blobKey = UUID().uuidString.lowercased()
             let now = clock.now
             try await BlobJournal.record([blobKey], .write, at: now, on: database)
             try await services.blobs.put(sealed, key: blobKey)
-            try await database.transaction { db in
+            let kept = try await database.transaction { db -> Bool in
+                // Revoked, expired or its document deleted while it was rendered: not kept (the
+                // revocation or the deletion already dropped what was cached).
+                try await db.takeWriteLock()
+                guard let current = try await Share.find(shareID, on: db), current.state(at: clock.now) != .revoked,
+                      current.state(at: clock.now) != .expired, try await stillShared(key: key, on: db) else { return false }
                 try await ShareRendition(shareID: shareID, key: key, blobKey: blobKey, size: sealed.count, now: now).create(on: db)
                 try await BlobJournal.clear([blobKey], on: db)
+                return true
             }
+            if !kept { try await BlobJournal.completeDeletion(of: [blobKey], blobs: services.blobs, on: database) }
         } catch {
+            // The journal's entry remains: recovery deletes the blob if no row names it.
             logger.notice("a rendition was not cached: \(String(reflecting: type(of: error)))")
         }
         return pdf

@@ -34,7 +34,54 @@ struct SharesController: RouteCollection {
         var recipient: Recipient
         var purpose: String
         var documentIds: [UUID]?
-        var expiresAt: Date?
+        /// RFC 3339, with or without fractional seconds (read by `expiry`).
+        var expiresAt: String?
+        /// `"documentIds": null` was sent: refused, never read as "the whole file".
+        var documentIdsIsNull = false
+
+        enum CodingKeys: String, CodingKey {
+            case recipient, purpose, documentIds, expiresAt
+        }
+
+        init(recipient: Recipient, purpose: String, documentIds: [UUID]?, expiresAt: Date?) {
+            self.recipient = recipient
+            self.purpose = purpose
+            self.documentIds = documentIds
+            self.expiresAt = expiresAt.map { ISO8601DateFormatter().string(from: $0) }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            recipient = try container.decode(Recipient.self, forKey: .recipient)
+            purpose = try container.decode(String.self, forKey: .purpose)
+            if container.contains(.documentIds), try container.decodeNil(forKey: .documentIds) {
+                documentIdsIsNull = true
+            } else {
+                documentIds = try container.decodeIfPresent([UUID].self, forKey: .documentIds)
+            }
+            expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(recipient, forKey: .recipient)
+            try container.encode(purpose, forKey: .purpose)
+            try container.encodeIfPresent(documentIds, forKey: .documentIds)
+            try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
+        }
+
+        /// The expiry asked for: nil when absent; a problem when it is not an RFC 3339 date-time.
+        func expiry(language: Language) -> Result<Date?, ValidationFailure> {
+            guard let expiresAt else { return .success(nil) }
+            let text = expiresAt.uppercased()
+            let plain = ISO8601DateFormatter()
+            let fractional = ISO8601DateFormatter()
+            fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let date = plain.date(from: text) ?? fractional.date(from: text) else {
+                return .failure(ValidationFailure(problems: [FieldProblem(field: "expiresAt", message: SharingWording(language).dateTime)]))
+            }
+            return .success(date)
+        }
     }
 
     struct ShareBody: Content {
@@ -78,10 +125,14 @@ struct SharesController: RouteCollection {
     static func create(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
         let input = try req.decodeBody(NewShareBody.self, language: account.language)
+        guard !input.documentIdsIsNull else {
+            throw ValidationFailure(problems: [FieldProblem(field: "documentIds", message: SharingWording(account.language).documentsList)])
+        }
+        let expiresAt = try input.expiry(language: account.language).get()
         let service = ShareService(req)
         let created = try await service.create(.init(recipientName: input.recipient.name, recipientEmail: input.recipient.email,
                                                      recipientKind: input.recipient.kind, purpose: input.purpose,
-                                                     documentIDs: input.documentIds, expiresAt: input.expiresAt),
+                                                     documentIDs: input.documentIds, expiresAt: expiresAt),
                                                for: account, language: account.language)
         return try await body(created.share, service, url: service.url(token: created.token)).encodeResponse(status: .created, for: req)
     }

@@ -25,7 +25,11 @@ typedef struct {
 /// Starts a PDF written to the file descriptor `fd`. NULL on failure (message in `error`).
 dossier_rendition *dossier_rendition_begin(int fd, char *error, size_t error_size);
 
-/// Adds every page of a PDF, rendered at `dpi` and watermarked. Fails past `max_pages`.
+/// What a call returns for a document with more pages than it may have.
+#define DOSSIER_RENDITION_TOO_LARGE (-2)
+
+/// Adds every page of a PDF, rendered at `dpi` and watermarked. Returns
+/// DOSSIER_RENDITION_TOO_LARGE past `max_pages`.
 int dossier_rendition_add_pdf(dossier_rendition *rendition, const unsigned char *bytes, size_t size,
                               const dossier_mark *mark, double dpi, int max_pages, char *error, size_t error_size);
 
@@ -38,6 +42,9 @@ int dossier_rendition_add_image(dossier_rendition *rendition, const unsigned cha
 int dossier_rendition_add_text_page(dossier_rendition *rendition, const char *title, const char *const *lines, size_t count,
                                     const char *qr_text, const char *qr_caption, const dossier_mark *mark,
                                     char *error, size_t error_size);
+
+/// Pages added so far.
+int dossier_rendition_page_count(const dossier_rendition *rendition);
 
 /// Finishes the PDF and frees everything; returns 0 when all of it was written.
 int dossier_rendition_end(dossier_rendition *rendition, char *error, size_t error_size);
