@@ -323,4 +323,38 @@ struct SharingTests {
             #expect(try await Self.get(app, "s/\(token)").status == .ok)
         }
     }
+
+    @Test(arguments: TestDatabase.all)
+    func recipientsAreToldOfRectificationAndErasureWithoutTheData(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            let tenant = try await Self.tenant(app)
+            _ = try await Self.share(app, tenant)
+            let revoked = try #require(try await Self.share(app, tenant).body)
+            try await app.testing().test(.DELETE, "api/v1/me/shares/\(revoked.id)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            let recipient = "contact@agence-dupont.example"
+            #expect(try await app.outboxTexts(to: recipient).isEmpty)
+
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["monthlyIncome": 3210], as: .json)
+            }, afterResponse: { res in #expect(res.status == .ok) })
+            // One notice: the open link's recipient; the revoked link's is not told again.
+            var texts = try await app.outboxTexts(to: recipient)
+            #expect(texts.count == 1)
+            let notice = try #require(texts.first)
+            #expect(notice.contains("Article 19") && notice.contains("corrected information") && notice.contains("Jane Doe"))
+            #expect(!notice.contains("3210") && !notice.contains("3 210"))
+            // A second correction within the hour: the recipient already knows the file changed.
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["monthlyIncome": 3300], as: .json)
+            }, afterResponse: { res in #expect(res.status == .ok) })
+            #expect(try await app.outboxTexts(to: recipient).count == 1)
+            // An hour later, a document deleted: told it was erased.
+            clock.advance(by: RecipientNotice.quietPeriod)
+            try await app.testing().test(.DELETE, "api/v1/me/documents/\(tenant.photo)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            texts = try await app.outboxTexts(to: recipient)
+            #expect(texts.count == 2 && texts.contains { $0.contains("erased information") })
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.recipient-notified").count() == 2)
+        }
+    }
 }
