@@ -114,6 +114,17 @@ struct AuthorizationMatrixTests {
                     }
                 })
             }
+            // Each issues a file certificate.
+            var certificates: [(id: UUID, code: String)] = []
+            for auth in [tenantAuth, otherAuth] {
+                try await app.testing().test(.POST, "api/v1/me/certificates", headers: auth, beforeRequest: { req in
+                    try req.content.encode(["rent": 900])
+                }, afterResponse: { res in
+                    #expect(res.status == .created)
+                    let body = try res.content.decode(CertificatesController.CertificateBody.self)
+                    certificates.append((body.id, body.code))
+                })
+            }
             world.parameters = [
                 "document": try #require(document).uuidString, "guarantor": try #require(guarantor).uuidString,
                 // The tenant's partner, whom the tenant manages; the tenant, whose file the partner sees.
@@ -122,10 +133,12 @@ struct AuthorizationMatrixTests {
                 "account": tenant.uuidString, "version": app.dossier.register.register.version,
                 // The tenant's share link: its id for the tenant's API, its token for its holder.
                 "share": try #require(share).id.uuidString, "token": try #require(share).token,
+                "certificate": certificates[0].id.uuidString, "code": certificates[0].code,
             ]
             world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
                                                       "guarantor": try #require(otherGuarantor).uuidString,
-                                                      "share": try #require(otherShare).id.uuidString]) { $1 }
+                                                      "share": try #require(otherShare).id.uuidString,
+                                                      "certificate": certificates[1].id.uuidString]) { $1 }
             world.otherToken = try #require(otherShare).token
             return world
         }
@@ -204,7 +217,9 @@ struct AuthorizationMatrixTests {
                     findings.append("\(what): turned away with \(answer.status)")
                 }
                 // Let in, but given the other tenant's document or guarantor: nothing of it.
-                let namesForeign = route.path.contains { $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") }
+                let namesForeign = route.path.contains {
+                    $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") || $0 == .parameter("certificate")
+                }
                 if access == .linkHolder, route.path.contains(.parameter("document")) {
                     // The tenant's document through the other tenant's link answers as a missing one.
                     let through = world.parameters.merging(["token": world.otherToken]) { $1 }

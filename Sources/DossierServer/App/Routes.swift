@@ -13,4 +13,5 @@ func routes(_ app: Application) throws {
     try app.register(collection: StaffController())
     try app.register(collection: FileWebController())
     try app.register(collection: SharesController())
+    try app.register(collection: CertificatesController())
 }

@@ -346,6 +346,23 @@ private struct Builder {
                                                              parameters: [path("share")], [200: .json("The link", .ref("Share")), 409: .error("Revoked or expired")])],
             "/api/v1/me/shares/{share}/accesses": ["get": api("The link's access log: every view and download by its recipient, newest first",
                                                               auth: true, parameters: [path("share")], [200: .json("Accesses", .array(.ref("ShareAccess")))])],
+            "/api/v1/me/certificates": [
+                "get": api("The tenant's file certificates, newest first, with where each stands", auth: true,
+                           [200: .json("Certificates", .array(.ref("Certificate")))]),
+                "post": api("Issue a file certificate: verified facts (household income and its ratio to a rent, documents our staff validated, "
+                            + "guarantors) with a verification code and its QR code; valid \(CertificateStatus.validity)",
+                            body: CertificatesController.NewCertificateBody.schema(context), auth: true, [
+                                201: .json("The certificate", .ref("Certificate")),
+                                403: .error("The account's address is not confirmed yet"),
+                                409: .error("Too many valid certificates (\(CertificateService.maximumOpen))"),
+                                503: .error("The server's keys are being renewed; try again later"),
+                            ]),
+            ],
+            "/api/v1/me/certificates/{certificate}": ["delete": api("Revoke a certificate: its check says so from now on", auth: true,
+                                                                    parameters: [path("certificate")], [204: .empty("Revoked")])],
+            "/api/v1/me/certificates/{certificate}/certificate.pdf": ["get": api("The certificate as a PDF, with its QR code", auth: true,
+                                                                                 parameters: [path("certificate")],
+                                                                                 [200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")])])],
             "/api/v1/staff/tenants/{account}/documents": ["post": upload(
                 "Staff: file a document a tenant sent by email or post",
                 extra: [.required("source", .choice(["email", "post"])), .required("receivedAt", .string(format: "date").described("The day it was received, not in the future"))],
@@ -381,6 +398,8 @@ private struct Builder {
             "/file/documents/{document}/delete": ["post": form("Delete a document", fields: [], parameters: [pagePath("document")])],
             "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents", parameters: [pagePath("document")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/verify/{code}": ["get": page("Check a file certificate's code: genuine and current, outdated, expired or revoked (200), or not genuine (404); "
+                                           + "nothing else about the tenant", parameters: [["name": "code", "in": "path", "required": true, "schema": ["type": "string"]]])],
             "/s/{token}": ["get": page("A share link's page, for its recipient: what is shared, with links to each watermarked document "
                                        + "(404 unknown, 410 revoked or expired, 403 paused, 429 after too many unknown links)", parameters: [pagePath("token")])],
             "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
@@ -464,6 +483,11 @@ private struct Builder {
             "ShareAccess": .object([
                 .required("at", .dateTime), .required("action", .choice(ShareAccess.Action.allCases.map(\.rawValue))),
                 .optional("documentId", .uuid), .optional("documentType", text),
+            ]),
+            "Certificate": .object([
+                .required("id", .uuid), .required("code", text), .required("url", text), .required("pdf", text), .optional("rent", .integer()),
+                .required("status", .choice(CertificateStatus.allCases.map(\.rawValue))),
+                .required("issuedAt", .dateTime), .required("expiresAt", .dateTime),
             ]),
             "Completeness": .object([
                 .required("person", text), .required("kind", .choice(PersonKind.allCases.map(\.rawValue))), .required("name", text),

@@ -85,6 +85,9 @@ enum StoredItems {
               columns: ["id", "share_id", "occurred_at", "action", "document_id", "document_type"]),
         Table("share_renditions", [kept("services", Share.dataCategory)],
               columns: ["id", "share_id", "key", "blob_key", "size", "created_at"]),
+        // File certificates: the facts they state and their code, sealed with the tenant's key.
+        Table("certificates", [kept("services", "identification"), kept("services", "economic-financial"), kept("services", Share.dataCategory)],
+              columns: ["id", "account_id", "subject", "code_hash", "facts_digest", "sealed", "language", "created_at", "expires_at", "revoked_at"]),
         // A landlord may be a person: the name is personal data then.
         Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",

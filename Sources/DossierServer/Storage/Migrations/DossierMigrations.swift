@@ -13,6 +13,7 @@ enum DossierMigrations {
         M009PolicyVersionCapabilities(),
         M010CreateBlobJournal(),
         M011CreateShares(),
+        M012CreateCertificates(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
