@@ -357,4 +357,59 @@ struct SharingTests {
             #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.recipient-notified").count() == 2)
         }
     }
+
+    @Test(arguments: TestDatabase.all)
+    func theSharingPageCreatesListsAndRevokesLinks(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await Self.tenant(app)
+            let (browser, csrf, _) = try await app.browserSignedIn()
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            let post = { (path: String, body: String) async throws -> (HTTPStatus, String, String?) in
+                var answer: (HTTPStatus, String, String?) = (.internalServerError, "", nil)
+                try await app.testing().test(.POST, path, headers: headers, body: .init(string: body)) { res in
+                    answer = (res.status, res.body.string, res.headers.first(name: .location))
+                }
+                return answer
+            }
+            // A mistake is shown next to its field, and nothing is stored.
+            let refused = try await post("file/sharing?lang=en", "csrf=\(csrf)&kind=agency&name=&email=nobody&purpose=Visit&scope=whole")
+            #expect(refused.0 == .unprocessableEntity && refused.1.contains("id=\"name-error\"") && refused.1.contains("id=\"email-error\""))
+            #expect(try await Share.query(on: app.db).count() == 0)
+            // Two chosen documents, until a day: the address is shown once.
+            let payslip = tenant.payslip.uuidString.lowercased(), photo = tenant.photo.uuidString.lowercased()
+            let created = try await post("file/sharing?lang=en", "csrf=\(csrf)&kind=agency&name=Agence%20Dupont&email=contact%40agence-dupont.example"
+                                         + "&purpose=Visite&scope=chosen&documents%5B%5D=\(payslip)&documents%5B%5D=\(photo)&until=2099-01-01")
+            #expect(created.0 == .unprocessableEntity && created.1.contains("until-error"))
+            let until = Self.dayString(Date().addingTimeInterval(10 * 86400))
+            let made = try await post("file/sharing?lang=en", "csrf=\(csrf)&kind=agency&name=Agence%20Dupont&email=contact%40agence-dupont.example"
+                                      + "&purpose=Visite&scope=chosen&documents%5B%5D=\(payslip)&documents%5B%5D=\(photo)&until=\(until)")
+            #expect(made.0 == .created)
+            let link = try #require(made.1.range(of: #"id="created-link" href="([^"]+)""#, options: .regularExpression).map { String(made.1[$0]) })
+            let token = String(try #require(link.split(separator: "/").last).dropLast())
+            let share = try #require(try await Share.query(on: app.db).first())
+            let chosen = try await ShareService(database: app.db, services: app.dossier, logger: app.logger).chosenDocuments(of: share)
+            #expect(!share.wholeFile && Set(chosen) == [tenant.payslip, tenant.photo])
+            #expect(Self.dayString(share.expiresAt) == until)
+            // The recipient looks; the tenant sees it in the link's access log, then revokes it.
+            #expect(try await Self.get(app, "s/\(token)/documents/\(payslip)").status == .ok)
+            var page = ""
+            try await app.testing().test(.GET, "file/sharing?lang=en", headers: browser.cookieHeader) { res in page = res.body.string }
+            #expect(page.contains("Agence Dupont") && page.contains("Views (1)") && !page.contains("created-link"))
+            let id = try share.requireID().uuidString.lowercased()
+            let revoked = try await post("file/sharing/\(id)/revoke", "csrf=\(csrf)")
+            #expect(revoked.0 == .seeOther)
+            #expect(try await Self.get(app, "s/\(token)").status == .gone)
+            // Another's link id: not found, nothing changed.
+            #expect(try await post("file/sharing/\(UUID().uuidString)/pause", "csrf=\(csrf)").0 == .notFound)
+            // A certificate from the same page.
+            #expect(try await post("file/certificates", "csrf=\(csrf)&rent=abc").0 == .unprocessableEntity)
+            #expect(try await post("file/certificates", "csrf=\(csrf)&rent=950").0 == .seeOther)
+            #expect(try await FileCertificateRecord.query(on: app.db).count() == 1)
+        }
+    }
+
+    static func dayString(_ date: Date) -> String {
+        ShareWatermark(recipient: "", purpose: "", date: date, link: "", language: .en).day
+    }
 }

@@ -79,5 +79,7 @@ public struct SharingWording: Sendable {
     public var contents: String { fr ? "Contenu :" : "Contents:" }
     public var ofGuarantor: String { fr ? " (garant)" : " (guarantor)" }
     public var validated: String { fr ? " — vérifiée par notre équipe" : " — checked by our staff" }
+    public var noSuchLink: String { fr ? "Ce lien n'existe pas." : "No such link." }
+    public var noSuchCertificate: String { fr ? "Cette attestation n'existe pas." : "No such certificate." }
     public var noSuchDocument: String { fr ? "Cette pièce ne fait pas partie de ce partage." : "This document is not part of this share." }
 }

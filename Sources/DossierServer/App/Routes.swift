@@ -14,4 +14,5 @@ func routes(_ app: Application) throws {
     try app.register(collection: FileWebController())
     try app.register(collection: SharesController())
     try app.register(collection: CertificatesController())
+    try app.register(collection: SharingWebController())
 }
