@@ -235,7 +235,8 @@ struct SharesController: RouteCollection {
         let details = try await service.details(of: share)
         let owner = try await Account.find(share.$account.id, on: req.db)
         let catalogue = req.dossier.catalogue
-        let language = share.language
+        // The tenant's language, unless the recipient chose the other one.
+        let language = (try? req.query.get(String.self, at: "lang")).flatMap(Language.init(rawValue:)) ?? share.language
         let items = documents.map { document -> RecipientPage.Item in
             let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
             return .init(id: document.id.uuidString.lowercased(), name: name, guarantor: document.guarantorID != nil,
