@@ -36,11 +36,14 @@ struct SharingTests {
     }
 
     static func share(_ app: Application, _ tenant: Tenant, kind: String = "agency", documents: [UUID]? = nil, expiresAt: Date? = nil,
+                      accessCode: Bool = false,
                       status: HTTPStatus = .created) async throws -> (body: SharesController.ShareBody?, token: String, answer: String) {
         var result: (SharesController.ShareBody?, String, String) = (nil, "", "")
         try await app.testing().test(.POST, "api/v1/me/shares", headers: tenant.auth, beforeRequest: { req in
-            try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "contact@agence-dupont.example", kind: kind),
-                                                                 purpose: "Visite du 12 rue des Lilas", documentIds: documents, expiresAt: expiresAt))
+            var body = SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "contact@agence-dupont.example", kind: kind),
+                                                     purpose: "Visite du 12 rue des Lilas", documentIds: documents, expiresAt: expiresAt)
+            if accessCode { body.accessCode = true }
+            try req.content.encode(body)
         }, afterResponse: { res in
             #expect(res.status == status, "\(res.body.string)")
             if res.status == .created {
@@ -406,6 +409,67 @@ struct SharingTests {
             #expect(try await post("file/certificates", "csrf=\(csrf)&rent=abc").0 == .unprocessableEntity)
             #expect(try await post("file/certificates", "csrf=\(csrf)&rent=950").0 == .seeOther)
             #expect(try await FileCertificateRecord.query(on: app.db).count() == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func wrongAccessCodesLockTheLinkAndTellTheTenant(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await Self.tenant(app)
+            let (created, token, _) = try await Self.share(app, tenant, accessCode: true)
+            let share = try #require(created)
+            let code = try #require(share.accessCode)
+            #expect(share.protected && ShareRules.isAccessCode(code))
+            // Listed later, the code is not given again (only its hash is kept).
+            try await app.testing().test(.GET, "api/v1/me/shares", headers: tenant.auth, afterResponse: { res in
+                let listed = try res.content.decode([SharesController.ShareBody].self)
+                #expect(listed.first?.accessCode == nil && listed.first?.protected == true)
+            })
+            // Without the code: asked for it, nothing delivered.
+            for path in ["s/\(token)", "s/\(token)/file.pdf", "s/\(token)/documents/\(tenant.payslip)"] {
+                let answer = try await Self.get(app, path)
+                #expect(answer.status == .unauthorized && String(decoding: answer.body, as: UTF8.self).contains("code-form"), "\(path)")
+            }
+            // With it, in a header (an API client): served.
+            #expect(try await Self.get(app, "s/\(token)/file.pdf", headers: ["X-Access-Code": code]).status == .ok)
+            // In the form: a cookie admits the browser.
+            let browser = WebTests.Browser()
+            var csrf = ""
+            try await app.testing().test(.GET, "s/\(token)") { res in
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "s/\(token)/code", headers: headers, body: .init(string: "csrf=\(csrf)&code=\(code)")) { res in
+                #expect(res.status == .seeOther)
+                browser.keep(res)
+            }
+            #expect(try await Self.get(app, "s/\(token)", headers: browser.cookieHeader).status == .ok)
+            // A proof cookie for another link admits nothing here.
+            let (_, other, _) = try await Self.share(app, tenant, accessCode: true)
+            #expect(try await Self.get(app, "s/\(other)", headers: browser.cookieHeader).status == .unauthorized)
+
+            // Five wrong codes in an hour: locked for everyone, the right code too, and the tenant told.
+            let wrong = code == "000000" ? "000001" : "000000"
+            headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            for attempt in 1...ShareRules.maximumCodeFailures {
+                try await app.testing().test(.POST, "s/\(token)/code", headers: headers, body: .init(string: "csrf=\(csrf)&code=\(wrong)")) { res in
+                    #expect(res.status == (attempt < ShareRules.maximumCodeFailures ? .unauthorized : .forbidden), "attempt \(attempt)")
+                }
+            }
+            #expect(try await Self.get(app, "s/\(token)", headers: browser.cookieHeader).status == .forbidden)
+            #expect(try await Self.get(app, "s/\(token)/file.pdf", headers: ["X-Access-Code": code]).status == .forbidden)
+            let told = try await app.outboxTexts(to: "jane.doe@example.org")
+            #expect(told.contains { $0.contains("is locked") && $0.contains(share.reference) })
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.locked").count() == 1)
+            // The tenant resumes it: the recipient's cookie works again.
+            try await app.testing().test(.POST, "api/v1/me/shares/\(share.id)/resume", headers: tenant.auth, afterResponse: { res in
+                let resumed = try res.content.decode(SharesController.ShareBody.self)
+                #expect(resumed.state == .active)
+            })
+            #expect(try await Self.get(app, "s/\(token)", headers: browser.cookieHeader).status == .ok)
         }
     }
 

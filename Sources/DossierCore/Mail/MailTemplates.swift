@@ -18,6 +18,8 @@ public enum MailTemplate: Sendable {
     /// GDPR Art. 19: the tenant rectified, erased or restricted data of a file shared with the
     /// recipient. Says so, never what changed.
     case sharedFileChanged(tenantName: String?, change: SharedDataChange)
+    /// Too many wrong access codes were typed on one of the tenant's links: it is locked.
+    case shareLocked(reference: String, link: String)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -37,6 +39,8 @@ public enum MailTemplate: Sendable {
         case (.guarantorNamed, .en): "You were named as guarantor in a rental file"
         case (.sharedFileChanged, .fr): "Un dossier de location qui vous a été partagé a changé"
         case (.sharedFileChanged, .en): "A rental file shared with you has changed"
+        case (.shareLocked, .fr): "Un de vos liens de partage est verrouillé"
+        case (.shareLocked, .en): "One of your share links is locked"
         }
     }
 
@@ -58,6 +62,10 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nLe mot de passe de votre compte Dossier vient d'être modifié et vos sessions ont été fermées. Si ce n'était pas vous, réinitialisez-le sans attendre.\n"
         case (.passwordChanged, .en):
             "Hello,\n\nThe password of your Dossier account was just changed and your sessions were closed. If this was not you, reset it at once.\n"
+        case let (.shareLocked(reference, link), .fr):
+            "Bonjour,\n\nTrop de codes d'accès erronés ont été saisis sur votre lien de partage \(reference) : il est verrouillé, plus personne ne peut l'ouvrir. Si c'était bien votre destinataire, reprenez le lien depuis votre page de partage ; sinon, révoquez-le :\n\n\(link)\n"
+        case let (.shareLocked(reference, link), .en):
+            "Hello,\n\nToo many wrong access codes were typed on your share link \(reference): it is locked, and nobody can open it. If it was your recipient, resume the link from your sharing page; otherwise, revoke it:\n\n\(link)\n"
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):

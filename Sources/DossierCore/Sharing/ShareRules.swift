@@ -17,6 +17,17 @@ public enum ShareRules {
     /// Digits of a link's access code, sent to the recipient apart from the link.
     public static let accessCodeDigits = 6
 
+    /// A new access code: six random digits.
+    public static func newAccessCode() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(format: "%06d", Int(generator.next(upperBound: UInt32(1_000_000))))
+    }
+
+    /// Whether `text` has the form of an access code (six digits), before any lookup.
+    public static func isAccessCode(_ text: String) -> Bool {
+        text.utf8.count == accessCodeDigits && text.utf8.allSatisfy { (48...57).contains($0) }
+    }
+
     /// The recipients a tenant may share with: those of the register with sharing limits.
     public static func recipients(in register: Register) -> [Recipient] {
         register.recipients.filter { $0.sharing != nil }

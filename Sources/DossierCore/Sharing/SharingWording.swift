@@ -61,6 +61,20 @@ public struct SharingWording: Sendable {
             : "Too many pages for one copy (\(perDocument) per document, \(perFile) for the whole file): download the documents one by one."
     }
 
+    public var lockedLink: String {
+        fr ? "Ce lien est verrouillé après trop de codes erronés. Le locataire en a été prévenu ; demandez-lui de le rouvrir."
+            : "This link is locked after too many wrong codes. The tenant was told; ask them to open it again."
+    }
+
+    public func codeAsked(wrong: Bool, triesLeft: Int) -> String {
+        switch (wrong, fr) {
+        case (false, true): "Ce partage est protégé par un code d'accès à 6 chiffres, que le locataire vous a transmis à part."
+        case (false, false): "This share is protected by a 6-digit access code, which the tenant gave you separately."
+        case (true, true): "Code erroné. Encore \(triesLeft) essai(s) avant que le lien ne soit verrouillé."
+        case (true, false): "Wrong code. \(triesLeft) more try(ies) before the link locks."
+        }
+    }
+
     public var renditionFailed: String {
         fr ? "Cette pièce n'a pas pu être préparée. Réessayez plus tard." : "This document could not be prepared. Try again later."
     }

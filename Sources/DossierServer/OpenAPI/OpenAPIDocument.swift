@@ -399,7 +399,7 @@ private struct Builder {
             "/file/documents/{document}/content": ["get": page("A file of one of the tenant's documents", parameters: [pagePath("document")])],
             "/file/sharing": ["get": page("The tenant's share links with their access logs, and file certificates"),
                               "post": form("Create a share link (the page shows its address once)",
-                                           fields: ["kind", "name", "email", "purpose", "scope", "documents[]", "until"])],
+                                           fields: ["kind", "name", "email", "purpose", "scope", "documents[]", "until", "protect"])],
             "/file/sharing/{share}/revoke": ["post": form("Revoke a share link", fields: [], parameters: [pagePath("share")])],
             "/file/sharing/{share}/pause": ["post": form("Pause a share link", fields: [], parameters: [pagePath("share")])],
             "/file/sharing/{share}/resume": ["post": form("Resume a share link", fields: [], parameters: [pagePath("share")])],
@@ -413,6 +413,9 @@ private struct Builder {
                                        + "(404 unknown, 410 revoked or expired, 403 paused, 429 after too many unknown links)", parameters: [pagePath("token")])],
             "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
                                                             parameters: [pagePath("token"), pagePath("document")])],
+            "/s/{token}/code": ["post": form("Type a link's access code: right, a cookie admits the browser for the link's life; "
+                                             + "\(ShareRules.maximumCodeFailures) wrong in an hour lock the link and tell the tenant",
+                                             fields: ["code"], parameters: [pagePath("token")])],
             "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents", parameters: [pagePath("token")])],
             "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [pagePath("token")])],
             "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
@@ -482,7 +485,7 @@ private struct Builder {
                 ]))),
             ]),
             "Share": .object([
-                .required("id", .uuid), .optional("url", text), .required("reference", text),
+                .required("id", .uuid), .optional("url", text), .optional("accessCode", text), .required("protected", .boolean), .required("reference", text),
                 .required("recipient", .object([.required("name", text), .required("email", text),
                                                 .required("kind", .choice(ShareRules.recipients(in: context.register).map(\.kind.rawValue)))])),
                 .required("purpose", text), .required("wholeFile", .boolean), .required("documentIds", .array(.uuid)),

@@ -26,8 +26,15 @@ final class Share: Model, @unchecked Sendable {
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "paused_at") var pausedAt: Date?
     @OptionalField(key: "revoked_at") var revokedAt: Date?
+    /// A link protected by an access code (sent to the recipient apart from the link): its hash.
+    @OptionalField(key: "code_hash") var codeHash: String?
+    /// Locked after too many wrong codes, until the tenant resumes it.
+    @OptionalField(key: "locked_at") var lockedAt: Date?
 
-    var properties: [any AnyProperty] { [$id, $account, $subject, $recipientKind, $sealed, $tokenHash, $wholeFile, $language, $createdAt, $expiresAt, $pausedAt, $revokedAt] }
+    var properties: [any AnyProperty] {
+        [$id, $account, $subject, $recipientKind, $sealed, $tokenHash, $wholeFile, $language, $createdAt, $expiresAt, $pausedAt, $revokedAt,
+         $codeHash, $lockedAt]
+    }
 
     init() {}
 
@@ -46,11 +53,16 @@ final class Share: Model, @unchecked Sendable {
     }
 
     func state(at now: Date) -> ShareState {
-        ShareState.of(revokedAt: revokedAt, expiresAt: expiresAt, lockedAt: nil, pausedAt: pausedAt, now: now)
+        ShareState.of(revokedAt: revokedAt, expiresAt: expiresAt, lockedAt: lockedAt, pausedAt: pausedAt, now: now)
     }
 
     /// The link's short reference, on the watermark and in the tenant's list.
     var reference: String { String((id?.uuidString ?? "").prefix(8)).lowercased() }
+
+    /// The stored form of an access code: bound to the link, so equal codes of two links differ.
+    static func codeHash(_ code: String, share: UUID) -> String {
+        Digest.sha256Hex(Data("share-code:\(share.uuidString.lowercased()):\(code)".utf8))
+    }
 
     /// The sealing context of the details.
     static func detailsContext(_ id: UUID) -> String { "share:\(id.uuidString.lowercased())" }

@@ -1,3 +1,4 @@
+import Crypto
 import DossierCore
 import Fluent
 import Foundation
@@ -39,12 +40,16 @@ struct ShareService: Sendable {
         /// nil: the whole file.
         var documentIDs: [UUID]?
         var expiresAt: Date?
+        /// Protect the link with an access code, for the tenant to give the recipient apart.
+        var accessCode = false
     }
 
     struct Created: Sendable {
         var share: Share
         /// The secret of the link, shown once: only its hash is kept.
         var token: String
+        /// Its access code, shown once, when it has one.
+        var accessCode: String?
     }
 
     /// The public address of a link.
@@ -100,6 +105,8 @@ struct ShareService: Sendable {
         let share = Share(id: id, accountID: accountID, subject: account.subject, recipientKind: kind, sealed: sealed,
                           tokenHash: SecretToken.hash(token), wholeFile: input.documentIDs == nil, language: language,
                           now: now, expiresAt: expiresAt)
+        let code = input.accessCode ? ShareRules.newAccessCode() : nil
+        share.codeHash = code.map { Share.codeHash($0, share: id) }
         try await services.audit.transaction(on: database) { db, audit in
             let open = try await Share.query(on: db).filter(\.$account.$id == accountID).filter(\.$revokedAt == nil)
                 .filter(\.$expiresAt > now).count()
@@ -114,7 +121,7 @@ struct ShareService: Sendable {
                                     details: ["share": id.uuidString.lowercased(), "recipientKind": kind.rawValue,
                                               "documents": share.wholeFile ? "all" : String(chosenIDs.count)]), by: account.subject)
         }
-        return Created(share: share, token: token)
+        return Created(share: share, token: token, accessCode: code)
     }
 
     static func textProblems(_ text: String, field: String, maximum: Int, language: Language) -> [FieldProblem] {
@@ -174,13 +181,20 @@ struct ShareService: Sendable {
             guard share.pausedAt == nil else { return }
             share.pausedAt = now
         case .resume:
+            // Resuming also unlocks a link locked by wrong codes.
             guard !state.isFinal else { throw Abort(.conflict, reason: words.notOpen) }
-            guard share.pausedAt != nil else { return }
+            guard share.pausedAt != nil || share.lockedAt != nil else { return }
             share.pausedAt = nil
+            share.lockedAt = nil
         }
         let shareID = try share.requireID()
         let keys = try await services.audit.transaction(on: database) { db, audit in
             try await share.save(on: db)
+            if change == .resume {
+                // Resumed by its tenant: wrong codes are counted afresh.
+                let codes = ThrottleLedger.Key("share-code", shareID.uuidString)
+                try await ThrottleEvent.query(on: db).filter(\.$scope == codes.scope).filter(\.$key == codes.key).delete()
+            }
             audit.record(AuditEvent(action: change.auditAction, subject: account.subject, purpose: "services",
                                     details: ["share": shareID.uuidString.lowercased()]), by: account.subject)
             return change == .revoke ? try await Self.dropRenditions(of: [shareID], at: now, on: db) : []
@@ -245,9 +259,69 @@ struct ShareService: Sendable {
             let keys = try await database.transaction { db in try await Self.dropRenditions(of: [share.requireID()], at: now, on: db) }
             try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
             throw Refusal(status: .gone, reason: words.goneLink(state), state: state)
-        case .paused, .locked:
+        case .paused:
             throw Refusal(status: .forbidden, reason: words.pausedLink, state: state)
+        case .locked:
+            throw Refusal(status: .forbidden, reason: words.lockedLink, state: state)
         }
+    }
+
+    // MARK: Access codes
+
+    /// What proves a recipient typed the link's code: a cookie bound to the link (its id and its
+    /// token's hash), signed with the server's key.
+    func codeProof(for share: Share) throws -> String {
+        let message = Data("share-code|\(try share.requireID().uuidString.lowercased())|\(share.tokenHash)".utf8)
+        return Data(HMAC<SHA256>.authenticationCode(for: message, using: services.csrfKey)).base64URLEncoded()
+    }
+
+    /// The cookie's name, per link.
+    static func codeCookie(_ share: Share) -> String { "dossier_share_\(share.reference)" }
+
+    enum CodeCheck: Equatable {
+        case admitted
+        /// No code, or a wrong one: how many tries are left before the link locks.
+        case asked(wrong: Bool, triesLeft: Int)
+    }
+
+    /// Whether the recipient may see a code-protected link: the proof cookie, or the code itself
+    /// (a form or `X-Access-Code`). A wrong code counts; the fifth in an hour locks the link and
+    /// tells the tenant, and the link then refuses everyone (403) until the tenant resumes it.
+    func checkCode(_ share: Share, code: String?, proof: String?, language: Language) async throws -> CodeCheck {
+        guard let expected = share.codeHash else { return .admitted }
+        if let proof, CSRFMiddleware.constantTimeEquals(proof, try codeProof(for: share)) { return .admitted }
+        let shareID = try share.requireID()
+        let now = clock.now
+        let ledger = ThrottleLedger(database: database)
+        let key = ThrottleLedger.Key("share-code", shareID.uuidString)
+        guard let code else {
+            let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
+            return .asked(wrong: false, triesLeft: max(0, ShareRules.maximumCodeFailures - failures))
+        }
+        if ShareRules.isAccessCode(code), CSRFMiddleware.constantTimeEquals(Share.codeHash(code, share: shareID), expected) {
+            return .admitted
+        }
+        // Counted and, at the limit, the link locked in one transaction: parallel guesses cannot slip past.
+        let locked = try await services.audit.transaction(on: database) { db, audit -> Bool in
+            let ledger = ThrottleLedger(database: db)
+            try await ledger.record([key], at: now)
+            let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
+            guard failures >= ShareRules.maximumCodeFailures, let current = try await Share.find(shareID, on: db), current.lockedAt == nil else {
+                return false
+            }
+            current.lockedAt = now
+            try await current.save(on: db)
+            audit.record(AuditEvent(action: "share.locked", subject: share.subject, purpose: "security",
+                                    details: ["share": shareID.uuidString.lowercased()]), by: "system")
+            if let owner = try await Account.find(share.$account.id, on: db) {
+                try await services.mailer.enqueue(.shareLocked(reference: share.reference, link: services.mailer.page("/file/sharing", language: owner.language)),
+                                                  to: owner, on: db)
+            }
+            return true
+        }
+        if locked { throw Refusal(status: .forbidden, reason: SharingWording(language).lockedLink, state: .locked) }
+        let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
+        return .asked(wrong: true, triesLeft: max(0, ShareRules.maximumCodeFailures - failures))
     }
 
     /// What the link shows now: the documents it names (all of the file's for a whole-file

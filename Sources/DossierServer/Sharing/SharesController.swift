@@ -14,9 +14,11 @@ struct SharesController: RouteCollection {
         me.post("shares", ":share", "resume", use: Self.resume).access(.owner)
         me.get("shares", ":share", "accesses", use: Self.accesses).access(.owner)
 
-        // The token is the credential: whoever holds the link, signed in or not.
-        let link = routes.grouped("s", ":token")
+        // The token is the credential: whoever holds the link, signed in or not. (CSRF: the form
+        // that takes an access code.)
+        let link = routes.grouped(WebSessionMiddleware(), CSRFMiddleware()).grouped("s", ":token")
         link.get(use: Self.recipientPage).access(.linkHolder)
+        link.post("code", use: Self.enterCode).access(.linkHolder)
         link.get("documents", ":document", use: Self.recipientDocument).access(.linkHolder)
         link.get("file.pdf", use: Self.recipientFilePDF).access(.linkHolder)
         link.get("file.zip", use: Self.recipientFileZIP).access(.linkHolder)
@@ -36,11 +38,13 @@ struct SharesController: RouteCollection {
         var documentIds: [UUID]?
         /// RFC 3339, with or without fractional seconds (read by `expiry`).
         var expiresAt: String?
+        /// Protect the link with a 6-digit access code (given in the answer, once).
+        var accessCode: Bool?
         /// `"documentIds": null` was sent: refused, never read as "the whole file".
         var documentIdsIsNull = false
 
         enum CodingKeys: String, CodingKey {
-            case recipient, purpose, documentIds, expiresAt
+            case recipient, purpose, documentIds, expiresAt, accessCode
         }
 
         init(recipient: Recipient, purpose: String, documentIds: [UUID]?, expiresAt: Date?) {
@@ -60,6 +64,7 @@ struct SharesController: RouteCollection {
                 documentIds = try container.decodeIfPresent([UUID].self, forKey: .documentIds)
             }
             expiresAt = try container.decodeIfPresent(String.self, forKey: .expiresAt)
+            accessCode = try container.decodeIfPresent(Bool.self, forKey: .accessCode)
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -68,6 +73,7 @@ struct SharesController: RouteCollection {
             try container.encode(purpose, forKey: .purpose)
             try container.encodeIfPresent(documentIds, forKey: .documentIds)
             try container.encodeIfPresent(expiresAt, forKey: .expiresAt)
+            try container.encodeIfPresent(accessCode, forKey: .accessCode)
         }
 
         /// The expiry asked for: nil when absent; a problem when it is not an RFC 3339 date-time.
@@ -94,6 +100,10 @@ struct SharesController: RouteCollection {
         var id: UUID
         /// The link's address: given once, at creation (only its hash is kept).
         var url: String?
+        /// Its access code, given once, at creation, when it has one.
+        var accessCode: String?
+        /// Whether a recipient must type an access code.
+        var protected: Bool
         var reference: String
         var recipient: Recipient
         var purpose: String
@@ -112,9 +122,9 @@ struct SharesController: RouteCollection {
         var documentType: String?
     }
 
-    static func body(_ share: Share, _ service: ShareService, url: String? = nil) async throws -> ShareBody {
+    static func body(_ share: Share, _ service: ShareService, url: String? = nil, accessCode: String? = nil) async throws -> ShareBody {
         let details = try await service.details(of: share)
-        return ShareBody(id: try share.requireID(), url: url, reference: share.reference,
+        return ShareBody(id: try share.requireID(), url: url, accessCode: accessCode, protected: share.codeHash != nil, reference: share.reference,
                          recipient: .init(name: details.name, email: details.email, kind: share.recipientKind),
                          purpose: details.purpose, wholeFile: share.wholeFile,
                          documentIds: share.wholeFile ? [] : try await service.chosenDocuments(of: share),
@@ -132,9 +142,10 @@ struct SharesController: RouteCollection {
         let service = ShareService(req)
         let created = try await service.create(.init(recipientName: input.recipient.name, recipientEmail: input.recipient.email,
                                                      recipientKind: input.recipient.kind, purpose: input.purpose,
-                                                     documentIDs: input.documentIds, expiresAt: expiresAt),
+                                                     documentIDs: input.documentIds, expiresAt: expiresAt, accessCode: input.accessCode ?? false),
                                                for: account, language: account.language)
-        return try await body(created.share, service, url: service.url(token: created.token)).encodeResponse(status: .created, for: req)
+        return try await body(created.share, service, url: service.url(token: created.token), accessCode: created.accessCode)
+            .encodeResponse(status: .created, for: req)
     }
 
     static func list(req: Request) async throws -> [ShareBody] {
@@ -225,12 +236,68 @@ struct SharesController: RouteCollection {
         return response
     }
 
+    struct CodePage: Encodable {
+        var token: String
+        var message: String
+        var wrong: Bool
+    }
+
+    /// nil when the recipient may see the link (no code, or its proof, or the right code in
+    /// `X-Access-Code`); else the page that asks for the code (401), or says the link locked (403).
+    static func admission(_ req: Request, _ share: Share, _ service: ShareService) async throws -> Response? {
+        let language = req.webLanguage
+        do {
+            let check = try await service.checkCode(share, code: req.headers.first(name: "X-Access-Code"),
+                                                    proof: req.cookies[ShareService.codeCookie(share)]?.string, language: language)
+            guard case let .asked(wrong, left) = check else { return nil }
+            return try await codePage(req, wrong: wrong, left: left)
+        } catch let refusal as ShareService.Refusal {
+            return try await refusalPage(req, refusal)
+        }
+    }
+
+    static func codePage(_ req: Request, wrong: Bool, left: Int) async throws -> Response {
+        let page = CodePage(token: req.parameters.get("token") ?? "", message: SharingWording(req.webLanguage).codeAsked(wrong: wrong, triesLeft: left), wrong: wrong)
+        return private_(try await req.page("share-code", titleKey: "sharedFile", body: page, status: .unauthorized))
+    }
+
+    struct CodeForm: Content {
+        var code: String?
+    }
+
+    /// The access code typed: right, a cookie proves it for the link's life; wrong, it counts.
+    static func enterCode(req: Request) async throws -> Response {
+        let (share, service): (Share, ShareService)
+        switch try await resolve(req) {
+        case let .success(found): (share, service) = found
+        case let .failure(refusal): return try await refusalPage(req, refusal)
+        }
+        let token = req.parameters.get("token") ?? ""
+        let typed = (try? req.content.decode(CodeForm.self))?.code?.trimmingCharacters(in: .whitespaces) ?? ""
+        do {
+            switch try await service.checkCode(share, code: typed, proof: nil, language: req.webLanguage) {
+            case .admitted:
+                let response = req.redirect(to: "/s/\(token)", redirectType: .normal)
+                let maxAge = Int(max(60, share.expiresAt.timeIntervalSince(service.clock.now)))
+                response.cookies[ShareService.codeCookie(share)] = HTTPCookies.Value(
+                    string: try service.codeProof(for: share), maxAge: maxAge, path: "/s/\(token)",
+                    isSecure: req.dossier.configuration.usesHTTPS, isHTTPOnly: true, sameSite: .strict)
+                return private_(response)
+            case let .asked(wrong, left):
+                return try await codePage(req, wrong: wrong, left: left)
+            }
+        } catch let refusal as ShareService.Refusal {
+            return try await refusalPage(req, refusal)
+        }
+    }
+
     static func recipientPage(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
         switch try await resolve(req) {
         case let .success(found): (share, service) = found
         case let .failure(refusal): return try await refusalPage(req, refusal)
         }
+        if let asked = try await admission(req, share, service) { return asked }
         let documents = try await service.documents(for: share)
         let details = try await service.details(of: share)
         let owner = try await Account.find(share.$account.id, on: req.db)
@@ -265,6 +332,7 @@ struct SharesController: RouteCollection {
         case let .success(found): (share, service) = found
         case let .failure(refusal): return try await refusalPage(req, refusal)
         }
+        if let asked = try await admission(req, share, service) { return asked }
         // A document outside the link (another's, or not chosen) answers as a missing one.
         guard let id = UUID(uuidString: req.parameters.get("document") ?? ""),
               let document = try await service.documents(for: share).first(where: { $0.id == id }) else {
@@ -281,6 +349,7 @@ struct SharesController: RouteCollection {
         case let .success(found): (share, service) = found
         case let .failure(refusal): return try await refusalPage(req, refusal)
         }
+        if let asked = try await admission(req, share, service) { return asked }
         let pdf = try await service.wholeFile(try await service.documents(for: share), through: share)
         try await service.record(.filePDF, through: share)
         return pdfResponse(pdf, name: "dossier-\(share.reference).pdf")
@@ -292,6 +361,7 @@ struct SharesController: RouteCollection {
         case let .success(found): (share, service) = found
         case let .failure(refusal): return try await refusalPage(req, refusal)
         }
+        if let asked = try await admission(req, share, service) { return asked }
         let zip = try await service.archive(try await service.documents(for: share), through: share)
         try await service.record(.fileZIP, through: share)
         return pdfResponse(zip, name: "dossier-\(share.reference).zip", type: "application/zip")
@@ -312,6 +382,8 @@ extension SharesController.NewShareBody: APIRequestBody {
             .optional("documentIds", .array(.uuid, minItems: 1, maxItems: 100, unique: true)
                 .described("The documents shared; absent for the whole file (as it is when the recipient looks)")),
             .optional("expiresAt", .dateTime.described("When the link ends: 30 days by default, never beyond what the register allows for the recipient")),
+            .optional("accessCode", .boolean.described("Protect the link with a 6-digit access code, given once in the answer, for the recipient "
+                                                       + "apart from the link; \(ShareRules.maximumCodeFailures) wrong codes in an hour lock it")),
         ])
     }
 }

@@ -56,8 +56,9 @@ struct SharingWebController: RouteCollection {
         var errors: [String: String]
         var hasErrors: Bool
         var submitted: [String: String]
-        /// The address of a link just created: shown once.
+        /// The address of a link just created, and its access code: shown once.
         var created: String?
+        var createdCode: String?
         var verified: Bool
     }
 
@@ -72,7 +73,7 @@ struct SharingWebController: RouteCollection {
     }
 
     static func render(_ req: Request, account: Account, problems: [FieldProblem] = [], submitted: [String: String] = [:],
-                       created: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
+                       created: String? = nil, createdCode: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
         let language = req.webLanguage
         let labels = WebWording.labels(language)
         let shares = ShareService(req)
@@ -97,7 +98,7 @@ struct SharingWebController: RouteCollection {
                                  kind: labels["recipient-\(share.recipientKind.rawValue)"] ?? share.recipientKind.rawValue,
                                  purpose: details.purpose, documents: documents, state: state.rawValue,
                                  stateLabel: labels["shareState-\(state.rawValue)"] ?? state.rawValue, expires: day(share.expiresAt, language),
-                                 open: !state.isFinal, paused: state == .paused, accesses: accesses))
+                                 open: !state.isFinal, paused: state == .paused || state == .locked, accesses: accesses))
         }
         var certificateRows: [CertificateRow] = []
         for record in try await certificates.certificates(of: account) {
@@ -120,7 +121,7 @@ struct SharingWebController: RouteCollection {
                                // The form's names: "recipient.name" is the field "name" here.
                                errors: Dictionary(problems.map { ($0.field.replacingOccurrences(of: "recipient.", with: ""), $0.message) }) { first, _ in first },
                                hasErrors: !problems.isEmpty,
-                               submitted: submitted, created: created, verified: account.emailVerifiedAt != nil)
+                               submitted: submitted, created: created, createdCode: createdCode, verified: account.emailVerifiedAt != nil)
         return try await req.page("sharing", titleKey: "sharing", body: page, status: status)
     }
 
@@ -138,6 +139,8 @@ struct SharingWebController: RouteCollection {
         var documents: [String]?
         /// A day (YYYY-MM-DD): the link lasts until the end of it (UTC), or the register's limit.
         var until: String?
+        /// "on": protect the link with an access code.
+        var protect: String?
     }
 
     static func create(req: Request) async throws -> Response {
@@ -173,9 +176,10 @@ struct SharingWebController: RouteCollection {
             let service = ShareService(req)
             let created = try await service.create(.init(recipientName: form.name ?? "", recipientEmail: form.email ?? "",
                                                          recipientKind: form.kind ?? "", purpose: form.purpose ?? "",
-                                                         documentIDs: documentIDs, expiresAt: expiresAt),
+                                                         documentIDs: documentIDs, expiresAt: expiresAt, accessCode: form.protect == "on"),
                                                    for: current.account, language: language)
-            return try await render(req, account: current.account, created: service.url(token: created.token), status: .created)
+            return try await render(req, account: current.account, created: service.url(token: created.token), createdCode: created.accessCode,
+                                    status: .created)
         } catch let failure as ValidationFailure {
             return try await render(req, account: current.account, problems: failure.problems, submitted: submitted, status: .unprocessableEntity)
         } catch let abort as AbortError where abort.status == .forbidden || abort.status == .conflict {

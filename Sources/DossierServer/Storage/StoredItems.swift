@@ -79,7 +79,7 @@ enum StoredItems {
         // life of the link.
         Table("shares", [kept("services", "identification"), kept("services", Share.dataCategory)],
               columns: ["id", "account_id", "subject", "recipient_kind", "sealed", "token_hash", "whole_file", "language",
-                        "created_at", "expires_at", "paused_at", "revoked_at"]),
+                        "created_at", "expires_at", "paused_at", "revoked_at", "code_hash", "locked_at"]),
         Table("share_documents", [kept("services", Share.dataCategory)], columns: ["id", "share_id", "document_id"]),
         Table("share_accesses", [kept("services", Share.dataCategory)],
               columns: ["id", "share_id", "occurred_at", "action", "document_id", "document_type"]),

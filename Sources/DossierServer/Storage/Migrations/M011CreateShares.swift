@@ -19,6 +19,8 @@ struct M011CreateShares: AsyncMigration {
             .field("expires_at", .datetime, .required)
             .field("paused_at", .datetime)
             .field("revoked_at", .datetime)
+            .field("code_hash", .string)
+            .field("locked_at", .datetime)
             .unique(on: "token_hash")
             .create()
         try await database.schema(ShareDocument.schema)
