@@ -8,6 +8,10 @@ JSON API (confirming the address from the `.eml` outbox), uploads a few document
   and `GET /api/v1/me/profile`, at 16 and 64 connections;
 - a 10 MiB PDF upload, end to end, against `dd ... conv=fsync` of the same bytes into the same
   data directory, and its MB/s beside `openssl speed -evp aes-256-gcm` on one core;
+- sharing: a watermarked 3-page scanned PDF (150 dpi A4) and a 4000 × 3000 JPEG delivered to a
+  recipient, cold (rendered) and cached, against `pdftoppm` rendering the same scan at 150 dpi in
+  the same run; the whole file of 10 documents as one watermarked PDF; the recipient's page and a
+  cached document under wrk, against `GET /health`;
 - the server's peak RSS (VmHWM).
 
 Prints a Markdown table (and writes it to --output). Exit 0 even when a target is missed (it is a
@@ -19,6 +23,7 @@ import argparse
 import datetime
 import email
 import email.policy
+import json
 import os
 import platform
 import random
@@ -48,6 +53,11 @@ READ_RATIO_TARGET = 0.50
 P99_TARGET_MS = 20.0
 UPLOAD_RATIO_TARGET = 3.0
 RSS_TARGET_MB = 150.0
+
+SHARE_COLD_TARGET = 2.0
+SHARE_RUNS = 5
+SHARE_PAGE_RATIO_TARGET = 0.50
+WHOLE_FILE_DOCUMENTS = 10
 
 UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_RUNS = 5
@@ -329,6 +339,148 @@ def openssl_aes_gcm_mb_s():
     raise Failure(f"cannot read openssl speed's output:\n{done.stdout}{done.stderr}")
 
 
+# MARK: Sharing
+
+
+def make_scan(binary, run_dir):
+    """A 3-page scanned PDF: each page a 150 dpi A4 raster (JPEG), as a scanner makes them. Made
+    by dossier-render itself, without a watermark, from the payslip fixture."""
+    renderer = os.path.join(os.path.dirname(binary), "dossier-render")
+    with open(PAYSLIP, "rb") as f:
+        payslip = f.read()
+    job = {"parts": [{"file": {"kind": "pdf", "length": len(payslip)}}] * 3}
+    done = subprocess.run([renderer], input=(json.dumps(job) + "\n").encode() + payslip * 3, capture_output=True, timeout=120)
+    if done.returncode != 0 or not done.stdout.startswith(b"%PDF-"):
+        raise Failure(f"dossier-render could not make the scan: {done.stderr.decode(errors='replace')[-500:]}")
+    path = os.path.join(run_dir, "scan-3-pages.pdf")
+    with open(path, "wb") as f:
+        f.write(done.stdout)
+    return path
+
+
+def make_photo(scan, run_dir):
+    """A 4000 × 3000 JPEG (a phone's photo of a document), from the scan's first page by pdftoppm."""
+    base = os.path.join(run_dir, "photo")
+    done = subprocess.run(["pdftoppm", "-jpeg", "-singlefile", "-f", "1", "-l", "1", "-scale-to-x", "4000", "-scale-to-y", "3000",
+                           scan, base], capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise Failure(f"pdftoppm could not make the photo: {done.stderr}")
+    return base + ".jpg"
+
+
+def pdftoppm_seconds(scan, run_dir):
+    """The ceiling: poppler's own pdftoppm rendering every page of the scan at 150 dpi."""
+    times = []
+    for run in range(SHARE_RUNS):
+        out = os.path.join(run_dir, f"ppm-{run}")
+        start = time.perf_counter()
+        done = subprocess.run(["pdftoppm", "-r", "150", scan, out], capture_output=True, text=True, timeout=120)
+        times.append(time.perf_counter() - start)
+        if done.returncode != 0:
+            raise Failure(f"pdftoppm failed: {done.stderr}")
+        for name in os.listdir(run_dir):
+            if name.startswith(f"ppm-{run}"):
+                os.unlink(os.path.join(run_dir, name))
+    return times
+
+
+def upload_file(server, bearer, type_id, name, data, media):
+    response = expect(requests.post(server.base + "/api/v1/me/documents", headers={"Authorization": f"Bearer {bearer}"},
+                                    data={"type": type_id}, files={"file": (name, data, media)}, timeout=120),
+                      201, f"POST /api/v1/me/documents ({name})")
+    return response.json()["id"]
+
+
+def new_share(server, bearer, documents=None):
+    body = {"recipient": {"name": "Agence Bench", "email": "bench-agency@example.org", "kind": "agency"}, "purpose": "Benchmark"}
+    if documents is not None:
+        body["documentIds"] = documents
+    response = expect(requests.post(server.base + "/api/v1/me/shares", headers={"Authorization": f"Bearer {bearer}"}, json=body, timeout=30),
+                      201, "POST /api/v1/me/shares")
+    return response.json()["url"].rsplit("/", 1)[1]
+
+
+def timed_get(url, what):
+    start = time.perf_counter()
+    response = requests.get(url, timeout=300)
+    elapsed = time.perf_counter() - start
+    expect(response, 200, what)
+    return elapsed, response
+
+
+def measure_delivery(server, bearer, document, what):
+    """Cold: the first download through each of SHARE_RUNS new links (each renders). Cached: the
+    next SHARE_RUNS downloads through the last one."""
+    cold, cached = [], []
+    token = None
+    for _ in range(SHARE_RUNS):
+        token = new_share(server, bearer, [document])
+        elapsed, response = timed_get(f"{server.base}/s/{token}/documents/{document}", f"GET /s/…/documents ({what}, cold)")
+        if not response.content.startswith(b"%PDF-"):
+            raise Failure(f"{what}: the delivery is not a PDF")
+        cold.append(elapsed)
+    for _ in range(SHARE_RUNS):
+        elapsed, _ = timed_get(f"{server.base}/s/{token}/documents/{document}", f"GET /s/…/documents ({what}, cached)")
+        cached.append(elapsed)
+    return cold, cached, token
+
+
+def measure_sharing(server, binary, bearer, run_dir, duration, table, failures):
+    scan = make_scan(binary, run_dir)
+    photo = make_photo(scan, run_dir)
+    with open(scan, "rb") as f:
+        scan_bytes = f.read()
+    with open(photo, "rb") as f:
+        photo_bytes = f.read()
+    scan_id = upload_file(server, bearer, "tax-notice", "scan.pdf", scan_bytes, "application/pdf")
+    photo_id = upload_file(server, bearer, "identity-card", "photo.jpg", photo_bytes, "image/jpeg")
+    ceiling = statistics.median(pdftoppm_seconds(scan, run_dir))
+
+    cold, cached, token = measure_delivery(server, bearer, scan_id, "3-page scan")
+    ratio = statistics.median(cold) / ceiling
+    table.add(f"watermarked 3-page scan (150 dpi A4), cold (median of {SHARE_RUNS})", fmt_s(statistics.median(cold)),
+              f"{fmt_s(ceiling)} (`pdftoppm -r 150`, the same file, median of {SHARE_RUNS})", f"{ratio:.2f}",
+              f"< {SHARE_COLD_TARGET:.0f}×", yes(ratio < SHARE_COLD_TARGET))
+    table.add(f"watermarked 3-page scan, cached (median of {SHARE_RUNS})", fmt_s(statistics.median(cached)),
+              f"{fmt_s(ceiling)} (`pdftoppm`)", f"{statistics.median(cached) / ceiling:.2f}", "(info)")
+    photo_cold, photo_cached, _ = measure_delivery(server, bearer, photo_id, "4000×3000 JPEG")
+    table.add(f"watermarked 4000 × 3000 JPEG, cold / cached (medians of {SHARE_RUNS})",
+              f"{fmt_s(statistics.median(photo_cold))} / {fmt_s(statistics.median(photo_cached))}",
+              f"{fmt_s(ceiling)} (`pdftoppm`, the scan)", f"{statistics.median(photo_cold) / ceiling:.2f} (cold)", "(info)")
+
+    # The whole file of 10 documents: the scan, the photo and 8 one-page payslips.
+    with open(PAYSLIP, "rb") as f:
+        payslip = f.read()
+    listed = expect(requests.get(server.base + "/api/v1/me/documents", headers={"Authorization": f"Bearer {bearer}"}, timeout=30),
+                    200, "GET /api/v1/me/documents").json()
+    documents = [scan_id, photo_id] + [d["id"] for d in listed if d["id"] not in (scan_id, photo_id)][:WHOLE_FILE_DOCUMENTS - 2]
+    while len(documents) < WHOLE_FILE_DOCUMENTS:
+        documents.append(upload_file(server, bearer, "payslips", "payslip.pdf", payslip, "application/pdf"))
+    whole_cold = []
+    for _ in range(3):
+        whole = new_share(server, bearer, documents)
+        elapsed, response = timed_get(f"{server.base}/s/{whole}/file.pdf", "GET /s/…/file.pdf (cold)")
+        whole_cold.append(elapsed)
+    elapsed_cached, _ = timed_get(f"{server.base}/s/{whole}/file.pdf", "GET /s/…/file.pdf (cached)")
+    pages = response.content.count(b"/Type /Page\n") or response.content.count(b"/Type /Page")
+    table.add(f"whole file of {WHOLE_FILE_DOCUMENTS} documents as one watermarked PDF, cold (median of 3) / cached",
+              f"{fmt_s(statistics.median(whole_cold))} / {fmt_s(elapsed_cached)}", f"{fmt_s(ceiling)} (`pdftoppm`, 3 pages)",
+              f"{statistics.median(whole_cold) / ceiling:.2f} (cold)", "(info)")
+
+    # Throughput of what recipients ask, cached, against /health.
+    health = run_wrk(server.base + "/health", bearer, TARGET_CONNECTIONS, duration)
+    for path, label in ((f"/s/{token}", "the recipient's page"), (f"/s/{token}/documents/{scan_id}", "a cached watermarked scan")):
+        row = run_wrk(server.base + path, bearer, TARGET_CONNECTIONS, duration)
+        verdict = verdict_of(row, f"GET {label}")
+        if verdict and verdict.startswith("**FAIL"):
+            failures.append(f"GET {label}: {verdict.strip('*')}")
+        ratio = row["rps"] / health["rps"] if health["rps"] else 0.0
+        table.add(f"{label}, {TARGET_CONNECTIONS} conn: throughput (p99)", f"{fmt_rps(row['rps'])} ({fmt_ms(row['p99'])})",
+                  f"{fmt_rps(health['rps'])} (`/health`)", f"{ratio:.2f}",
+                  f"≥ {SHARE_PAGE_RATIO_TARGET:.2f}" if path == f"/s/{token}" else "(info)",
+                  verdict or (yes(ratio >= SHARE_PAGE_RATIO_TARGET) if path == f"/s/{token}" else "—"))
+
+
 # MARK: Report
 
 
@@ -448,7 +600,7 @@ def main():
     binary = os.path.abspath(args.binary)
     if not os.access(binary, os.X_OK):
         parser.error(f"{binary} is not an executable: build it (swift build -c release --product dossier)")
-    for tool in ("wrk", "dd", "openssl"):
+    for tool in ("wrk", "dd", "openssl", "pdftoppm"):
         if not shutil.which(tool):
             parser.error(f"{tool} is missing (scripts/bench installs wrk)")
 
@@ -523,6 +675,10 @@ def main():
         table.add("10 MiB PDF upload throughput", f"{upload_mb_s:,.1f} MB/s",
                   f"{aes:,.0f} MB/s (`openssl speed -evp aes-256-gcm`, 16 KiB blocks, one core)",
                   f"{upload_mb_s / aes:.2g}", "(info)")
+
+        log("sharing: watermarked deliveries, cold and cached, against pdftoppm; the whole file; the recipient's page")
+        measure_sharing(server, binary, bearer, run_dir, duration, table, failures)
+        server.check_alive("the sharing measurements")
 
         rss_mb = server.peak_rss_kb() * 1024 / 1e6
         table.add("server peak RSS (VmHWM, whole run)", f"{rss_mb:,.1f} MB", target=f"< {RSS_TARGET_MB:.0f} MB",

@@ -62,11 +62,12 @@ public enum DossierApp {
         } else {
             transport = FileMailTransport(directory: configuration.outboxDirectory)
         }
+        let audit = AuditTrail(clock: clock, masterKey: masterKey, anchorFile: configuration.auditAnchorURL, logger: app.logger)
         app.dossier = DossierServices(
             configuration: configuration,
             register: register,
             clock: clock,
-            audit: AuditTrail(clock: clock, masterKey: masterKey, anchorFile: configuration.auditAnchorURL, logger: app.logger),
+            audit: audit,
             mailer: Mailer(sender: configuration.resolvedMailSender, baseURL: configuration.baseURL, clock: clock, vault: vault),
             outbox: OutboxDispatcher(transport: transport, clock: clock, logger: app.logger, vault: vault,
                                      keep: OutboxMessage.retention(in: register.register)),
@@ -84,7 +85,8 @@ public enum DossierApp {
             inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory),
             renditions: InspectionPool(maximumConcurrent: max(1, min(2, System.coreCount)), maximumWaiting: 16,
                                         busy: "The server is busy preparing other shared files: try again in a few seconds."),
-            renderer: RenditionSandbox(executable: try RenditionSandbox.locate())
+            renderer: RenditionSandbox(executable: try RenditionSandbox.locate()),
+            accessJournal: AccessJournal(audit: audit)
         )
         RenditionSandbox.ignoreBrokenPipes()
         app.passwords.use(.bcrypt(cost: configuration.passwordCost))

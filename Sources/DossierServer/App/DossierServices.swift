@@ -28,6 +28,8 @@ public struct DossierServices: Sendable {
     /// each in a process of its own.
     let renditions: InspectionPool
     let renderer: RenditionSandbox
+    /// Recipients' accesses, written by group commit.
+    let accessJournal: AccessJournal
     public var catalogue: DocumentCatalogue { .shipped }
 }
 

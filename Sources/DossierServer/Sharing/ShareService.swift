@@ -338,17 +338,15 @@ struct ShareService: Sendable {
         return documents
     }
 
-    /// Logs an access in the tenant's access log and in the audit trail, together.
+    /// Logs an access in the tenant's access log and in the audit trail, together, committed
+    /// before the answer leaves (`AccessJournal`: group commit).
     func record(_ action: ShareAccess.Action, through share: Share, document: DocumentListing? = nil) async throws {
         let shareID = try share.requireID()
         let access = ShareAccess(shareID: shareID, at: clock.now, action: action, documentID: document?.id, documentType: document?.type)
-        try await services.audit.transaction(on: database) { db, audit in
-            try await access.create(on: db)
-            var details = ["share": shareID.uuidString.lowercased(), "action": action.rawValue]
-            if let document { details["document"] = document.id.uuidString.lowercased() }
-            audit.record(AuditEvent(action: "share.accessed", subject: share.subject, purpose: "services", details: details),
-                         by: "share:\(shareID.uuidString.lowercased())")
-        }
+        var details = ["share": shareID.uuidString.lowercased(), "action": action.rawValue]
+        if let document { details["document"] = document.id.uuidString.lowercased() }
+        let event = AuditEvent(action: "share.accessed", subject: share.subject, purpose: "services", details: details)
+        try await services.accessJournal.record(.init(access: access, event: event, actor: "share:\(shareID.uuidString.lowercased())"), on: database)
     }
 
     /// The watermark of everything this link delivers.
