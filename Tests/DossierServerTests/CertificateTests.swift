@@ -68,11 +68,15 @@ struct CertificateTests {
             tampered[0] = tampered[0] == "A" ? "B" : "A"
             let forged = try await Self.check(app, String(tampered))
             #expect(forged.status == .notFound && forged.verdict == "unknown")
-            // The check says nothing about the tenant.
+            // The check says nothing about the tenant; on request, what the certificate states (to
+            // compare with a document that could have been altered), still without the name.
             let genuine = try await Self.check(app, certificate.code)
-            for secret in ["Jane", "Doe", "3210", "3 210", "900", "tax"] {
+            for secret in ["Jane", "Doe", "3210", "3 210", "900", "tax", "jane.doe@example.org"] {
                 #expect(!genuine.page.contains(secret), "\(secret)")
             }
+            let detailed = String(decoding: try await SharingTests.get(app, "verify/\(certificate.code)?details=1&lang=en").body, as: UTF8.self)
+            #expect(detailed.contains("3 210 €") && detailed.contains("3.57 times the rent") && detailed.contains("tax notice"))
+            #expect(!detailed.contains("Jane") && !detailed.contains("Doe") && !detailed.contains("jane.doe@example.org"))
 
             // The file changes: the certificate is outdated, not forged.
             try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in

@@ -333,17 +333,23 @@ struct SharingTests {
         try await withDossier(on: database, clock: clock) { app in
             let tenant = try await Self.tenant(app)
             _ = try await Self.share(app, tenant)
-            let revoked = try #require(try await Self.share(app, tenant).body)
-            try await app.testing().test(.DELETE, "api/v1/me/shares/\(revoked.id)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            // A link revoked unused (its recipient received nothing), and one revoked after use.
+            let unused = try #require(try await Self.share(app, tenant).body)
+            let (usedShare, usedToken, _) = try await Self.share(app, tenant)
+            let used = try #require(usedShare)
+            #expect(try await Self.get(app, "s/\(usedToken)").status == .ok)
+            for id in [unused.id, used.id] {
+                try await app.testing().test(.DELETE, "api/v1/me/shares/\(id)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
+            }
             let recipient = "contact@agence-dupont.example"
             #expect(try await app.outboxTexts(to: recipient).isEmpty)
 
             try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
                 try req.content.encode(["monthlyIncome": 3210], as: .json)
             }, afterResponse: { res in #expect(res.status == .ok) })
-            // One notice: the open link's recipient; the revoked link's is not told again.
+            // The open link's recipient and the one who received the file are told; not the unused revoked link's.
             var texts = try await app.outboxTexts(to: recipient)
-            #expect(texts.count == 1)
+            #expect(texts.count == 2)
             let notice = try #require(texts.first)
             #expect(notice.contains("Article 19") && notice.contains("corrected information") && notice.contains("Jane Doe"))
             #expect(!notice.contains("3210") && !notice.contains("3 210"))
@@ -351,13 +357,19 @@ struct SharingTests {
             try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
                 try req.content.encode(["monthlyIncome": 3300], as: .json)
             }, afterResponse: { res in #expect(res.status == .ok) })
-            #expect(try await app.outboxTexts(to: recipient).count == 1)
-            // An hour later, a document deleted: told it was erased.
+            #expect(try await app.outboxTexts(to: recipient).count == 2)
+            // An hour later, the same value again rectifies nothing: nobody is told.
             clock.advance(by: RecipientNotice.quietPeriod)
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["monthlyIncome": 3300], as: .json)
+            }, afterResponse: { res in #expect(res.status == .ok) })
+            #expect(try await app.outboxTexts(to: recipient).count == 2)
+            // A document deleted: told it was erased.
             try await app.testing().test(.DELETE, "api/v1/me/documents/\(tenant.photo)", headers: tenant.auth) { res in #expect(res.status == .noContent) }
             texts = try await app.outboxTexts(to: recipient)
-            #expect(texts.count == 2 && texts.contains { $0.contains("erased information") })
-            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.recipient-notified").count() == 2)
+            // Three to one address in a day at most: the third link's notice is the last today.
+            #expect(texts.count == RecipientNotice.perAddressPerDay && texts.contains { $0.contains("erased information") })
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.recipient-notified").count() == 3)
         }
     }
 
@@ -446,9 +458,11 @@ struct SharingTests {
                 browser.keep(res)
             }
             #expect(try await Self.get(app, "s/\(token)", headers: browser.cookieHeader).status == .ok)
-            // A proof cookie for another link admits nothing here.
-            let (_, other, _) = try await Self.share(app, tenant, accessCode: true)
-            #expect(try await Self.get(app, "s/\(other)", headers: browser.cookieHeader).status == .unauthorized)
+            // This link's proof, sent as another link's cookie, admits nothing there.
+            let (otherShare, other, _) = try await Self.share(app, tenant, accessCode: true)
+            let proof = try #require(browser.cookies.first { $0.key.hasPrefix("dossier_share_") }?.value)
+            let otherCookie = "dossier_share_\(try #require(otherShare).reference)"
+            #expect(try await Self.get(app, "s/\(other)", headers: ["Cookie": "\(otherCookie)=\(proof)"]).status == .unauthorized)
 
             // Five wrong codes in an hour: locked for everyone, the right code too, and the tenant told.
             let wrong = code == "000000" ? "000001" : "000000"
@@ -470,6 +484,29 @@ struct SharingTests {
                 #expect(resumed.state == .active)
             })
             #expect(try await Self.get(app, "s/\(token)", headers: browser.cookieHeader).status == .ok)
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func wrongCodesSentAtOnceAreJudgedOneByOne(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await Self.tenant(app)
+            let (created, token, _) = try await Self.share(app, tenant, accessCode: true)
+            let share = try #require(created)
+            let code = try #require(share.accessCode)
+            let wrong = (0..<12).map { String(format: "%06d", (Int(code)! + 1 + $0) % 1_000_000) }
+            // Twelve wrong codes and then the right one, all at once: five are judged, the link
+            // locks, and nothing after (the right code included) is compared.
+            let statuses = try await withThrowingTaskGroup(of: HTTPStatus.self) { group in
+                for guess in wrong + [code] {
+                    group.addTask { try await Self.get(app, "s/\(token)/file.pdf", headers: ["X-Access-Code": guess]).status }
+                }
+                return try await group.reduce(into: [HTTPStatus]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .unauthorized }.count <= ShareRules.maximumCodeFailures - 1)
+            #expect(try await Share.query(on: app.db).first()?.lockedAt != nil)
+            #expect(try await Self.get(app, "s/\(token)/file.pdf", headers: ["X-Access-Code": code]).status == .forbidden)
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "share.locked").count() == 1)
         }
     }
 

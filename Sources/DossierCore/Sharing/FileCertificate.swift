@@ -160,6 +160,14 @@ public struct CertificateWording: Sendable {
         return lines
     }
 
+    /// What a verifier may compare with the document they hold: the facts, without the code and
+    /// the dates (shown apart) and without the tenant's name.
+    public func statedFacts(_ facts: CertificateFacts, names: (String) -> String) -> [String] {
+        var anonymous = facts
+        anonymous.tenant = ""
+        return lines(anonymous, code: "", issued: "", expires: "", names: names).dropFirst(3).filter { !$0.isEmpty }
+    }
+
     private func kind(_ raw: String) -> String {
         switch (raw, fr) {
         case ("company", true): "personne morale"

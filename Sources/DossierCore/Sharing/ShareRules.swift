@@ -12,6 +12,8 @@ public enum ShareRules {
     /// tenant is told).
     public static let maximumCodeFailures = 5
     public static let lockWindow: TimeInterval = 3600
+    /// Wrong access codes tolerated in a day: a slow guesser (four an hour) is stopped too.
+    public static let maximumCodeFailuresPerDay = 10
     /// Unknown link tokens tolerated from one client address in an hour before it waits.
     public static let guessing = ThrottlePolicy(maximumFailures: 10, window: 3600, baseDelay: 60)
     /// Digits of a link's access code, sent to the recipient apart from the link.

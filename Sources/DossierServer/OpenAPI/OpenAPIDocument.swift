@@ -111,6 +111,12 @@ private struct Builder {
             parameters: parameters)
     }
 
+    /// A share link's access code, for clients that send it on each request (browsers type it once).
+    let accessCodeHeader: JSONValue = [
+        "name": "X-Access-Code", "in": "header", "required": false, "schema": ["type": "string", "pattern": "^[0-9]{6}$"],
+        "description": "The link's access code, when it has one",
+    ]
+
     func path(_ name: String) -> JSONValue {
         ["name": .string(name), "in": "path", "required": true, "schema": Schema.uuid.json]
     }
@@ -342,9 +348,9 @@ private struct Builder {
                                                         auth: true, parameters: [path("share")], [204: .empty("Revoked")])],
             "/api/v1/me/shares/{share}/pause": ["post": api("Pause a link (its recipient is refused until it is resumed)", auth: true,
                                                             parameters: [path("share")], [200: .json("The link", .ref("Share")), 409: .error("Revoked or expired")])],
-            "/api/v1/me/shares/{share}/resume": ["post": api("Resume a paused link", auth: true,
+            "/api/v1/me/shares/{share}/resume": ["post": api("Resume a paused link, or unlock one locked by wrong access codes", auth: true,
                                                              parameters: [path("share")], [200: .json("The link", .ref("Share")), 409: .error("Revoked or expired")])],
-            "/api/v1/me/shares/{share}/accesses": ["get": api("The link's access log: every view and download by its recipient, newest first",
+            "/api/v1/me/shares/{share}/accesses": ["get": api("The link's access log: every view and download by its recipient, newest first (the latest 1,000)",
                                                               auth: true, parameters: [path("share")], [200: .json("Accesses", .array(.ref("ShareAccess")))])],
             "/api/v1/me/certificates": [
                 "get": api("The tenant's file certificates, newest first, with where each stands", auth: true,
@@ -410,14 +416,17 @@ private struct Builder {
             "/verify/{code}": ["get": page("Check a file certificate's code: genuine and current, outdated, expired or revoked (200), or not genuine (404); "
                                            + "nothing else about the tenant", parameters: [["name": "code", "in": "path", "required": true, "schema": ["type": "string"]]])],
             "/s/{token}": ["get": page("A share link's page, for its recipient: what is shared, with links to each watermarked document "
-                                       + "(404 unknown, 410 revoked or expired, 403 paused, 429 after too many unknown links)", parameters: [pagePath("token")])],
+                                       + "(404 unknown, 410 revoked or expired, 403 paused or locked, 429 after too many unknown links; "
+                                       + "401 with a form when the link has an access code, which API clients send as X-Access-Code on every /s/ route)",
+                                       parameters: [pagePath("token"), accessCodeHeader])],
             "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
-                                                            parameters: [pagePath("token"), pagePath("document")])],
+                                                            parameters: [pagePath("token"), pagePath("document"), accessCodeHeader])],
             "/s/{token}/code": ["post": form("Type a link's access code: right, a cookie admits the browser for the link's life; "
                                              + "\(ShareRules.maximumCodeFailures) wrong in an hour lock the link and tell the tenant",
                                              fields: ["code"], parameters: [pagePath("token")])],
-            "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents", parameters: [pagePath("token")])],
-            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [pagePath("token")])],
+            "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents",
+                                                parameters: [pagePath("token"), accessCodeHeader])],
+            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [pagePath("token"), accessCodeHeader])],
             "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
             "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision"], parameters: [pagePath("document")])],
         ]

@@ -72,6 +72,8 @@ struct RentalFileService: Sendable {
         let sealed = try await vault.sealJSON(updated, for: account.subject, context: "profile")
         let accountID = try account.requireID()
         let newNames = names
+        let changed = updated != current || newNames["firstName"].map { $0 != account.firstName } == true
+            || newNames["lastName"].map { $0 != account.lastName } == true
         try await services.audit.transaction(on: database) { db, audit in
             if let stored = try await Profile.query(on: db).filter(\.$account.$id == accountID).first() {
                 stored.sealed = sealed
@@ -85,7 +87,8 @@ struct RentalFileService: Sendable {
             if !newNames.isEmpty { try await account.save(on: db) }
             audit.record(AuditEvent(action: "profile.rectified", subject: account.subject, purpose: "services",
                                     details: ["fields": patch.keys.sorted().joined(separator: ",")]), by: account.subject)
-            try await RecipientNotice.enqueue(.rectified, for: account, services: services, audit: audit, on: db)
+            // Told only of a change: a form sent again as it was rectifies nothing.
+            if changed { try await RecipientNotice.enqueue(.rectified, for: account, services: services, audit: audit, on: db) }
         }
         return updated
     }

@@ -34,19 +34,32 @@ actor AccessJournal {
         }
     }
 
+    private func write(_ entries: [Entry], on database: any Database) async throws {
+        try await audit.transaction(on: database) { db, log in
+            try await entries.map(\.access).create(on: db)
+            for entry in entries { log.record(entry.event, by: entry.actor) }
+        }
+    }
+
     private func flush(on database: any Database) async {
         while !pending.isEmpty {
             let taken = Array(pending.prefix(Self.batch))
             pending.removeFirst(taken.count)
             let entries = taken.map(\.0)
             do {
-                try await audit.transaction(on: database) { db, log in
-                    try await entries.map(\.access).create(on: db)
-                    for entry in entries { log.record(entry.event, by: entry.actor) }
-                }
+                try await write(entries, on: database)
                 for (_, continuation) in taken { continuation.resume() }
             } catch {
-                for (_, continuation) in taken { continuation.resume(throwing: error) }
+                // One entry's failure (its link deleted meanwhile) is not the others': each is
+                // written on its own then, and only those that fail again are refused.
+                for (entry, continuation) in taken {
+                    do {
+                        try await write([entry], on: database)
+                        continuation.resume()
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
             }
         }
         flushing = false

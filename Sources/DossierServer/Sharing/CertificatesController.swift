@@ -83,6 +83,10 @@ struct CertificatesController: RouteCollection {
         var message: String
         var issued: String?
         var expires: String?
+        /// What the certificate states (without the tenant's name), on request (`?details=1`): to
+        /// compare with the document one was given, which could have been altered.
+        var facts: [String]?
+        var code: String
     }
 
     /// Whether a code is a genuine certificate's, and where it stands: nothing about the tenant.
@@ -95,10 +99,19 @@ struct CertificatesController: RouteCollection {
         let status: HTTPResponseStatus
         if let record = try await service.verify(code: req.parameters.get("code") ?? "", client: req.clientAddress, language: language) {
             let state = try await service.status(of: record)
-            page = VerifyPage(genuine: true, status: state.rawValue, message: words.status(state), issued: day(record.createdAt), expires: day(record.expiresAt))
+            var facts: [String]?
+            if (try? req.query.get(String.self, at: "details")) == "1" {
+                let content = try await service.content(of: record)
+                let catalogue = req.dossier.catalogue
+                facts = words.statedFacts(content.facts) { type in
+                    if case let .allowed(found, _) = catalogue.lookup(type) { found.name[language] } else { type }
+                }
+            }
+            page = VerifyPage(genuine: true, status: state.rawValue, message: words.status(state), issued: day(record.createdAt),
+                              expires: day(record.expiresAt), facts: facts, code: req.parameters.get("code") ?? "")
             status = .ok
         } else {
-            page = VerifyPage(genuine: false, status: "unknown", message: words.status(nil), issued: nil, expires: nil)
+            page = VerifyPage(genuine: false, status: "unknown", message: words.status(nil), issued: nil, expires: nil, facts: nil, code: "")
             status = .notFound
         }
         let response = try await req.page("certificate", titleKey: "certificateCheck", body: page, status: status, language: language)

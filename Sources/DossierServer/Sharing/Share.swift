@@ -73,6 +73,9 @@ struct ShareDetails: Codable, Sendable {
     var name: String
     var email: String
     var purpose: String
+    /// The tenant's name when they shared: what a notice to the recipient calls them (a name
+    /// rectified since is not disclosed by the notice).
+    var tenant: String?
 }
 
 /// A document a share carries (when it is not the whole file).

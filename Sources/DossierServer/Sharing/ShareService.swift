@@ -1,6 +1,7 @@
 import Crypto
 import DossierCore
 import Fluent
+import SQLKit
 import Foundation
 import Vapor
 
@@ -99,7 +100,8 @@ struct ShareService: Sendable {
         let id = UUID()
         let token = SecretToken.generate()
         let details = ShareDetails(name: input.recipientName.trimmingCharacters(in: .whitespacesAndNewlines), email: email.value,
-                                   purpose: input.purpose.trimmingCharacters(in: .whitespacesAndNewlines))
+                                   purpose: input.purpose.trimmingCharacters(in: .whitespacesAndNewlines),
+                                   tenant: GuarantorNotice.displayName(account.firstName, account.lastName))
         let sealed = try await vault.sealJSON(details, for: account.subject, context: Share.detailsContext(id))
         let accountID = try account.requireID()
         let share = Share(id: id, accountID: accountID, subject: account.subject, recipientKind: kind, sealed: sealed,
@@ -151,8 +153,10 @@ struct ShareService: Sendable {
         try await ShareDocument.query(on: database).filter(\.$share.$id == share.requireID()).all().map(\.$document.id)
     }
 
-    func accesses(of share: Share) async throws -> [ShareAccess] {
-        try await ShareAccess.query(on: database).filter(\.$share.$id == share.requireID()).sort(\.$occurredAt, .descending).all()
+    /// The link's latest accesses, newest first (`limit` of them).
+    func accesses(of share: Share, limit: Int = 1000) async throws -> [ShareAccess] {
+        try await ShareAccess.query(on: database).filter(\.$share.$id == share.requireID()).sort(\.$occurredAt, .descending)
+            .limit(limit).all()
     }
 
     enum Change: String {
@@ -256,8 +260,14 @@ struct ShareService: Sendable {
         case .revoked, .expired:
             // An expired link's copies go as soon as it is seen expired (the retention sweep
             // takes those nobody asks for).
-            let keys = try await database.transaction { db in try await Self.dropRenditions(of: [share.requireID()], at: now, on: db) }
-            try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
+            let shareID = try share.requireID()
+            if try await ShareRendition.query(on: database).filter(\.$share.$id == shareID).count() > 0 {
+                let keys = try await database.transaction { db in
+                    try await db.takeWriteLock()
+                    return try await Self.dropRenditions(of: [shareID], at: now, on: db)
+                }
+                try await BlobJournal.completeDeletion(of: keys, blobs: services.blobs, on: database)
+            }
             throw Refusal(status: .gone, reason: words.goneLink(state), state: state)
         case .paused:
             throw Refusal(status: .forbidden, reason: words.pausedLink, state: state)
@@ -298,16 +308,25 @@ struct ShareService: Sendable {
             let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
             return .asked(wrong: false, triesLeft: max(0, ShareRules.maximumCodeFailures - failures))
         }
-        if ShareRules.isAccessCode(code), CSRFMiddleware.constantTimeEquals(Share.codeHash(code, share: shareID), expected) {
-            return .admitted
-        }
-        // Counted and, at the limit, the link locked in one transaction: parallel guesses cannot slip past.
-        let locked = try await services.audit.transaction(on: database) { db, audit -> Bool in
+        // Every typed code is judged in one serialised transaction, the link read again under
+        // lock: parallel guesses are judged one after another, and none is compared once the link
+        // has locked (the fifth wrong one in an hour, or the tenth in a day).
+        let verdict = try await services.audit.transaction(on: database) { db, audit -> CodeVerdict in
+            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+                try await sql.raw("SELECT 1 FROM \(ident: Share.schema) WHERE \(ident: "id") = \(bind: shareID) FOR UPDATE").run()
+            }
+            guard let current = try await Share.find(shareID, on: db), current.revokedAt == nil, current.lockedAt == nil else {
+                return .locked
+            }
+            if ShareRules.isAccessCode(code), CSRFMiddleware.constantTimeEquals(Share.codeHash(code, share: shareID), expected) {
+                return .admitted
+            }
             let ledger = ThrottleLedger(database: db)
             try await ledger.record([key], at: now)
-            let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
-            guard failures >= ShareRules.maximumCodeFailures, let current = try await Share.find(shareID, on: db), current.lockedAt == nil else {
-                return false
+            let recent = try await ledger.times(key, since: now - ShareRules.lockWindow).count
+            let today = try await ledger.times(key, since: now - 24 * 3600).count
+            guard recent >= ShareRules.maximumCodeFailures || today >= ShareRules.maximumCodeFailuresPerDay else {
+                return .wrong(triesLeft: max(0, min(ShareRules.maximumCodeFailures - recent, ShareRules.maximumCodeFailuresPerDay - today)))
             }
             current.lockedAt = now
             try await current.save(on: db)
@@ -317,12 +336,20 @@ struct ShareService: Sendable {
                 try await services.mailer.enqueue(.shareLocked(reference: share.reference, link: services.mailer.page("/file/sharing", language: owner.language)),
                                                   to: owner, on: db)
             }
-            return true
+            return .locked
         }
-        if locked { throw Refusal(status: .forbidden, reason: SharingWording(language).lockedLink, state: .locked) }
-        let failures = try await ledger.times(key, since: now - ShareRules.lockWindow).count
-        return .asked(wrong: true, triesLeft: max(0, ShareRules.maximumCodeFailures - failures))
+        switch verdict {
+        case .admitted: return .admitted
+        case let .wrong(left): return .asked(wrong: true, triesLeft: left)
+        case .locked: throw Refusal(status: .forbidden, reason: SharingWording(language).lockedLink, state: .locked)
+        }
     }
+
+    private enum CodeVerdict: Sendable {
+        case admitted, locked
+        case wrong(triesLeft: Int)
+    }
+
 
     /// What the link shows now: the documents it names (all of the file's for a whole-file
     /// link), only of the categories the register lets this recipient receive, never a declined one.

@@ -90,7 +90,7 @@ struct SharingWebController: RouteCollection {
             let chosen = share.wholeFile ? [] : try await shares.chosenDocuments(of: share)
             let all = try await RentalFileService(req).documents(of: account)
             let documents = share.wholeFile ? labels["sharingWholeFile"] ?? "" : all.filter { chosen.contains($0.id) }.map { name($0.type) }.joined(separator: ", ")
-            let accesses = try await shares.accesses(of: share).map { access in
+            let accesses = try await shares.accesses(of: share, limit: 50).map { access in
                 LinkRow.Access(at: ISO8601DateFormatter().string(from: access.occurredAt),
                                what: access.documentType.map(name) ?? (labels["sharingAccess-\(access.action.rawValue)"] ?? access.action.rawValue))
             }
@@ -122,7 +122,10 @@ struct SharingWebController: RouteCollection {
                                errors: Dictionary(problems.map { ($0.field.replacingOccurrences(of: "recipient.", with: ""), $0.message) }) { first, _ in first },
                                hasErrors: !problems.isEmpty,
                                submitted: submitted, created: created, createdCode: createdCode, verified: account.emailVerifiedAt != nil)
-        return try await req.page("sharing", titleKey: "sharing", body: page, status: status)
+        let response = try await req.page("sharing", titleKey: "sharing", body: page, status: status)
+        // It may show a new link's address and code: kept by no cache.
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
     }
 
     static func page(req: Request) async throws -> Response {

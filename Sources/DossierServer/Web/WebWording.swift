@@ -82,6 +82,8 @@ enum WebWording {
             ("certificateIssued", "Délivrée le", "Issued on"),
             ("certificateExpires", "Valable jusqu'au", "Valid until"),
             ("certificateNothingMore", "Cette vérification ne dit rien d'autre du locataire ni de son dossier.", "This check says nothing else about the tenant or their file."),
+            ("certificateShowFacts", "Voir ce qu'elle atteste, pour le comparer au document reçu", "See what it states, to compare with the document you were given"),
+            ("certificateStates", "Ce que l'attestation indique", "What the certificate states"),
             ("sharedWith", "Transmis à", "Given to"),
             ("sharedCode", "Code d'accès", "Access code"),
             ("sharedOpen", "Ouvrir le dossier", "Open the file"),
