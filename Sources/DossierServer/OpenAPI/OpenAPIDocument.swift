@@ -111,6 +111,11 @@ private struct Builder {
             parameters: parameters)
     }
 
+    /// A share link's token: 43 characters of base64url (anything else is an unknown link).
+    let linkToken: JSONValue = [
+        "name": "token", "in": "path", "required": true, "schema": ["type": "string"], "description": "The share link's token (from its address)",
+    ]
+
     /// A share link's access code, for clients that send it on each request (browsers type it once).
     let accessCodeHeader: JSONValue = [
         "name": "X-Access-Code", "in": "header", "required": false, "schema": ["type": "string", "pattern": "^[0-9]{6}$"],
@@ -418,15 +423,15 @@ private struct Builder {
             "/s/{token}": ["get": page("A share link's page, for its recipient: what is shared, with links to each watermarked document "
                                        + "(404 unknown, 410 revoked or expired, 403 paused or locked, 429 after too many unknown links; "
                                        + "401 with a form when the link has an access code, which API clients send as X-Access-Code on every /s/ route)",
-                                       parameters: [pagePath("token"), accessCodeHeader])],
+                                       parameters: [linkToken, accessCodeHeader])],
             "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
-                                                            parameters: [pagePath("token"), pagePath("document"), accessCodeHeader])],
+                                                            parameters: [linkToken, pagePath("document"), accessCodeHeader])],
             "/s/{token}/code": ["post": form("Type a link's access code: right, a cookie admits the browser for the link's life; "
                                              + "\(ShareRules.maximumCodeFailures) wrong in an hour lock the link and tell the tenant",
-                                             fields: ["code"], parameters: [pagePath("token")])],
+                                             fields: ["code"], parameters: [linkToken])],
             "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents",
-                                                parameters: [pagePath("token"), accessCodeHeader])],
-            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [pagePath("token"), accessCodeHeader])],
+                                                parameters: [linkToken, accessCodeHeader])],
+            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [linkToken, accessCodeHeader])],
             "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
             "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision"], parameters: [pagePath("document")])],
         ]

@@ -125,7 +125,8 @@ struct CertificatesController: RouteCollection {
 extension CertificatesController.NewCertificateBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
         .object([
-            .optional("rent", .integer(CertificateFacts.rentRange).described("A monthly rent in euros: the certificate then states the household income's ratio to it")),
+            .optional("rent", .nullable(.integer(CertificateFacts.rentRange))
+                .described("A monthly rent in euros: the certificate then states the household income's ratio to it (null or absent: none)")),
         ])
     }
 }

@@ -381,8 +381,8 @@ extension SharesController.NewShareBody: APIRequestBody {
                 .described("Why the recipient receives the file (a visit, an application): written on every page")),
             .optional("documentIds", .array(.uuid, minItems: 1, maxItems: 100, unique: true)
                 .described("The documents shared; absent for the whole file (as it is when the recipient looks)")),
-            .optional("expiresAt", .dateTime.described("When the link ends: 30 days by default, never beyond what the register allows for the recipient")),
-            .optional("accessCode", .boolean.described("Protect the link with a 6-digit access code, given once in the answer, for the recipient "
+            .optional("expiresAt", .nullable(.dateTime).described("When the link ends: 30 days by default, never beyond what the register allows for the recipient")),
+            .optional("accessCode", .nullable(.boolean).described("Protect the link with a 6-digit access code, given once in the answer, for the recipient "
                                                        + "apart from the link; \(ShareRules.maximumCodeFailures) wrong codes in an hour lock it")),
         ])
     }
