@@ -418,7 +418,12 @@ ROUTES = [("GET", "/api/v1/me/documents/{}/content"), ("DELETE", "/api/v1/me/doc
           ("DELETE", "/api/v1/me/guarantors/{}"), ("GET", "/api/v1/me/application/members/{}/documents/{}/content"),
           ("GET", "/api/v1/staff/documents/{}/content"), ("POST", "/api/v1/staff/documents/{}/review"),
           ("POST", "/api/v1/me/application/members/{}/approve"), ("DELETE", "/api/v1/me/application/members/{}"),
-          ("POST", "/api/v1/staff/tenants/{}/documents"), ("GET", "/privacy/versions/{}")]
+          ("POST", "/api/v1/staff/tenants/{}/documents"), ("GET", "/privacy/versions/{}"),
+          ("DELETE", "/api/v1/me/shares/{}"), ("POST", "/api/v1/me/shares/{}/pause"), ("POST", "/api/v1/me/shares/{}/resume"),
+          ("GET", "/api/v1/me/shares/{}/accesses"), ("DELETE", "/api/v1/me/certificates/{}"),
+          ("GET", "/api/v1/me/certificates/{}/certificate.pdf"),
+          # A share link's token and a certificate's code, made up: 404, or 429 once guessing is slowed down.
+          ("GET", "/s/{}"), ("GET", "/s/{}/documents/{}"), ("GET", "/s/{}/file.pdf"), ("GET", "/verify/{}")]
 
 
 @given(route=st.sampled_from(ROUTES), data=st.data())

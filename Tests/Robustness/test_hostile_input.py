@@ -8,6 +8,7 @@ nothing else is stored, and the server stays up.
 test_extreme_values.py and test_streamed_uploads.py.)
 """
 import http.client
+import html
 import json
 import subprocess
 import time
@@ -29,12 +30,16 @@ JSON_ROUTES = [
     ("POST", "/api/v1/me/guarantors", True, {"kind": "guarantor", "name": "Alex Garant"}),
     ("POST", "/api/v1/me/application", True, {"kind": "alone"}),
     ("POST", "/api/v1/me/application/join", True, {"code": "x"}),
+    ("POST", "/api/v1/me/shares", True, {"recipient": {"name": "Agence Hostile", "email": "agence@example.org", "kind": "agency"},
+                                         "purpose": "Visite"}),
+    ("POST", "/api/v1/me/certificates", True, {"rent": 900}),
 ]
 
 
 def state(api):
     """What the tenant's file holds: a refusal must change none of it."""
-    seen = {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents")}
+    seen = {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents",
+                                                  "/api/v1/me/shares", "/api/v1/me/certificates")}
     application = api.send("GET", "/api/v1/me/application")
     seen["application"] = (application.status, application.json())
     return seen
@@ -124,6 +129,30 @@ INJECTIONS = [
     "<script>alert(1)</script>",
     "%s%s%s%n",
 ]
+
+
+@pytest.mark.parametrize("text", INJECTIONS)
+def test_injection_strings_reach_a_recipient_as_text(api, document, text, tmp_path):
+    """A recipient's name and a purpose of injection strings: the recipient's page shows them
+    escaped, and the watermark of the delivered PDF says them as typed."""
+    created = api.send("POST", "/api/v1/me/shares", json_body={
+        "recipient": {"name": text, "email": "agence@example.org", "kind": "agency"}, "purpose": text,
+        "documentIds": [document["id"]]})
+    # Its recipient is told when the tenant changes the file later (Art. 19): mail it may get.
+    api.recipients.add("agence@example.org")
+    assert created.status == 201, created.describe()
+    token = created.json()["url"].rsplit("/", 1)[1]
+    page = api.send("GET", f"/s/{token}", auth=False)
+    assert page.status == 200, page.describe()
+    shown = page.content.decode()
+    assert text in html.unescape(shown) and "<script>alert(1)</script>" not in shown
+    delivered = api.send("GET", f"/s/{token}/documents/{document['id']}", auth=False)
+    assert delivered.status == 200 and delivered.content.startswith(b"%PDF-"), delivered.describe()
+    path = tmp_path / "delivered.pdf"
+    path.write_bytes(delivered.content)
+    extracted = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, timeout=60).stdout
+    assert text in " ".join(extracted.split()), extracted[:500]
+    assert api.send("DELETE", f"/api/v1/me/shares/{created.json()['id']}").status == 204
 
 
 @pytest.mark.parametrize("text", INJECTIONS)
