@@ -239,9 +239,18 @@ struct SharingTests {
                 }, afterResponse: { res in #expect(res.status == status, "\(body): \(res.body.string)") })
             }
 
+            // A copy made before the end, then the link ends: the background sweep takes its
+            // copies even though nobody asks for the link again.
+            #expect(try await Self.get(app, "s/\(token)/documents/\(tenant.payslip)").status == .ok)
             clock.advance(by: 30 * 86400 - 1)
             #expect(try await Self.get(app, "s/\(token)").status == .ok)
+            #expect(try await ShareService.sweepClosedRenditions(on: app.db, blobs: app.dossier.blobs, now: clock.now) == 0)
             clock.advance(by: 1)
+            let kept = try await ShareRendition.query(on: app.db).all().map(\.blobKey)
+            #expect(kept.count == 1)
+            #expect(try await ShareService.sweepClosedRenditions(on: app.db, blobs: app.dossier.blobs, now: clock.now) == 1)
+            #expect(try await ShareRendition.query(on: app.db).count() == 0)
+            #expect(try await app.dossier.blobs.exists(kept[0]) == false)
             let expired = try await Self.get(app, "s/\(token)")
             #expect(expired.status == .gone && String(decoding: expired.body, as: UTF8.self).contains("expir"))
             // (Signed in again: a session lasts less than the link did.)

@@ -186,6 +186,8 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                     // Now and then, what a crashed instance left in the blob journal.
                     if ticks % 30 == 0 {
                         try await BlobJournal.recover(blobs: blobs, on: database, now: clock.now, logger: logger)
+                        // And the watermarked copies of links that ended.
+                        try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: clock.now)
                     }
                     ticks += 1
                 } catch {

@@ -219,6 +219,24 @@ struct ShareService: Sendable {
         return cached.map(\.blobKey)
     }
 
+    /// Deletes the cached renditions of every revoked or expired link (run every minute by the
+    /// background loop): a link nobody visits after it ends keeps no copy. Returns how many went.
+    @discardableResult
+    static func sweepClosedRenditions(on database: any Database, blobs: any BlobStore, now: Date) async throws -> Int {
+        let closed = try await ShareRendition.query(on: database)
+            .join(Share.self, on: \ShareRendition.$share.$id == \Share.$id)
+            .group(.or) { $0.filter(Share.self, \.$revokedAt != nil).filter(Share.self, \.$expiresAt <= now) }
+            .all()
+        let shares = Array(Set(closed.map(\.$share.id)))
+        guard !shares.isEmpty else { return 0 }
+        let keys = try await database.transaction { db in
+            try await db.takeWriteLock()
+            return try await dropRenditions(of: shares, at: now, on: db)
+        }
+        try await BlobJournal.completeDeletion(of: keys, blobs: blobs, on: database)
+        return keys.count
+    }
+
     /// The links of an account that may hold renditions of its documents.
     static func shareIDs(of accountID: UUID, on db: any Database) async throws -> [UUID] {
         try await Share.query(on: db).filter(\.$account.$id == accountID).all().compactMap(\.id)
@@ -258,8 +276,8 @@ struct ShareService: Sendable {
         case .active:
             return share
         case .revoked, .expired:
-            // An expired link's copies go as soon as it is seen expired (the retention sweep
-            // takes those nobody asks for).
+            // An expired link's copies go as soon as it is seen expired (the background loop's
+            // sweep takes those nobody asks for, `sweepClosedRenditions`).
             let shareID = try share.requireID()
             if try await ShareRendition.query(on: database).filter(\.$share.$id == shareID).count() > 0 {
                 let keys = try await database.transaction { db in
