@@ -61,6 +61,10 @@ public struct SharingWording: Sendable {
             : "Too many pages for one copy (\(perDocument) per document, \(perFile) for the whole file): download the documents one by one."
     }
 
+    public var codeFormat: String {
+        fr ? "Un code d'accès a 6 chiffres." : "An access code has 6 digits."
+    }
+
     public var lockedLink: String {
         fr ? "Ce lien est verrouillé après trop de codes erronés. Le locataire en a été prévenu ; demandez-lui de le rouvrir."
             : "This link is locked after too many wrong codes. The tenant was told; ask them to open it again."

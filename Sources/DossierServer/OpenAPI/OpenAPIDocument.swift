@@ -103,6 +103,12 @@ private struct Builder {
             redirect: "Redirect (to sign in when the page needs it)", failure: "A page or JSON error saying what went wrong", parameters: parameters)
     }
 
+    /// A file a browser downloads (a PDF, a ZIP), or a page saying why not.
+    func download(_ summary: String, type: String = "application/pdf", parameters: [JSONValue] = []) -> JSONValue {
+        web(summary, answer: (200, Answer(description: "The file", content: [type: Schema.string(format: "binary")])),
+            redirect: "Redirect (to sign in when it needs it)", failure: "A page or JSON error saying what went wrong", parameters: parameters)
+    }
+
     /// A form a page posts, with its CSRF token (a browser's cookie session, not the API's token).
     func form(_ summary: String, fields: [String], parameters: [JSONValue] = []) -> JSONValue {
         web(summary, body: ("application/x-www-form-urlencoded", .object((["csrf"] + fields).map { .required($0, .text) }, closed: false)),
@@ -416,7 +422,7 @@ private struct Builder {
             "/file/sharing/{share}/resume": ["post": form("Resume a share link", fields: [], parameters: [pagePath("share")])],
             "/file/certificates": ["post": form("Issue a file certificate", fields: ["rent"])],
             "/file/certificates/{certificate}/revoke": ["post": form("Revoke a file certificate", fields: [], parameters: [pagePath("certificate")])],
-            "/file/certificates/{certificate}/certificate.pdf": ["get": page("A file certificate as PDF", parameters: [pagePath("certificate")])],
+            "/file/certificates/{certificate}/certificate.pdf": ["get": download("A file certificate as PDF", type: "application/pdf", parameters: [pagePath("certificate")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
             "/verify/{code}": ["get": page("Check a file certificate's code: genuine and current, outdated, expired or revoked (200), or not genuine (404); "
                                            + "nothing else about the tenant", parameters: [["name": "code", "in": "path", "required": true, "schema": ["type": "string"]]])],
@@ -424,14 +430,15 @@ private struct Builder {
                                        + "(404 unknown, 410 revoked or expired, 403 paused or locked, 429 after too many unknown links; "
                                        + "401 with a form when the link has an access code, which API clients send as X-Access-Code on every /s/ route)",
                                        parameters: [linkToken, accessCodeHeader])],
-            "/s/{token}/documents/{document}": ["get": page("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
+            "/s/{token}/documents/{document}": ["get": download("One shared document, watermarked for the recipient, as PDF (logged in the tenant's access log)",
                                                             parameters: [linkToken, pagePath("document"), accessCodeHeader])],
             "/s/{token}/code": ["post": form("Type a link's access code: right, a cookie admits the browser for the link's life; "
                                              + "\(ShareRules.maximumCodeFailures) wrong in an hour lock the link and tell the tenant",
                                              fields: ["code"], parameters: [linkToken])],
-            "/s/{token}/file.pdf": ["get": page("The whole shared file as one watermarked PDF, with a cover page listing its contents",
+            "/s/{token}/file.pdf": ["get": download("The whole shared file as one watermarked PDF, with a cover page listing its contents",
                                                 parameters: [linkToken, accessCodeHeader])],
-            "/s/{token}/file.zip": ["get": page("The whole shared file as a ZIP of watermarked PDFs", parameters: [linkToken, accessCodeHeader])],
+            "/s/{token}/file.zip": ["get": download("The whole shared file as a ZIP of watermarked PDFs", type: "application/zip",
+                                                    parameters: [linkToken, accessCodeHeader])],
             "/staff/documents/{document}/content": ["get": page("Staff: a file under review (audited)", parameters: [pagePath("document")])],
             "/staff/documents/{document}/review": ["post": form("Staff: validate or decline", fields: ["decision"], parameters: [pagePath("document")])],
         ]

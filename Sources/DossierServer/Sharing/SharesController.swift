@@ -246,6 +246,12 @@ struct SharesController: RouteCollection {
     /// `X-Access-Code`); else the page that asks for the code (401), or says the link locked (403).
     static func admission(_ req: Request, _ share: Share, _ service: ShareService) async throws -> Response? {
         let language = req.webLanguage
+        // A code that cannot be one is refused as such, whether the link asks for one or not.
+        if let sent = req.headers.first(name: "X-Access-Code"), !ShareRules.isAccessCode(sent) {
+            let response = try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: SharingWording(language).codeFormat),
+                                              status: .badRequest)
+            return private_(response)
+        }
         do {
             let check = try await service.checkCode(share, code: req.headers.first(name: "X-Access-Code"),
                                                     proof: req.cookies[ShareService.codeCookie(share)]?.string, language: language)
