@@ -405,7 +405,7 @@ struct SharingTests {
             let created = try await post("file/sharing?lang=en", "csrf=\(csrf)&kind=agency&name=Agence%20Dupont&email=contact%40agence-dupont.example"
                                          + "&purpose=Visite&scope=chosen&documents%5B%5D=\(payslip)&documents%5B%5D=\(photo)&until=2099-01-01")
             #expect(created.0 == .unprocessableEntity && created.1.contains("until-error"))
-            let until = Self.dayString(Date().addingTimeInterval(10 * 86400))
+            let until = ShareWatermark.day(of: Date().addingTimeInterval(10 * 86400))
             let made = try await post("file/sharing?lang=en", "csrf=\(csrf)&kind=agency&name=Agence%20Dupont&email=contact%40agence-dupont.example"
                                       + "&purpose=Visite&scope=chosen&documents%5B%5D=\(payslip)&documents%5B%5D=\(photo)&until=\(until)")
             #expect(made.0 == .created)
@@ -414,7 +414,7 @@ struct SharingTests {
             let share = try #require(try await Share.query(on: app.db).first())
             let chosen = try await ShareService(database: app.db, services: app.dossier, logger: app.logger).chosenDocuments(of: share)
             #expect(!share.wholeFile && Set(chosen) == [tenant.payslip, tenant.photo])
-            #expect(Self.dayString(share.expiresAt) == until)
+            #expect(ShareWatermark.day(of: share.expiresAt) == until)
             // The recipient looks; the tenant sees it in the link's access log, then revokes it.
             #expect(try await Self.get(app, "s/\(token)/documents/\(payslip)").status == .ok)
             var page = ""
@@ -519,7 +519,4 @@ struct SharingTests {
         }
     }
 
-    static func dayString(_ date: Date) -> String {
-        ShareWatermark(recipient: "", purpose: "", date: date, link: "", language: .en).day
-    }
 }

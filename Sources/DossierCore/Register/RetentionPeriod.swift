@@ -49,8 +49,7 @@ public struct RetentionPeriod: Codable, Sendable, Hashable, CustomStringConverti
     /// The instant this period after `date`, by the Gregorian calendar in UTC
     /// (31 January + 1 month is the last day of February).
     public func added(to date: Date) -> Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = Calendar.utcGregorian
         var components = DateComponents()
         switch unit {
         case .day: components.day = count

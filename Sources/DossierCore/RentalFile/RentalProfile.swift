@@ -165,8 +165,7 @@ public enum ProfilePatch {
 
     /// Age in whole years on `today` (UTC), by the calendar.
     static func isPlausibleBirthDate(_ date: PublicationDate, today: Date) -> Bool {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = Calendar.utcGregorian
         let now = calendar.dateComponents([.year, .month, .day], from: today)
         guard let year = now.year, let month = now.month, let day = now.day else { return false }
         let age = year - date.year - ((month, day) < (date.month, date.day) ? 1 : 0)
@@ -179,8 +178,7 @@ public enum ProfilePatch {
     /// ``apply(_:to:language:today:)`` accepts; it leaves out only the two boundary years,
     /// whose dates depend on today's (the API document's schema of a birth date).
     public static func birthDatePattern(today: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = Calendar.utcGregorian
         let year = calendar.component(.year, from: today)
         let years = Array((year - birthAges.upperBound)...(year - birthAges.lowerBound - 1))
         let text = { (years: [Int]) in years.map { String(format: "%04d", $0) }.joined(separator: "|") }
@@ -265,8 +263,7 @@ public struct FieldProblems: Error, Sendable, Equatable {
 extension PublicationDate {
     /// Midnight UTC of the day.
     public var start: Date {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = Calendar.utcGregorian
         return calendar.date(from: DateComponents(year: year, month: month, day: day))!
     }
 }

@@ -99,10 +99,12 @@ public struct ShareWatermark: Sendable, Equatable {
     }
 
     /// The day, as YYYY-MM-DD in UTC.
-    public var day: String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+    public var day: String { Self.day(of: date) }
+
+    /// A date's day, as YYYY-MM-DD in UTC: the form every date on a link, a watermark or a
+    /// certificate takes.
+    public static func day(of date: Date) -> String {
+        let parts = Calendar.utcGregorian.dateComponents([.year, .month, .day], from: date)
         return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
     }
 

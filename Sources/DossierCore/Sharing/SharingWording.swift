@@ -21,7 +21,7 @@ public struct SharingWording: Sendable {
     public var expiryInPast: String { fr ? "La date d'expiration doit être dans le futur." : "The expiry must be in the future." }
 
     public func expiryTooLate(_ latest: Date) -> String {
-        let day = ShareWatermark(recipient: "", purpose: "", date: latest, link: "", language: language).day
+        let day = ShareWatermark.day(of: latest)
         return fr ? "Pour ce destinataire, un lien dure au plus jusqu'au \(day) (registre des traitements)."
             : "For this recipient, a link lasts until \(day) at most (processing register)."
     }
@@ -86,7 +86,7 @@ public struct SharingWording: Sendable {
     public func coverTitle(_ tenant: String) -> String { fr ? "Dossier de location de \(tenant)" : "Rental file of \(tenant)" }
 
     public func coverIntro(recipient: String, purpose: String, day: String, link: String, until: Date) -> [String] {
-        let end = ShareWatermark(recipient: "", purpose: "", date: until, link: "", language: language).day
+        let end = ShareWatermark.day(of: until)
         return fr
             ? ["Transmis à : \(recipient)", "Pour : \(purpose)", "Partagé le \(day) par le lien \(link), valable jusqu'au \(end).",
                "Chaque page porte le nom du destinataire : ces copies ne valent que pour cet usage."]

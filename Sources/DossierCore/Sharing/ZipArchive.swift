@@ -78,8 +78,7 @@ public struct ZipArchive: Sendable {
 
     /// MS-DOS time and date, in UTC (1980 at the earliest).
     static func dosDate(_ date: Date) -> (UInt16, UInt16) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let calendar = Calendar.utcGregorian
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let year = max(1980, min(2107, c.year ?? 1980))
         let time = UInt16((c.hour ?? 0) << 11 | (c.minute ?? 0) << 5 | (c.second ?? 0) / 2)

@@ -32,3 +32,13 @@ public final class ManualClock: WallClock, @unchecked Sendable {
         lock.withLock { current = date }
     }
 }
+
+extension Calendar {
+    /// The Gregorian calendar in UTC: what dates of the register, the rules and the documents are
+    /// counted in.
+    public static var utcGregorian: Calendar {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }
+}

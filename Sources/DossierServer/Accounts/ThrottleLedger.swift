@@ -64,6 +64,17 @@ struct ThrottleLedger: Sendable {
         }
     }
 
+    /// Guesses at a secret from one client (a share link's token, a certificate's code): throws
+    /// `Throttled` once its recent failures under `scope` reach `policy`; else returns the key a
+    /// failure is recorded under (`record([key], at:)`).
+    func admitGuesses(_ scope: String, client: String, policy: ThrottlePolicy, now: Date, language: Language) async throws -> Key {
+        let key = Key(scope, ClientAddressResolver.throttleKey(client))
+        if case let .blocked(wait) = policy.decision(failures: try await times(key, since: now - policy.window), now: now) {
+            throw Throttled(retryAfter: wait, message: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))))
+        }
+        return key
+    }
+
     func forget(_ ids: Set<UUID>) async throws {
         guard !ids.isEmpty else { return }
         try await ThrottleEvent.query(on: database).filter(\.$id ~~ Array(ids)).delete()

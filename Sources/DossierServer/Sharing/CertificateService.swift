@@ -129,10 +129,7 @@ struct CertificateService: Sendable {
     func verify(code text: String, client: String, language: Language) async throws -> FileCertificateRecord? {
         let now = clock.now
         let ledger = ThrottleLedger(database: database)
-        let key = ThrottleLedger.Key("certificate-code:client", ClientAddressResolver.throttleKey(client))
-        if case let .blocked(wait) = ShareRules.guessing.decision(failures: try await ledger.times(key, since: now - ShareRules.guessing.window), now: now) {
-            throw Throttled(retryAfter: wait, message: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))))
-        }
+        let key = try await ledger.admitGuesses("certificate-code:client", client: client, policy: ShareRules.guessing, now: now, language: language)
         guard let code = CertificateCode.normalized(text),
               let record = try await FileCertificateRecord.query(on: database).filter(\.$codeHash == CertificateCode.hash(code)).first() else {
             try await ledger.record([key], at: now)
@@ -145,7 +142,7 @@ struct CertificateService: Sendable {
     func pdf(of record: FileCertificateRecord) async throws -> Data {
         let content = try await content(of: record)
         let words = CertificateWording(record.language)
-        let day = { (date: Date) in ShareWatermark(recipient: "", purpose: "", date: date, link: "", language: record.language).day }
+        let day = ShareWatermark.day(of:)
         let catalogue = services.catalogue
         let names = { (type: String) -> String in
             if case let .allowed(found, _) = catalogue.lookup(type) { found.name[record.language] } else { type }

@@ -94,7 +94,7 @@ struct CertificatesController: RouteCollection {
         let language = req.webLanguage
         let service = CertificateService(req)
         let words = CertificateWording(language)
-        let day = { (date: Date) in ShareWatermark(recipient: "", purpose: "", date: date, link: "", language: language).day }
+        let day = ShareWatermark.day(of:)
         let page: VerifyPage
         let status: HTTPResponseStatus
         if let record = try await service.verify(code: req.parameters.get("code") ?? "", client: req.clientAddress, language: language) {

@@ -259,11 +259,12 @@ struct ShareService: Sendable {
         let now = clock.now
         let words = SharingWording(language)
         let ledger = ThrottleLedger(database: database)
-        let key = ThrottleLedger.Key("share-token:client", ClientAddressResolver.throttleKey(client))
-        let failures = try await ledger.times(key, since: now - ShareRules.guessing.window)
-        if case let .blocked(wait) = ShareRules.guessing.decision(failures: failures, now: now) {
-            throw Refusal(status: .tooManyRequests, reason: AccountWording(language).throttled(minutes: Int((wait / 60).rounded(.up))),
-                          state: nil, headers: ["Retry-After": "\(Int(wait))"])
+        let key: ThrottleLedger.Key
+        do {
+            key = try await ledger.admitGuesses("share-token:client", client: client, policy: ShareRules.guessing, now: now, language: language)
+        } catch let throttled as Throttled {
+            // Answered with the link's refusal page, as its other refusals are.
+            throw Refusal(status: throttled.status, reason: throttled.reason, state: nil, headers: throttled.headers)
         }
         // A token is 43 characters of base64url: anything else is unknown without a lookup.
         let wellFormed = token.utf8.count == 43 && token.utf8.allSatisfy { $0 == 45 || $0 == 95 || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
@@ -371,10 +372,11 @@ struct ShareService: Sendable {
 
     /// What the link shows now: the documents it names (all of the file's for a whole-file
     /// link), only of the categories the register lets this recipient receive, never a declined one.
-    func documents(for share: Share) async throws -> [DocumentListing] {
+    /// `owner`: the link's tenant, when the caller has read it already.
+    func documents(for share: Share, owner: Account? = nil) async throws -> [DocumentListing] {
         let allowed = ShareRules.documentCategories(for: share.recipientKind, in: register)
-        let account = try await Account.find(share.$account.id, on: database)
-        guard let account else { return [] }
+        let found = if let owner { owner } else { try await Account.find(share.$account.id, on: database) }
+        guard let account = found else { return [] }
         var documents = try await files.documents(of: account).filter { allowed.contains($0.category) && $0.status != .declined }
         if !share.wholeFile {
             let chosen = Set(try await chosenDocuments(of: share))

@@ -221,6 +221,23 @@ struct SharesController: RouteCollection {
         }
     }
 
+    /// A page or a download answered: it ended the request.
+    struct Answered: Error {
+        let response: Response
+    }
+
+    /// The link the path names, serving, and (unless `askingCode` is false) its access code given
+    /// if it has one; else the page that answers instead (the refusal, or the code asked).
+    static func admitted(_ req: Request, askingCode: Bool = true) async throws -> Result<(Share, ShareService), Answered> {
+        switch try await resolve(req) {
+        case let .failure(refusal):
+            return .failure(Answered(response: try await refusalPage(req, refusal)))
+        case let .success((share, service)):
+            if askingCode, let asked = try await admission(req, share, service) { return .failure(Answered(response: asked)) }
+            return .success((share, service))
+        }
+    }
+
     static func refusalPage(_ req: Request, _ refusal: ShareService.Refusal) async throws -> Response {
         let response = try await req.page("message", titleKey: "linkProblem", body: MessageBody(text: refusal.reason), status: refusal.status)
         for (name, value) in refusal.headers { response.headers.replaceOrAdd(name: name, value: value) }
@@ -274,9 +291,9 @@ struct SharesController: RouteCollection {
     /// The access code typed: right, a cookie proves it for the link's life; wrong, it counts.
     static func enterCode(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
-        switch try await resolve(req) {
+        switch try await admitted(req, askingCode: false) {
         case let .success(found): (share, service) = found
-        case let .failure(refusal): return try await refusalPage(req, refusal)
+        case let .failure(answered): return answered.response
         }
         let token = req.parameters.get("token") ?? ""
         let typed = (try? req.content.decode(CodeForm.self))?.code?.trimmingCharacters(in: .whitespaces) ?? ""
@@ -299,14 +316,13 @@ struct SharesController: RouteCollection {
 
     static func recipientPage(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
-        switch try await resolve(req) {
+        switch try await admitted(req) {
         case let .success(found): (share, service) = found
-        case let .failure(refusal): return try await refusalPage(req, refusal)
+        case let .failure(answered): return answered.response
         }
-        if let asked = try await admission(req, share, service) { return asked }
-        let documents = try await service.documents(for: share)
-        let details = try await service.details(of: share)
         let owner = try await Account.find(share.$account.id, on: req.db)
+        let documents = try await service.documents(for: share, owner: owner)
+        let details = try await service.details(of: share)
         let catalogue = req.dossier.catalogue
         // The tenant's language, unless the recipient chose the other one.
         let language = (try? req.query.get(String.self, at: "lang")).flatMap(Language.init(rawValue:)) ?? share.language
@@ -318,7 +334,7 @@ struct SharesController: RouteCollection {
         try await service.record(.view, through: share)
         let page = RecipientPage(token: req.parameters.get("token") ?? "", tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
                                  recipient: details.name, purpose: details.purpose, reference: share.reference,
-                                 expires: ShareWatermark(recipient: "", purpose: "", date: share.expiresAt, link: "", language: language).day,
+                                 expires: ShareWatermark.day(of: share.expiresAt),
                                  documents: items)
         return private_(try await req.page("share", titleKey: "sharedFile", body: page, language: language))
     }
@@ -334,11 +350,10 @@ struct SharesController: RouteCollection {
 
     static func recipientDocument(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
-        switch try await resolve(req) {
+        switch try await admitted(req) {
         case let .success(found): (share, service) = found
-        case let .failure(refusal): return try await refusalPage(req, refusal)
+        case let .failure(answered): return answered.response
         }
-        if let asked = try await admission(req, share, service) { return asked }
         // A document outside the link (another's, or not chosen) answers as a missing one.
         guard let id = UUID(uuidString: req.parameters.get("document") ?? ""),
               let document = try await service.documents(for: share).first(where: { $0.id == id }) else {
@@ -351,11 +366,10 @@ struct SharesController: RouteCollection {
 
     static func recipientFilePDF(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
-        switch try await resolve(req) {
+        switch try await admitted(req) {
         case let .success(found): (share, service) = found
-        case let .failure(refusal): return try await refusalPage(req, refusal)
+        case let .failure(answered): return answered.response
         }
-        if let asked = try await admission(req, share, service) { return asked }
         let pdf = try await service.wholeFile(try await service.documents(for: share), through: share)
         try await service.record(.filePDF, through: share)
         return pdfResponse(pdf, name: "dossier-\(share.reference).pdf")
@@ -363,11 +377,10 @@ struct SharesController: RouteCollection {
 
     static func recipientFileZIP(req: Request) async throws -> Response {
         let (share, service): (Share, ShareService)
-        switch try await resolve(req) {
+        switch try await admitted(req) {
         case let .success(found): (share, service) = found
-        case let .failure(refusal): return try await refusalPage(req, refusal)
+        case let .failure(answered): return answered.response
         }
-        if let asked = try await admission(req, share, service) { return asked }
         let zip = try await service.archive(try await service.documents(for: share), through: share)
         try await service.record(.fileZIP, through: share)
         return pdfResponse(zip, name: "dossier-\(share.reference).zip", type: "application/zip")

@@ -62,16 +62,6 @@ struct SharingWebController: RouteCollection {
         var verified: Bool
     }
 
-    static var utcCalendar: Calendar {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }
-
-    static func day(_ date: Date, _ language: Language) -> String {
-        ShareWatermark(recipient: "", purpose: "", date: date, link: "", language: language).day
-    }
-
     static func render(_ req: Request, account: Account, problems: [FieldProblem] = [], submitted: [String: String] = [:],
                        created: String? = nil, createdCode: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
         let language = req.webLanguage
@@ -97,7 +87,7 @@ struct SharingWebController: RouteCollection {
             links.append(LinkRow(id: try share.requireID().uuidString.lowercased(), reference: share.reference, recipient: details.name,
                                  kind: labels["recipient-\(share.recipientKind.rawValue)"] ?? share.recipientKind.rawValue,
                                  purpose: details.purpose, documents: documents, state: state.rawValue,
-                                 stateLabel: labels["shareState-\(state.rawValue)"] ?? state.rawValue, expires: day(share.expiresAt, language),
+                                 stateLabel: labels["shareState-\(state.rawValue)"] ?? state.rawValue, expires: ShareWatermark.day(of: share.expiresAt),
                                  open: !state.isFinal, paused: state == .paused || state == .locked, accesses: accesses))
         }
         var certificateRows: [CertificateRow] = []
@@ -106,7 +96,7 @@ struct SharingWebController: RouteCollection {
             certificateRows.append(CertificateRow(id: try record.requireID().uuidString.lowercased(),
                                                   code: try await certificates.content(of: record).code, status: status.rawValue,
                                                   statusLabel: labels["certificateState-\(status.rawValue)"] ?? status.rawValue,
-                                                  issued: day(record.createdAt, language), expires: day(record.expiresAt, language),
+                                                  issued: ShareWatermark.day(of: record.createdAt), expires: ShareWatermark.day(of: record.expiresAt),
                                                   revocable: status != .revoked && status != .expired))
         }
         let documents = try await RentalFileService(req).documents(of: account).filter { $0.status != .declined }.map {
@@ -164,8 +154,8 @@ struct SharingWebController: RouteCollection {
         }
         var expiresAt: Date?
         if let until = form.until, !until.isEmpty {
-            if let day = PublicationDate(until), let start = Self.utcCalendar.date(from: DateComponents(year: day.year, month: day.month, day: day.day)) {
-                let end = start.addingTimeInterval(86400 - 1)
+            if let day = PublicationDate(until) {
+                let end = day.start.addingTimeInterval(86400 - 1)
                 // The last day the register allows ends at the limit itself, not at midnight.
                 let kind = RecipientKind(rawValue: form.kind ?? "")
                 let latest = req.register.recipients.first { $0.kind == kind && $0.sharing != nil }?.sharing?.maximum.added(to: req.dossier.clock.now)
