@@ -88,7 +88,7 @@ struct OrganisationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "organisation",
         abstract: "Manage recipient organisations.",
-        subcommands: [Create.self]
+        subcommands: [Create.self, Invite.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -100,19 +100,58 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "agency, landlord or insurer.")
         var kind: OrganisationKind
 
+        @Option(help: "The address tenants share with (e.g. contact@agency.example): their links to it appear in the members' inbox.")
+        var email: String?
+
         @OptionGroup var options: ServerOptions
 
         func validate() throws {
             let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty, trimmed.count <= 200 else { throw ValidationError("--name must have 1 to 200 characters") }
+            if let email, EmailAddress(email) == nil { throw ValidationError("'\(email)' is not a valid email address") }
         }
 
         func run() async throws {
             try await reportingFailures {
                 try await withDossierApp(options.configuration()) { app in
                     try await DossierApp.migrate(app)
-                    let id = try await Organisations.create(on: app, name: name.trimmingCharacters(in: .whitespacesAndNewlines), kind: kind)
+                    let id = try await Organisations.create(on: app, name: name.trimmingCharacters(in: .whitespacesAndNewlines), kind: kind,
+                                                            email: email.flatMap(EmailAddress.init))
                     print("Created \(kind.rawValue) \(name): \(id.uuidString.lowercased())")
+                }
+            }
+        }
+    }
+
+    struct Invite: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Invite someone by email to join an organisation (its first administrator, with --admin)."
+        )
+
+        @Argument(help: "The organisation's id (see `dossier organisation create`).")
+        var organisation: UUID
+
+        @Option(help: "The invitee's email address.")
+        var email: String
+
+        @Flag(help: "Joins as an administrator: may invite and remove members.")
+        var admin = false
+
+        @Option(help: "fr or en: the language of the invitation.")
+        var language: Language = .fr
+
+        @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            guard EmailAddress(email) != nil else { throw ValidationError("'\(email)' is not a valid email address") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await DossierApp.migrate(app)
+                    try await Organisations.invite(on: app, organisation: organisation, email: email, admin: admin, language: language)
+                    print("Invitation sent to \(email) (valid 7 days).")
                 }
             }
         }

@@ -17,6 +17,8 @@ struct AuthorizationMatrixTests {
         case anonymous, tenant, otherTenant, coTenant, operator_, dpo, admin
         /// Someone who was given the tenant's share link, and nothing else (no account).
         case linkHolder
+        /// A member of the agency the tenant shared with (by its address), and its administrator.
+        case orgMember, orgAdmin
     }
 
     /// Who the declaration lets in.
@@ -29,6 +31,8 @@ struct AuthorizationMatrixTests {
         case .staff: [.operator_, .dpo, .admin]
         // The token in the path is the credential: whoever holds the link, account or not.
         case .linkHolder: Set(Role.allCases)
+        case .organisationMember: [.orgMember, .orgAdmin]
+        case .organisationAdmin: [.orgAdmin]
         }
     }
 
@@ -59,8 +63,21 @@ struct AuthorizationMatrixTests {
                 _ = try await StaffAccounts.create(on: app, email: try #require(EmailAddress(email)), password: password,
                                                    firstName: "S", lastName: role.rawValue, role: kind, language: .en)
             }
+            // The agency the tenant shares with, by its address, with a member and an administrator.
+            let agency = try await Organisations.create(on: app, name: "Agence Dupont", kind: .agency, email: EmailAddress("agence@example.org"))
+            var colleague: UUID?
+            for (email, admin) in [("agent@example.org", false), ("boss@example.org", true)] {
+                let member = try await StaffAccounts.create(on: app, email: try #require(EmailAddress(email)), password: password, firstName: "M",
+                                                            lastName: admin ? "Boss" : "Agent", role: .member, organisationID: agency, language: .en)
+                if admin {
+                    try await Account.query(on: app.db).filter(\.$id == member.id).set(\.$organisationAdmin, to: true).update()
+                } else {
+                    colleague = member.id
+                }
+            }
             let emails: [Role: String] = [.tenant: "tenant@example.org", .otherTenant: "other@example.org", .coTenant: "partner@example.org",
-                                          .operator_: "operator@example.org", .dpo: "dpo@example.org", .admin: "admin@example.org"]
+                                          .operator_: "operator@example.org", .dpo: "dpo@example.org", .admin: "admin@example.org",
+                                          .orgMember: "agent@example.org", .orgAdmin: "boss@example.org"]
             for (role, email) in emails {
                 world.bearer[role] = try await app.signIn(email: email, password: password)
                 let signedIn = try await app.browserSignedIn(email: email, password: password)
@@ -97,12 +114,13 @@ struct AuthorizationMatrixTests {
                     #expect(res.status == .ok)
                 }
             }
-            // The tenant shares the whole file; the other tenant shares theirs.
+            // The tenant shares the whole file with the agency's address; the other tenant shares
+            // theirs with another agency, which has no organisation account.
             var share: (id: UUID, token: String)?
             var otherShare: (id: UUID, token: String)?
             for (auth, isTenant) in [(tenantAuth, true), (otherAuth, false)] {
                 try await app.testing().test(.POST, "api/v1/me/shares", headers: auth, beforeRequest: { req in
-                    try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: "agence@example.org", kind: "agency"),
+                    try req.content.encode(SharesController.NewShareBody(recipient: .init(name: "Agence Dupont", email: isTenant ? "Agence@Example.org" : "autre@example.org", kind: "agency"),
                                                                          purpose: "Visite", documentIds: nil, expiresAt: nil))
                 }, afterResponse: { res in
                     #expect(res.status == .created)
@@ -134,11 +152,16 @@ struct AuthorizationMatrixTests {
                 // The tenant's share link: its id for the tenant's API, its token for its holder.
                 "share": try #require(share).id.uuidString, "token": try #require(share).token,
                 "certificate": certificates[0].id.uuidString, "code": certificates[0].code,
+                // The tenant's link, in the agency's inbox; the agency's member, for its administrator.
+                "received": try #require(share).id.uuidString, "colleague": try #require(colleague).uuidString,
             ]
             world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
                                                       "guarantor": try #require(otherGuarantor).uuidString,
                                                       "share": try #require(otherShare).id.uuidString,
-                                                      "certificate": certificates[1].id.uuidString]) { $1 }
+                                                      "certificate": certificates[1].id.uuidString,
+                                                      // A link to another address; someone of no organisation.
+                                                      "received": try #require(otherShare).id.uuidString,
+                                                      "colleague": tenant.uuidString]) { $1 }
             world.otherToken = try #require(otherShare).token
             return world
         }
@@ -219,6 +242,7 @@ struct AuthorizationMatrixTests {
                 // Let in, but given the other tenant's document or guarantor: nothing of it.
                 let namesForeign = route.path.contains {
                     $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") || $0 == .parameter("certificate")
+                        || $0 == .parameter("received") || $0 == .parameter("colleague")
                 }
                 if access == .linkHolder, route.path.contains(.parameter("document")) {
                     // The tenant's document through the other tenant's link answers as a missing one.
@@ -229,7 +253,7 @@ struct AuthorizationMatrixTests {
                         findings.append("\(what) with the tenant's document through another link: answers \(foreign.status) where a missing one gets \(nothing.status)")
                     }
                 }
-                if namesForeign, access == .owner || access == .partner {
+                if namesForeign, [.owner, .partner, .organisationMember, .organisationAdmin].contains(access) {
                     let foreign = try await call(route, as: role, in: world, parameters: world.foreign, on: app)
                     let missing = world.foreign.mapValues { _ in UUID().uuidString }.merging(["version": "0.0.0"]) { $1 }
                     let nothing = try await call(route, as: role, in: world, parameters: missing, on: app)

@@ -432,6 +432,33 @@ def api(server):
     return client
 
 
+@pytest.fixture(scope="session")
+def organisation(api):
+    """A recipient organisation registered with `dossier organisation create --email`, and its
+    administrator, invited with `dossier organisation invite --admin` and joined through the
+    emailed link: `token` (the administrator's), `id`, `email` (the address tenants share with)."""
+    tag = secrets.token_hex(4)
+    address, admin, password = f"agency-{tag}@example.org", f"agency-boss-{tag}@example.org", f"Copper lantern {tag} evening"
+    env = api.server.env
+    created = subprocess.run([_binary(), "organisation", "create", "--name", "Agence Robuste", "--kind", "agency", "--email", address],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert created.returncode == 0, created.stderr
+    identifier = created.stdout.strip().split()[-1]
+    invited = subprocess.run([_binary(), "organisation", "invite", identifier, "--email", admin, "--admin", "--language", "en"],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert invited.returncode == 0, invited.stderr
+    api.recipients.update({admin.lower(), address.lower()})
+    token = api.server.wait_for_link(admin, "/organisation/join")
+    api.secrets.update({token, password})
+    joined = api.send("POST", "/api/v1/organisation/join", auth=False,
+                      json_body={"token": token, "firstName": "Bea", "lastName": "Robuste", "password": password})
+    assert joined.status == 201, "joining the test organisation:\n" + joined.describe()
+    session = api.send("POST", "/api/v1/sessions", auth=False, json_body={"email": admin, "password": password})
+    assert session.status == 201, session.describe()
+    api.secrets.add(session.json()["token"])
+    return {"token": session.json()["token"], "id": identifier, "email": address, "member": joined.json()["id"]}
+
+
 def pdf_upload(type_id, pdf, name="payslip.pdf"):
     """The multipart body of an upload of one PDF as document type `type_id`, and its content type."""
     boundary = "robustness" + secrets.token_hex(8)

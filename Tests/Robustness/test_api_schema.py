@@ -2,8 +2,8 @@
 
 1. `openapi-spec-validator` validates `/openapi.json` (OpenAPI 3.1).
 2. schemathesis generates requests from it, valid and invalid, for every operation, as a
-   tenant and as a staff operator (and sign-out with a token of its own, since it ends the
-   session), and checks every answer with all of its checks: no server error, status code
+   tenant and as a staff operator, the organisation's operations as its administrator (and
+   sign-out with a token of its own, since it ends the session), and checks every answer with all of its checks: no server error, status code
    documented, content type documented, body conforming to the schema (response objects are
    closed: a field the document does not name fails), valid data accepted, invalid data
    rejected, 405 and `Allow` for undeclared methods, authentication not ignored. Path ids are
@@ -45,7 +45,8 @@ def write_config(report_dir, ids):
     """schemathesis.toml, and a dictionary of real ids offered for every path id half the time."""
     config = report_dir / "schemathesis.toml"
     lines = [(HERE / "schemathesis.toml").read_text(), "", "[dictionaries.ids]", f"values = {json.dumps(ids)}", "", "[parameters]"]
-    lines += [f'"path.{name}" = {{ dictionary = "ids", probability = 0.5 }}' for name in ("document", "guarantor", "account", "member", "partner")]
+    lines += [f'"path.{name}" = {{ dictionary = "ids", probability = 0.5 }}'
+              for name in ("document", "guarantor", "account", "member", "partner", "received", "colleague")]
     config.write_text("\n".join(lines) + "\n")
     return config
 
@@ -113,6 +114,22 @@ def test_the_document_holds_for_thousands_of_generated_requests():
         added = requests.post(url + "/api/v1/me/guarantors", headers=headers, json={"kind": "guarantor", "name": "Alex Garant"}, timeout=30)
         assert added.status_code == 201, added.text
         staff = sign_in(url, "fuzz-operator@example.org", STAFF_PASSWORD)
+        # An agency registered with its address and its administrator (invited from the command
+        # line, joined through the emailed link), and the tenant's whole file shared with it.
+        agency_address, boss = "fuzz-agency@example.org", "fuzz-boss@example.org"
+        created = subprocess.run([binary, "organisation", "create", "--name", "Agence Fuzz", "--kind", "agency", "--email", agency_address],
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert created.returncode == 0, created.stderr
+        invited = subprocess.run([binary, "organisation", "invite", created.stdout.split()[-1], "--email", boss, "--admin"],
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert invited.returncode == 0, invited.stderr
+        joined = requests.post(url + "/api/v1/organisation/join", json={"token": server.wait_for_link(boss, "/organisation/join"),
+                                                                       "firstName": "Bea", "lastName": "Bellamy", "password": STAFF_PASSWORD}, timeout=30)
+        assert joined.status_code == 201, joined.text
+        organisation = sign_in(url, boss, STAFF_PASSWORD)
+        shared = requests.post(url + "/api/v1/me/shares", headers=headers, json={
+            "recipient": {"name": "Agence Fuzz", "email": agency_address, "kind": "agency"}, "purpose": "Visit"}, timeout=30)
+        assert shared.status_code == 201, shared.text
         signing_out = sign_in(url, email, password)
         account = requests.get(url + "/api/v1/me", headers=headers, timeout=30).json()["id"]
         # Less one: schemathesis leaves out the operation that serves the document itself.
@@ -120,11 +137,15 @@ def test_the_document_holds_for_thousands_of_generated_requests():
 
         reports = root / "reports"
         reports.mkdir()
-        config = write_config(reports, [uploaded.json()["id"], added.json()["id"], account])
+        config = write_config(reports, [uploaded.json()["id"], added.json()["id"], account, shared.json()["id"], joined.json()["id"]])
         sign_out = "DELETE /api/v1/sessions/current"
         # Staff first: the tenant's run deletes the real document and guarantor along the way.
+        # The organisation's operations as its administrator (as anyone else, they are 403).
+        organisation_operations = [f"{method.upper()} {path}" for path, item in document.json()["paths"].items()
+                                   if path.startswith("/api/v1/organisation") and path != "/api/v1/organisation/join" for method in item]
         runs = [
             ("staff", staff, None, [sign_out]),
+            ("organisation", organisation, organisation_operations, None),
             ("tenant", tenant, None, [sign_out]),
             ("sign-out", signing_out, [sign_out], None),
         ]
@@ -142,7 +163,7 @@ def test_the_document_holds_for_thousands_of_generated_requests():
         assert server.running(), "the server died during the run:\n" + server.log_tail()
         assert not failures, "\n".join(failures)
         assert total >= MINIMUM_REQUESTS, f"only {total} requests sent; raise SCHEMA_EXAMPLES"
-        summary(f"API schema: {total} requests sent by schemathesis as tenant and staff, 0 failures "
+        summary(f"API schema: {total} requests sent by schemathesis as tenant, staff and organisation, 0 failures "
                 f"(seed {SEED}, {EXAMPLES} examples per operation)")
     finally:
         if server:

@@ -423,12 +423,16 @@ ROUTES = [("GET", "/api/v1/me/documents/{}/content"), ("DELETE", "/api/v1/me/doc
           ("GET", "/api/v1/me/shares/{}/accesses"), ("DELETE", "/api/v1/me/certificates/{}"),
           ("GET", "/api/v1/me/certificates/{}/certificate.pdf"),
           # A share link's token and a certificate's code, made up: 404, or 429 once guessing is slowed down.
-          ("GET", "/s/{}"), ("GET", "/s/{}/documents/{}"), ("GET", "/s/{}/file.pdf"), ("GET", "/verify/{}")]
+          ("GET", "/s/{}"), ("GET", "/s/{}/documents/{}"), ("GET", "/s/{}/file.pdf"), ("GET", "/verify/{}"),
+          # An organisation's inbox and members, as its administrator.
+          ("GET", "/api/v1/organisation/inbox/{}"), ("GET", "/api/v1/organisation/inbox/{}/documents/{}"),
+          ("GET", "/api/v1/organisation/inbox/{}/file.zip"), ("DELETE", "/api/v1/organisation/members/{}"),
+          ("GET", "/organisation/join?token={}")]
 
 
 @given(route=st.sampled_from(ROUTES), data=st.data())
 @sweep(50)
-def test_path_ids(api, document, route, data):
+def test_path_ids(api, document, organisation, route, data):
     method, template = route
     real = document["id"]
     # Variants of the real id only where reading it back is harmless.
@@ -439,8 +443,10 @@ def test_path_ids(api, document, route, data):
     # What the tenant reads, from the previous example (nothing here may change it).
     before = api.state.get("watched") or [snapshot(api, watched) for watched in WATCHED]
     body = b'{"decision": "validated"}' if method == "POST" else None
+    # The organisation's routes as its administrator, so that the id reaches the code behind it.
+    auth = organisation["token"] if template.startswith("/api/v1/organisation/") else True
     answer = api.send(method, path, body=body, content_type="application/json" if body else None,
-                      headers={"Accept": "application/json"})
+                      headers={"Accept": "application/json"}, auth=auth)
     status = api.no_server_error(answer)
     if status == 200 and template == "/api/v1/me/documents/{}/content":
         assert answer.content == document["bytes"], answer.describe()

@@ -68,13 +68,18 @@ def staff(api):
     return answer.json()["token"]
 
 
-def routes(document, staff):
+def routes(document, staff, organisation):
     """Every JSON route with a body: (method, path, auth, a valid body)."""
-    return JSON_ROUTES + [("POST", f"/api/v1/staff/documents/{document['id']}/review", staff, {"decision": "validated"})]
+    return JSON_ROUTES + [
+        ("POST", f"/api/v1/staff/documents/{document['id']}/review", staff, {"decision": "validated"}),
+        ("POST", "/api/v1/organisation/members", organisation["token"], {"email": "invitee@example.org"}),
+        ("POST", "/api/v1/organisation/join", False, {"token": "x", "firstName": "Ines", "lastName": "Invitee",
+                                                      "password": "a long and quiet harbour"}),
+    ]
 
 
-def test_an_unknown_field_is_refused_and_nothing_is_stored(api, document, staff, no_mail):
-    for method, path, auth, body in routes(document, staff):
+def test_an_unknown_field_is_refused_and_nothing_is_stored(api, document, staff, organisation, no_mail):
+    for method, path, auth, body in routes(document, staff, organisation):
         before = state(api)
         answer = api.send(method, path, json_body={**body, "isAdmin": True}, auth=auth)
         assert answer.status == 422, answer.describe()
@@ -82,10 +87,10 @@ def test_an_unknown_field_is_refused_and_nothing_is_stored(api, document, staff,
         assert state(api) == before, answer.describe()
 
 
-def test_deeply_nested_json_is_refused(api, document, staff, no_mail):
+def test_deeply_nested_json_is_refused(api, document, staff, organisation, no_mail):
     """1,000 and 7,000 deep fit the 16 kB a JSON body may take and reach the parser (400);
     100,000 deep is refused for its size before (413)."""
-    for method, path, auth, body in routes(document, staff):
+    for method, path, auth, body in routes(document, staff, organisation):
         before = state(api)
         for depth, status in ((1000, 400), (7000, 400), (100_000, 413)):
             nested = "[" * depth + "]" * depth
@@ -97,11 +102,11 @@ def test_deeply_nested_json_is_refused(api, document, staff, no_mail):
         assert state(api) == before
 
 
-def test_invalid_utf8_in_every_text_field_is_refused(api, document, staff, no_mail):
+def test_invalid_utf8_in_every_text_field_is_refused(api, document, staff, organisation, no_mail):
     """Each text field of each JSON route in turn holds bytes that are not UTF-8: 400, nothing stored."""
     extra = {"/api/v1/me/guarantors": {"email": "garant@example.org", "phone": "0612345678"}}
     review = f"/api/v1/staff/documents/{document['id']}/review"
-    for method, path, auth, body in routes(document, staff) + [("POST", review, staff, {"decision": "validated", "comment": "x"})]:
+    for method, path, auth, body in routes(document, staff, organisation) + [("POST", review, staff, {"decision": "validated", "comment": "x"})]:
         full = {**body, **extra.get(path, {})}
         for field in [key for key, value in full.items() if isinstance(value, str) and key not in ("decision", "kind")]:
             raw = json.dumps({**full, field: "@@HERE@@"}).encode().replace(b"@@HERE@@", b"ab\xff\xfecd")

@@ -20,6 +20,9 @@ public enum MailTemplate: Sendable {
     case sharedFileChanged(tenantName: String?, change: SharedDataChange)
     /// Too many wrong access codes were typed on one of the tenant's links: it is locked.
     case shareLocked(reference: String, link: String)
+    /// An administrator of a recipient organisation invites the address to join it. The
+    /// organisation's name is the one staff registered, not text typed by the inviter.
+    case organisationInvitation(organisation: String, link: String, validDays: Int)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -41,6 +44,8 @@ public enum MailTemplate: Sendable {
         case (.sharedFileChanged, .en): "A rental file shared with you has changed"
         case (.shareLocked, .fr): "Un de vos liens de partage est verrouillé"
         case (.shareLocked, .en): "One of your share links is locked"
+        case (.organisationInvitation, .fr): "Invitation à rejoindre une organisation sur Dossier"
+        case (.organisationInvitation, .en): "An invitation to join an organisation on Dossier"
         }
     }
 
@@ -66,6 +71,10 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nTrop de codes d'accès erronés ont été saisis sur votre lien de partage \(reference) : il est verrouillé, plus personne ne peut l'ouvrir. Si c'était bien votre destinataire, reprenez le lien depuis votre page de partage ; sinon, révoquez-le :\n\n\(link)\n"
         case let (.shareLocked(reference, link), .en):
             "Hello,\n\nToo many wrong access codes were typed on your share link \(reference): it is locked, and nobody can open it. If it was your recipient, resume the link from your sharing page; otherwise, revoke it:\n\n\(link)\n"
+        case let (.organisationInvitation(organisation, link, days), .fr):
+            "Bonjour,\n\nVous êtes invité à rejoindre « \(Self.quoted(organisation)) » sur Dossier, pour consulter les dossiers de location que des locataires partagent avec elle. Pour choisir votre mot de passe et rejoindre l'organisation, ouvrez ce lien dans les \(days) jours ; il ne sert qu'une fois :\n\n\(link)\n\nSi vous ne vous attendiez pas à cette invitation, ignorez ce message.\n"
+        case let (.organisationInvitation(organisation, link, days), .en):
+            "Hello,\n\nYou are invited to join \"\(Self.quoted(organisation))\" on Dossier, to view the rental files tenants share with it. To choose your password and join, open this link within \(days) days; it works once:\n\n\(link)\n\nIf you did not expect this invitation, ignore this message.\n"
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):

@@ -21,6 +21,8 @@ final class Account: Model, @unchecked Sendable {
     @Enum(key: "language") var language: Language
     @Enum(key: "role") var role: Role
     @OptionalParent(key: "organisation_id") var organisation: Organisation?
+    /// A member of an organisation who manages its members (invites, removes).
+    @Field(key: "organisation_admin") var organisationAdmin: Bool
     @OptionalField(key: "email_verified_at") var emailVerifiedAt: Date?
     @Field(key: "created_at") var createdAt: Date
     /// Drives the "inactive for 1 year" retention rule.
@@ -29,7 +31,7 @@ final class Account: Model, @unchecked Sendable {
     /// Listed, not found by reflection: Fluent reflects on the type for every row it reads
     /// otherwise (a fifth of an authenticated read, profiled). `ModelPropertiesTests` keeps
     /// the list equal to the declarations above.
-    var properties: [any AnyProperty] { [$id, $subjectID, $email, $emailKey, $passwordHash, $firstName, $lastName, $language, $role, $organisation, $emailVerifiedAt, $createdAt, $lastActivityAt] }
+    var properties: [any AnyProperty] { [$id, $subjectID, $email, $emailKey, $passwordHash, $firstName, $lastName, $language, $role, $organisation, $organisationAdmin, $emailVerifiedAt, $createdAt, $lastActivityAt] }
 
     init() {}
 
@@ -44,6 +46,7 @@ final class Account: Model, @unchecked Sendable {
         self.language = language
         self.role = role
         $organisation.id = organisationID
+        organisationAdmin = false
         createdAt = now
         lastActivityAt = now
     }

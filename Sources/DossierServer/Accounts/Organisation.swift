@@ -2,7 +2,8 @@ import DossierCore
 import Fluent
 import Foundation
 
-/// An agency, landlord or insurer whose members receive tenants' files.
+/// An agency, landlord or insurer whose members receive tenants' files: the links tenants make
+/// to its address appear in its members' inbox.
 final class Organisation: Model, @unchecked Sendable {
     static let schema = "organisations"
 
@@ -10,6 +11,10 @@ final class Organisation: Model, @unchecked Sendable {
     @Field(key: "name") var name: String
     @Enum(key: "kind") var kind: OrganisationKind
     @Field(key: "created_at") var createdAt: Date
+    /// The address tenants share with (a shared mailbox: contact@agency…), as registered by staff.
+    @OptionalField(key: "email") var email: String?
+    /// That address as the keyed hash share links carry (`KeyVault.recipientIndex`); unique.
+    @OptionalField(key: "recipient_index") var recipientIndex: String?
 
     init() {}
 
@@ -17,5 +22,37 @@ final class Organisation: Model, @unchecked Sendable {
         self.name = name
         self.kind = kind
         createdAt = now
+    }
+}
+
+/// An invitation to join an organisation, sent by email by one of its administrators (or staff).
+/// The invitee chooses their name and password when they accept; an address that already has
+/// an account cannot accept, and only the address's owner is told so.
+final class OrganisationInvitation: Model, @unchecked Sendable {
+    static let schema = "organisation_invitations"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "organisation_id") var organisation: Organisation
+    @Field(key: "email") var email: String
+    @Field(key: "email_key") var emailKey: String
+    /// Joins as an administrator of the organisation.
+    @Field(key: "admin") var admin: Bool
+    @Field(key: "token_hash") var tokenHash: String
+    /// Who invited (an account's subject, or "cli").
+    @Field(key: "invited_by") var invitedBy: String
+    @Field(key: "created_at") var createdAt: Date
+    @Field(key: "expires_at") var expiresAt: Date
+
+    init() {}
+
+    init(organisationID: UUID, email: EmailAddress, admin: Bool, tokenHash: String, invitedBy: String, now: Date) {
+        $organisation.id = organisationID
+        self.email = email.value
+        emailKey = email.canonical
+        self.admin = admin
+        self.tokenHash = tokenHash
+        self.invitedBy = invitedBy
+        createdAt = now
+        expiresAt = now + OrganisationRules.invitationLifetime
     }
 }

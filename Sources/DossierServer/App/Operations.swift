@@ -42,16 +42,23 @@ public enum StaffAccounts {
 
 /// Recipient organisations made from the command line.
 public enum Organisations {
-    public static func create(on app: Application, name: String, kind: OrganisationKind) async throws -> UUID {
-        let organisation = Organisation(name: name, kind: kind, now: app.dossier.clock.now)
-        organisation.id = UUID()
-        let id = try organisation.requireID()
-        try await app.dossier.audit.transaction(on: app.db) { db, audit in
-            try await organisation.create(on: db)
-            audit.record(AuditEvent(action: "organisation.created", details: ["kind": kind.rawValue, "organisation": id.uuidString.lowercased()]),
-                         by: "cli")
+    /// Registers an organisation; with `email`, the links tenants make to that address appear in
+    /// its members' inbox.
+    public static func create(on app: Application, name: String, kind: OrganisationKind, email: EmailAddress? = nil) async throws -> UUID {
+        try await service(app).create(name: name, kind: kind, email: email, actor: "cli").requireID()
+    }
+
+    /// Invites `email` to join the organisation (as an administrator with `admin`): the first
+    /// administrator comes this way, the others from the organisation's members page too.
+    public static func invite(on app: Application, organisation id: UUID, email: String, admin: Bool, language: Language) async throws {
+        guard let organisation = try await Organisation.find(id, on: app.db) else {
+            throw Abort(.notFound, reason: "No organisation \(id.uuidString.lowercased()).")
         }
-        return id
+        try await service(app).invite(email, admin: admin, to: organisation, by: nil, language: language)
+    }
+
+    private static func service(_ app: Application) -> OrganisationService {
+        OrganisationService(database: app.db, services: app.dossier, logger: app.logger)
     }
 }
 

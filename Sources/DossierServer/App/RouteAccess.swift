@@ -19,6 +19,12 @@ enum RouteAccess: String, Sendable, Hashable, CaseIterable {
     /// Whoever holds a share link: the token in the path is the credential, whoever is signed
     /// in; an unknown token answers 404, a revoked or expired one 410.
     case linkHolder
+    /// A member of a recipient organisation (administrators too), on its inbox: a file shared
+    /// with another address answers as a missing one. Anyone else gets 403.
+    case organisationMember
+    /// An administrator of a recipient organisation, on its members: someone of another
+    /// organisation answers as a missing one. Anyone else gets 403.
+    case organisationAdmin
 }
 
 extension Route {

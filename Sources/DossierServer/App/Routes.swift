@@ -14,5 +14,7 @@ func routes(_ app: Application) throws {
     try app.register(collection: FileWebController())
     try app.register(collection: SharesController())
     try app.register(collection: CertificatesController())
+    try app.register(collection: OrganisationsController())
+    try app.register(collection: OrganisationWebController())
     try app.register(collection: SharingWebController())
 }

@@ -380,6 +380,55 @@ private struct Builder {
             "/api/v1/me/certificates/{certificate}/certificate.pdf": ["get": api("The certificate as a PDF, with its QR code", auth: true,
                                                                                  parameters: [path("certificate")],
                                                                                  [200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")])])],
+            "/api/v1/organisation": ["get": api("The signed-in member's recipient organisation, with the address tenants share with", auth: true,
+                                                [200: .json("The organisation", .ref("Organisation")), 403: .error("Not a member of an organisation")])],
+            "/api/v1/organisation/inbox": ["get": api("The files tenants share with the organisation's address whose links serve now, newest first",
+                                                      auth: true, [200: .json("Files received", .array(.ref("ReceivedFile"))), 403: .error("Not a member of an organisation")])],
+            "/api/v1/organisation/inbox/{received}": ["get": api("One file of the inbox, with its documents (logged in the tenant's access log under the member's name; "
+                                                                 + "410 revoked or expired, 403 paused or locked)", auth: true, parameters: [path("received")],
+                                                                 [200: .json("The file", .ref("ReceivedFile")), 403: .error("Not a member, or the link is paused or locked"),
+                                                                  410: .error("The link was revoked or expired")])],
+            "/api/v1/organisation/inbox/{received}/documents/{document}": ["get": api("One document of a file of the inbox, watermarked for the recipient, as PDF (logged)",
+                                                                                      auth: true, parameters: [path("received"), path("document")], [
+                                                                                          200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")]),
+                                                                                          403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
+                                                                                          422: .error("Too many pages to render"),
+                                                                                      ])],
+            "/api/v1/organisation/inbox/{received}/file.pdf": ["get": api("A file of the inbox as one watermarked PDF with a cover page (logged)", auth: true,
+                                                                          parameters: [path("received")], [
+                                                                              200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")]),
+                                                                              403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
+                                                                              422: .error("Too many pages to render"),
+                                                                          ])],
+            "/api/v1/organisation/inbox/{received}/file.zip": ["get": api("A file of the inbox as a ZIP of watermarked PDFs (logged)", auth: true,
+                                                                          parameters: [path("received")], [
+                                                                              200: Answer(description: "ZIP", content: ["application/zip": Schema.string(format: "binary")]),
+                                                                              403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
+                                                                              422: .error("Too many pages to render"),
+                                                                          ])],
+            "/api/v1/organisation/members": [
+                "get": api("The organisation's members and pending invitations (its administrators)", auth: true,
+                           [200: .json("Members", .ref("OrganisationMembers")), 403: .error("Not an administrator of an organisation")]),
+                "post": api("Invite an address to join the organisation, by email (valid \(Int(OrganisationRules.invitationLifetime / 86400)) days; "
+                            + "a pending invitation of the same address is replaced)",
+                            body: OrganisationsController.InviteBody.schema(context), auth: true, [
+                                201: .json("The invitation", .ref("OrganisationInvitation")), 403: .error("Not an administrator of an organisation"),
+                                409: .error("Already a member, or too many members (\(OrganisationRules.maximumMembers))"),
+                                429: .error("More than \(OrganisationRules.invitationsPerDay) invitations from the organisation, or "
+                                            + "\(OrganisationRules.invitationsPerAddressPerDay) to the address, in a day"),
+                            ]),
+            ],
+            "/api/v1/organisation/members/{colleague}": ["delete": api("Remove a member: their account is deleted; their views stay in tenants' access logs",
+                                                                       auth: true, parameters: [path("colleague")], [
+                                                                           204: .empty("Removed"), 403: .error("Not an administrator of an organisation"),
+                                                                           409: .error("The organisation's last administrator"),
+                                                                       ])],
+            "/api/v1/organisation/join": ["post": api("Accept an emailed invitation: the member's account, with the name and password chosen",
+                                                      body: OrganisationsController.JoinBody.schema(context), [
+                                                          201: .json("The member", .ref("OrganisationMember")),
+                                                          404: .error("Unknown, used or expired invitation"),
+                                                          409: .error("The address already has an account"),
+                                                      ])],
             "/api/v1/staff/tenants/{account}/documents": ["post": upload(
                 "Staff: file a document a tenant sent by email or post",
                 extra: [.required("source", .choice(["email", "post"])), .required("receivedAt", .string(format: "date").described("The day it was received, not in the future"))],
@@ -424,6 +473,19 @@ private struct Builder {
             "/file/certificates/{certificate}/revoke": ["post": form("Revoke a file certificate", fields: [], parameters: [pagePath("certificate")])],
             "/file/certificates/{certificate}/certificate.pdf": ["get": download("A file certificate as PDF", type: "application/pdf", parameters: [pagePath("certificate")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/organisation": ["get": page("A recipient organisation's inbox: the files tenants share with its address")],
+            "/organisation/inbox/{received}": ["get": page("One file of the inbox, with links to each watermarked document (logged under the member's name)",
+                                                           parameters: [pagePath("received")])],
+            "/organisation/inbox/{received}/documents/{document}": ["get": download("One document of a file of the inbox, watermarked, as PDF (logged)",
+                                                                                parameters: [pagePath("received"), pagePath("document")])],
+            "/organisation/inbox/{received}/file.pdf": ["get": download("A file of the inbox as one watermarked PDF (logged)", parameters: [pagePath("received")])],
+            "/organisation/inbox/{received}/file.zip": ["get": download("A file of the inbox as a ZIP of watermarked PDFs (logged)", type: "application/zip",
+                                                                    parameters: [pagePath("received")])],
+            "/organisation/members": ["get": page("The organisation's members and pending invitations (its administrators)"),
+                                      "post": form("Invite an address to join the organisation", fields: ["email", "admin"])],
+            "/organisation/members/{colleague}/remove": ["post": form("Remove a member of the organisation", fields: [], parameters: [pagePath("colleague")])],
+            "/organisation/join": ["get": page("Accept an invitation: the form (token in the query)"),
+                                   "post": form("Join the organisation", fields: ["token", "firstName", "lastName", "password"])],
             "/verify/{code}": ["get": page("Check a file certificate's code: genuine and current, outdated, expired or revoked (200), or not genuine (404); "
                                            + "nothing else about the tenant", parameters: [["name": "code", "in": "path", "required": true, "schema": ["type": "string"]]])],
             "/s/{token}": ["get": page("A share link's page, for its recipient: what is shared, with links to each watermarked document "
@@ -516,6 +578,30 @@ private struct Builder {
             "ShareAccess": .object([
                 .required("at", .dateTime), .required("action", .choice(ShareAccess.Action.allCases.map(\.rawValue))),
                 .optional("documentId", .uuid), .optional("documentType", text),
+                .optional("viewer", .object([.required("name", text), .required("organisation", text)])
+                    .described("Through a recipient organisation's inbox: the member who looked")),
+            ]),
+            "Organisation": .object([
+                .required("id", .uuid), .required("name", text), .required("kind", .choice(OrganisationKind.allCases.map(\.rawValue))),
+                .optional("email", text), .required("admin", .boolean),
+            ]),
+            "ReceivedFile": .object([
+                .required("id", .uuid), .required("reference", text), .required("tenant", text),
+                .required("kind", .choice(ShareRules.recipients(in: context.register).map(\.kind.rawValue))),
+                .required("purpose", text), .required("wholeFile", .boolean), .required("createdAt", .dateTime), .required("expiresAt", .dateTime),
+                .optional("documents", .array(.object([
+                    .required("id", .uuid), .required("type", text), .required("name", text), .required("guarantor", .boolean), .required("validated", .boolean),
+                ]))),
+            ]),
+            "OrganisationMember": .object([
+                .required("id", .uuid), .required("email", text), .required("firstName", text), .required("lastName", text),
+                .required("admin", .boolean), .required("joinedAt", .dateTime),
+            ]),
+            "OrganisationInvitation": .object([
+                .required("email", text), .required("admin", .boolean), .required("sentAt", .dateTime), .required("expiresAt", .dateTime),
+            ]),
+            "OrganisationMembers": .object([
+                .required("members", .array(.ref("OrganisationMember"))), .required("invitations", .array(.ref("OrganisationInvitation"))),
             ]),
             "Certificate": .object([
                 .required("id", .uuid), .required("code", text), .required("url", text), .required("pdf", text), .optional("rent", .integer()),

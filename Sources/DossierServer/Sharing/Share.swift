@@ -30,10 +30,13 @@ final class Share: Model, @unchecked Sendable {
     @OptionalField(key: "code_hash") var codeHash: String?
     /// Locked after too many wrong codes, until the tenant resumes it.
     @OptionalField(key: "locked_at") var lockedAt: Date?
+    /// The recipient's address as a keyed hash (`KeyVault.recipientIndex`): the link appears in
+    /// the inbox of an organisation registered with that address, never the address itself.
+    @OptionalField(key: "recipient_index") var recipientIndex: String?
 
     var properties: [any AnyProperty] {
         [$id, $account, $subject, $recipientKind, $sealed, $tokenHash, $wholeFile, $language, $createdAt, $expiresAt, $pausedAt, $revokedAt,
-         $codeHash, $lockedAt]
+         $codeHash, $lockedAt, $recipientIndex]
     }
 
     init() {}
@@ -118,8 +121,11 @@ final class ShareAccess: Model, @unchecked Sendable {
     /// The document read (kept after the document is deleted: the log says what was seen).
     @OptionalField(key: "document_id") var documentID: UUID?
     @OptionalField(key: "document_type") var documentType: String?
+    /// Through an organisation's inbox: the member who looked (`ShareViewer`), sealed with the
+    /// tenant's key; nil through the link itself.
+    @OptionalField(key: "viewer") var viewer: Data?
 
-    var properties: [any AnyProperty] { [$id, $share, $occurredAt, $action, $documentID, $documentType] }
+    var properties: [any AnyProperty] { [$id, $share, $occurredAt, $action, $documentID, $documentType, $viewer] }
 
     init() {}
 
@@ -130,6 +136,15 @@ final class ShareAccess: Model, @unchecked Sendable {
         self.documentID = documentID
         self.documentType = documentType
     }
+}
+
+/// Who looked, when a member of a recipient organisation opens a file from its inbox: named in
+/// the tenant's access log.
+struct ShareViewer: Codable, Sendable, Equatable {
+    var name: String
+    var organisation: String
+
+    static func context(_ access: UUID) -> String { "share-access:\(access.uuidString.lowercased())" }
 }
 
 /// A watermarked rendition kept for the life of its link, sealed with the tenant's key (never

@@ -109,6 +109,7 @@ struct ShareService: Sendable {
                           now: now, expiresAt: expiresAt)
         let code = input.accessCode ? ShareRules.newAccessCode() : nil
         share.codeHash = code.map { Share.codeHash($0, share: id) }
+        share.recipientIndex = try await vault.recipientIndex(email)
         try await services.audit.transaction(on: database) { db, audit in
             let open = try await Share.query(on: db).filter(\.$account.$id == accountID).filter(\.$revokedAt == nil)
                 .filter(\.$expiresAt > now).count()
@@ -386,14 +387,31 @@ struct ShareService: Sendable {
     }
 
     /// Logs an access in the tenant's access log and in the audit trail, together, committed
-    /// before the answer leaves (`AccessJournal`: group commit).
-    func record(_ action: ShareAccess.Action, through share: Share, document: DocumentListing? = nil) async throws {
+    /// before the answer leaves (`AccessJournal`: group commit). `viewer`: the member of a
+    /// recipient organisation who looked from its inbox (named in the log, sealed with the
+    /// tenant's key; the audit trail names their account's subject).
+    func record(_ action: ShareAccess.Action, through share: Share, document: DocumentListing? = nil,
+                viewer: (account: Account, seen: ShareViewer)? = nil) async throws {
         let shareID = try share.requireID()
         let access = ShareAccess(shareID: shareID, at: clock.now, action: action, documentID: document?.id, documentType: document?.type)
+        let accessID = UUID()
+        access.id = accessID
         var details = ["share": shareID.uuidString.lowercased(), "action": action.rawValue]
         if let document { details["document"] = document.id.uuidString.lowercased() }
+        var actor = "share:\(shareID.uuidString.lowercased())"
+        if let viewer {
+            access.viewer = try await vault.sealJSON(viewer.seen, for: share.subject, context: ShareViewer.context(accessID))
+            actor = viewer.account.subject
+            details["through"] = "organisation"
+        }
         let event = AuditEvent(action: "share.accessed", subject: share.subject, purpose: "services", details: details)
-        try await services.accessJournal.record(.init(access: access, event: event, actor: "share:\(shareID.uuidString.lowercased())"), on: database)
+        try await services.accessJournal.record(.init(access: access, event: event, actor: actor), on: database)
+    }
+
+    /// Who looked, for an access through an organisation's inbox.
+    func viewer(of access: ShareAccess, share: Share) async throws -> ShareViewer? {
+        guard let sealed = access.viewer else { return nil }
+        return try await vault.openJSON(ShareViewer.self, sealed, for: share.subject, context: ShareViewer.context(access.requireID()))
     }
 
     /// The watermark of everything this link delivers.

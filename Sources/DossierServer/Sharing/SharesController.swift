@@ -120,6 +120,13 @@ struct SharesController: RouteCollection {
         var action: ShareAccess.Action
         var documentId: UUID?
         var documentType: String?
+        /// Through an organisation's inbox: the member who looked.
+        var viewer: Viewer?
+
+        struct Viewer: Content {
+            var name: String
+            var organisation: String
+        }
     }
 
     static func body(_ share: Share, _ service: ShareService, url: String? = nil, accessCode: String? = nil) async throws -> ShareBody {
@@ -186,9 +193,13 @@ struct SharesController: RouteCollection {
 
     static func accesses(req: Request) async throws -> [AccessBody] {
         let (share, service, _) = try await owned(req)
-        return try await service.accesses(of: share).map {
-            AccessBody(at: $0.occurredAt, action: $0.action, documentId: $0.documentID, documentType: $0.documentType)
+        var result: [AccessBody] = []
+        for access in try await service.accesses(of: share) {
+            let viewer = try await service.viewer(of: access, share: share)
+            result.append(AccessBody(at: access.occurredAt, action: access.action, documentId: access.documentID, documentType: access.documentType,
+                                     viewer: viewer.map { .init(name: $0.name, organisation: $0.organisation) }))
         }
+        return result
     }
 
     // MARK: The recipient's pages
@@ -201,7 +212,8 @@ struct SharesController: RouteCollection {
             var validated: Bool
         }
 
-        var token: String
+        /// Where the page's documents are: the link's address, or the organisation's inbox.
+        var base: String
         var tenant: String
         var recipient: String
         var purpose: String
@@ -332,7 +344,7 @@ struct SharesController: RouteCollection {
                          validated: document.status == .validated)
         }
         try await service.record(.view, through: share)
-        let page = RecipientPage(token: req.parameters.get("token") ?? "", tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
+        let page = RecipientPage(base: "/s/" + (req.parameters.get("token") ?? ""), tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
                                  recipient: details.name, purpose: details.purpose, reference: share.reference,
                                  expires: ShareWatermark.day(of: share.expiresAt),
                                  documents: items)

@@ -22,6 +22,8 @@ struct SharingWebController: RouteCollection {
         struct Access: Encodable {
             var at: String
             var what: String
+            /// Through an organisation's inbox: "name (organisation)".
+            var who: String?
         }
 
         var id: String
@@ -80,9 +82,12 @@ struct SharingWebController: RouteCollection {
             let chosen = share.wholeFile ? [] : try await shares.chosenDocuments(of: share)
             let all = try await RentalFileService(req).documents(of: account)
             let documents = share.wholeFile ? labels["sharingWholeFile"] ?? "" : all.filter { chosen.contains($0.id) }.map { name($0.type) }.joined(separator: ", ")
-            let accesses = try await shares.accesses(of: share, limit: 50).map { access in
-                LinkRow.Access(at: ISO8601DateFormatter().string(from: access.occurredAt),
-                               what: access.documentType.map(name) ?? (labels["sharingAccess-\(access.action.rawValue)"] ?? access.action.rawValue))
+            var accesses: [LinkRow.Access] = []
+            for access in try await shares.accesses(of: share, limit: 50) {
+                let viewer = try await shares.viewer(of: access, share: share)
+                accesses.append(LinkRow.Access(at: ISO8601DateFormatter().string(from: access.occurredAt),
+                                               what: access.documentType.map(name) ?? (labels["sharingAccess-\(access.action.rawValue)"] ?? access.action.rawValue),
+                                               who: viewer.map { "\($0.name) (\($0.organisation))" }))
             }
             links.append(LinkRow(id: try share.requireID().uuidString.lowercased(), reference: share.reference, recipient: details.name,
                                  kind: labels["recipient-\(share.recipientKind.rawValue)"] ?? share.recipientKind.rawValue,

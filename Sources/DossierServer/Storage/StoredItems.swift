@@ -43,7 +43,7 @@ enum StoredItems {
         // The password hash and the last activity live and die with the account.
         Table("accounts", [kept("account", "identification"), kept("staff-accounts", "staff-accounts")],
               columns: ["id", "subject_id", "email", "email_key", "password_hash", "first_name", "last_name", "language", "role",
-                        "organisation_id", "email_verified_at", "created_at", "last_activity_at"]),
+                        "organisation_id", "organisation_admin", "email_verified_at", "created_at", "last_activity_at"]),
         Table("account_tokens", [kept("security", "sessions")],
               columns: ["id", "account_id", "purpose", "token_hash", "created_at", "expires_at", "used_at"]),
         Table("sessions", [kept("security", "sessions")],
@@ -79,17 +79,19 @@ enum StoredItems {
         // life of the link.
         Table("shares", [kept("services", "identification"), kept("services", Share.dataCategory)],
               columns: ["id", "account_id", "subject", "recipient_kind", "sealed", "token_hash", "whole_file", "language",
-                        "created_at", "expires_at", "paused_at", "revoked_at", "code_hash", "locked_at"]),
+                        "created_at", "expires_at", "paused_at", "revoked_at", "code_hash", "locked_at", "recipient_index"]),
         Table("share_documents", [kept("services", Share.dataCategory)], columns: ["id", "share_id", "document_id"]),
         Table("share_accesses", [kept("services", Share.dataCategory)],
-              columns: ["id", "share_id", "occurred_at", "action", "document_id", "document_type"]),
+              columns: ["id", "share_id", "occurred_at", "action", "document_id", "document_type", "viewer"]),
         Table("share_renditions", [kept("services", Share.dataCategory)],
               columns: ["id", "share_id", "key", "blob_key", "size", "created_at"]),
         // File certificates: the facts they state and their code, sealed with the tenant's key.
         Table("certificates", [kept("services", "identification"), kept("services", "economic-financial"), kept("services", Share.dataCategory)],
               columns: ["id", "account_id", "subject", "code_hash", "facts_digest", "sealed", "language", "created_at", "expires_at", "revoked_at"]),
         // A landlord may be a person: the name is personal data then.
-        Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at"]),
+        Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at", "email", "recipient_index"]),
+        Table("organisation_invitations", [kept("staff-accounts", "staff-accounts")],
+              columns: ["id", "organisation_id", "email", "email_key", "admin", "token_hash", "invited_by", "created_at", "expires_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",
               columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at", "capabilities"]),
         Table("blob_journal", noPersonalData: "random keys of blobs being written or deleted, for recovery after a crash",

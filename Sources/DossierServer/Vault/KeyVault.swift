@@ -226,6 +226,16 @@ struct KeyVault: Sendable {
         }
     }
 
+    /// An email address as the keyed hash that share links and recipient organisations carry:
+    /// equal for equal addresses (whatever their case), and nothing about the address for
+    /// whoever reads the database without the key store. Its key is the service's own, kept in
+    /// the key store (a master-key rotation keeps it).
+    func recipientIndex(_ email: EmailAddress) async throws -> String {
+        let key = try await serviceKey("recipient-index", initial: SymmetricKey(size: .bits256))
+        return HMAC<SHA256>.authenticationCode(for: Data("recipient|\(email.canonical)".utf8), using: key)
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
     /// The audit chain's key, from the key store (first made as it always was: derived from the
     /// master key of the day, so that chains written before the key store verify).
     func auditChainKey() async throws -> SymmetricKey {

@@ -14,6 +14,7 @@ enum DossierMigrations {
         M010CreateBlobJournal(),
         M011CreateShares(),
         M012CreateCertificates(),
+        M013RecipientOrganisations(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
