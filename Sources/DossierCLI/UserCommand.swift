@@ -41,6 +41,9 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "For --role member: the organisation's id (see `dossier organisation create`).")
         var organisation: UUID?
 
+        @Flag(help: "For --role member: an administrator of the organisation (invites and removes members).")
+        var organisationAdmin = false
+
         @Option(help: "First name (default: the address's local part).")
         var firstName: String?
 
@@ -60,6 +63,7 @@ struct UserCommand: AsyncParsableCommand {
             guard (role == .member) == (organisation != nil) else {
                 throw ValidationError("--organisation goes with --role member, and only with it")
             }
+            guard !organisationAdmin || role == .member else { throw ValidationError("--organisation-admin goes with --role member") }
         }
 
         func run() async throws {
@@ -74,7 +78,8 @@ struct UserCommand: AsyncParsableCommand {
                     let account = try await StaffAccounts.create(
                         on: app, email: email, password: password,
                         firstName: firstName ?? String(email.value.split(separator: "@")[0]),
-                        lastName: lastName, role: role.role, organisationID: organisation, language: language
+                        lastName: lastName, role: role.role, organisationID: organisation, organisationAdmin: organisationAdmin,
+                        language: language
                     )
                     print("Created \(role.rawValue) account \(account.email) (\(account.id.uuidString.lowercased())).")
                 }
@@ -88,7 +93,7 @@ struct OrganisationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "organisation",
         abstract: "Manage recipient organisations.",
-        subcommands: [Create.self, Invite.self]
+        subcommands: [Create.self, SetEmail.self, Invite.self]
     )
 
     struct Create: AsyncParsableCommand {
@@ -100,8 +105,11 @@ struct OrganisationCommand: AsyncParsableCommand {
         @Option(help: "agency, landlord or insurer.")
         var kind: OrganisationKind
 
-        @Option(help: "The address tenants share with (e.g. contact@agency.example): their links to it appear in the members' inbox.")
+        @Option(help: "The address tenants share with (e.g. contact@agency.example): their links to it appear in the members' inbox once a link mailed to it is followed.")
         var email: String?
+
+        @Option(help: "fr or en: the language of the confirmation message.")
+        var language: Language = .fr
 
         @OptionGroup var options: ServerOptions
 
@@ -116,8 +124,40 @@ struct OrganisationCommand: AsyncParsableCommand {
                 try await withDossierApp(options.configuration()) { app in
                     try await DossierApp.migrate(app)
                     let id = try await Organisations.create(on: app, name: name.trimmingCharacters(in: .whitespacesAndNewlines), kind: kind,
-                                                            email: email.flatMap(EmailAddress.init))
+                                                            email: email.flatMap(EmailAddress.init), language: language)
                     print("Created \(kind.rawValue) \(name): \(id.uuidString.lowercased())")
+                }
+            }
+        }
+    }
+
+    struct SetEmail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-email",
+            abstract: "Set or change the address tenants share with; a confirmation link is mailed to it."
+        )
+
+        @Argument(help: "The organisation's id.")
+        var organisation: UUID
+
+        @Option(help: "The address (e.g. contact@agency.example).")
+        var email: String
+
+        @Option(help: "fr or en: the language of the confirmation message.")
+        var language: Language = .fr
+
+        @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            guard EmailAddress(email) != nil else { throw ValidationError("'\(email)' is not a valid email address") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await DossierApp.migrate(app)
+                    try await Organisations.setAddress(on: app, organisation: organisation, email: EmailAddress(email)!, language: language)
+                    print("Confirmation link sent to \(email): links made to it reach the inbox once it is followed.")
                 }
             }
         }

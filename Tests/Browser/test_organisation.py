@@ -1,5 +1,5 @@
 """A recipient organisation in a real browser: an agency registered with its address by the
-operator, its administrator invited from the command line, joining through the emailed link,
+operator, the address confirmed from its mailbox, its administrator invited from the command line, joining through the emailed link,
 inviting a colleague from the members page; a tenant shares her file with the agency's address;
 the colleague finds it in the inbox and downloads a watermarked document; the tenant sees that
 view under the colleague's name; the administrator removes the colleague, whose next page asks
@@ -20,13 +20,18 @@ from test_sharing import pdf_text
 PASSWORD = "correct horse battery staple"
 
 
+def mailed_link(server, address, path, count):
+    """The `path?token=` link in the message to `address` (once the outbox holds `count` messages)."""
+    for file in reversed(server.wait_for_mail(count)):
+        message = email.message_from_bytes(file.read_bytes())
+        if message["To"] == address and path in message.get_payload():
+            return re.search(r"(http://\S+/" + re.escape(path) + r"\?token=\S+)", message.get_payload()).group(1)
+    raise AssertionError(f"no {path} link to {address}")
+
+
 def invitation(server, address, count):
-    """The join link of the invitation to `address` (the `count`-th message of the outbox)."""
-    for path in reversed(server.wait_for_mail(count)):
-        message = email.message_from_bytes(path.read_bytes())
-        if message["To"] == address and "organisation/join" in message.get_payload():
-            return re.search(r"(http://\S+/organisation/join\?token=\S+)", message.get_payload()).group(1)
-    raise AssertionError(f"no invitation to {address}")
+    """The join link of the invitation to `address`."""
+    return mailed_link(server, address, "organisation/join", count)
 
 
 def join(browser, link, first, last):
@@ -41,11 +46,17 @@ def cli(server, *arguments):
 
 
 def test_an_agency_receives_a_file_in_its_inbox(server, browser, tmp_path):
-    created = cli(server, "organisation", "create", "--name", "Agence Dupont", "--kind", "agency", "--email", "contact@agence-dupont.example")
+    created = cli(server, "organisation", "create", "--name", "Agence Dupont", "--kind", "agency", "--email", "contact@agence-dupont.example",
+                  "--language", "en")
+    # Whoever reads the agency's mailbox confirms the address.
+    browser.get(mailed_link(server, "contact@agence-dupont.example", "organisation/confirm", 1))
+    assert "Agence Dupont" in browser.find_element(By.ID, "confirm-organisation").text
+    submit(browser)
+    assert "now reach the inbox" in browser.find_element(By.ID, "message").text
     cli(server, "organisation", "invite", created.split()[-1], "--email", "boss@agence-dupont.example", "--admin", "--language", "en")
 
     # The administrator joins, then invites a colleague.
-    join(browser, invitation(server, "boss@agence-dupont.example", 1), "Bea", "Boss")
+    join(browser, invitation(server, "boss@agence-dupont.example", 2), "Bea", "Boss")
     sign_in(browser, server, "boss@agence-dupont.example", PASSWORD)
     browser.get(server.url + "/organisation?lang=en")
     assert browser.find_element(By.ID, "inbox-empty").is_displayed()
@@ -57,7 +68,7 @@ def test_an_agency_receives_a_file_in_its_inbox(server, browser, tmp_path):
     assert "mia@agence-dupont.example" in browser.find_element(By.ID, "invited").text
     screenshot(browser, "organisation-members")
     sign_out(browser)
-    join(browser, invitation(server, "mia@agence-dupont.example", 2), "Mia", "Member")
+    join(browser, invitation(server, "mia@agence-dupont.example", 3), "Mia", "Member")
 
     # A tenant shares her file with the agency's address.
     sign_up(browser, server, "Jane", "jane@example.org", PASSWORD)
@@ -69,6 +80,8 @@ def test_an_agency_receives_a_file_in_its_inbox(server, browser, tmp_path):
     button = browser.find_element(By.CSS_SELECTOR, "#share-form button[type=submit]")
     button.click()
     wait_until_gone(browser, button)
+    # She is told whose inbox the address is, and that its members need no access code.
+    assert "without an access code" in browser.find_element(By.ID, "created-organisation").text
     sign_out(browser)
 
     # The colleague finds it in the inbox and opens a document.

@@ -64,7 +64,13 @@ struct AuthorizationMatrixTests {
                                                    firstName: "S", lastName: role.rawValue, role: kind, language: .en)
             }
             // The agency the tenant shares with, by its address, with a member and an administrator.
-            let agency = try await Organisations.create(on: app, name: "Agence Dupont", kind: .agency, email: EmailAddress("agence@example.org"))
+            let agency = try await OrganisationTests.register(app, name: "Agence Dupont", email: "agence@example.org")
+            // A pending invitation of the agency's, and one of another organisation's.
+            let other = try await Organisations.create(on: app, name: "Autre Agence", kind: .agency)
+            try await Organisations.invite(on: app, organisation: agency, email: "pending@example.org", admin: false, language: .en)
+            try await Organisations.invite(on: app, organisation: other, email: "elsewhere@example.org", admin: false, language: .en)
+            let invitation = try #require(try await OrganisationInvitation.query(on: app.db).filter(\.$organisation.$id == agency).first()?.id)
+            let otherInvitation = try #require(try await OrganisationInvitation.query(on: app.db).filter(\.$organisation.$id == other).first()?.id)
             var colleague: UUID?
             for (email, admin) in [("agent@example.org", false), ("boss@example.org", true)] {
                 let member = try await StaffAccounts.create(on: app, email: try #require(EmailAddress(email)), password: password, firstName: "M",
@@ -154,6 +160,7 @@ struct AuthorizationMatrixTests {
                 "certificate": certificates[0].id.uuidString, "code": certificates[0].code,
                 // The tenant's link, in the agency's inbox; the agency's member, for its administrator.
                 "received": try #require(share).id.uuidString, "colleague": try #require(colleague).uuidString,
+                "invitation": invitation.uuidString,
             ]
             world.foreign = world.parameters.merging(["document": try #require(otherDocument).uuidString,
                                                       "guarantor": try #require(otherGuarantor).uuidString,
@@ -161,7 +168,7 @@ struct AuthorizationMatrixTests {
                                                       "certificate": certificates[1].id.uuidString,
                                                       // A link to another address; someone of no organisation.
                                                       "received": try #require(otherShare).id.uuidString,
-                                                      "colleague": tenant.uuidString]) { $1 }
+                                                      "colleague": tenant.uuidString, "invitation": otherInvitation.uuidString]) { $1 }
             world.otherToken = try #require(otherShare).token
             return world
         }
@@ -242,7 +249,7 @@ struct AuthorizationMatrixTests {
                 // Let in, but given the other tenant's document or guarantor: nothing of it.
                 let namesForeign = route.path.contains {
                     $0 == .parameter("document") || $0 == .parameter("guarantor") || $0 == .parameter("share") || $0 == .parameter("certificate")
-                        || $0 == .parameter("received") || $0 == .parameter("colleague")
+                        || $0 == .parameter("received") || $0 == .parameter("colleague") || $0 == .parameter("invitation")
                 }
                 if access == .linkHolder, route.path.contains(.parameter("document")) {
                     // The tenant's document through the other tenant's link answers as a missing one.

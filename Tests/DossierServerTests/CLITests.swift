@@ -139,6 +139,23 @@ struct CLITests {
         #expect(orphan.errors.contains("--organisation goes with --role member"))
         let badKind = try DossierProcess.run(["organisation", "create", "--name", "X", "--kind", "bank"], environment: environment)
         #expect(badKind.status != 0)
+
+        // Its address, and its first administrator's invitation: each mailed (to the outbox).
+        let address = try DossierProcess.run(["organisation", "set-email", id, "--email", "contact@centre.example", "--language", "en"],
+                                             environment: environment)
+        #expect(address.status == 0, "\(address.errors)")
+        let invite = try DossierProcess.run(["organisation", "invite", id, "--email", "boss@centre.example", "--admin"], environment: environment)
+        #expect(invite.status == 0, "\(invite.errors)")
+        #expect(invite.output.contains("Invitation sent to boss@centre.example"))
+        let nowhere = try DossierProcess.run(["organisation", "invite", UUID().uuidString, "--email", "boss@centre.example"], environment: environment)
+        #expect(nowhere.status == 1)
+        #expect(nowhere.errors.contains("No organisation"))
+        let badAddress = try DossierProcess.run(["organisation", "set-email", id, "--email", "not an address"], environment: environment)
+        #expect(badAddress.status != 0)
+        #expect(badAddress.errors.contains("not a valid email address"))
+        let lonelyAdmin = try DossierProcess.run(["user", "create", "--email", "y@example.org", "--role", "operator", "--organisation-admin",
+                                                  "--password-stdin"], environment: environment)
+        #expect(lonelyAdmin.status != 0)
     }
 
     @Test func auditVerifyPassesThenCatchesATamperedRow() async throws {

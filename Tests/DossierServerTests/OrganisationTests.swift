@@ -15,6 +15,16 @@ import VaporTesting
 struct OrganisationTests {
     static let password = "correct horse battery staple"
 
+    /// Registers an organisation with its address, and confirms the address as its mailbox's
+    /// reader would (the link mailed to it).
+    static func register(_ app: Application, name: String, email: String) async throws -> UUID {
+        let id = try await Organisations.create(on: app, name: name, kind: .agency, email: EmailAddress(email), language: .en)
+        let text = try #require(try await app.outboxTexts(to: email).last)
+        let token = String(try #require(text.firstMatch(of: /organisation\/confirm\?token=([A-Za-z0-9_-]+)/)).1)
+        _ = try await OrganisationService(database: app.db, services: app.dossier, logger: app.logger).confirmAddress(token: token, language: .en)
+        return id
+    }
+
     /// The invitation token in the last message to `email`.
     static func invitationToken(_ app: Application, to email: String) async throws -> String {
         let text = try #require(try await app.outboxTexts(to: email).last)
@@ -45,7 +55,7 @@ struct OrganisationTests {
 
     static func agency(_ app: Application, name: String = "Agence Dupont", email: String = "contact@agence-dupont.example",
                        people: (admin: String, member: String) = ("boss@agence-dupont.example", "mia@agence-dupont.example")) async throws -> Agency {
-        let id = try await Organisations.create(on: app, name: name, kind: .agency, email: EmailAddress(email))
+        let id = try await register(app, name: name, email: email)
         try await Organisations.invite(on: app, organisation: id, email: people.admin, admin: true, language: .en)
         _ = try await join(app, token: try await invitationToken(app, to: people.admin), firstName: "Bea", lastName: "Boss")
         let admin: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: people.admin))"]
@@ -265,6 +275,89 @@ struct OrganisationTests {
             clock.advance(by: 31 * 86400)
             let member: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "mia@agence-dupont.example"))"]
             #expect(try await Self.inbox(app, member).isEmpty)
+        }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func anAddressReachesTheInboxOnlyOnceConfirmedFromItsMailbox(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await SharingTests.tenant(app)
+            // A link made before the agency is registered, then the agency, its address not confirmed.
+            let (early, _, _) = try await SharingTests.share(app, tenant)
+            let id = try await Organisations.create(on: app, name: "Agence Dupont", kind: .agency,
+                                                    email: EmailAddress("contact@agence-dupont.example"), language: .en)
+            try await Organisations.invite(on: app, organisation: id, email: "boss@agence-dupont.example", admin: true, language: .en)
+            _ = try await Self.join(app, token: try await Self.invitationToken(app, to: "boss@agence-dupont.example"), firstName: "Bea", lastName: "Boss")
+            let admin: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "boss@agence-dupont.example"))"]
+            #expect(try await Self.inbox(app, admin).isEmpty)
+            let (pending, _, _) = try await SharingTests.share(app, tenant)
+            #expect(pending?.organisation == nil)
+
+            // Confirmed from the page the mailed link opens (a browser's form, CSRF and all).
+            let text = try #require(try await app.outboxTexts(to: "contact@agence-dupont.example").last)
+            let token = String(try #require(text.firstMatch(of: /organisation\/confirm\?token=([A-Za-z0-9_-]+)/)).1)
+            let browser = WebTests.Browser()
+            var csrf = ""
+            try await app.testing().test(.GET, "organisation/confirm?token=\(token)&lang=en") { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("Agence Dupont"))
+                browser.keep(res)
+                csrf = try #require(browser.csrf(in: res.body.string))
+            }
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "organisation/confirm?lang=en", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "token": token]))) { res in
+                #expect(res.status == .ok)
+                #expect(res.body.string.contains("now reach the inbox"))
+            }
+            // Once only.
+            try await app.testing().test(.POST, "organisation/confirm?lang=en", headers: headers,
+                                         body: .init(string: browser.form(["csrf": csrf, "token": token]))) { res in
+                #expect(res.status == .notFound)
+            }
+            // Every link to the address is in the inbox now, the earlier ones too; the tenant is told.
+            #expect(Set(try await Self.inbox(app, admin).map(\.id)) == Set([early?.id, pending?.id].compactMap { $0 }))
+            let (later, _, _) = try await SharingTests.share(app, tenant)
+            #expect(later?.organisation == "Agence Dupont")
+
+            // Links made before organisations existed get the address's hash on upgrade.
+            let laterID = try #require(later?.id)
+            try await Share.query(on: app.db).filter(\.$id == laterID).set(\.$recipientIndex, to: nil).update()
+            #expect(try await Self.inbox(app, admin).count == 2)
+            try await M014IndexRecipientsOfEarlierLinks(vault: app.dossier.vault).prepare(on: app.db)
+            #expect(try await Self.inbox(app, admin).count == 3)
+
+            // An invitation withdrawn stops working; a removed administrator's invitations go with them.
+            for email in ["first@agence-dupont.example", "second@agence-dupont.example"] {
+                try await app.testing().test(.POST, "api/v1/organisation/members", headers: admin, beforeRequest: { req in
+                    try req.content.encode(["email": email, "admin": "true"] as [String: String])
+                }, afterResponse: { res in #expect(res.status == .badRequest || res.status == .unprocessableEntity) })
+                try await app.testing().test(.POST, "api/v1/organisation/members", headers: admin, beforeRequest: { req in
+                    try req.content.encode(OrganisationsController.InviteBody(email: email, admin: true))
+                }, afterResponse: { res in #expect(res.status == .created) })
+            }
+            var invitations: [OrganisationsController.InvitationBody] = []
+            try await app.testing().test(.GET, "api/v1/organisation/members", headers: admin) { res in
+                invitations = try res.content.decode(OrganisationsController.MembersBody.self).invitations
+            }
+            let first = try #require(invitations.first { $0.email.hasPrefix("first") })
+            let firstToken = try await Self.invitationToken(app, to: "first@agence-dupont.example")
+            try await app.testing().test(.DELETE, "api/v1/organisation/invitations/\(first.id)", headers: admin) { res in
+                #expect(res.status == .noContent)
+            }
+            _ = try await Self.join(app, token: firstToken, firstName: "Fi", lastName: "Rst", status: .notFound)
+            // The second joins as administrator, invites someone, and is removed: their invitation goes.
+            _ = try await Self.join(app, token: try await Self.invitationToken(app, to: "second@agence-dupont.example"), firstName: "Se", lastName: "Cond")
+            let second: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "second@agence-dupont.example"))"]
+            try await app.testing().test(.POST, "api/v1/organisation/members", headers: second, beforeRequest: { req in
+                try req.content.encode(["email": "friend@elsewhere.example"])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            let secondID = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "second@agence-dupont.example").first()?.id)
+            try await app.testing().test(.DELETE, "api/v1/organisation/members/\(secondID)", headers: admin) { res in
+                #expect(res.status == .noContent)
+            }
+            #expect(try await OrganisationInvitation.query(on: app.db).filter(\.$emailKey == "friend@elsewhere.example").count() == 0)
         }
     }
 }

@@ -432,6 +432,19 @@ def api(server):
     return client
 
 
+def confirm_address(server, address):
+    """Confirms a recipient organisation's address as its mailbox's reader would: the mailed
+    link's page, then its form (with the CSRF token the page gives)."""
+    token = server.wait_for_link(address, "/organisation/confirm")
+    browser = requests.Session()
+    page = browser.get(server.url + "/organisation/confirm", params={"token": token, "lang": "en"}, timeout=30)
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    confirmed = browser.post(server.url + "/organisation/confirm?lang=en", data={"csrf": csrf, "token": token}, timeout=30)
+    assert confirmed.status_code == 200 and "now reach the inbox" in confirmed.text, confirmed.text
+    return token
+
+
 @pytest.fixture(scope="session")
 def organisation(api):
     """A recipient organisation registered with `dossier organisation create --email`, and its
@@ -440,9 +453,10 @@ def organisation(api):
     tag = secrets.token_hex(4)
     address, admin, password = f"agency-{tag}@example.org", f"agency-boss-{tag}@example.org", f"Copper lantern {tag} evening"
     env = api.server.env
-    created = subprocess.run([_binary(), "organisation", "create", "--name", "Agence Robuste", "--kind", "agency", "--email", address],
-                             env=env, capture_output=True, text=True, timeout=120)
+    created = subprocess.run([_binary(), "organisation", "create", "--name", "Agence Robuste", "--kind", "agency", "--email", address,
+                              "--language", "en"], env=env, capture_output=True, text=True, timeout=120)
     assert created.returncode == 0, created.stderr
+    api.secrets.add(confirm_address(api.server, address))
     identifier = created.stdout.strip().split()[-1]
     invited = subprocess.run([_binary(), "organisation", "invite", identifier, "--email", admin, "--admin", "--language", "en"],
                              env=env, capture_output=True, text=True, timeout=120)

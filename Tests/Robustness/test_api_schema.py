@@ -31,7 +31,7 @@ import tempfile
 import requests
 from openapi_spec_validator import validate
 
-from conftest import Server, _binary, free_port, summary
+from conftest import Server, _binary, confirm_address, free_port, summary
 
 HERE = pathlib.Path(__file__).resolve().parent
 UPLOADS = HERE.parent / "Fixtures" / "uploads"
@@ -117,9 +117,10 @@ def test_the_document_holds_for_thousands_of_generated_requests():
         # An agency registered with its address and its administrator (invited from the command
         # line, joined through the emailed link), and the tenant's whole file shared with it.
         agency_address, boss = "fuzz-agency@example.org", "fuzz-boss@example.org"
-        created = subprocess.run([binary, "organisation", "create", "--name", "Agence Fuzz", "--kind", "agency", "--email", agency_address],
-                                 env=env, capture_output=True, text=True, timeout=120)
+        created = subprocess.run([binary, "organisation", "create", "--name", "Agence Fuzz", "--kind", "agency", "--email", agency_address,
+                                  "--language", "en"], env=env, capture_output=True, text=True, timeout=120)
         assert created.returncode == 0, created.stderr
+        confirm_address(server, agency_address)
         invited = subprocess.run([binary, "organisation", "invite", created.stdout.split()[-1], "--email", boss, "--admin"],
                                  env=env, capture_output=True, text=True, timeout=120)
         assert invited.returncode == 0, invited.stderr

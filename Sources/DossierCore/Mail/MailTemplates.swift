@@ -23,6 +23,8 @@ public enum MailTemplate: Sendable {
     /// An administrator of a recipient organisation invites the address to join it. The
     /// organisation's name is the one staff registered, not text typed by the inviter.
     case organisationInvitation(organisation: String, link: String, validDays: Int)
+    /// Staff registered the address as an organisation's: someone reading it confirms.
+    case organisationAddress(organisation: String, link: String, validDays: Int)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -46,6 +48,8 @@ public enum MailTemplate: Sendable {
         case (.shareLocked, .en): "One of your share links is locked"
         case (.organisationInvitation, .fr): "Invitation à rejoindre une organisation sur Dossier"
         case (.organisationInvitation, .en): "An invitation to join an organisation on Dossier"
+        case (.organisationAddress, .fr): "Confirmez l'adresse de votre organisation sur Dossier"
+        case (.organisationAddress, .en): "Confirm your organisation's address on Dossier"
         }
     }
 
@@ -75,6 +79,10 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nVous êtes invité à rejoindre « \(Self.quoted(organisation)) » sur Dossier, pour consulter les dossiers de location que des locataires partagent avec elle. Pour choisir votre mot de passe et rejoindre l'organisation, ouvrez ce lien dans les \(days) jours ; il ne sert qu'une fois :\n\n\(link)\n\nSi vous ne vous attendiez pas à cette invitation, ignorez ce message.\n"
         case let (.organisationInvitation(organisation, link, days), .en):
             "Hello,\n\nYou are invited to join \"\(Self.quoted(organisation))\" on Dossier, to view the rental files tenants share with it. To choose your password and join, open this link within \(days) days; it works once:\n\n\(link)\n\nIf you did not expect this invitation, ignore this message.\n"
+        case let (.organisationAddress(organisation, link, days), .fr):
+            "Bonjour,\n\nCette adresse a été enregistrée sur Dossier comme celle de « \(Self.quoted(organisation)) ». Une fois confirmée, les dossiers de location que des locataires partagent avec elle seront ouverts par les membres de l'organisation depuis leur boîte, sans code d'accès. Si c'est bien l'adresse de l'organisation, confirmez-le dans les \(days) jours :\n\n\(link)\n\nSinon, ignorez ce message : rien ne changera.\n"
+        case let (.organisationAddress(organisation, link, days), .en):
+            "Hello,\n\nThis address was registered on Dossier as that of \"\(Self.quoted(organisation))\". Once confirmed, the rental files tenants share with it will be opened by the organisation's members from their inbox, without an access code. If it is the organisation's address, confirm it within \(days) days:\n\n\(link)\n\nOtherwise, ignore this message: nothing will change.\n"
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):

@@ -23,8 +23,25 @@ public struct OrganisationWording: Sendable {
     public var noSuchMember: String { fr ? "Aucun membre de ce nom." : "No such member." }
 
     public var lastAdmin: String {
-        fr ? "C'est le dernier administrateur de l'organisation : nommez-en un autre d'abord."
-            : "This is the organisation's last administrator: appoint another one first."
+        fr ? "C'est le dernier administrateur de l'organisation : invitez-en un autre d'abord."
+            : "This is the organisation's last administrator: invite another one first."
+    }
+
+    public var noSuchInvitation: String { fr ? "Aucune invitation de ce nom." : "No such invitation." }
+
+    public var confirmationInvalid: String {
+        fr ? "Ce lien de confirmation est inconnu, déjà utilisé ou expiré." : "This confirmation link is unknown, used or expired."
+    }
+
+    public func addressConfirmed(_ organisation: String) -> String {
+        fr ? "Merci : les dossiers partagés avec cette adresse arrivent désormais dans la boîte de « \(organisation) »."
+            : "Thank you: files shared with this address now reach the inbox of \"\(organisation)\"."
+    }
+
+    /// Told to a tenant sharing with an organisation's confirmed address.
+    public func sharedWithOrganisation(_ organisation: String) -> String {
+        fr ? "Cette adresse est celle de « \(organisation) » sur Dossier : ses membres ouvrent le lien depuis leur boîte, connectés, sans code d'accès ; chacune de leurs consultations vous est montrée à leur nom."
+            : "This address is that of \"\(organisation)\" on Dossier: its members open the link from their inbox, signed in, without an access code; each of their views is shown to you under their name."
     }
 
     public func tooManyMembers(_ maximum: Int) -> String {

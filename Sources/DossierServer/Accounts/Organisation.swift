@@ -13,8 +13,12 @@ final class Organisation: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     /// The address tenants share with (a shared mailbox: contact@agency…), as registered by staff.
     @OptionalField(key: "email") var email: String?
-    /// That address as the keyed hash share links carry (`KeyVault.recipientIndex`); unique.
+    /// That address as the keyed hash share links carry (`KeyVault.recipientIndex`), once
+    /// confirmed from the mailbox; unique. nil: no inbox yet.
     @OptionalField(key: "recipient_index") var recipientIndex: String?
+    /// The confirmation link mailed to the address, while it is not followed: its hash.
+    @OptionalField(key: "address_token_hash") var addressTokenHash: String?
+    @OptionalField(key: "address_requested_at") var addressRequestedAt: Date?
 
     init() {}
 

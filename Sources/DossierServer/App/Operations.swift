@@ -25,7 +25,7 @@ public struct CreatedAccount: Sendable {
 /// Staff accounts made from the command line.
 public enum StaffAccounts {
     public static func create(on app: Application, email: EmailAddress, password: String, firstName: String,
-                              lastName: String, role: Role, organisationID: UUID? = nil,
+                              lastName: String, role: Role, organisationID: UUID? = nil, organisationAdmin: Bool = false,
                               language: Language) async throws -> CreatedAccount {
         if let organisationID, try await Organisation.find(organisationID, on: app.db) == nil {
             throw Abort(.notFound, reason: "No organisation \(organisationID.uuidString.lowercased()).")
@@ -36,6 +36,10 @@ public enum StaffAccounts {
         let account = try await service.createAccount(email: email, password: password, firstName: firstName,
                                                       lastName: lastName, role: role, organisationID: organisationID,
                                                       language: language, actor: "cli")
+        if organisationAdmin {
+            account.organisationAdmin = true
+            try await account.save(on: app.db)
+        }
         return CreatedAccount(id: try account.requireID(), email: account.email)
     }
 }
@@ -44,8 +48,9 @@ public enum StaffAccounts {
 public enum Organisations {
     /// Registers an organisation; with `email`, the links tenants make to that address appear in
     /// its members' inbox.
-    public static func create(on app: Application, name: String, kind: OrganisationKind, email: EmailAddress? = nil) async throws -> UUID {
-        try await service(app).create(name: name, kind: kind, email: email, actor: "cli").requireID()
+    public static func create(on app: Application, name: String, kind: OrganisationKind, email: EmailAddress? = nil,
+                              language: Language = .fr) async throws -> UUID {
+        try await service(app).create(name: name, kind: kind, email: email, actor: "cli", language: language).requireID()
     }
 
     /// Invites `email` to join the organisation (as an administrator with `admin`): the first
@@ -55,6 +60,14 @@ public enum Organisations {
             throw Abort(.notFound, reason: "No organisation \(id.uuidString.lowercased()).")
         }
         try await service(app).invite(email, admin: admin, to: organisation, by: nil, language: language)
+    }
+
+    /// Sets (or changes) the address tenants share with; a confirmation link is mailed to it.
+    public static func setAddress(on app: Application, organisation id: UUID, email: EmailAddress, language: Language) async throws {
+        guard let organisation = try await Organisation.find(id, on: app.db) else {
+            throw Abort(.notFound, reason: "No organisation \(id.uuidString.lowercased()).")
+        }
+        try await service(app).setAddress(email, of: organisation, actor: "cli", language: language)
     }
 
     private static func service(_ app: Application) -> OrganisationService {

@@ -188,6 +188,8 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                         try await BlobJournal.recover(blobs: blobs, on: database, now: clock.now, logger: logger)
                         // And the watermarked copies of links that ended.
                         try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: clock.now)
+                        // And invitations to organisations nobody accepted within their week.
+                        try await OrganisationService.sweepExpiredInvitations(on: database, now: clock.now)
                     }
                     ticks += 1
                 } catch {

@@ -423,6 +423,10 @@ private struct Builder {
                                                                            204: .empty("Removed"), 403: .error("Not an administrator of an organisation"),
                                                                            409: .error("The organisation's last administrator"),
                                                                        ])],
+            "/api/v1/organisation/invitations/{invitation}": ["delete": api("Withdraw a pending invitation: its link stops working", auth: true,
+                                                                            parameters: [path("invitation")], [
+                                                                                204: .empty("Withdrawn"), 403: .error("Not an administrator of an organisation"),
+                                                                            ])],
             "/api/v1/organisation/join": ["post": api("Accept an emailed invitation: the member's account, with the name and password chosen",
                                                       body: OrganisationsController.JoinBody.schema(context), [
                                                           201: .json("The member", .ref("OrganisationMember")),
@@ -484,6 +488,9 @@ private struct Builder {
             "/organisation/members": ["get": page("The organisation's members and pending invitations (its administrators)"),
                                       "post": form("Invite an address to join the organisation", fields: ["email", "admin"])],
             "/organisation/members/{colleague}/remove": ["post": form("Remove a member of the organisation", fields: [], parameters: [pagePath("colleague")])],
+            "/organisation/invitations/{invitation}/cancel": ["post": form("Withdraw a pending invitation", fields: [], parameters: [pagePath("invitation")])],
+            "/organisation/confirm": ["get": page("Confirm an organisation's address: the page (token in the query, from the mail sent to the address)"),
+                                      "post": form("Confirm the organisation's address: links made to it reach its members' inbox", fields: ["token"])],
             "/organisation/join": ["get": page("Accept an invitation: the form (token in the query)"),
                                    "post": form("Join the organisation", fields: ["token", "firstName", "lastName", "password"])],
             "/verify/{code}": ["get": page("Check a file certificate's code: genuine and current, outdated, expired or revoked (200), or not genuine (404); "
@@ -574,6 +581,8 @@ private struct Builder {
                 .required("purpose", text), .required("wholeFile", .boolean), .required("documentIds", .array(.uuid)),
                 .required("state", .choice(ShareState.allCases.map(\.rawValue))),
                 .required("createdAt", .dateTime), .required("expiresAt", .dateTime), .required("accesses", .integer()),
+                .optional("organisation", text.described("The recipient organisation whose confirmed address this is: its members open the link "
+                                                          + "from their inbox, signed in, without the access code")),
             ]),
             "ShareAccess": .object([
                 .required("at", .dateTime), .required("action", .choice(ShareAccess.Action.allCases.map(\.rawValue))),
@@ -598,7 +607,7 @@ private struct Builder {
                 .required("admin", .boolean), .required("joinedAt", .dateTime),
             ]),
             "OrganisationInvitation": .object([
-                .required("email", text), .required("admin", .boolean), .required("sentAt", .dateTime), .required("expiresAt", .dateTime),
+                .required("id", .uuid), .required("email", text), .required("admin", .boolean), .required("sentAt", .dateTime), .required("expiresAt", .dateTime),
             ]),
             "OrganisationMembers": .object([
                 .required("members", .array(.ref("OrganisationMember"))), .required("invitations", .array(.ref("OrganisationInvitation"))),

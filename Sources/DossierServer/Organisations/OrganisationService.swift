@@ -1,6 +1,7 @@
 import DossierCore
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
 /// Recipient organisations: an agency, landlord or insurer registered by staff with the address
@@ -34,28 +35,100 @@ struct OrganisationService: Sendable {
 
     // MARK: Staff: organisations
 
-    /// Registers an organisation with the address tenants share with (unique).
-    func create(name: String, kind: OrganisationKind, email: EmailAddress?, actor: String) async throws -> Organisation {
+    /// Registers an organisation. With an address, a confirmation link is sent to it: only once
+    /// someone who reads that mailbox follows it do links made to the address reach the inbox
+    /// (where members open them without their access codes).
+    func create(name: String, kind: OrganisationKind, email: EmailAddress?, actor: String, language: Language) async throws -> Organisation {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !TextRules.isBlank(trimmed), TextRules.length(trimmed) <= OrganisationRules.maximumNameLength, !TextRules.hasForbidden(trimmed) else {
             throw ValidationFailure(problems: [FieldProblem(field: "name", message: "Expected a name of 1 to \(OrganisationRules.maximumNameLength) characters.")])
         }
         let organisation = Organisation(name: trimmed, kind: kind, now: clock.now)
         organisation.id = UUID()
-        if let email {
-            organisation.email = email.value
-            organisation.recipientIndex = try await services.vault.recipientIndex(email)
-            if try await Organisation.query(on: database).filter(\.$recipientIndex == organisation.recipientIndex).first() != nil {
-                throw Abort(.conflict, reason: "Another organisation has the address \(email.value).")
-            }
-        }
         let id = try organisation.requireID()
         try await services.audit.transaction(on: database) { db, audit in
             try await organisation.create(on: db)
             audit.record(AuditEvent(action: "organisation.created", details: ["kind": kind.rawValue, "organisation": id.uuidString.lowercased()]),
                          by: actor)
         }
+        if let email { try await setAddress(email, of: organisation, actor: actor, language: language) }
         return organisation
+    }
+
+    /// Sets the address tenants share with, pending its confirmation: the inbox stops receiving
+    /// what was shared with the former address at once, and receives what is shared with the new
+    /// one once the confirmation link mailed to it is followed. Refused (409) when another
+    /// organisation's confirmed address.
+    func setAddress(_ email: EmailAddress, of organisation: Organisation, actor: String, language: Language) async throws {
+        let index = try await services.vault.recipientIndex(email)
+        let id = try organisation.requireID()
+        if try await Organisation.query(on: database).filter(\.$recipientIndex == index).filter(\.$id != id).first() != nil {
+            throw Abort(.conflict, reason: "Another organisation has the address \(email.value).")
+        }
+        let token = SecretToken.generate()
+        organisation.email = email.value
+        organisation.recipientIndex = nil
+        organisation.addressTokenHash = SecretToken.hash(token)
+        organisation.addressRequestedAt = clock.now
+        try await services.audit.transaction(on: database) { db, audit in
+            try await organisation.save(on: db)
+            let link = services.mailer.link("/organisation/confirm", token: token, language: language)
+            try await services.mailer.enqueue(.organisationAddress(organisation: organisation.name, link: link,
+                                                                   validDays: Int(OrganisationRules.invitationLifetime / 86400)),
+                                              to: email.value, language: language, subject: Self.mailSubject(id), accountID: nil, on: db)
+            audit.record(AuditEvent(action: "organisation.address-requested", details: ["organisation": id.uuidString.lowercased()]), by: actor)
+        }
+    }
+
+    /// The organisation whose address a confirmation token names, while it may be confirmed.
+    func addressToConfirm(token: String, language: Language) async throws -> Organisation {
+        guard let organisation = try await Organisation.query(on: database).filter(\.$addressTokenHash == SecretToken.hash(token)).first(),
+              let requested = organisation.addressRequestedAt, requested + OrganisationRules.invitationLifetime > clock.now else {
+            throw Abort(.notFound, reason: OrganisationWording(language).confirmationInvalid)
+        }
+        return organisation
+    }
+
+    /// Confirms the address: from now on, links made to it (before or after) are in the inbox.
+    func confirmAddress(token: String, language: Language) async throws -> Organisation {
+        let organisation = try await addressToConfirm(token: token, language: language)
+        guard let email = organisation.email.flatMap(EmailAddress.init) else {
+            throw Abort(.notFound, reason: OrganisationWording(language).confirmationInvalid)
+        }
+        let index = try await services.vault.recipientIndex(email)
+        let id = try organisation.requireID()
+        do {
+            try await services.audit.transaction(on: database) { db, audit in
+                try await db.takeWriteLock()
+                let claimed = try await db.requireSQL().update(Organisation.schema).set("address_token_hash", to: SQLLiteral.null)
+                    .set("recipient_index", to: index).where("id", .equal, id).where("address_token_hash", .equal, organisation.addressTokenHash)
+                    .returning("id").all()
+                guard !claimed.isEmpty else { throw Abort(.notFound, reason: OrganisationWording(language).confirmationInvalid) }
+                audit.record(AuditEvent(action: "organisation.address-confirmed", details: ["organisation": id.uuidString.lowercased()]),
+                             by: "organisation:\(id.uuidString.lowercased())")
+            }
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            throw Abort(.conflict, reason: "Another organisation has this address.")
+        }
+        organisation.recipientIndex = index
+        organisation.addressTokenHash = nil
+        return organisation
+    }
+
+    /// The registered organisation whose confirmed address is `email`, if any: the tenant is told
+    /// when sharing with it.
+    func organisation(receiving email: EmailAddress) async throws -> Organisation? {
+        let index = try await services.vault.recipientIndex(email)
+        return try await Organisation.query(on: database).filter(\.$recipientIndex == index).first()
+    }
+
+    /// On PostgreSQL, holds the organisation's row until the transaction ends: its members and
+    /// invitations are counted and changed by one transaction at a time, across instances.
+    static func lock(_ organisation: UUID, on db: any Database) async throws {
+        try await db.takeWriteLock()
+        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT 1 FROM \(ident: Organisation.schema) WHERE \(ident: "id") = \(bind: organisation) FOR UPDATE").run()
+        }
     }
 
     // MARK: The inbox
@@ -131,10 +204,11 @@ struct OrganisationService: Sendable {
         // Invitations are mail to addresses an administrator types: bounded per organisation
         // and per address (counted as a hash of it), so that they cannot make Dossier a mailer.
         let perOrganisation = ThrottleLedger.Key("organisation-invite", organisationID.uuidString)
-        let perAddress = ThrottleLedger.Key("organisation-invite:address", Digest.sha256Hex(Data(email.canonical.utf8)))
+        let perAddress = ThrottleLedger.Key("organisation-invite:address",
+                                            Digest.sha256Hex(Data("\(organisationID.uuidString.lowercased())|\(email.canonical)".utf8)))
         do {
             try await services.audit.transaction(on: database) { db, audit in
-                try await db.takeWriteLock()
+                try await Self.lock(organisationID, on: db)
                 let ledger = ThrottleLedger(database: db)
                 guard try await ledger.times(perOrganisation, since: now - 86400).count < OrganisationRules.invitationsPerDay,
                       try await ledger.times(perAddress, since: now - 86400).count < OrganisationRules.invitationsPerAddressPerDay else {
@@ -157,7 +231,7 @@ struct OrganisationService: Sendable {
             try await services.mailer.enqueue(.organisationInvitation(organisation: organisation.name, link: link,
                                                                       validDays: Int(OrganisationRules.invitationLifetime / 86400)),
                                               to: email.value, language: inviteeLanguage, subject: Self.mailSubject(organisationID),
-                                              accountID: actor?.id, on: db)
+                                              accountID: nil, on: db)
             audit.record(AuditEvent(action: "organisation.member-invited", purpose: "account",
                                     details: ["organisation": organisationID.uuidString.lowercased(), "admin": admin ? "true" : "false"]),
                          by: invitedBy)
@@ -167,6 +241,31 @@ struct OrganisationService: Sendable {
             throw Abort(.conflict, reason: words.invitationRace)
         }
         return invitation
+    }
+
+    /// Withdraws a pending invitation of the organisation (404 for another's): its link stops working.
+    func cancel(_ invitationID: UUID, of organisation: Organisation, by admin: Account, language: Language) async throws {
+        let organisationID = try organisation.requireID()
+        try await services.audit.transaction(on: database) { db, audit in
+            try await Self.lock(organisationID, on: db)
+            guard let invitation = try await OrganisationInvitation.query(on: db).filter(\.$id == invitationID)
+                .filter(\.$organisation.$id == organisationID).first() else {
+                throw Abort(.notFound, reason: OrganisationWording(language).noSuchInvitation)
+            }
+            try await invitation.delete(on: db)
+            audit.record(AuditEvent(action: "organisation.invitation-cancelled", purpose: "account",
+                                    details: ["organisation": organisationID.uuidString.lowercased()]), by: admin.subject)
+        }
+    }
+
+    /// Deletes invitations past their week (run by the background loop): an address nobody
+    /// answered for is not kept. Returns how many.
+    @discardableResult
+    static func sweepExpiredInvitations(on database: any Database, now: Date) async throws -> Int {
+        let expired = try await OrganisationInvitation.query(on: database).filter(\.$expiresAt <= now).count()
+        guard expired > 0 else { return 0 }
+        try await OrganisationInvitation.query(on: database).filter(\.$expiresAt <= now).delete()
+        return expired
     }
 
     /// What seals an invitation's message (the invitee has no key yet): the organisation's.
@@ -231,7 +330,7 @@ struct OrganisationService: Sendable {
         let words = OrganisationWording(language)
         let now = clock.now
         let (subjects, blobs) = try await services.audit.transaction(on: database) { db, audit -> ([String], [String]) in
-            try await db.takeWriteLock()
+            try await Self.lock(organisationID, on: db)
             guard let member = try await Account.query(on: db).filter(\.$id == memberID).filter(\.$organisation.$id == organisationID).first() else {
                 throw Abort(.notFound, reason: words.noSuchMember)
             }
@@ -244,6 +343,9 @@ struct OrganisationService: Sendable {
             let blobs = documents.flatMap { $0.files.map(\.blobKey) }
             try await BlobJournal.record(blobs, .delete, at: now, on: db)
             let guarantors = try await Guarantor.query(on: db).filter(\.$account.$id == memberID).all().map(\.subject)
+            // What they set in motion goes with them: the invitations they sent.
+            try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
+                .filter(\.$invitedBy == member.subject).delete()
             try await member.delete(on: db)
             audit.record(AuditEvent(action: "organisation.member-removed", subject: member.subject, purpose: "account",
                                     details: ["organisation": organisationID.uuidString.lowercased()]), by: admin.subject)

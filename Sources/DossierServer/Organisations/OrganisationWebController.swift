@@ -16,9 +16,13 @@ struct OrganisationWebController: RouteCollection {
         web.get("organisation", "members", use: Self.members).access(.organisationAdmin)
         web.post("organisation", "members", use: Self.invite).access(.organisationAdmin)
         web.post("organisation", "members", ":colleague", "remove", use: Self.remove).access(.organisationAdmin)
+        web.post("organisation", "invitations", ":invitation", "cancel", use: Self.cancel).access(.organisationAdmin)
         // The invitation's token is the credential.
         web.get("organisation", "join", use: Self.joinPage).access(.anyone)
         web.post("organisation", "join", use: Self.join).access(.anyone)
+        // The token mailed to the organisation's address is the credential.
+        web.get("organisation", "confirm", use: Self.confirmPage).access(.anyone)
+        web.post("organisation", "confirm", use: Self.confirm).access(.anyone)
     }
 
     /// The signed-in member and their organisation; else the answer instead (sign in, or 403).
@@ -58,7 +62,7 @@ struct OrganisationWebController: RouteCollection {
         let service = OrganisationService(req)
         var rows: [InboxPage.Row] = []
         for share in try await service.inbox(of: organisation) {
-            let details = try await service.shares.details(of: share)
+            guard let details = try? await service.shares.details(of: share) else { continue }
             rows.append(.init(id: try share.requireID().uuidString.lowercased(), tenant: "\(share.account.firstName) \(share.account.lastName)",
                               purpose: details.purpose, kind: labels["recipient-\(share.recipientKind.rawValue)"] ?? share.recipientKind.rawValue,
                               received: ShareWatermark.day(of: share.createdAt), expires: ShareWatermark.day(of: share.expiresAt)))
@@ -141,6 +145,7 @@ struct OrganisationWebController: RouteCollection {
         }
 
         struct Pending: Encodable {
+            var id: String
             var email: String
             var admin: Bool
             var expires: String
@@ -160,7 +165,9 @@ struct OrganisationWebController: RouteCollection {
         let page = MembersPage(organisation: organisation.name, members: try found.accounts.map {
             MembersPage.Row(id: try $0.requireID().uuidString.lowercased(), name: "\($0.firstName) \($0.lastName)", email: $0.email,
                             admin: $0.organisationAdmin, me: $0.id == account.id)
-        }, invitations: found.invitations.map { .init(email: $0.email, admin: $0.admin, expires: ShareWatermark.day(of: $0.expiresAt)) },
+        }, invitations: try found.invitations.map {
+            .init(id: try $0.requireID().uuidString.lowercased(), email: $0.email, admin: $0.admin, expires: ShareWatermark.day(of: $0.expiresAt))
+        },
         invited: invited, error: error, submitted: submitted)
         let response = try await req.page("organisation-members", titleKey: "organisationMembers", body: page, status: status)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
@@ -215,6 +222,57 @@ struct OrganisationWebController: RouteCollection {
         // Removing oneself signs oneself out: the account is gone.
         return req.redirect(to: account.organisationAdmin && (try? req.parameters.id("colleague")) == account.id ? "/" : "/organisation/members",
                             redirectType: .normal)
+    }
+
+    static func cancel(req: Request) async throws -> Response {
+        let (account, organisation): (Account, Organisation)
+        switch try await member(req, admin: true) {
+        case let .success(found): (account, organisation) = found
+        case let .failure(answered): return answered.response
+        }
+        do {
+            try await OrganisationService(req).cancel(try req.parameters.id("invitation"), of: organisation, by: account, language: req.webLanguage)
+        } catch let error as any AbortError where error.status == .notFound {
+            return try await req.page("message", titleKey: "organisationMembers", body: MessageBody(text: error.reason), status: .notFound)
+        }
+        return req.redirect(to: "/organisation/members", redirectType: .normal)
+    }
+
+    // MARK: The organisation's address
+
+    struct ConfirmPage: Encodable {
+        var token: String
+        var organisation: String
+        var email: String
+    }
+
+    static func confirmPage(req: Request) async throws -> Response {
+        let token = (try? req.query.get(String.self, at: "token")) ?? ""
+        do {
+            let organisation = try await OrganisationService(req).addressToConfirm(token: token, language: req.webLanguage)
+            let response = try await req.page("organisation-confirm", titleKey: "organisationConfirm",
+                                              body: ConfirmPage(token: token, organisation: organisation.name, email: organisation.email ?? ""))
+            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+            return response
+        } catch let error as any AbortError {
+            return try await req.page("message", titleKey: "organisationConfirm", body: MessageBody(text: error.reason), status: error.status)
+        }
+    }
+
+    struct ConfirmForm: Content {
+        var token: String?
+    }
+
+    static func confirm(req: Request) async throws -> Response {
+        let form = (try? req.content.decode(ConfirmForm.self)) ?? ConfirmForm()
+        let language = req.webLanguage
+        do {
+            let organisation = try await OrganisationService(req).confirmAddress(token: form.token ?? "", language: language)
+            return try await req.page("message", titleKey: "organisationConfirm",
+                                      body: MessageBody(text: OrganisationWording(language).addressConfirmed(organisation.name)))
+        } catch let error as any AbortError {
+            return try await req.page("message", titleKey: "organisationConfirm", body: MessageBody(text: error.reason), status: error.status)
+        }
     }
 
     // MARK: Joining

@@ -20,6 +20,7 @@ struct OrganisationsController: RouteCollection {
         organisation.get("members", use: Self.members).access(.organisationAdmin)
         organisation.post("members", use: Self.invite).access(.organisationAdmin)
         organisation.delete("members", ":colleague", use: Self.remove).access(.organisationAdmin)
+        organisation.delete("invitations", ":invitation", use: Self.cancel).access(.organisationAdmin)
     }
 
     // MARK: Who may
@@ -78,6 +79,7 @@ struct OrganisationsController: RouteCollection {
     }
 
     struct InvitationBody: Content {
+        var id: UUID
         var email: String
         var admin: Bool
         var sentAt: Date
@@ -116,7 +118,9 @@ struct OrganisationsController: RouteCollection {
         MembersBody(members: try found.accounts.map {
             MemberBody(id: try $0.requireID(), email: $0.email, firstName: $0.firstName, lastName: $0.lastName, admin: $0.organisationAdmin,
                        joinedAt: $0.createdAt)
-        }, invitations: found.invitations.map { InvitationBody(email: $0.email, admin: $0.admin, sentAt: $0.createdAt, expiresAt: $0.expiresAt) })
+        }, invitations: try found.invitations.map {
+            InvitationBody(id: try $0.requireID(), email: $0.email, admin: $0.admin, sentAt: $0.createdAt, expiresAt: $0.expiresAt)
+        })
     }
 
     // MARK: Members' routes
@@ -132,7 +136,8 @@ struct OrganisationsController: RouteCollection {
         let service = OrganisationService(req)
         var result: [ReceivedBody] = []
         for share in try await service.inbox(of: organisation) {
-            let details = try await service.shares.details(of: share)
+            // A link whose tenant's key is gone (erased) is not listed.
+            guard let details = try? await service.shares.details(of: share) else { continue }
             result.append(try received(share, tenant: share.account, purpose: details.purpose, documents: nil, language: account.language,
                                        catalogue: req.dossier.catalogue))
         }
@@ -195,13 +200,19 @@ struct OrganisationsController: RouteCollection {
         let body = try req.decodeBody(InviteBody.self, language: account.language)
         let invitation = try await OrganisationService(req).invite(body.email, admin: body.admin ?? false, to: organisation, by: account,
                                                                    language: account.language)
-        return try await InvitationBody(email: invitation.email, admin: invitation.admin, sentAt: invitation.createdAt, expiresAt: invitation.expiresAt)
+        return try await InvitationBody(id: try invitation.requireID(), email: invitation.email, admin: invitation.admin, sentAt: invitation.createdAt, expiresAt: invitation.expiresAt)
             .encodeResponse(status: .created, for: req)
     }
 
     static func remove(req: Request) async throws -> HTTPStatus {
         let (account, organisation) = try await member(req, admin: true)
         try await OrganisationService(req).remove(try req.parameters.id("colleague"), from: organisation, by: account, language: account.language)
+        return .noContent
+    }
+
+    static func cancel(req: Request) async throws -> HTTPStatus {
+        let (account, organisation) = try await member(req, admin: true)
+        try await OrganisationService(req).cancel(try req.parameters.id("invitation"), of: organisation, by: account, language: account.language)
         return .noContent
     }
 

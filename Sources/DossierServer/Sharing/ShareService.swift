@@ -145,6 +145,13 @@ struct ShareService: Sendable {
         try await Share.query(on: database).filter(\.$id == id).filter(\.$account.$id == account.requireID()).first()
     }
 
+    /// The organisation whose confirmed address the link was made to: its members see it in
+    /// their inbox (and the tenant is told so).
+    func receivingOrganisation(of share: Share) async throws -> Organisation? {
+        guard let index = share.recipientIndex else { return nil }
+        return try await Organisation.query(on: database).filter(\.$recipientIndex == index).first()
+    }
+
     func details(of share: Share) async throws -> ShareDetails {
         try await vault.openJSON(ShareDetails.self, share.sealed, for: share.subject, context: Share.detailsContext(share.requireID()))
     }

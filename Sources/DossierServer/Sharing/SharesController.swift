@@ -113,6 +113,9 @@ struct SharesController: RouteCollection {
         var createdAt: Date
         var expiresAt: Date
         var accesses: Int
+        /// The recipient organisation whose address this is: its members open the link from
+        /// their inbox, signed in, without the access code.
+        var organisation: String?
     }
 
     struct AccessBody: Content {
@@ -136,7 +139,8 @@ struct SharesController: RouteCollection {
                          purpose: details.purpose, wholeFile: share.wholeFile,
                          documentIds: share.wholeFile ? [] : try await service.chosenDocuments(of: share),
                          state: share.state(at: service.clock.now), createdAt: share.createdAt, expiresAt: share.expiresAt,
-                         accesses: try await ShareAccess.query(on: service.database).filter(\.$share.$id == share.requireID()).count())
+                         accesses: try await ShareAccess.query(on: service.database).filter(\.$share.$id == share.requireID()).count(),
+                         organisation: try await service.receivingOrganisation(of: share)?.name)
     }
 
     static func create(req: Request) async throws -> Response {

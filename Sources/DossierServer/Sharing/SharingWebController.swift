@@ -38,6 +38,8 @@ struct SharingWebController: RouteCollection {
         var open: Bool
         var paused: Bool
         var accesses: [Access]
+        /// The recipient organisation whose inbox receives the link.
+        var organisation: String?
     }
 
     struct CertificateRow: Encodable {
@@ -61,11 +63,14 @@ struct SharingWebController: RouteCollection {
         /// The address of a link just created, and its access code: shown once.
         var created: String?
         var createdCode: String?
+        /// When the new link's address is a recipient organisation's: what that means.
+        var createdNotice: String?
         var verified: Bool
     }
 
     static func render(_ req: Request, account: Account, problems: [FieldProblem] = [], submitted: [String: String] = [:],
-                       created: String? = nil, createdCode: String? = nil, status: HTTPResponseStatus = .ok) async throws -> Response {
+                       created: String? = nil, createdCode: String? = nil, createdNotice: String? = nil,
+                       status: HTTPResponseStatus = .ok) async throws -> Response {
         let language = req.webLanguage
         let labels = WebWording.labels(language)
         let shares = ShareService(req)
@@ -93,7 +98,8 @@ struct SharingWebController: RouteCollection {
                                  kind: labels["recipient-\(share.recipientKind.rawValue)"] ?? share.recipientKind.rawValue,
                                  purpose: details.purpose, documents: documents, state: state.rawValue,
                                  stateLabel: labels["shareState-\(state.rawValue)"] ?? state.rawValue, expires: ShareWatermark.day(of: share.expiresAt),
-                                 open: !state.isFinal, paused: state == .paused || state == .locked, accesses: accesses))
+                                 open: !state.isFinal, paused: state == .paused || state == .locked, accesses: accesses,
+                                 organisation: try await shares.receivingOrganisation(of: share)?.name))
         }
         var certificateRows: [CertificateRow] = []
         for record in try await certificates.certificates(of: account) {
@@ -116,7 +122,8 @@ struct SharingWebController: RouteCollection {
                                // The form's names: "recipient.name" is the field "name" here.
                                errors: Dictionary(problems.map { ($0.field.replacingOccurrences(of: "recipient.", with: ""), $0.message) }) { first, _ in first },
                                hasErrors: !problems.isEmpty,
-                               submitted: submitted, created: created, createdCode: createdCode, verified: account.emailVerifiedAt != nil)
+                               submitted: submitted, created: created, createdCode: createdCode, createdNotice: createdNotice,
+                               verified: account.emailVerifiedAt != nil)
         let response = try await req.page("sharing", titleKey: "sharing", body: page, status: status)
         // It may show a new link's address and code: kept by no cache.
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
@@ -176,8 +183,9 @@ struct SharingWebController: RouteCollection {
                                                          recipientKind: form.kind ?? "", purpose: form.purpose ?? "",
                                                          documentIDs: documentIDs, expiresAt: expiresAt, accessCode: form.protect == "on"),
                                                    for: current.account, language: language)
+            let notice = try await service.receivingOrganisation(of: created.share).map { OrganisationWording(language).sharedWithOrganisation($0.name) }
             return try await render(req, account: current.account, created: service.url(token: created.token), createdCode: created.accessCode,
-                                    status: .created)
+                                    createdNotice: notice, status: .created)
         } catch let failure as ValidationFailure {
             return try await render(req, account: current.account, problems: failure.problems, submitted: submitted, status: .unprocessableEntity)
         } catch let abort as AbortError where abort.status == .forbidden || abort.status == .conflict {

@@ -9,6 +9,8 @@ struct M013RecipientOrganisations: AsyncMigration {
     func prepare(on database: any Database) async throws {
         try await database.schema(Organisation.schema).field("email", .string).update()
         try await database.schema(Organisation.schema).field("recipient_index", .string).update()
+        try await database.schema(Organisation.schema).field("address_token_hash", .string).update()
+        try await database.schema(Organisation.schema).field("address_requested_at", .datetime).update()
         try await database.schema(Account.schema).field("organisation_admin", .bool, .required, .sql(.default(false))).update()
         try await database.schema(Share.schema).field("recipient_index", .string).update()
         try await database.schema(ShareAccess.schema).field("viewer", .data).update()
@@ -43,6 +45,8 @@ struct M013RecipientOrganisations: AsyncMigration {
         try await database.schema(Share.schema).deleteField("recipient_index").update()
         try await database.schema(Account.schema).deleteField("organisation_admin").update()
         try await database.schema(Organisation.schema).deleteField("recipient_index").update()
+        try await database.schema(Organisation.schema).deleteField("address_token_hash").update()
+        try await database.schema(Organisation.schema).deleteField("address_requested_at").update()
         try await database.schema(Organisation.schema).deleteField("email").update()
     }
 }
