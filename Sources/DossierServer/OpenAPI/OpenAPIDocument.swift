@@ -380,6 +380,9 @@ private struct Builder {
             "/api/v1/me/certificates/{certificate}/certificate.pdf": ["get": api("The certificate as a PDF, with its QR code", auth: true,
                                                                                  parameters: [path("certificate")],
                                                                                  [200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")])])],
+            "/api/v1/me/access": ["get": api("Right of access (GDPR Art. 15): every item held about the signed-in person, each with its purpose, "
+                                             + "legal bases, data categories, possible recipients, and when it will be deleted or archived (from the register's rules)",
+                                             auth: true, [200: .json("What is held", .ref("AccessReport"))])],
             "/api/v1/organisation": ["get": api("The signed-in member's recipient organisation, with the address tenants share with", auth: true,
                                                 [200: .json("The organisation", .ref("Organisation")), 403: .error("Not a member of an organisation")])],
             "/api/v1/organisation/inbox": ["get": api("The files tenants share with the organisation's address whose links serve now, newest first",
@@ -477,6 +480,7 @@ private struct Builder {
             "/file/certificates/{certificate}/revoke": ["post": form("Revoke a file certificate", fields: [], parameters: [pagePath("certificate")])],
             "/file/certificates/{certificate}/certificate.pdf": ["get": download("A file certificate as PDF", type: "application/pdf", parameters: [pagePath("certificate")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/account/data": ["get": page("Right of access: everything held about the signed-in person, with purpose, legal basis, recipients and when it will be deleted")],
             "/organisation": ["get": page("A recipient organisation's inbox: the files tenants share with its address")],
             "/organisation/inbox/{received}": ["get": page("One file of the inbox, with links to each watermarked document (logged under the member's name)",
                                                            parameters: [pagePath("received")])],
@@ -589,6 +593,21 @@ private struct Builder {
                 .optional("documentId", .uuid), .optional("documentType", text),
                 .optional("viewer", .object([.required("name", text), .required("organisation", text)])
                     .described("Through a recipient organisation's inbox: the member who looked")),
+            ]),
+            "AccessReport": .object([
+                .required("generatedAt", .dateTime),
+                .required("entries", .array(.object([
+                    .required("kind", text), .required("id", text), .required("label", text),
+                    .required("purpose", .object([.required("id", text), .required("name", text)])),
+                    .required("legalBases", .array(text)),
+                    .required("recipients", .array(.object([.required("id", text), .required("name", text)]))),
+                    .required("retention", .array(.object([
+                        .required("category", .object([.required("id", text), .required("name", text)])),
+                        .required("rule", text), .optional("endsAt", .dateTime.described("When the active period ends, when the item's dates tell")),
+                        .required("then", .choice(["delete", "anonymise", "archive", "none"]).described("What happens then")),
+                        .optional("archivedUntil", .dateTime),
+                    ]))),
+                ]))),
             ]),
             "Organisation": .object([
                 .required("id", .uuid), .required("name", text), .required("kind", .choice(OrganisationKind.allCases.map(\.rawValue))),

@@ -1,0 +1,104 @@
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+
+/// The right of access (GDPR Art. 15): every item Dossier holds about the signed-in person,
+/// listed from the database, each explained by the register (`AccessReport`): its purpose and
+/// legal bases, its data categories, its recipients, and when it will be deleted or archived.
+/// The API (`GET /api/v1/me/access`) and the page (`/account/data`) share it.
+struct AccessService: Sendable {
+    let database: any Database
+    let services: DossierServices
+    let logger: Logger
+
+    init(_ request: Request) {
+        self.init(database: request.db, services: request.dossier, logger: request.logger)
+    }
+
+    init(database: any Database, services: DossierServices, logger: Logger) {
+        self.database = database
+        self.services = services
+        self.logger = logger
+    }
+
+    var files: RentalFileService { RentalFileService(database: database, services: services, logger: logger) }
+    var shares: ShareService { ShareService(database: database, services: services, logger: logger) }
+
+    /// Connection-log entries listed at most (the register keeps them 6 months).
+    static let maximumConnections = 1000
+
+    struct Report: Sendable {
+        var generatedAt: Date
+        var entries: [AccessReport.Entry]
+    }
+
+    func report(for account: Account, language: Language) async throws -> Report {
+        let items = try await items(of: account, language: language)
+        return Report(generatedAt: services.clock.now,
+                      entries: AccessReport.entries(items, register: services.register.register, language: language))
+    }
+
+    /// What is held, item by item, from the tables `StoredItems` declares for a tenant.
+    func items(of account: Account, language: Language) async throws -> [AccessReport.Item] {
+        let accountID = try account.requireID()
+        let last = account.lastActivityAt
+        let words = RightsWording(language)
+        let catalogue = services.catalogue
+        var items = [AccessReport.Item(kind: "account", id: accountID.uuidString.lowercased(), label: words.account(account.email),
+                                       purpose: account.role == .tenant ? "account" : "staff-accounts",
+                                       categories: [account.role == .tenant ? Account.dataCategory : "staff-accounts"],
+                                       collectedAt: account.createdAt, lastActivity: last)]
+        if let profile = try await Profile.query(on: database).filter(\.$account.$id == accountID).first() {
+            let fields = try await files.profile(of: account)
+            let present = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(fields)) as? [String: Any]).map { Set($0.keys) } ?? []
+            let categories = Set(present.compactMap { RentalProfile.categories[$0] }).union([Account.dataCategory]).sorted()
+            items.append(.init(kind: "profile", id: try profile.requireID().uuidString.lowercased(), label: words.profile,
+                               purpose: "services", categories: categories, collectedAt: profile.updatedAt, lastActivity: last))
+        }
+        for document in try await files.documents(of: account) {
+            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
+            items.append(.init(kind: "document", id: document.id.uuidString.lowercased(), label: name,
+                               purpose: document.source == .upload ? "services" : "contract-documents", categories: [Document.dataCategory],
+                               collectedAt: document.createdAt, lastActivity: last))
+        }
+        for guarantor in try await files.guarantors(of: account) {
+            let name = (try? await files.details(of: guarantor))?.name ?? ""
+            items.append(.init(kind: "guarantor", id: try guarantor.requireID().uuidString.lowercased(), label: words.guarantor(name),
+                               purpose: "services", categories: [Account.dataCategory], collectedAt: guarantor.createdAt, lastActivity: last))
+        }
+        for membership in try await ApplicationMember.query(on: database).filter(\.$account.$id == accountID).all() {
+            items.append(.init(kind: "application", id: membership.$application.id.uuidString.lowercased(), label: words.application,
+                               purpose: "services", categories: ["personal-life"], collectedAt: membership.joinedAt, lastActivity: last))
+        }
+        for share in try await shares.shares(of: account) {
+            let shareID = try share.requireID()
+            let recipient = (try? await shares.details(of: share))?.name ?? ""
+            items.append(.init(kind: "share", id: shareID.uuidString.lowercased(), label: words.share(recipient, reference: share.reference),
+                               purpose: "services", categories: [Account.dataCategory, Share.dataCategory],
+                               collectedAt: share.createdAt, lastActivity: last))
+            let accesses = try await ShareAccess.query(on: database).filter(\.$share.$id == shareID).count()
+            if accesses > 0 {
+                items.append(.init(kind: "share-accesses", id: shareID.uuidString.lowercased(),
+                                   label: words.accessLog(reference: share.reference, count: accesses), purpose: "services",
+                                   categories: [Share.dataCategory], collectedAt: share.createdAt, lastActivity: last))
+            }
+        }
+        for certificate in try await FileCertificateRecord.query(on: database).filter(\.$account.$id == accountID).sort(\.$createdAt).all() {
+            items.append(.init(kind: "certificate", id: try certificate.requireID().uuidString.lowercased(), label: words.certificate,
+                               purpose: "services", categories: [Account.dataCategory, "economic-financial", Share.dataCategory],
+                               collectedAt: certificate.createdAt, lastActivity: last))
+        }
+        for event in try await ConnectionEvent.query(on: database).filter(\.$account.$id == accountID).sort(\.$occurredAt, .descending)
+            .limit(Self.maximumConnections).all() {
+            items.append(.init(kind: "connection", id: try event.requireID().uuidString.lowercased(), label: words.connection(event.kind.rawValue),
+                               purpose: ConnectionEvent.purpose, categories: [ConnectionEvent.dataCategory],
+                               collectedAt: event.occurredAt, lastActivity: last))
+        }
+        for message in try await OutboxMessage.query(on: database).filter(\.$account.$id == accountID).all() {
+            items.append(.init(kind: "message", id: try message.requireID().uuidString.lowercased(), label: words.message,
+                               purpose: "account", categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))
+        }
+        return items
+    }
+}

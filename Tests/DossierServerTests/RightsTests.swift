@@ -1,0 +1,92 @@
+@testable import DossierServer
+import DossierCore
+import DossierTestSupport
+import Fluent
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// The data-subject rights, on SQLite and PostgreSQL: what the right of access shows, item by
+/// item, checked against the database and the register's rules.
+@Suite("Data-subject rights")
+struct RightsTests {
+    static func access(_ app: Application, _ auth: HTTPHeaders) async throws -> RightsController.AccessBody {
+        var body: RightsController.AccessBody?
+        try await app.testing().test(.GET, "api/v1/me/access", headers: auth) { res in
+            #expect(res.status == .ok, "\(res.body.string)")
+            #expect(res.headers.first(name: .cacheControl) == "no-store")
+            body = try res.content.decode(RightsController.AccessBody.self)
+        }
+        return try #require(body)
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func accessShowsEveryItemWithItsPurposeRecipientsAndDeletionDay(database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            let tenant = try await SharingTests.tenant(app)
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["monthlyIncome": 2500, "surface": 40])
+            }, afterResponse: { res in #expect(res.status == .ok, "\(res.body.string)") })
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["kind": "organisation", "name": "Visale"])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            let (share, token, _) = try await SharingTests.share(app, tenant)
+            #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
+            try await app.testing().test(.POST, "api/v1/me/certificates", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["rent": 800])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            // Someone else's file: none of it in the tenant's answer.
+            let other = try await SharingTests.tenant(app, email: "other@example.org")
+
+            clock.advance(by: 86400)
+            let report = try await Self.access(app, tenant.auth)
+            let kinds = Dictionary(grouping: report.entries, by: \.kind)
+            #expect(kinds["account"]?.count == 1)
+            #expect(kinds["profile"]?.count == 1)
+            #expect(kinds["document"]?.count == 3)
+            #expect(kinds["guarantor"]?.count == 1)
+            #expect(kinds["share"]?.first?.id == share?.id.uuidString.lowercased())
+            #expect(kinds["share-accesses"]?.first?.label.contains("(1)") == true)
+            #expect(kinds["certificate"]?.count == 1)
+            #expect((kinds["connection"]?.count ?? 0) >= 1)
+            #expect(!report.entries.contains { $0.id == other.payslip.uuidString.lowercased() })
+
+            // Each explained by the register: the documents are kept 12 months from collection,
+            // for the services, and may go to agencies, landlords and insurers.
+            let document = try #require(kinds["document"]?.first { $0.id == tenant.payslip.uuidString.lowercased() })
+            let stored = try #require(try await Document.find(tenant.payslip, on: app.db))
+            #expect(document.purpose.id == "services")
+            #expect(document.legalBases.isEmpty == false)
+            #expect(Set(document.recipients.map(\.id)).isSuperset(of: ["agencies", "landlords", "insurers"]))
+            let documentRule = try #require(document.retention.first)
+            #expect(documentRule.category.id == "supporting-documents")
+            #expect(documentRule.endsAt == RetentionPeriod(12, .month).added(to: stored.createdAt))
+            #expect(documentRule.then == "delete")
+            // The connection log: 6 months from each entry.
+            let event = try #require(try await ConnectionEvent.query(on: app.db).sort(\.$occurredAt, .descending).first())
+            let connection = try #require(kinds["connection"]?.first { $0.id == event.id?.uuidString.lowercased() })
+            #expect(connection.retention.first?.endsAt == RetentionPeriod(6, .month).added(to: event.occurredAt))
+            // The account: 1 year from the last activity, then archived 5 years.
+            let account = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "jane.doe@example.org").first())
+            let identification = try #require(kinds["account"]?.first?.retention.first)
+            #expect(identification.endsAt == RetentionPeriod(1, .year).added(to: account.lastActivityAt))
+            #expect(identification.then == "archive")
+            #expect(identification.archivedUntil == RetentionPeriod(5, .year).added(to: RetentionPeriod(1, .year).added(to: account.lastActivityAt)))
+            // The profile's income is not archived (the register excludes it).
+            let income = try #require(kinds["profile"]?.first?.retention.first { $0.category.id == "economic-financial" })
+            #expect(income.then == "delete" && income.archivedUntil == nil)
+
+            // The page says the same.
+            let (browser, _, _) = try await app.browserSignedIn()
+            var page = ""
+            try await app.testing().test(.GET, "account/data?lang=en", headers: browser.cookieHeader) { res in
+                #expect(res.status == .ok)
+                page = res.body.string
+            }
+            #expect(page.contains("data-kind=\"document\"") && page.contains("data-kind=\"connection\""))
+            #expect(page.contains(ShareWatermark.day(of: documentRule.endsAt ?? .distantPast)))
+        }
+    }
+}
