@@ -80,8 +80,8 @@ def test_an_agency_receives_a_file_in_its_inbox(server, browser, tmp_path):
     button = browser.find_element(By.CSS_SELECTOR, "#share-form button[type=submit]")
     button.click()
     wait_until_gone(browser, button)
-    # She is told whose inbox the address is, and that its members need no access code.
-    assert "without an access code" in browser.find_element(By.ID, "created-organisation").text
+    # She is told whose inbox the address is.
+    assert "from their inbox" in browser.find_element(By.ID, "created-organisation").text
     sign_out(browser)
 
     # The colleague finds it in the inbox and opens a document.

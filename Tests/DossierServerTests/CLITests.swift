@@ -59,7 +59,7 @@ struct CLITests {
 
     @Test func checkSaysWhichRightsPointToTheDPOOnThisBuild() throws {
         let run = try DossierProcess.run(["register", "check"])
-        #expect(run.output.contains("On this build, no page yet for: erasure, restriction, portability"))
+        #expect(run.output.contains("On this build, no page yet for: erasure, restriction;"))
         // A measure this build cannot keep is an error.
         let yaml = try Fixtures.shippedRegisterYAML().replacingOccurrences(
             of: "    capability: watermarks\n    appliesTo: share-links\n", with: "    capability: retention-sweep\n")

@@ -89,4 +89,76 @@ struct RightsTests {
             #expect(page.contains(ShareWatermark.day(of: documentRule.endsAt ?? .distantPast)))
         }
     }
+
+    /// The entries of a ZIP, read by Python's zipfile (which checks every CRC).
+    static func unzip(_ zip: Data) throws -> [String: Data] {
+        let script = "import base64, io, json, sys, zipfile\nz = zipfile.ZipFile(io.BytesIO(sys.stdin.buffer.read()))\nassert z.testzip() is None\n"
+            + "print(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))"
+        let out = try SharingTests.run("/usr/bin/env", ["python3", "-c", script], input: zip)
+        let entries = try JSONDecoder().decode([String: String].self, from: out)
+        return entries.compactMapValues { Data(base64Encoded: $0) }
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func theExportHoldsTheDataAndTheOriginalDocuments(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let tenant = try await SharingTests.tenant(app)
+            try await app.testing().test(.PATCH, "api/v1/me/profile", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["monthlyIncome": 2500])
+            }, afterResponse: { res in #expect(res.status == .ok) })
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["kind": "organisation", "name": "Visale"])
+            }, afterResponse: { res in #expect(res.status == .created) })
+            let (share, token, _) = try await SharingTests.share(app, tenant)
+            #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
+            let other = try await SharingTests.tenant(app, email: "other@example.org")
+
+            let answer = try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth)
+            #expect(answer.status == .ok)
+            #expect(answer.type == "application/zip")
+            let entries = try Self.unzip(answer.body)
+            for name in ["data.json", "data.schema.json", "documents.csv", "connections.csv", "share-accesses.csv"] {
+                #expect(entries[name] != nil, "\(name) missing from \(entries.keys.sorted())")
+            }
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            let data = try decoder.decode(ExportService.ExportedData.self, from: try #require(entries["data.json"]))
+            #expect(data.format == "dossier-export" && data.version == 1)
+            #expect(data.account.email == "jane.doe@example.org")
+            #expect(data.profile.monthlyIncome == 2500)
+            #expect(data.guarantors.map(\.name) == ["Visale"])
+            #expect(Set(data.documents.map(\.id)) == [tenant.payslip, tenant.photo, tenant.rentReceipt])
+            #expect(!data.documents.contains { $0.id == other.payslip })
+            #expect(data.shares.map(\.id) == [try #require(share?.id)])
+            #expect(data.shares.first?.recipient.email == "contact@agence-dupont.example")
+            #expect(data.shares.first?.accesses.map(\.action) == ["view"])
+            #expect(data.connections.isEmpty == false)
+            // The originals, decrypted, byte for byte, where data.json says they are.
+            let payslip = try #require(data.documents.first { $0.id == tenant.payslip }?.files.first)
+            #expect(entries[payslip.path] == (try upload("payslip.pdf")))
+            #expect(payslip.name == "payslip.pdf")
+            let photo = try #require(data.documents.first { $0.id == tenant.photo }?.files.first)
+            #expect(entries[photo.path]?.count == photo.size)
+            // The tables: a header and a line per document.
+            let csv = String(decoding: try #require(entries["documents.csv"]), as: UTF8.self)
+            #expect(csv.hasPrefix("id,type,category,status,source,received_at,created_at,files\r\n"))
+            #expect(csv.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 4)
+            // The schema in the ZIP is the one in the repository.
+            let shipped = try? Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../docs/export.schema.json").standardized)
+            if entries["data.schema.json"] != shipped {
+                let written = FileManager.default.temporaryDirectory.appendingPathComponent("export.schema.json")
+                try entries["data.schema.json"]?.write(to: written)
+                Issue.record("docs/export.schema.json differs from the schema the server ships (written to \(written.path)): replace it")
+            }
+            // Ten an hour, then 429.
+            for _ in 0..<9 { #expect(try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth).status == .ok) }
+            #expect(try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth).status == .tooManyRequests)
+        }
+    }
+
+    @Test func csvCellsThatASpreadsheetWouldRunAreQuoted() {
+        let table = CSV.table(["agent"], [["=HYPERLINK(\"x\")"], ["+1"], ["Mozilla, 5.0"], ["plain"]])
+        #expect(table == "agent\r\n\"'=HYPERLINK(\"\"x\"\")\"\r\n'+1\r\n\"Mozilla, 5.0\"\r\nplain\r\n")
+    }
 }

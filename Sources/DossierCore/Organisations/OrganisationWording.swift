@@ -40,8 +40,8 @@ public struct OrganisationWording: Sendable {
 
     /// Told to a tenant sharing with an organisation's confirmed address.
     public func sharedWithOrganisation(_ organisation: String) -> String {
-        fr ? "Cette adresse est celle de « \(organisation) » sur Dossier : ses membres ouvrent le lien depuis leur boîte, connectés, sans code d'accès ; chacune de leurs consultations vous est montrée à leur nom."
-            : "This address is that of \"\(organisation)\" on Dossier: its members open the link from their inbox, signed in, without an access code; each of their views is shown to you under their name."
+        fr ? "Cette adresse est celle de « \(organisation) » sur Dossier : ses membres ouvrent le lien depuis leur boîte, connectés (avec le code d'accès s'il en a un) ; chacune de leurs consultations vous est montrée à leur nom."
+            : "This address is that of \"\(organisation)\" on Dossier: its members open the link from their inbox, signed in (with the access code, if it has one); each of their views is shown to you under their name."
     }
 
     public func tooManyMembers(_ maximum: Int) -> String {

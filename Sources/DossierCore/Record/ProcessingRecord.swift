@@ -106,4 +106,14 @@ public enum CSV {
         guard value.contains(where: { ",\"\r\n".contains($0) }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
+
+    /// A table with a header line, CRLF line ends (RFC 4180). A cell that a spreadsheet would
+    /// take for a formula (=, +, -, @, a tab or a carriage return first: text someone else may
+    /// have chosen, such as the browser name of a failed sign-in) is prefixed with a quote mark.
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let lines = ([header] + rows).map { row in
+            row.map { cell in field(cell.first.map { "=+-@\t\r".contains($0) } == true ? "'" + cell : cell) }.joined(separator: ",")
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
 }

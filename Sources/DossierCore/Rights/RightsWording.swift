@@ -32,6 +32,9 @@ public struct RightsWording: Sendable {
     public var thenDelete: String { fr ? "suppression" : "deletion" }
     public var thenArchive: String { fr ? "archivage" : "archiving" }
     public var thenAnonymise: String { fr ? "anonymisation" : "anonymisation" }
+    public func tooManyExports(_ maximum: Int) -> String {
+        fr ? "\(maximum) exports par heure au plus : réessayez dans une heure." : "At most \(maximum) exports an hour: try again in an hour."
+    }
     public var noRule: String { fr ? "Aucune règle de conservation dans le registre." : "No retention rule in the register." }
     public var onEvent: String { fr ? "à l'événement indiqué" : "on the event stated" }
 }

@@ -19,6 +19,9 @@ final class Organisation: Model, @unchecked Sendable {
     /// The confirmation link mailed to the address, while it is not followed: its hash.
     @OptionalField(key: "address_token_hash") var addressTokenHash: String?
     @OptionalField(key: "address_requested_at") var addressRequestedAt: Date?
+    /// When the address was confirmed: only links made since reach the inbox (a link made before
+    /// was made without the tenant being told whose inbox it would reach).
+    @OptionalField(key: "address_confirmed_at") var addressConfirmedAt: Date?
 
     init() {}
 

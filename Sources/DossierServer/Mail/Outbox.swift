@@ -183,13 +183,19 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                     try await dispatcher.deliverDue(on: database)
                     dispatcher.expireFiles()
                     try await dispatcher.purge(on: database)
-                    // Now and then, what a crashed instance left in the blob journal.
+                    // Now and then, what a crashed instance left in the blob journal, the watermarked
+                    // copies of links that ended, invitations nobody accepted within their week:
+                    // each on its own, so that one failing does not hold the others back.
                     if ticks % 30 == 0 {
-                        try await BlobJournal.recover(blobs: blobs, on: database, now: clock.now, logger: logger)
-                        // And the watermarked copies of links that ended.
-                        try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: clock.now)
-                        // And invitations to organisations nobody accepted within their week.
-                        try await OrganisationService.sweepExpiredInvitations(on: database, now: clock.now)
+                        let now = clock.now
+                        let sweeps: [(String, @Sendable () async throws -> Void)] = [
+                            ("blob journal", { try await BlobJournal.recover(blobs: blobs, on: database, now: now, logger: logger) }),
+                            ("renditions", { try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: now) }),
+                            ("invitations", { try await OrganisationService.sweepExpiredInvitations(on: database, now: now) }),
+                        ]
+                        for (name, sweep) in sweeps {
+                            do { try await sweep() } catch { logger.error("sweep of \(name): \(String(reflecting: error))") }
+                        }
                     }
                     ticks += 1
                 } catch {

@@ -383,28 +383,35 @@ private struct Builder {
             "/api/v1/me/access": ["get": api("Right of access (GDPR Art. 15): every item held about the signed-in person, each with its purpose, "
                                              + "legal bases, data categories, possible recipients, and when it will be deleted or archived (from the register's rules)",
                                              auth: true, [200: .json("What is held", .ref("AccessReport"))])],
+            "/api/v1/me/export": ["get": api("Right to portability (GDPR Art. 20): a ZIP of data.json (described by data.schema.json, also in the repository "
+                                             + "as docs/export.schema.json), CSV tables and the original documents, decrypted; \(ExportService.perHour) an hour at most",
+                                             auth: true, [200: Answer(description: "ZIP", content: ["application/zip": Schema.string(format: "binary")]),
+                                                          429: .error("Too many exports in the hour")])],
             "/api/v1/organisation": ["get": api("The signed-in member's recipient organisation, with the address tenants share with", auth: true,
                                                 [200: .json("The organisation", .ref("Organisation")), 403: .error("Not a member of an organisation")])],
             "/api/v1/organisation/inbox": ["get": api("The files tenants share with the organisation's address whose links serve now, newest first",
                                                       auth: true, [200: .json("Files received", .array(.ref("ReceivedFile"))), 403: .error("Not a member of an organisation")])],
             "/api/v1/organisation/inbox/{received}": ["get": api("One file of the inbox, with its documents (logged in the tenant's access log under the member's name; "
-                                                                 + "410 revoked or expired, 403 paused or locked)", auth: true, parameters: [path("received")],
-                                                                 [200: .json("The file", .ref("ReceivedFile")), 403: .error("Not a member, or the link is paused or locked"),
+                                                                 + "410 revoked or expired, 403 paused or locked)", auth: true, parameters: [path("received"), accessCodeHeader],
+                                                                 [200: .json("The file", .ref("ReceivedFile")), 401: .error("Not signed in; or the link has an access code, not sent or wrong"), 400: .error("A malformed X-Access-Code"), 403: .error("Not a member, or the link is paused or locked"),
                                                                   410: .error("The link was revoked or expired")])],
             "/api/v1/organisation/inbox/{received}/documents/{document}": ["get": api("One document of a file of the inbox, watermarked for the recipient, as PDF (logged)",
-                                                                                      auth: true, parameters: [path("received"), path("document")], [
+                                                                                      auth: true, parameters: [path("received"), path("document"), accessCodeHeader], [
+                                                                                          401: .error("Not signed in; or the link has an access code, not sent or wrong"), 400: .error("A malformed X-Access-Code"),
                                                                                           200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")]),
                                                                                           403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
                                                                                           422: .error("Too many pages to render"),
                                                                                       ])],
             "/api/v1/organisation/inbox/{received}/file.pdf": ["get": api("A file of the inbox as one watermarked PDF with a cover page (logged)", auth: true,
-                                                                          parameters: [path("received")], [
+                                                                          parameters: [path("received"), accessCodeHeader], [
+                                                                              401: .error("Not signed in; or the link has an access code, not sent or wrong"), 400: .error("A malformed X-Access-Code"),
                                                                               200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")]),
                                                                               403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
                                                                               422: .error("Too many pages to render"),
                                                                           ])],
             "/api/v1/organisation/inbox/{received}/file.zip": ["get": api("A file of the inbox as a ZIP of watermarked PDFs (logged)", auth: true,
-                                                                          parameters: [path("received")], [
+                                                                          parameters: [path("received"), accessCodeHeader], [
+                                                                              401: .error("Not signed in; or the link has an access code, not sent or wrong"), 400: .error("A malformed X-Access-Code"),
                                                                               200: Answer(description: "ZIP", content: ["application/zip": Schema.string(format: "binary")]),
                                                                               403: .error("Not a member, or the link is paused or locked"), 410: .error("The link was revoked or expired"),
                                                                               422: .error("Too many pages to render"),
@@ -480,12 +487,15 @@ private struct Builder {
             "/file/certificates/{certificate}/revoke": ["post": form("Revoke a file certificate", fields: [], parameters: [pagePath("certificate")])],
             "/file/certificates/{certificate}/certificate.pdf": ["get": download("A file certificate as PDF", type: "application/pdf", parameters: [pagePath("certificate")])],
             "/staff/reviews": ["get": page("Staff: the review queue")],
+            "/account/export": ["get": download("Right to portability: the ZIP of the signed-in person's data", type: "application/zip")],
             "/account/data": ["get": page("Right of access: everything held about the signed-in person, with purpose, legal basis, recipients and when it will be deleted")],
             "/organisation": ["get": page("A recipient organisation's inbox: the files tenants share with its address")],
             "/organisation/inbox/{received}": ["get": page("One file of the inbox, with links to each watermarked document (logged under the member's name)",
                                                            parameters: [pagePath("received")])],
             "/organisation/inbox/{received}/documents/{document}": ["get": download("One document of a file of the inbox, watermarked, as PDF (logged)",
                                                                                 parameters: [pagePath("received"), pagePath("document")])],
+            "/organisation/inbox/{received}/code": ["post": form("Type a protected link's access code from the inbox: right, a cookie admits the browser "
+                                                                 + "on this file's pages", fields: ["code"], parameters: [pagePath("received")])],
             "/organisation/inbox/{received}/file.pdf": ["get": download("A file of the inbox as one watermarked PDF (logged)", parameters: [pagePath("received")])],
             "/organisation/inbox/{received}/file.zip": ["get": download("A file of the inbox as a ZIP of watermarked PDFs (logged)", type: "application/zip",
                                                                     parameters: [pagePath("received")])],
@@ -611,7 +621,7 @@ private struct Builder {
             ]),
             "Organisation": .object([
                 .required("id", .uuid), .required("name", text), .required("kind", .choice(OrganisationKind.allCases.map(\.rawValue))),
-                .optional("email", text), .required("admin", .boolean),
+                .optional("email", text), .required("addressConfirmed", .boolean), .required("admin", .boolean),
             ]),
             "ReceivedFile": .object([
                 .required("id", .uuid), .required("reference", text), .required("tenant", text),

@@ -43,6 +43,9 @@ struct OrganisationService: Sendable {
         guard !TextRules.isBlank(trimmed), TextRules.length(trimmed) <= OrganisationRules.maximumNameLength, !TextRules.hasForbidden(trimmed) else {
             throw ValidationFailure(problems: [FieldProblem(field: "name", message: "Expected a name of 1 to \(OrganisationRules.maximumNameLength) characters.")])
         }
+        if let email, try await Organisation.query(on: database).filter(\.$recipientIndex == services.vault.recipientIndex(email)).first() != nil {
+            throw Abort(.conflict, reason: "Another organisation has the address \(email.value).")
+        }
         let organisation = Organisation(name: trimmed, kind: kind, now: clock.now)
         organisation.id = UUID()
         let id = try organisation.requireID()
@@ -68,6 +71,7 @@ struct OrganisationService: Sendable {
         let token = SecretToken.generate()
         organisation.email = email.value
         organisation.recipientIndex = nil
+        organisation.addressConfirmedAt = nil
         organisation.addressTokenHash = SecretToken.hash(token)
         organisation.addressRequestedAt = clock.now
         try await services.audit.transaction(on: database) { db, audit in
@@ -92,6 +96,7 @@ struct OrganisationService: Sendable {
     /// Confirms the address: from now on, links made to it (before or after) are in the inbox.
     func confirmAddress(token: String, language: Language) async throws -> Organisation {
         let organisation = try await addressToConfirm(token: token, language: language)
+        let now = clock.now
         guard let email = organisation.email.flatMap(EmailAddress.init) else {
             throw Abort(.notFound, reason: OrganisationWording(language).confirmationInvalid)
         }
@@ -101,7 +106,7 @@ struct OrganisationService: Sendable {
             try await services.audit.transaction(on: database) { db, audit in
                 try await db.takeWriteLock()
                 let claimed = try await db.requireSQL().update(Organisation.schema).set("address_token_hash", to: SQLLiteral.null)
-                    .set("recipient_index", to: index).where("id", .equal, id).where("address_token_hash", .equal, organisation.addressTokenHash)
+                    .set("recipient_index", to: index).set("address_confirmed_at", to: now).where("id", .equal, id).where("address_token_hash", .equal, organisation.addressTokenHash)
                     .returning("id").all()
                 guard !claimed.isEmpty else { throw Abort(.notFound, reason: OrganisationWording(language).confirmationInvalid) }
                 audit.record(AuditEvent(action: "organisation.address-confirmed", details: ["organisation": id.uuidString.lowercased()]),
@@ -112,32 +117,34 @@ struct OrganisationService: Sendable {
         }
         organisation.recipientIndex = index
         organisation.addressTokenHash = nil
+        organisation.addressConfirmedAt = now
         return organisation
     }
 
-    /// The registered organisation whose confirmed address is `email`, if any: the tenant is told
-    /// when sharing with it.
-    func organisation(receiving email: EmailAddress) async throws -> Organisation? {
-        let index = try await services.vault.recipientIndex(email)
-        return try await Organisation.query(on: database).filter(\.$recipientIndex == index).first()
-    }
-
     /// On PostgreSQL, holds the organisation's row until the transaction ends: its members and
-    /// invitations are counted and changed by one transaction at a time, across instances.
-    static func lock(_ organisation: UUID, on db: any Database) async throws {
+    /// invitations are counted and changed by one transaction at a time, across instances. With
+    /// `admin`, checks again under the lock that they still administer it (removed meanwhile by
+    /// another administrator: 403).
+    static func lock(_ organisation: UUID, admin: Account? = nil, on db: any Database) async throws {
         try await db.takeWriteLock()
         if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT 1 FROM \(ident: Organisation.schema) WHERE \(ident: "id") = \(bind: organisation) FOR UPDATE").run()
+        }
+        if let admin {
+            guard let current = try await Account.find(admin.requireID(), on: db), current.role == .member,
+                  current.$organisation.id == organisation, current.organisationAdmin else {
+                throw Abort(.forbidden, reason: OrganisationWording(admin.language).adminsOnly)
+            }
         }
     }
 
     // MARK: The inbox
 
-    /// The links made to the organisation's address that serve now, newest first, with their
-    /// tenants. Paused, locked, revoked and expired ones leave the inbox.
+    /// The links made to the organisation's address since it was confirmed that serve now,
+    /// newest first, with their tenants. Paused, locked, revoked and expired ones leave the inbox.
     func inbox(of organisation: Organisation, limit: Int = 500) async throws -> [Share] {
-        guard let index = organisation.recipientIndex else { return [] }
-        return try await Share.query(on: database).filter(\.$recipientIndex == index).filter(\.$revokedAt == nil)
+        guard let index = organisation.recipientIndex, let confirmed = organisation.addressConfirmedAt else { return [] }
+        return try await Share.query(on: database).filter(\.$recipientIndex == index).filter(\.$createdAt >= confirmed).filter(\.$revokedAt == nil)
             .filter(\.$pausedAt == nil).filter(\.$lockedAt == nil).filter(\.$expiresAt > clock.now)
             .sort(\.$createdAt, .descending).limit(limit).with(\.$account).all()
     }
@@ -145,8 +152,8 @@ struct OrganisationService: Sendable {
     /// A link of the inbox, whatever its state; nil for one made to another address (answered
     /// as a missing one).
     func received(_ id: UUID, by organisation: Organisation) async throws -> Share? {
-        guard let index = organisation.recipientIndex else { return nil }
-        return try await Share.query(on: database).filter(\.$id == id).filter(\.$recipientIndex == index).first()
+        guard let index = organisation.recipientIndex, let confirmed = organisation.addressConfirmedAt else { return nil }
+        return try await Share.query(on: database).filter(\.$id == id).filter(\.$recipientIndex == index).filter(\.$createdAt >= confirmed).first()
     }
 
     /// A link of the inbox that serves now; else why not (404 for one not the organisation's,
@@ -208,7 +215,7 @@ struct OrganisationService: Sendable {
                                             Digest.sha256Hex(Data("\(organisationID.uuidString.lowercased())|\(email.canonical)".utf8)))
         do {
             try await services.audit.transaction(on: database) { db, audit in
-                try await Self.lock(organisationID, on: db)
+                try await Self.lock(organisationID, admin: actor, on: db)
                 let ledger = ThrottleLedger(database: db)
                 guard try await ledger.times(perOrganisation, since: now - 86400).count < OrganisationRules.invitationsPerDay,
                       try await ledger.times(perAddress, since: now - 86400).count < OrganisationRules.invitationsPerAddressPerDay else {
@@ -247,21 +254,34 @@ struct OrganisationService: Sendable {
     func cancel(_ invitationID: UUID, of organisation: Organisation, by admin: Account, language: Language) async throws {
         let organisationID = try organisation.requireID()
         try await services.audit.transaction(on: database) { db, audit in
-            try await Self.lock(organisationID, on: db)
+            try await Self.lock(organisationID, admin: admin, on: db)
             guard let invitation = try await OrganisationInvitation.query(on: db).filter(\.$id == invitationID)
                 .filter(\.$organisation.$id == organisationID).first() else {
                 throw Abort(.notFound, reason: OrganisationWording(language).noSuchInvitation)
             }
             try await invitation.delete(on: db)
+            // Its message too, if it is still waiting to go.
+            try await Self.dropQueuedInvitations(to: [invitation.email], of: organisationID, on: db)
             audit.record(AuditEvent(action: "organisation.invitation-cancelled", purpose: "account",
                                     details: ["organisation": organisationID.uuidString.lowercased()]), by: admin.subject)
         }
     }
 
-    /// Deletes invitations past their week (run by the background loop): an address nobody
-    /// answered for is not kept. Returns how many.
+    /// Invitation messages of the organisation to `addresses` not sent yet: withdrawn with
+    /// their invitations.
+    static func dropQueuedInvitations(to addresses: [String], of organisation: UUID, on db: any Database) async throws {
+        guard !addresses.isEmpty else { return }
+        try await OutboxMessage.query(on: db).filter(\.$subject == mailSubject(organisation)).filter(\.$recipient ~~ addresses)
+            .filter(\.$sentAt == nil).delete()
+    }
+
+    /// Deletes invitations past their week, and forgets confirmation links past theirs (run by
+    /// the background loop): an address nobody answered for is not kept waiting. Returns how
+    /// many invitations went.
     @discardableResult
     static func sweepExpiredInvitations(on database: any Database, now: Date) async throws -> Int {
+        try await Organisation.query(on: database).filter(\.$addressTokenHash != nil)
+            .filter(\.$addressRequestedAt <= now - OrganisationRules.invitationLifetime).set(\.$addressTokenHash, to: nil).update()
         let expired = try await OrganisationInvitation.query(on: database).filter(\.$expiresAt <= now).count()
         guard expired > 0 else { return 0 }
         try await OrganisationInvitation.query(on: database).filter(\.$expiresAt <= now).delete()
@@ -330,7 +350,7 @@ struct OrganisationService: Sendable {
         let words = OrganisationWording(language)
         let now = clock.now
         let (subjects, blobs) = try await services.audit.transaction(on: database) { db, audit -> ([String], [String]) in
-            try await Self.lock(organisationID, on: db)
+            try await Self.lock(organisationID, admin: admin, on: db)
             guard let member = try await Account.query(on: db).filter(\.$id == memberID).filter(\.$organisation.$id == organisationID).first() else {
                 throw Abort(.notFound, reason: words.noSuchMember)
             }
@@ -344,8 +364,11 @@ struct OrganisationService: Sendable {
             try await BlobJournal.record(blobs, .delete, at: now, on: db)
             let guarantors = try await Guarantor.query(on: db).filter(\.$account.$id == memberID).all().map(\.subject)
             // What they set in motion goes with them: the invitations they sent.
+            let sent = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
+                .filter(\.$invitedBy == member.subject).all()
             try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
                 .filter(\.$invitedBy == member.subject).delete()
+            try await Self.dropQueuedInvitations(to: sent.map(\.email), of: organisationID, on: db)
             try await member.delete(on: db)
             audit.record(AuditEvent(action: "organisation.member-removed", subject: member.subject, purpose: "account",
                                     details: ["organisation": organisationID.uuidString.lowercased()]), by: admin.subject)

@@ -13,6 +13,7 @@ struct OrganisationWebController: RouteCollection {
         web.get("organisation", "inbox", ":received", "documents", ":document", use: Self.document).access(.organisationMember)
         web.get("organisation", "inbox", ":received", "file.pdf", use: Self.filePDF).access(.organisationMember)
         web.get("organisation", "inbox", ":received", "file.zip", use: Self.fileZIP).access(.organisationMember)
+        web.post("organisation", "inbox", ":received", "code", use: Self.enterCode).access(.organisationMember)
         web.get("organisation", "members", use: Self.members).access(.organisationAdmin)
         web.post("organisation", "members", use: Self.invite).access(.organisationAdmin)
         web.post("organisation", "members", ":colleague", "remove", use: Self.remove).access(.organisationAdmin)
@@ -80,6 +81,9 @@ struct OrganisationWebController: RouteCollection {
                 return .success(try await OrganisationsController.opened(req))
             } catch let refusal as ShareService.Refusal {
                 return .failure(.init(response: try await SharesController.refusalPage(req, refusal)))
+            } catch let asked as OrganisationsController.CodeAsked {
+                return .failure(.init(response: try await SharesController.codePage(req, wrong: asked.wrong, left: asked.triesLeft,
+                                                                                    action: "/organisation/inbox/\(req.parameters.get("received") ?? "")/code")))
             }
         }
     }
@@ -130,6 +134,41 @@ struct OrganisationWebController: RouteCollection {
         switch try await opened(req) {
         case .success: return try await OrganisationsController.fileZIP(req: req)
         case let .failure(answered): return answered.response
+        }
+    }
+
+    struct CodeForm: Content {
+        var code: String?
+    }
+
+    /// A protected link's access code typed by a member: right, a cookie proves it for the
+    /// link's life (on this file's pages only); wrong, it counts towards locking the link.
+    static func enterCode(req: Request) async throws -> Response {
+        guard case .success = try await member(req) else {
+            return req.authenticated == nil ? req.redirect(to: "/signin") : try await req.page("message", titleKey: "organisationInbox",
+                                                                                                body: MessageBody(text: OrganisationWording(req.webLanguage).membersOnly), status: .forbidden)
+        }
+        let (share, service, _): (Share, OrganisationService, (account: Account, seen: ShareViewer))
+        do {
+            (share, service, _) = try await OrganisationsController.opened(req, askingCode: false)
+        } catch let refusal as ShareService.Refusal {
+            return try await SharesController.refusalPage(req, refusal)
+        }
+        let path = "/organisation/inbox/\(try share.requireID().uuidString.lowercased())"
+        let typed = (try? req.content.decode(CodeForm.self))?.code?.trimmingCharacters(in: .whitespaces) ?? ""
+        do {
+            switch try await service.shares.checkCode(share, code: typed, proof: nil, language: req.webLanguage) {
+            case .admitted:
+                let response = req.redirect(to: path, redirectType: .normal)
+                response.cookies[OrganisationsController.codeCookie(share)] = HTTPCookies.Value(
+                    string: try service.shares.codeProof(for: share), maxAge: Int(max(60, share.expiresAt.timeIntervalSince(service.clock.now))),
+                    path: path, isSecure: req.dossier.configuration.usesHTTPS, isHTTPOnly: true, sameSite: .strict)
+                return SharesController.private_(response)
+            case let .asked(wrong, left):
+                return try await SharesController.codePage(req, wrong: wrong, left: left, action: path + "/code")
+            }
+        } catch let refusal as ShareService.Refusal {
+            return try await SharesController.refusalPage(req, refusal)
         }
     }
 
@@ -253,6 +292,7 @@ struct OrganisationWebController: RouteCollection {
             let response = try await req.page("organisation-confirm", titleKey: "organisationConfirm",
                                               body: ConfirmPage(token: token, organisation: organisation.name, email: organisation.email ?? ""))
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+            response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
             return response
         } catch let error as any AbortError {
             return try await req.page("message", titleKey: "organisationConfirm", body: MessageBody(text: error.reason), status: error.status)
@@ -295,6 +335,7 @@ struct OrganisationWebController: RouteCollection {
                                 firstName: "", lastName: "")
             let response = try await req.page("organisation-join", titleKey: "organisationJoin", body: page)
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "no-referrer")
+            response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
             return response
         } catch let error as any AbortError {
             return try await req.page("message", titleKey: "organisationJoin", body: MessageBody(text: error.reason), status: error.status)

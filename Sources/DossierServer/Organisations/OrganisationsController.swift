@@ -44,6 +44,8 @@ struct OrganisationsController: RouteCollection {
         var kind: OrganisationKind
         /// The address tenants share with: what they share with it lands in the inbox.
         var email: String?
+        /// Whether the address was confirmed from its mailbox (until then, nothing reaches the inbox).
+        var addressConfirmed: Bool
         /// Whether the signed-in member administers it.
         var admin: Bool
     }
@@ -128,7 +130,7 @@ struct OrganisationsController: RouteCollection {
     static func show(req: Request) async throws -> OrganisationBody {
         let (account, organisation) = try await member(req)
         return OrganisationBody(id: try organisation.requireID(), name: organisation.name, kind: organisation.kind, email: organisation.email,
-                                admin: account.organisationAdmin)
+                                addressConfirmed: organisation.addressConfirmedAt != nil, admin: account.organisationAdmin)
     }
 
     static func inbox(req: Request) async throws -> [ReceivedBody] {
@@ -144,11 +146,34 @@ struct OrganisationsController: RouteCollection {
         return result
     }
 
-    /// A file of the inbox that serves now, with the services that deliver it; else its refusal.
-    static func opened(_ req: Request, admin: Bool = false) async throws -> (Share, OrganisationService, (account: Account, seen: ShareViewer)) {
+    /// A link protected by an access code asks it of members too (the tenant chose it): in
+    /// `X-Access-Code`, or a cookie a page's form set (401 until then).
+    struct CodeAsked: AbortError {
+        var wrong: Bool
+        var triesLeft: Int
+        var language: Language
+        var status: HTTPResponseStatus { .unauthorized }
+        var reason: String { SharingWording(language).codeAsked(wrong: wrong, triesLeft: triesLeft) }
+    }
+
+    /// The cookie that proves a member's browser typed a protected link's code, per link.
+    static func codeCookie(_ share: Share) -> String { "dossier_inbox_\(share.reference)" }
+
+    /// A file of the inbox that serves now, with the services that deliver it; else its refusal
+    /// (or, for a protected link, the code asked: `askingCode` false skips that, for the form
+    /// that takes the code).
+    static func opened(_ req: Request, askingCode: Bool = true) async throws -> (Share, OrganisationService, (account: Account, seen: ShareViewer)) {
         let (account, organisation) = try await member(req)
+        let language = req.webLanguage
         let service = OrganisationService(req)
-        let share = try await service.open(try req.parameters.id("received"), by: organisation, language: account.language)
+        let share = try await service.open(try req.parameters.id("received"), by: organisation, language: language)
+        let sent = req.headers.first(name: "X-Access-Code")
+        // A code that cannot be one is refused as such, whether the link asks for one or not.
+        if let sent, !ShareRules.isAccessCode(sent) { throw Abort(.badRequest, reason: SharingWording(language).codeFormat) }
+        if askingCode, share.codeHash != nil {
+            let check = try await service.shares.checkCode(share, code: sent, proof: req.cookies[codeCookie(share)]?.string, language: language)
+            if case let .asked(wrong, left) = check { throw CodeAsked(wrong: wrong, triesLeft: left, language: language) }
+        }
         return (share, service, service.viewer(account, of: organisation))
     }
 

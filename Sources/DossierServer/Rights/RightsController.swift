@@ -7,8 +7,10 @@ struct RightsController: RouteCollection {
     func boot(routes: any RoutesBuilder) throws {
         let me = routes.grouped("api", "v1").grouped(BearerAuthMiddleware()).grouped("me")
         me.get("access", use: Self.access).access(.signedIn)
+        me.get("export", use: Self.export).access(.signedIn)
         let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
         web.get("account", "data", use: Self.page).access(.signedIn)
+        web.get("account", "export", use: Self.webExport).access(.signedIn)
     }
 
     struct AccessBody: Content {
@@ -22,6 +24,33 @@ struct RightsController: RouteCollection {
         let response = try await AccessBody(generatedAt: report.generatedAt, entries: report.entries).encodeResponse(for: req)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return response
+    }
+
+    /// The portability ZIP, as a download that no cache keeps.
+    static func exportResponse(_ req: Request, account: Account, language: Language) async throws -> Response {
+        let zip = try await ExportService(req).archive(for: account, language: language)
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .contentType, value: "application/zip")
+        headers.replaceOrAdd(name: .contentDisposition, value: "attachment; filename=\"dossier-export-\(ShareWatermark.day(of: req.dossier.clock.now)).zip\"")
+        headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        return Response(status: .ok, headers: headers, body: .init(data: zip))
+    }
+
+    static func export(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        return try await exportResponse(req, account: account, language: account.language)
+    }
+
+    static func webExport(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        do {
+            return try await exportResponse(req, account: account, language: req.webLanguage)
+        } catch let throttled as Throttled {
+            let response = try await req.page("message", titleKey: "accountData", body: MessageBody(text: throttled.reason), status: throttled.status)
+            response.headers.add(contentsOf: throttled.headers)
+            return response
+        }
     }
 
     struct Page: Encodable {

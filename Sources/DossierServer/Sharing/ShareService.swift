@@ -148,8 +148,10 @@ struct ShareService: Sendable {
     /// The organisation whose confirmed address the link was made to: its members see it in
     /// their inbox (and the tenant is told so).
     func receivingOrganisation(of share: Share) async throws -> Organisation? {
-        guard let index = share.recipientIndex else { return nil }
-        return try await Organisation.query(on: database).filter(\.$recipientIndex == index).first()
+        guard let index = share.recipientIndex,
+              let organisation = try await Organisation.query(on: database).filter(\.$recipientIndex == index).first(),
+              let confirmed = organisation.addressConfirmedAt, share.createdAt >= confirmed else { return nil }
+        return organisation
     }
 
     func details(of share: Share) async throws -> ShareDetails {

@@ -270,7 +270,8 @@ struct SharesController: RouteCollection {
     }
 
     struct CodePage: Encodable {
-        var token: String
+        /// Where the form sends the code: the link's `/code`, or the inbox file's.
+        var action: String
         var message: String
         var wrong: Bool
     }
@@ -295,8 +296,9 @@ struct SharesController: RouteCollection {
         }
     }
 
-    static func codePage(_ req: Request, wrong: Bool, left: Int) async throws -> Response {
-        let page = CodePage(token: req.parameters.get("token") ?? "", message: SharingWording(req.webLanguage).codeAsked(wrong: wrong, triesLeft: left), wrong: wrong)
+    static func codePage(_ req: Request, wrong: Bool, left: Int, action: String? = nil) async throws -> Response {
+        let page = CodePage(action: action ?? "/s/\(req.parameters.get("token") ?? "")/code",
+                            message: SharingWording(req.webLanguage).codeAsked(wrong: wrong, triesLeft: left), wrong: wrong)
         return private_(try await req.page("share-code", titleKey: "sharedFile", body: page, status: .unauthorized))
     }
 

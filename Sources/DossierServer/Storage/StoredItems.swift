@@ -90,7 +90,7 @@ enum StoredItems {
               columns: ["id", "account_id", "subject", "code_hash", "facts_digest", "sealed", "language", "created_at", "expires_at", "revoked_at"]),
         // A landlord may be a person: the name is personal data then.
         Table("organisations", [kept("staff-accounts", "staff-accounts")], columns: ["id", "name", "kind", "created_at", "email", "recipient_index",
-                                                                                 "address_token_hash", "address_requested_at"]),
+                                                                                 "address_token_hash", "address_requested_at", "address_confirmed_at"]),
         Table("organisation_invitations", [kept("staff-accounts", "staff-accounts")],
               columns: ["id", "organisation_id", "email", "email_key", "admin", "token_hash", "invited_by", "created_at", "expires_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",

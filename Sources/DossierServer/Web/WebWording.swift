@@ -43,6 +43,8 @@ enum WebWording {
             ("accountDataRecipients", "Destinataires possibles", "Possible recipients"),
             ("accountDataRetention", "Conservation", "Retention"),
             ("accountDataOn", "le", "on"),
+            ("accountExport", "Télécharger mes données (ZIP)", "Download my data (ZIP)"),
+            ("accountExportHint", "Un fichier ZIP : data.json (décrit par data.schema.json), des tableaux CSV et vos pièces d'origine, déchiffrées.", "A ZIP file: data.json (described by data.schema.json), CSV tables and your original documents, decrypted."),
             ("accountDataArchivedUntil", "archivé jusqu'au", "archived until"),
             ("sharingInbox", "dans la boîte de", "in the inbox of"),
             ("organisationInbox", "Dossiers reçus", "Files received"),

@@ -20,6 +20,6 @@ enum DossierMigrations {
     /// Those that rewrite sealed data: they need the key store migrated and the master key
     /// checked first (``DossierApp/migrate(_:)`` runs them then).
     static func afterKeyCheck(vault: KeyVault) -> [any Migration] {
-        [M008RetireProfileFields(vault: vault), M014IndexRecipientsOfEarlierLinks(vault: vault)]
+        [M008RetireProfileFields(vault: vault)]
     }
 }

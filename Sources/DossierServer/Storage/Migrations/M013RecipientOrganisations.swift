@@ -11,6 +11,7 @@ struct M013RecipientOrganisations: AsyncMigration {
         try await database.schema(Organisation.schema).field("recipient_index", .string).update()
         try await database.schema(Organisation.schema).field("address_token_hash", .string).update()
         try await database.schema(Organisation.schema).field("address_requested_at", .datetime).update()
+        try await database.schema(Organisation.schema).field("address_confirmed_at", .datetime).update()
         try await database.schema(Account.schema).field("organisation_admin", .bool, .required, .sql(.default(false))).update()
         try await database.schema(Share.schema).field("recipient_index", .string).update()
         try await database.schema(ShareAccess.schema).field("viewer", .data).update()
@@ -47,6 +48,7 @@ struct M013RecipientOrganisations: AsyncMigration {
         try await database.schema(Organisation.schema).deleteField("recipient_index").update()
         try await database.schema(Organisation.schema).deleteField("address_token_hash").update()
         try await database.schema(Organisation.schema).deleteField("address_requested_at").update()
+        try await database.schema(Organisation.schema).deleteField("address_confirmed_at").update()
         try await database.schema(Organisation.schema).deleteField("email").update()
     }
 }
