@@ -157,6 +157,32 @@ struct RightsTests {
         }
     }
 
+    @Test func originalNamesAreSafeZipPathsOnAnySystem() {
+        #expect(ExportService.safeName("../../etc/passwd") == ".._.._etc_passwd")
+        #expect(ExportService.safeName("a:b*c?d\"e<f>g|h\\i") == "a_b_c_d_e_f_g_h_i")
+        #expect(ExportService.safeName("..") == "file")
+        #expect(ExportService.safeName(" \u{202E}fdp.exe ") == "_fdp.exe")
+        #expect(ExportService.safeName(String(repeating: "é", count: 100)).utf8.count <= 120)
+    }
+
+    @Test func theWebExportIsAFormNotALink() async throws {
+        try await withDossier(on: .sqlite) { app in
+            _ = try await SharingTests.tenant(app)
+            let (browser, csrf, _) = try await app.browserSignedIn()
+            // A GET (a link another site could follow) exports nothing.
+            #expect(try await SharingTests.get(app, "account/export", headers: browser.cookieHeader).status == .methodNotAllowed)
+            var headers = browser.cookieHeader
+            headers.contentType = .urlEncodedForm
+            try await app.testing().test(.POST, "account/export", headers: headers, body: .init(string: "csrf=wrong")) { res in
+                #expect(res.status == .forbidden)
+            }
+            try await app.testing().test(.POST, "account/export", headers: headers, body: .init(string: browser.form(["csrf": csrf]))) { res in
+                #expect(res.status == .ok)
+                #expect(res.headers.first(name: .contentType) == "application/zip")
+            }
+        }
+    }
+
     @Test func csvCellsThatASpreadsheetWouldRunAreQuoted() {
         let table = CSV.table(["agent"], [["=HYPERLINK(\"x\")"], ["+1"], ["Mozilla, 5.0"], ["plain"]])
         #expect(table == "agent\r\n\"'=HYPERLINK(\"\"x\"\")\"\r\n'+1\r\n\"Mozilla, 5.0\"\r\nplain\r\n")

@@ -64,7 +64,8 @@ public enum AccessReport {
     /// The entries for `items`, in `language`, from `register`. An item whose purpose the
     /// register does not have is reported with no basis and no rule rather than left out: the
     /// person sees everything held.
-    public static func entries(_ items: [Item], register: Register, language: Language) -> [Entry] {
+    /// `subject`: the register's data subject the person is ("tenant"), for rules that name some.
+    public static func entries(_ items: [Item], register: Register, language: Language, subject: String? = nil) -> [Entry] {
         let words = Wording(language)
         let categories = Dictionary(register.categories.map { ($0.id, $0.name[language]) }) { first, _ in first }
         let recipients = Dictionary(register.recipients.map { ($0.id, $0.name[language]) }) { first, _ in first }
@@ -73,7 +74,7 @@ public enum AccessReport {
             let purpose = purposes[item.purpose]
             let retention = item.categories.map { category -> Retention in
                 let named = Named(id: category, name: categories[category] ?? category)
-                guard let rule = purpose?.rules(for: category).first else {
+                guard let rule = purpose?.rules(for: category, subject: subject).first else {
                     // (The server refuses to start with a register that lacks a rule for what it stores.)
                     return Retention(category: named, rule: RightsWording(language).noRule, endsAt: nil, then: "none", archivedUntil: nil)
                 }

@@ -80,6 +80,7 @@ public enum DossierApp {
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
             clientAddresses: try ClientAddressResolver(trustedProxies: configuration.trustedProxies),
             uploads: UploadGate(maximumConcurrent: 4),
+            exports: UploadGate(maximumConcurrent: 2, work: .export),
             inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16,
                                          busy: "The server is busy checking other files: try again in a few seconds."),
             inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory),

@@ -20,6 +20,8 @@ public struct DossierServices: Sendable {
     let clientAddresses: ClientAddressResolver
     /// At most a few uploads received at once, one per account.
     let uploads: UploadGate
+    /// At most two portability exports made at once, one per account (each holds a file in memory).
+    let exports: UploadGate
     /// File inspection runs off the event loops, a few at a time.
     let inspections: InspectionPool
     /// Each file is inspected in a process of its own, under limits.

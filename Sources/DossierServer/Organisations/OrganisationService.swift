@@ -5,9 +5,9 @@ import SQLKit
 import Vapor
 
 /// Recipient organisations: an agency, landlord or insurer registered by staff with the address
-/// tenants share with. Every link made to that address appears in its members' inbox; a member
-/// opens it there, signed in (no access code: the address is the organisation's), and each of
-/// their views is logged by name for the tenant. Administrators of the organisation invite
+/// tenants share with, once confirmed from that mailbox. Every link made to the address since
+/// appears in its members' inbox; a member opens it there, signed in (with the link's access
+/// code, if it has one), and each of their views is logged by name for the tenant. Administrators of the organisation invite
 /// members by email and remove them. The API and the pages share it.
 struct OrganisationService: Sendable {
     let database: any Database
@@ -65,6 +65,8 @@ struct OrganisationService: Sendable {
     func setAddress(_ email: EmailAddress, of organisation: Organisation, actor: String, language: Language) async throws {
         let index = try await services.vault.recipientIndex(email)
         let id = try organisation.requireID()
+        // The address it has, confirmed: nothing to do (its inbox keeps what it holds).
+        if organisation.recipientIndex == index, organisation.addressConfirmedAt != nil { return }
         if try await Organisation.query(on: database).filter(\.$recipientIndex == index).filter(\.$id != id).first() != nil {
             throw Abort(.conflict, reason: "Another organisation has the address \(email.value).")
         }
@@ -93,7 +95,7 @@ struct OrganisationService: Sendable {
         return organisation
     }
 
-    /// Confirms the address: from now on, links made to it (before or after) are in the inbox.
+    /// Confirms the address: from now on, links made to it are in the inbox.
     func confirmAddress(token: String, language: Language) async throws -> Organisation {
         let organisation = try await addressToConfirm(token: token, language: language)
         let now = clock.now
@@ -224,6 +226,10 @@ struct OrganisationService: Sendable {
             if try await Account.query(on: db).filter(\.$organisation.$id == organisationID).filter(\.$emailKey == email.canonical).first() != nil {
                 throw Abort(.conflict, reason: language == .fr ? "Cette adresse est déjà membre de l'organisation." : "This address is already a member of the organisation.")
             }
+            // A pending invitation of the address is replaced, its unsent message withdrawn.
+            let replaced = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
+                .filter(\.$emailKey == email.canonical).all()
+            try await Self.dropQueuedInvitations(to: replaced.map(\.email), of: organisationID, on: db)
             try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
                 .filter(\.$emailKey == email.canonical).delete()
             let members = try await Account.query(on: db).filter(\.$organisation.$id == organisationID).count()

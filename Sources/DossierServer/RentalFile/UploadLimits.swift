@@ -3,15 +3,20 @@ import Foundation
 import NIOPosix
 import Vapor
 
-/// Uploads received at once: a few in all, one per account. A request over the limit is
-/// answered at once (503 or 429 with `Retry-After`) before its body is read.
+/// Heavy work done at once (uploads received, exports made): a few in all, one per account. A
+/// request over the limit is answered at once (503 or 429 with `Retry-After`), before its body
+/// is read or its work begun.
 actor UploadGate {
+    enum Work: Sendable { case upload, export }
+
     let maximumConcurrent: Int
+    let work: Work
     private var running = 0
     private var accounts: Set<UUID> = []
 
-    init(maximumConcurrent: Int) {
+    init(maximumConcurrent: Int, work: Work = .upload) {
         self.maximumConcurrent = maximumConcurrent
+        self.work = work
     }
 
     struct Busy: AbortError {
@@ -22,11 +27,16 @@ actor UploadGate {
 
     func enter(_ account: UUID, language: Language) throws {
         let fr = language == .fr
+        let upload = work == .upload
         guard !accounts.contains(account) else {
-            throw Busy(status: .tooManyRequests, reason: fr ? "Un envoi est déjà en cours : attendez qu'il se termine." : "An upload is already under way: wait for it to finish.")
+            throw Busy(status: .tooManyRequests, reason: upload
+                ? (fr ? "Un envoi est déjà en cours : attendez qu'il se termine." : "An upload is already under way: wait for it to finish.")
+                : (fr ? "Un export est déjà en cours : attendez qu'il se termine." : "An export is already under way: wait for it to finish."))
         }
         guard running < maximumConcurrent else {
-            throw Busy(status: .serviceUnavailable, reason: fr ? "Trop d'envois en cours : réessayez dans quelques secondes." : "Too many uploads under way: try again in a few seconds.")
+            throw Busy(status: .serviceUnavailable, reason: upload
+                ? (fr ? "Trop d'envois en cours : réessayez dans quelques secondes." : "Too many uploads under way: try again in a few seconds.")
+                : (fr ? "Trop d'exports en cours : réessayez dans quelques secondes." : "Too many exports under way: try again in a few seconds."))
         }
         running += 1
         accounts.insert(account)

@@ -36,17 +36,21 @@ struct AccessService: Sendable {
     func report(for account: Account, language: Language) async throws -> Report {
         let items = try await items(of: account, language: language)
         return Report(generatedAt: services.clock.now,
-                      entries: AccessReport.entries(items, register: services.register.register, language: language))
+                      entries: AccessReport.entries(items, register: services.register.register, language: language,
+                                                    subject: account.role == .tenant ? "tenant" : nil))
     }
 
     /// What is held, item by item, from the tables `StoredItems` declares for a tenant.
     func items(of account: Account, language: Language) async throws -> [AccessReport.Item] {
         let accountID = try account.requireID()
         let last = account.lastActivityAt
+        // Staff's and organisation members' connections and messages are kept for the staff
+        // accounts' purpose, a tenant's for their account's.
+        let accountPurpose = account.role == .tenant ? "account" : "staff-accounts"
         let words = RightsWording(language)
         let catalogue = services.catalogue
         var items = [AccessReport.Item(kind: "account", id: accountID.uuidString.lowercased(), label: words.account(account.email),
-                                       purpose: account.role == .tenant ? "account" : "staff-accounts",
+                                       purpose: accountPurpose,
                                        categories: [account.role == .tenant ? Account.dataCategory : "staff-accounts"],
                                        collectedAt: account.createdAt, lastActivity: last)]
         if let profile = try await Profile.query(on: database).filter(\.$account.$id == accountID).first() {
@@ -60,7 +64,8 @@ struct AccessService: Sendable {
             let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
             items.append(.init(kind: "document", id: document.id.uuidString.lowercased(), label: name,
                                purpose: document.source == .upload ? "services" : "contract-documents", categories: [Document.dataCategory],
-                               collectedAt: document.createdAt, lastActivity: last))
+                               // Filed by staff: collected when it was received.
+                               collectedAt: document.receivedAt ?? document.createdAt, lastActivity: last))
         }
         for guarantor in try await files.guarantors(of: account) {
             let name = (try? await files.details(of: guarantor))?.name ?? ""
@@ -78,10 +83,11 @@ struct AccessService: Sendable {
                                purpose: "services", categories: [Account.dataCategory, Share.dataCategory],
                                collectedAt: share.createdAt, lastActivity: last))
             let accesses = try await ShareAccess.query(on: database).filter(\.$share.$id == shareID).count()
-            if accesses > 0 {
+            // Counted from its oldest entry: the first to go.
+            if accesses > 0, let oldest = try await ShareAccess.query(on: database).filter(\.$share.$id == shareID).sort(\.$occurredAt).first() {
                 items.append(.init(kind: "share-accesses", id: shareID.uuidString.lowercased(),
                                    label: words.accessLog(reference: share.reference, count: accesses), purpose: "services",
-                                   categories: [Share.dataCategory], collectedAt: share.createdAt, lastActivity: last))
+                                   categories: [Share.dataCategory], collectedAt: oldest.occurredAt, lastActivity: last))
             }
         }
         for certificate in try await FileCertificateRecord.query(on: database).filter(\.$account.$id == accountID).sort(\.$createdAt).all() {
@@ -92,12 +98,12 @@ struct AccessService: Sendable {
         for event in try await ConnectionEvent.query(on: database).filter(\.$account.$id == accountID).sort(\.$occurredAt, .descending)
             .limit(Self.maximumConnections).all() {
             items.append(.init(kind: "connection", id: try event.requireID().uuidString.lowercased(), label: words.connection(event.kind.rawValue),
-                               purpose: ConnectionEvent.purpose, categories: [ConnectionEvent.dataCategory],
+                               purpose: account.role == .tenant ? ConnectionEvent.purpose : accountPurpose, categories: [ConnectionEvent.dataCategory],
                                collectedAt: event.occurredAt, lastActivity: last))
         }
         for message in try await OutboxMessage.query(on: database).filter(\.$account.$id == accountID).all() {
             items.append(.init(kind: "message", id: try message.requireID().uuidString.lowercased(), label: words.message,
-                               purpose: "account", categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))
+                               purpose: accountPurpose, categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))
         }
         return items
     }

@@ -146,15 +146,23 @@ struct ExportService: Sendable {
     /// Exports an account may make in an hour (each decrypts every document).
     static let perHour = 10
 
-    /// The ZIP, made in memory. At most `perHour` an hour (429 beyond).
+    /// The ZIP, made in memory. At most `perHour` an hour (429 beyond; the export is counted
+    /// before the check, so a parallel burst is counted too), one at a time per account and two
+    /// in all (`DossierServices.exports`).
     func archive(for account: Account, language: Language) async throws -> Data {
         let now = services.clock.now
         let ledger = ThrottleLedger(database: database)
         let key = ThrottleLedger.Key("export", account.subject)
-        guard try await ledger.times(key, since: now - 3600).count < Self.perHour else {
+        try await ledger.record([key], at: now)
+        guard try await ledger.times(key, since: now - 3600).count <= Self.perHour else {
             throw Throttled(retryAfter: 3600, message: RightsWording(language).tooManyExports(Self.perHour))
         }
-        try await ledger.record([key], at: now)
+        return try await services.exports.admit(try account.requireID(), language: language) {
+            try await make(for: account, now: now)
+        }
+    }
+
+    private func make(for account: Account, now: Date) async throws -> Data {
         let accountID = try account.requireID()
         var zip = ZipArchive()
         var documents: [ExportedData.DocumentData] = []
@@ -248,11 +256,13 @@ struct ExportService: Sendable {
     /// A file's original name as a ZIP path segment: no separators, no control characters.
     static func safeName(_ name: String) -> String {
         let cleaned = String(name.unicodeScalars.map { scalar -> Character in
-            scalar == "/" || scalar == "\\" || scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
-                ? "_" : Character(scalar)
+            "/\\:*?\"<>|".unicodeScalars.contains(scalar) || scalar.properties.generalCategory == .control
+                || scalar.properties.generalCategory == .format ? "_" : Character(scalar)
         })
-        let trimmed = cleaned.trimmingCharacters(in: .whitespaces)
-        return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "file" : String(trimmed.prefix(120))
+        var trimmed = cleaned.trimmingCharacters(in: .whitespaces)
+        // At most 120 bytes, cut between characters.
+        while trimmed.utf8.count > 120 { trimmed.removeLast() }
+        return trimmed.isEmpty || trimmed == "." || trimmed == ".." ? "file" : trimmed
     }
 
     // MARK: data.schema.json

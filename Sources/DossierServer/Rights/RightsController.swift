@@ -10,7 +10,9 @@ struct RightsController: RouteCollection {
         me.get("export", use: Self.export).access(.signedIn)
         let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
         web.get("account", "data", use: Self.page).access(.signedIn)
-        web.get("account", "export", use: Self.webExport).access(.signedIn)
+        // A form (POST, CSRF token): another site cannot make a browser export (and use up its
+        // exports of the hour).
+        web.post("account", "export", use: Self.webExport).access(.signedIn)
     }
 
     struct AccessBody: Content {
