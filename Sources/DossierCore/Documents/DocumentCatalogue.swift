@@ -92,6 +92,12 @@ public struct DocumentCatalogue: Codable, Sendable {
         return .unknown
     }
 
+    /// What a document type is called in `language`; its id for a type the catalogue does not
+    /// allow (a document stored before the catalogue changed).
+    public func name(of type: String, in language: Language) -> String {
+        if case let .allowed(found, _) = lookup(type) { found.name[language] } else { type }
+    }
+
     public func declineReason(_ id: String) -> DeclineReason? {
         declineReasons.first { $0.id == id }
     }

@@ -73,18 +73,19 @@ struct OrganisationWebController: RouteCollection {
     }
 
     /// A file of the inbox that serves now; else the page that says why.
-    static func opened(_ req: Request) async throws -> Result<(Share, OrganisationService, (account: Account, seen: ShareViewer)), SharesController.Answered> {
-        switch try await member(req) {
-        case let .failure(answered): return .failure(answered)
-        case .success:
-            do {
-                return .success(try await OrganisationsController.opened(req))
-            } catch let refusal as ShareService.Refusal {
-                return .failure(.init(response: try await SharesController.refusalPage(req, refusal)))
-            } catch let asked as OrganisationsController.CodeAsked {
-                return .failure(.init(response: try await SharesController.codePage(req, wrong: asked.wrong, left: asked.triesLeft,
-                                                                                    action: "/organisation/inbox/\(req.parameters.get("received") ?? "")/code")))
-            }
+    static func opened(_ req: Request, askingCode: Bool = true) async throws -> Result<OrganisationsController.Opened, SharesController.Answered> {
+        guard req.authenticated != nil else { return .failure(.init(response: req.redirect(to: "/signin"))) }
+        do {
+            return .success(try await OrganisationsController.opened(req, askingCode: askingCode))
+        } catch let refusal as ShareService.Refusal {
+            return .failure(.init(response: try await SharesController.refusalPage(req, refusal)))
+        } catch let asked as OrganisationsController.CodeAsked {
+            return .failure(.init(response: try await SharesController.codePage(req, wrong: asked.wrong, left: asked.triesLeft,
+                                                                                action: "/organisation/inbox/\(req.parameters.get("received") ?? "")/code")))
+        } catch let error as any AbortError where error.status == .forbidden {
+            // Not a member (or no longer): the page that says so, as `member` answers.
+            return .failure(.init(response: try await req.page("message", titleKey: "organisationInbox", body: MessageBody(text: error.reason),
+                                                               status: error.status)))
         }
     }
 
@@ -94,45 +95,24 @@ struct OrganisationWebController: RouteCollection {
         case let .success(found): (share, service, viewer) = found
         case let .failure(answered): return answered.response
         }
-        let owner = try await Account.find(share.$account.id, on: req.db)
-        let documents = try await service.shares.documents(for: share, owner: owner)
-        let details = try await service.shares.details(of: share)
-        let language = req.webLanguage
-        let catalogue = req.dossier.catalogue
-        let items = documents.map { document -> SharesController.RecipientPage.Item in
-            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
-            return .init(id: document.id.uuidString.lowercased(), name: name, guarantor: document.guarantorID != nil, validated: document.status == .validated)
-        }
-        try await service.shares.record(.view, through: share, viewer: viewer)
-        let page = SharesController.RecipientPage(base: "/organisation/inbox/\(try share.requireID().uuidString.lowercased())",
-                                                  tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "", recipient: details.name,
-                                                  purpose: details.purpose, reference: share.reference, expires: ShareWatermark.day(of: share.expiresAt),
-                                                  documents: items)
-        return SharesController.private_(try await req.page("share", titleKey: "sharedFile", body: page))
+        return try await SharesController.page(req, share: share, service: service.shares,
+                                               base: "/organisation/inbox/\(try share.requireID().uuidString.lowercased())",
+                                               language: req.webLanguage, viewer: viewer)
     }
 
-    static func document(req: Request) async throws -> Response {
+    static func document(req: Request) async throws -> Response { try await deliver(.document, req) }
+    static func filePDF(req: Request) async throws -> Response { try await deliver(.filePDF, req) }
+    static func fileZIP(req: Request) async throws -> Response { try await deliver(.fileZIP, req) }
+
+    /// What the API delivers (`OrganisationsController.deliver`), or the page that says why not.
+    static func deliver(_ what: OrganisationsController.Delivery, _ req: Request) async throws -> Response {
         switch try await opened(req) {
-        case .success:
+        case let .success(found):
             do {
-                return try await OrganisationsController.document(req: req)
+                return try await OrganisationsController.deliver(what, found, req: req)
             } catch let error as any AbortError where error.status == .notFound {
                 return try await SharesController.refusalPage(req, .init(status: .notFound, reason: error.reason, state: nil))
             }
-        case let .failure(answered): return answered.response
-        }
-    }
-
-    static func filePDF(req: Request) async throws -> Response {
-        switch try await opened(req) {
-        case .success: return try await OrganisationsController.filePDF(req: req)
-        case let .failure(answered): return answered.response
-        }
-    }
-
-    static func fileZIP(req: Request) async throws -> Response {
-        switch try await opened(req) {
-        case .success: return try await OrganisationsController.fileZIP(req: req)
         case let .failure(answered): return answered.response
         }
     }
@@ -144,15 +124,10 @@ struct OrganisationWebController: RouteCollection {
     /// A protected link's access code typed by a member: right, a cookie proves it for the
     /// link's life (on this file's pages only); wrong, it counts towards locking the link.
     static func enterCode(req: Request) async throws -> Response {
-        guard case .success = try await member(req) else {
-            return req.authenticated == nil ? req.redirect(to: "/signin") : try await req.page("message", titleKey: "organisationInbox",
-                                                                                                body: MessageBody(text: OrganisationWording(req.webLanguage).membersOnly), status: .forbidden)
-        }
-        let (share, service, _): (Share, OrganisationService, (account: Account, seen: ShareViewer))
-        do {
-            (share, service, _) = try await OrganisationsController.opened(req, askingCode: false)
-        } catch let refusal as ShareService.Refusal {
-            return try await SharesController.refusalPage(req, refusal)
+        let (share, service): (Share, OrganisationService)
+        switch try await opened(req, askingCode: false) {
+        case let .success(found): (share, service) = (found.share, found.service)
+        case let .failure(answered): return answered.response
         }
         let path = "/organisation/inbox/\(try share.requireID().uuidString.lowercased())"
         let typed = (try? req.content.decode(CodeForm.self))?.code?.trimmingCharacters(in: .whitespaces) ?? ""

@@ -110,9 +110,8 @@ struct OrganisationsController: RouteCollection {
         ReceivedBody(id: try share.requireID(), reference: share.reference, tenant: tenant.map { "\($0.firstName) \($0.lastName)" } ?? "",
                      kind: share.recipientKind, purpose: purpose, wholeFile: share.wholeFile, createdAt: share.createdAt, expiresAt: share.expiresAt,
                      documents: documents?.map { document in
-                         let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
-                         return .init(id: document.id, type: document.type, name: name, guarantor: document.guarantorID != nil,
-                                      validated: document.status == .validated)
+                         .init(id: document.id, type: document.type, name: catalogue.name(of: document.type, in: language),
+                               guarantor: document.guarantorID != nil, validated: document.status == .validated)
                      })
     }
 
@@ -162,7 +161,9 @@ struct OrganisationsController: RouteCollection {
     /// A file of the inbox that serves now, with the services that deliver it; else its refusal
     /// (or, for a protected link, the code asked: `askingCode` false skips that, for the form
     /// that takes the code).
-    static func opened(_ req: Request, askingCode: Bool = true) async throws -> (Share, OrganisationService, (account: Account, seen: ShareViewer)) {
+    typealias Opened = (share: Share, service: OrganisationService, viewer: (account: Account, seen: ShareViewer))
+
+    static func opened(_ req: Request, askingCode: Bool = true) async throws -> Opened {
         let (account, organisation) = try await member(req)
         let language = req.webLanguage
         let service = OrganisationService(req)
@@ -188,29 +189,36 @@ struct OrganisationsController: RouteCollection {
         return SharesController.private_(try await body.encodeResponse(for: req))
     }
 
-    static func document(req: Request) async throws -> Response {
-        let (share, service, viewer) = try await opened(req)
-        guard let id = UUID(uuidString: req.parameters.get("document") ?? ""),
-              let document = try await service.shares.documents(for: share).first(where: { $0.id == id }) else {
-            throw Abort(.notFound, reason: SharingWording(viewer.account.language).noSuchDocument)
+    static func document(req: Request) async throws -> Response { try await deliver(.document, try await opened(req), req: req) }
+    static func filePDF(req: Request) async throws -> Response { try await deliver(.filePDF, try await opened(req), req: req) }
+    static func fileZIP(req: Request) async throws -> Response { try await deliver(.fileZIP, try await opened(req), req: req) }
+
+    /// A file of the inbox, opened (`opened`), delivered watermarked, the access logged: one
+    /// document (the path's, 404 for one the link does not carry), or the whole file as a PDF
+    /// or a ZIP. The API and the pages deliver alike.
+    enum Delivery { case document, filePDF, fileZIP }
+
+    static func deliver(_ what: Delivery, _ opened: Opened, req: Request) async throws -> Response {
+        let (share, service, viewer) = opened
+        let shares = service.shares
+        switch what {
+        case .document:
+            guard let id = UUID(uuidString: req.parameters.get("document") ?? ""),
+                  let document = try await shares.documents(for: share).first(where: { $0.id == id }) else {
+                throw Abort(.notFound, reason: SharingWording(viewer.account.language).noSuchDocument)
+            }
+            let pdf = try await shares.rendition(of: document, through: share)
+            try await shares.record(.document, through: share, document: document, viewer: viewer)
+            return SharesController.pdfResponse(pdf, name: "\(document.type)-\(share.reference).pdf")
+        case .filePDF:
+            let pdf = try await shares.wholeFile(try await shares.documents(for: share), through: share)
+            try await shares.record(.filePDF, through: share, viewer: viewer)
+            return SharesController.pdfResponse(pdf, name: "dossier-\(share.reference).pdf")
+        case .fileZIP:
+            let zip = try await shares.archive(try await shares.documents(for: share), through: share)
+            try await shares.record(.fileZIP, through: share, viewer: viewer)
+            return SharesController.pdfResponse(zip, name: "dossier-\(share.reference).zip", type: "application/zip")
         }
-        let pdf = try await service.shares.rendition(of: document, through: share)
-        try await service.shares.record(.document, through: share, document: document, viewer: viewer)
-        return SharesController.pdfResponse(pdf, name: "\(document.type)-\(share.reference).pdf")
-    }
-
-    static func filePDF(req: Request) async throws -> Response {
-        let (share, service, viewer) = try await opened(req)
-        let pdf = try await service.shares.wholeFile(try await service.shares.documents(for: share), through: share)
-        try await service.shares.record(.filePDF, through: share, viewer: viewer)
-        return SharesController.pdfResponse(pdf, name: "dossier-\(share.reference).pdf")
-    }
-
-    static func fileZIP(req: Request) async throws -> Response {
-        let (share, service, viewer) = try await opened(req)
-        let zip = try await service.shares.archive(try await service.shares.documents(for: share), through: share)
-        try await service.shares.record(.fileZIP, through: share, viewer: viewer)
-        return SharesController.pdfResponse(zip, name: "dossier-\(share.reference).zip", type: "application/zip")
     }
 
     // MARK: Administrators' routes

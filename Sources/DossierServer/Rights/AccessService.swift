@@ -61,8 +61,7 @@ struct AccessService: Sendable {
                                purpose: "services", categories: categories, collectedAt: profile.updatedAt, lastActivity: last))
         }
         for document in try await files.documents(of: account) {
-            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
-            items.append(.init(kind: "document", id: document.id.uuidString.lowercased(), label: name,
+            items.append(.init(kind: "document", id: document.id.uuidString.lowercased(), label: catalogue.name(of: document.type, in: language),
                                purpose: document.source == .upload ? "services" : "contract-documents", categories: [Document.dataCategory],
                                // Filed by staff: collected when it was received.
                                collectedAt: document.receivedAt ?? document.createdAt, lastActivity: last))

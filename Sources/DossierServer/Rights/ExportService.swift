@@ -168,10 +168,10 @@ struct ExportService: Sendable {
         var documents: [ExportedData.DocumentData] = []
         for document in try await files.documents(of: account) {
             var exported: [ExportedData.DocumentData.FileData] = []
+            let stored = Dictionary(try await DocumentFile.query(on: database).filter(\.$document.$id == document.id).all().map { ($0.id, $0) }) { first, _ in first }
             for (file, name) in try await files.namedFiles(of: document) {
                 let path = "documents/\(document.id.uuidString.lowercased())/\(file.position)-\(Self.safeName(name))"
-                let stored = try await DocumentFile.query(on: database).filter(\.$id == file.id).first()
-                guard let stored else { continue }
+                guard let stored = stored[file.id] else { continue }
                 let opened = try await files.open(stored, of: document.subject)
                 defer { opened.close() }
                 var data = Data(capacity: file.size)

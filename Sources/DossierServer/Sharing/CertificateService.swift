@@ -144,9 +144,7 @@ struct CertificateService: Sendable {
         let words = CertificateWording(record.language)
         let day = ShareWatermark.day(of:)
         let catalogue = services.catalogue
-        let names = { (type: String) -> String in
-            if case let .allowed(found, _) = catalogue.lookup(type) { found.name[record.language] } else { type }
-        }
+        let names = { (type: String) -> String in catalogue.name(of: type, in: record.language) }
         let url = verifyURL(code: content.code)
         let job = RenditionJob(mark: nil, parts: [.text(title: words.title(content.facts.tenant),
                                                         lines: words.lines(content.facts, code: content.code, issued: day(record.createdAt),

@@ -103,9 +103,7 @@ struct CertificatesController: RouteCollection {
             if (try? req.query.get(String.self, at: "details")) == "1" {
                 let content = try await service.content(of: record)
                 let catalogue = req.dossier.catalogue
-                facts = words.statedFacts(content.facts) { type in
-                    if case let .allowed(found, _) = catalogue.lookup(type) { found.name[language] } else { type }
-                }
+                facts = words.statedFacts(content.facts) { catalogue.name(of: $0, in: language) }
             }
             page = VerifyPage(genuine: true, status: state.rawValue, message: words.status(state), issued: day(record.createdAt),
                               expires: day(record.expiresAt), facts: facts, code: req.parameters.get("code") ?? "")

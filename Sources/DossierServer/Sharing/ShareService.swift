@@ -496,7 +496,7 @@ struct ShareService: Sendable {
         lines += ["", words.contents]
         let catalogue = services.catalogue
         for (index, document) in documents.enumerated() {
-            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[share.language] } else { document.type }
+            let name = catalogue.name(of: document.type, in: share.language)
             lines.append("\(index + 1). \(name)\(document.guarantorID != nil ? words.ofGuarantor : "")\(document.status == .validated ? words.validated : "")")
         }
         return lines

@@ -338,22 +338,28 @@ struct SharesController: RouteCollection {
         case let .success(found): (share, service) = found
         case let .failure(answered): return answered.response
         }
+        // The tenant's language, unless the recipient chose the other one.
+        let language = (try? req.query.get(String.self, at: "lang")).flatMap(Language.init(rawValue:)) ?? share.language
+        return try await page(req, share: share, service: service, base: "/s/" + (req.parameters.get("token") ?? ""), language: language)
+    }
+
+    /// The page of what a link shares, for its recipient: through the link itself, or from an
+    /// organisation's inbox (`viewer`: the member), its documents under `base`. The view is
+    /// logged before the page leaves.
+    static func page(_ req: Request, share: Share, service: ShareService, base: String, language: Language,
+                     viewer: (account: Account, seen: ShareViewer)? = nil) async throws -> Response {
         let owner = try await Account.find(share.$account.id, on: req.db)
         let documents = try await service.documents(for: share, owner: owner)
         let details = try await service.details(of: share)
         let catalogue = req.dossier.catalogue
-        // The tenant's language, unless the recipient chose the other one.
-        let language = (try? req.query.get(String.self, at: "lang")).flatMap(Language.init(rawValue:)) ?? share.language
-        let items = documents.map { document -> RecipientPage.Item in
-            let name: String = if case let .allowed(type, _) = catalogue.lookup(document.type) { type.name[language] } else { document.type }
-            return .init(id: document.id.uuidString.lowercased(), name: name, guarantor: document.guarantorID != nil,
-                         validated: document.status == .validated)
+        let items = documents.map { document in
+            RecipientPage.Item(id: document.id.uuidString.lowercased(), name: catalogue.name(of: document.type, in: language),
+                               guarantor: document.guarantorID != nil, validated: document.status == .validated)
         }
-        try await service.record(.view, through: share)
-        let page = RecipientPage(base: "/s/" + (req.parameters.get("token") ?? ""), tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
+        try await service.record(.view, through: share, viewer: viewer)
+        let page = RecipientPage(base: base, tenant: owner.map { "\($0.firstName) \($0.lastName)" } ?? "",
                                  recipient: details.name, purpose: details.purpose, reference: share.reference,
-                                 expires: ShareWatermark.day(of: share.expiresAt),
-                                 documents: items)
+                                 expires: ShareWatermark.day(of: share.expiresAt), documents: items)
         return private_(try await req.page("share", titleKey: "sharedFile", body: page, language: language))
     }
 

@@ -76,9 +76,7 @@ struct SharingWebController: RouteCollection {
         let shares = ShareService(req)
         let certificates = CertificateService(req)
         let catalogue = req.dossier.catalogue
-        let name = { (type: String) -> String in
-            if case let .allowed(found, _) = catalogue.lookup(type) { found.name[language] } else { type }
-        }
+        let name = { (type: String) -> String in catalogue.name(of: type, in: language) }
         let now = req.dossier.clock.now
         var links: [LinkRow] = []
         for share in try await shares.shares(of: account) {
