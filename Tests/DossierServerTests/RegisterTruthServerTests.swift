@@ -100,14 +100,15 @@ struct RegisterTruthServerTests {
             #expect(app.capabilities.contains(.profileRectification))
             #expect(app.capabilities.contains(.connectionLog))
             #expect(app.capabilities.contains(.policyPage))
-            #expect(!app.capabilities.contains(.accountDeletion))
+            #expect(app.capabilities.contains(.accountDeletion))
+            #expect(!app.capabilities.contains(.postMortemDirectives))
             #expect(app.capabilities.contains(.shareLinks))
             // A route taken away takes its capability with it.
             #expect(BuildCapabilities.provided(by: Routes()).isDisjoint(with: [.profileRectification, .policyPage]))
         }
         #expect(try await BuildCapabilities.ofThisBuild() == Set(Capability.allCases.filter { capability in
             switch capability.implementation {
-            case .route: [.policyPage, .profileRectification, .connectionLog, .shareLinks, .accessReport, .dataExport].contains(capability)
+            case .route: [.policyPage, .profileRectification, .connectionLog, .shareLinks, .accessReport, .dataExport, .accountDeletion, .restriction].contains(capability)
             case .component: BuildCapabilities.components.contains(capability)
             case .always: true
             }
@@ -120,8 +121,11 @@ struct RegisterTruthServerTests {
             try await app.testing().test(.GET, "privacy?lang=\(language.rawValue)") { res in
                 let page = unescapeHTML(res.body.string)
                 let erasure = try #require(rightItem("erasure", in: page))
-                #expect(erasure.contains("dpo@dossier.example"))
-                #expect(!erasure.contains("<a href"))
+                #expect(erasure.contains("<a href=\"/account\">"))
+                // A way this build lacks is not offered; writing to the DPO is.
+                let postMortem = try #require(rightItem("post-mortem", in: page))
+                #expect(postMortem.contains(language == .fr ? "par écrit à notre délégué" : "by writing to our DPO"))
+                #expect(!postMortem.contains("<a href=\"/account\">"))
                 let rectification = try #require(rightItem("rectification", in: page))
                 #expect(rectification.contains("<a href=\"/file\">"))
                 // Every page the policy links is one the server answers.
@@ -277,19 +281,19 @@ struct RegisterTruthServerTests {
             #expect(published.capabilities == app.capabilities.intersection(loaded.register.referencedCapabilities))
             // A capability the register never mentions changes nothing it says.
             try await PolicyPublisher.publish(loaded, capabilities: app.capabilities.union([.retentionSweep]), on: app.db, production: true)
-            // The same register on a build with account deletion: the erasure right would link a page.
-            let richer = app.capabilities.union([.accountDeletion])
+            // The same register on a build with post-mortem directives: that right would link a page.
+            let richer = app.capabilities.union([.postMortemDirectives])
             await #expect {
                 try await PolicyPublisher.publish(loaded, capabilities: richer, on: app.db, production: true)
             } throws: { error in
-                String(describing: error).contains("this build changes what version 1.1.0 of the policy promises (adds account-deletion)")
+                String(describing: error).contains("this build changes what version 1.2.0 of the policy promises (adds post-mortem-directives)")
             }
             // The archived version is rendered as published, whatever this build has.
             app.capabilities = richer
-            try await app.testing().test(.GET, "privacy/versions/1.1.0?lang=en") { res in
+            try await app.testing().test(.GET, "privacy/versions/1.2.0?lang=en") { res in
                 let page = unescapeHTML(res.body.string)
-                let erasure = try #require(rightItem("erasure", in: page))
-                #expect(erasure.contains("dpo@dossier.example"))
+                let postMortem = try #require(rightItem("post-mortem", in: page))
+                #expect(!postMortem.contains("<a href=\"/account\">"))
             }
             // A development instance says so and adopts the new wording.
             try await PolicyPublisher.publish(loaded, capabilities: richer, on: app.db, production: false)

@@ -25,6 +25,8 @@ public enum MailTemplate: Sendable {
     case organisationInvitation(organisation: String, link: String, validDays: Int)
     /// Staff registered the address as an organisation's: someone reading it confirms.
     case organisationAddress(organisation: String, link: String, validDays: Int)
+    /// The account was deleted (GDPR Art. 17): what was erased, what is kept, why, until when.
+    case erasureReceipt(ErasurePlan.Receipt)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -50,6 +52,8 @@ public enum MailTemplate: Sendable {
         case (.organisationInvitation, .en): "An invitation to join an organisation on Dossier"
         case (.organisationAddress, .fr): "Confirmez l'adresse de votre organisation sur Dossier"
         case (.organisationAddress, .en): "Confirm your organisation's address on Dossier"
+        case (.erasureReceipt, .fr): "Votre compte Dossier a été supprimé : votre reçu"
+        case (.erasureReceipt, .en): "Your Dossier account was deleted: your receipt"
         }
     }
 
@@ -83,6 +87,8 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nCette adresse a été enregistrée sur Dossier comme celle de « \(Self.quoted(organisation)) ». Une fois confirmée, les dossiers de location que des locataires partagent avec elle seront ouverts par les membres de l'organisation depuis leur boîte, sans code d'accès. Si c'est bien l'adresse de l'organisation, confirmez-le dans les \(days) jours :\n\n\(link)\n\nSinon, ignorez ce message : rien ne changera.\n"
         case let (.organisationAddress(organisation, link, days), .en):
             "Hello,\n\nThis address was registered on Dossier as that of \"\(Self.quoted(organisation))\". Once confirmed, the rental files tenants share with it will be opened by the organisation's members from their inbox, without an access code. If it is the organisation's address, confirm it within \(days) days:\n\n\(link)\n\nOtherwise, ignore this message: nothing will change.\n"
+        case let (.erasureReceipt(receipt), _):
+            Self.erasureReceipt(language, receipt)
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):
@@ -133,23 +139,47 @@ public enum MailTemplate: Sendable {
             case .rectified: "a corrigé des informations de son dossier de location"
             case .erased: "a effacé des informations de son dossier de location"
             case .restricted: "a demandé la limitation du traitement de son dossier de location"
+            case .accountErased: "a supprimé son compte et fait effacer son dossier de location"
             }
-            let ask = change == .restricted
-                ? "Tant que la limitation dure, n'utilisez plus les copies que vous auriez conservées."
-                : "Si vous avez conservé des copies, mettez-les à jour ou supprimez-les."
-            return "Bonjour,\n\n\(who) \(what), qu'il vous a partagé par Dossier. L'article 19 du RGPD nous demande de vous en informer. \(ask) Ce qu'il partage encore reste consultable par le lien que vous avez reçu, tant qu'il est valable.\n\nCe message ne contient aucune des données concernées.\n"
+            let ask = switch change {
+            case .restricted: "Tant que la limitation dure, n'utilisez plus les copies que vous auriez conservées."
+            case .accountErased: "Supprimez les copies que vous auriez conservées, sauf obligation légale de les garder."
+            default: "Si vous avez conservé des copies, mettez-les à jour ou supprimez-les."
+            }
+            let still = change == .accountErased ? "Le lien que vous avez reçu ne s'ouvre plus." : "Ce qu'il partage encore reste consultable par le lien que vous avez reçu, tant qu'il est valable."
+            return "Bonjour,\n\n\(who) \(what), qu'il vous a partagé par Dossier. L'article 19 du RGPD nous demande de vous en informer. \(ask) \(still)\n\nCe message ne contient aucune des données concernées.\n"
         case .en:
             let who = tenantName.map { "The tenant \"\(quoted($0))\"" } ?? "A tenant"
             let what = switch change {
             case .rectified: "corrected information in their rental file"
             case .erased: "erased information from their rental file"
             case .restricted: "asked for the processing of their rental file to be restricted"
+            case .accountErased: "deleted their account and had their rental file erased"
             }
-            let ask = change == .restricted
-                ? "While the restriction lasts, do not use any copies you kept."
-                : "If you kept copies, update or delete them."
-            return "Hello,\n\n\(who) \(what), which they shared with you through Dossier. Article 19 of the GDPR asks us to tell you. \(ask) What they still share can be viewed through the link you received, while it is valid.\n\nThis message contains none of the data concerned.\n"
+            let ask = switch change {
+            case .restricted: "While the restriction lasts, do not use any copies you kept."
+            case .accountErased: "Delete any copies you kept, unless the law obliges you to keep them."
+            default: "If you kept copies, update or delete them."
+            }
+            let still = change == .accountErased ? "The link you received no longer opens." : "What they still share can be viewed through the link you received, while it is valid."
+            return "Hello,\n\n\(who) \(what), which they shared with you through Dossier. Article 19 of the GDPR asks us to tell you. \(ask) \(still)\n\nThis message contains none of the data concerned.\n"
         }
+    }
+
+    static func erasureReceipt(_ language: Language, _ receipt: ErasurePlan.Receipt) -> String {
+        let words = RightsWording(language)
+        let fr = language == .fr
+        var text = fr
+            ? "Bonjour,\n\nVotre compte Dossier a été supprimé le \(ShareWatermark.day(of: receipt.erasedAt)), à votre demande (article 17 du RGPD). Les clés qui chiffraient vos pièces et vos données ont été détruites.\n\n"
+            : "Hello,\n\nYour Dossier account was deleted on \(ShareWatermark.day(of: receipt.erasedAt)), as you asked (GDPR Article 17). The keys that encrypted your documents and data were destroyed.\n\n"
+        text += words.erasedHeading + "\n" + receipt.erased.map { "- \($0.label) (\($0.count))\n" }.joined()
+        text += "\n" + words.keptHeading + "\n"
+            + receipt.kept.map { "- \($0.category.name) (\($0.purpose.name))\(fr ? " : " : ": ")\($0.what). \($0.reason). \(words.until(ShareWatermark.day(of: $0.until)))\n" }.joined()
+        text += "\n" + words.reference(receipt.reference) + "\n"
+        text += fr
+            ? "\nSi vous estimez que vos droits ne sont pas respectés, vous pouvez adresser une réclamation à la CNIL (www.cnil.fr).\n"
+            : "\nIf you believe your rights were not respected, you can lodge a complaint with the CNIL (www.cnil.fr).\n"
+        return text
     }
 
     /// A name typed by someone else, on one line and bounded, so that it reads as a quotation.
@@ -180,4 +210,6 @@ public enum MailTemplate: Sendable {
 /// What a tenant did to data a recipient received (GDPR Art. 19).
 public enum SharedDataChange: String, Sendable, CaseIterable {
     case rectified, erased, restricted
+    /// The tenant deleted their account: the link no longer opens.
+    case accountErased = "account-erased"
 }

@@ -37,4 +37,47 @@ public struct RightsWording: Sendable {
     }
     public var noRule: String { fr ? "Aucune règle de conservation dans le registre." : "No retention rule in the register." }
     public var onEvent: String { fr ? "à l'événement indiqué" : "on the event stated" }
+
+    // Erasure (Art. 17).
+    public var archivedWhat: String {
+        fr ? "la preuve que votre compte a existé : vos nom, prénom, adresse électronique et coordonnées, les dates d'ouverture, de dernière activité et de suppression ; chiffrée, accessible au seul délégué sur motif écrit"
+           : "the proof that your account existed: your names, email address and contact details, the dates of opening, last activity and erasure; encrypted, readable by the DPO alone for a stated reason"
+    }
+    public var requestRecordWhat: String {
+        fr ? "la trace de cette demande : sa date et ce reçu (sans vos données)" : "the record of this request: its date and this receipt (without your data)"
+    }
+    public var auditTrailWhat: String {
+        fr ? "le journal d'audit des actions sur votre compte, sous un identifiant pseudonyme que plus rien ne relie à vous"
+           : "the audit trail of actions on your account, under a pseudonymous identifier nothing links to you any more"
+    }
+    public func erasedKind(_ kind: String) -> String {
+        switch kind {
+        case "account": fr ? "Compte (identité, adresse, mot de passe, sessions)" : "Account (identity, address, password, sessions)"
+        case "profile": fr ? "Profil de locataire" : "Tenant profile"
+        case "document": fr ? "Pièces justificatives et leurs fichiers (clés détruites)" : "Supporting documents and their files (keys destroyed)"
+        case "guarantor": fr ? "Garants" : "Guarantors"
+        case "application": fr ? "Candidature (ménage)" : "Application (household)"
+        case "share": fr ? "Liens de partage (fermés)" : "Share links (closed)"
+        case "share-accesses": fr ? "Journaux des consultations" : "Access logs"
+        case "certificate": fr ? "Attestations de dossier" : "File certificates"
+        case "connection": fr ? "Journal de connexions" : "Connection log"
+        case "message": fr ? "Messages en attente d'envoi" : "Messages waiting to be sent"
+        default: kind
+        }
+    }
+    public var staffCannotErase: String {
+        fr ? "Un compte du personnel est fermé par un administrateur (dossier user), pas depuis le compte lui-même."
+           : "A staff account is closed by an administrator (dossier user), not from the account itself."
+    }
+    public var lastAdminCannotErase: String {
+        fr ? "Vous êtes le dernier administrateur de votre organisation : nommez-en un autre avant de supprimer votre compte."
+           : "You are your organisation's last administrator: make someone else an administrator before deleting your account."
+    }
+    public var alreadyErased: String { fr ? "Ce compte a déjà été supprimé." : "This account has already been deleted." }
+    public var wrongPassword: String { fr ? "Mot de passe incorrect : rien n'a été supprimé." : "Wrong password: nothing was deleted." }
+    public var receiptTitle: String { fr ? "Reçu de suppression" : "Erasure receipt" }
+    public var erasedHeading: String { fr ? "Effacé" : "Erased" }
+    public var keptHeading: String { fr ? "Conservé, pourquoi et jusqu'à quand" : "Kept, why and until when" }
+    public func until(_ day: String) -> String { fr ? "jusqu'au \(day)" : "until \(day)" }
+    public func reference(_ reference: String) -> String { fr ? "Référence : \(reference)" : "Reference: \(reference)" }
 }

@@ -171,6 +171,9 @@ public enum DossierApp {
         // (by the server; `dossier verify` only reports them).
         if serving {
             try await BlobJournal.recover(blobs: app.dossier.blobs, on: app.db, now: app.dossier.clock.now, logger: app.logger)
+            // Erasures whose rows went but whose keys a crash kept: destroyed now.
+            let finished = try await ErasureService.finishPending(services: app.dossier, on: app.db)
+            if finished > 0 { app.logger.notice("finished \(finished) interrupted erasure(s): their keys are destroyed") }
         }
     }
 }

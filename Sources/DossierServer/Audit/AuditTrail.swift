@@ -103,6 +103,8 @@ final class AuditTrail: Sendable {
     /// not two per access). Returns the new head.
     private func append(_ events: [(AuditEvent, String)], on database: any Database) async throws -> AuditEntry? {
         guard !events.isEmpty else { return nil }
+        // Processing a restricted person's data is refused here, for every path at once (Art. 18).
+        try await RestrictionGuard.check(events, on: database)
         if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLock))").run()
         }

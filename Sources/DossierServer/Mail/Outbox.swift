@@ -176,6 +176,7 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
         logger.info("outbox: delivering due messages every \(interval)")
         let blobs = application.dossier.blobs
         let clock = application.dossier.clock
+        let services = application.dossier
         task = Task {
             var ticks = 0
             while !Task.isCancelled {
@@ -192,6 +193,10 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                             ("blob journal", { try await BlobJournal.recover(blobs: blobs, on: database, now: now, logger: logger) }),
                             ("renditions", { try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: now) }),
                             ("invitations", { try await OrganisationService.sweepExpiredInvitations(on: database, now: now) }),
+                            ("erasures", {
+                                try await ErasureService.finishPending(services: services, on: database)
+                                try await ErasureService.sweepExpired(services: services, on: database, now: now)
+                            }),
                         ]
                         for (name, sweep) in sweeps {
                             do { try await sweep() } catch { logger.error("sweep of \(name): \(String(reflecting: error))") }

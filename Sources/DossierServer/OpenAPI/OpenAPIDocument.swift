@@ -254,7 +254,13 @@ private struct Builder {
                 204: .empty("Changed"), 404: .error("Unknown token"), 410: .error("Used or expired token"),
                 429: .error("Too many attempts from this client; see Retry-After"),
             ])],
-            "/api/v1/me": ["get": api("The signed-in account", auth: true, [200: .json("The account", .ref("Account"))])],
+            "/api/v1/me": ["get": api("The signed-in account", auth: true, [200: .json("The account", .ref("Account"))]),
+                           "delete": api("Right to erasure (GDPR Art. 17): delete the signed-in account. Documents and keys are destroyed, the profile, "
+                                         + "links, logs and sessions deleted; what the register obliges the service to keep goes to a restricted archive. "
+                                         + "The answer (also mailed) is the receipt: what was erased, what is kept, why and until when",
+                                         auth: true, [200: .json("The receipt", .ref("ErasureReceipt")),
+                                                      409: .error("A staff account, or an organisation's last administrator: closed otherwise"),
+                                                      503: .error("The server's keys are being renewed; try again later")])],
             "/api/v1/me/connections": ["get": api("The account's connection log, newest first", auth: true, [
                 200: .json("Connection events", .array(.ref("Connection"))),
             ])],
@@ -380,6 +386,15 @@ private struct Builder {
             "/api/v1/me/certificates/{certificate}/certificate.pdf": ["get": api("The certificate as a PDF, with its QR code", auth: true,
                                                                                  parameters: [path("certificate")],
                                                                                  [200: Answer(description: "PDF", content: ["application/pdf": Schema.string(format: "binary")])])],
+            "/api/v1/me/restriction": [
+                "get": api("Whether the processing of the signed-in person's data is restricted (GDPR Art. 18), and since when", auth: true,
+                           [200: .json("The state", .ref("Restriction"))]),
+                "post": api("Restrict processing (GDPR Art. 18): the data stays stored but cannot be shared (links answer 403), reviewed or changed "
+                            + "(409), until lifted; recipients are told (Art. 19)", auth: true,
+                            [201: .json("Restricted now", .ref("Restriction")), 200: .json("Already restricted", .ref("Restriction")),
+                             409: .error("Not a tenant's account")]),
+                "delete": api("Lift the restriction", auth: true, [204: .empty("Lifted"), 409: .error("Nothing is restricted")]),
+            ],
             "/api/v1/me/access": ["get": api("Right of access (GDPR Art. 15): every item held about the signed-in person, each with its purpose, "
                                              + "legal bases, data categories, possible recipients, and when it will be deleted or archived (from the register's rules)",
                                              auth: true, [200: .json("What is held", .ref("AccessReport"))])],
@@ -492,6 +507,10 @@ private struct Builder {
                                             answer: (200, Answer(description: "The ZIP", content: ["application/zip": Schema.string(format: "binary")])),
                                             redirect: "Redirect to sign in", failure: "The CSRF token is missing or wrong (403), or too many exports (429)",
                                             parameters: [])],
+            "/account/delete": ["get": page("Right to erasure: what deleting the account erases and keeps, and the form to confirm it with the password"),
+                                "post": form("Delete the signed-in account (password confirms); the page shows the receipt", fields: ["password"])],
+            "/account/restriction": ["post": form("Restrict the processing of the signed-in tenant's data", fields: [])],
+            "/account/restriction/lift": ["post": form("Lift the restriction", fields: [])],
             "/account/data": ["get": page("Right of access: everything held about the signed-in person, with purpose, legal basis, recipients and when it will be deleted")],
             "/organisation": ["get": page("A recipient organisation's inbox: the files tenants share with its address")],
             "/organisation/inbox/{received}": ["get": page("One file of the inbox, with links to each watermarked document (logged under the member's name)",
@@ -607,6 +626,18 @@ private struct Builder {
                 .optional("documentId", .uuid), .optional("documentType", text),
                 .optional("viewer", .object([.required("name", text), .required("organisation", text)])
                     .described("Through a recipient organisation's inbox: the member who looked")),
+            ]),
+            "Restriction": .object([.required("restricted", .boolean), .optional("since", .dateTime)]),
+            "ErasureReceipt": .object([
+                .required("reference", text.described("The erasure's reference, to quote to the DPO")),
+                .required("erasedAt", .dateTime),
+                .required("erased", .array(.object([.required("kind", text), .required("label", text), .required("count", .integer())]))),
+                .required("kept", .array(.object([
+                    .required("category", .object([.required("id", text), .required("name", text)])),
+                    .required("purpose", .object([.required("id", text), .required("name", text)])),
+                    .required("what", text), .required("reason", text), .required("until", .dateTime),
+                    .required("readable", .boolean.described("Whether the service can still read it (the archive), or only a pseudonymous trace remains")),
+                ]))),
             ]),
             "AccessReport": .object([
                 .required("generatedAt", .dateTime),

@@ -27,8 +27,8 @@ struct StaffController: RouteCollection {
 
     /// Documents awaiting review, oldest first.
     static func queue(req: Request) async throws -> [QueueEntry] {
-        let pending = try await Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files)
-            .sort(\.$createdAt).limit(500).all()
+        let pending = try await reviewable(Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files)
+            .sort(\.$createdAt).limit(500).all(), on: req.db)
         try await auditQueueRead(pending, by: try req.requireAuthenticated().account, req: req)
         return try pending.map {
             QueueEntry(document: try $0.requireID(), type: $0.type, category: $0.category, tenant: try $0.account.requireID(),
@@ -45,6 +45,13 @@ struct StaffController: RouteCollection {
 
     static func content(req: Request) async throws -> Response {
         try await reviewRead(try await document(req), by: try req.requireAuthenticated().account, req: req)
+    }
+
+    /// The documents of `documents` that may be reviewed: not those of someone who restricted
+    /// processing (the audit trail would refuse reading them, `RestrictionGuard`).
+    static func reviewable(_ documents: [Document], on database: any Database) async throws -> [Document] {
+        let restricted = try await RestrictionService.restricted(among: Array(Set(documents.map(\.subject))), on: database)
+        return restricted.isEmpty ? documents : documents.filter { !restricted.contains($0.subject) }
     }
 
     /// The queue shows names and document types: one audit entry per person shown.

@@ -8,11 +8,153 @@ struct RightsController: RouteCollection {
         let me = routes.grouped("api", "v1").grouped(BearerAuthMiddleware()).grouped("me")
         me.get("access", use: Self.access).access(.signedIn)
         me.get("export", use: Self.export).access(.signedIn)
+        routes.grouped("api", "v1").grouped(BearerAuthMiddleware()).delete("me", use: Self.erase).access(.signedIn)
+        me.get("restriction", use: Self.restriction).access(.signedIn)
+        me.post("restriction", use: Self.restrict).access(.signedIn)
+        me.delete("restriction", use: Self.lift).access(.signedIn)
         let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
         web.get("account", "data", use: Self.page).access(.signedIn)
         // A form (POST, CSRF token): another site cannot make a browser export (and use up its
         // exports of the hour).
         web.post("account", "export", use: Self.webExport).access(.signedIn)
+        web.get("account", "delete", use: Self.deletionPage).access(.signedIn)
+        web.post("account", "delete", use: Self.webErase).access(.signedIn)
+        web.post("account", "restriction", use: Self.webRestrict).access(.signedIn)
+        web.post("account", "restriction", "lift", use: Self.webLift).access(.signedIn)
+    }
+
+    // MARK: Restriction (Art. 18)
+
+    static func restriction(req: Request) async throws -> RestrictionService.State {
+        try await RestrictionService(req).state(of: try req.requireAuthenticated().account)
+    }
+
+    /// 201 when restricted now, 200 when it already was.
+    static func restrict(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let (state, created) = try await RestrictionService(req).restrict(account, language: account.language)
+        return try await state.encodeResponse(status: created ? .created : .ok, for: req)
+    }
+
+    static func lift(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        try await RestrictionService(req).lift(account, language: account.language)
+        return .noContent
+    }
+
+    static func webRestrict(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        do {
+            _ = try await RestrictionService(req).restrict(account, language: req.webLanguage)
+        } catch let error as any AbortError where error.status == .conflict {
+            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: .conflict)
+        }
+        return req.redirect(to: "/account", redirectType: .normal)
+    }
+
+    static func webLift(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        do {
+            try await RestrictionService(req).lift(account, language: req.webLanguage)
+        } catch let error as any AbortError where error.status == .conflict {
+            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: .conflict)
+        }
+        return req.redirect(to: "/account", redirectType: .normal)
+    }
+
+    // MARK: Erasure (Art. 17)
+
+    /// The receipt, as JSON: the erasure is done (the token that asked no longer works).
+    static func erase(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let receipt = try await ErasureService(req).erase(account, language: account.language)
+        let response = Response(status: .ok)
+        try response.content.encode(receipt, as: .json)
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
+    }
+
+    struct ReceiptPage: Encodable {
+        struct Erased: Encodable {
+            var label: String
+            var count: Int
+        }
+
+        struct Kept: Encodable {
+            var category: String
+            var purpose: String
+            var what: String
+            var reason: String
+            var until: String
+            var readable: Bool
+        }
+
+        var reference: String?
+        var day: String
+        var erased: [Erased]
+        var kept: [Kept]
+        /// The confirmation page: the form's error, if any.
+        var error: String?
+    }
+
+    static func receiptPage(_ receipt: ErasurePlan.Receipt, error: String? = nil) -> ReceiptPage {
+        ReceiptPage(reference: receipt.reference.isEmpty ? nil : receipt.reference, day: ShareWatermark.day(of: receipt.erasedAt),
+                    erased: receipt.erased.map { .init(label: $0.label, count: $0.count) },
+                    kept: receipt.kept.map { .init(category: $0.category.name, purpose: $0.purpose.name, what: $0.what, reason: $0.reason,
+                                                   until: ShareWatermark.day(of: $0.until), readable: $0.readable) },
+                    error: error)
+    }
+
+    /// What deleting the account would erase and keep, and the form that confirms it.
+    static func deletionPage(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        let preview = try await ErasureService(req).preview(of: account, language: req.webLanguage)
+        let response = try await req.page("account-delete", titleKey: "accountDelete", body: receiptPage(preview))
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
+    }
+
+    struct DeletionForm: Content {
+        var password: String?
+    }
+
+    /// Wrong passwords a session may type here in an hour (the session is already signed in:
+    /// this only keeps a borrowed browser from deleting an account).
+    static let passwordAttemptsPerHour = 5
+
+    /// The password confirms it; the page then shows the receipt, signed out.
+    static func webErase(req: Request) async throws -> Response {
+        guard let current = req.authenticated else { return req.redirect(to: "/signin") }
+        let account = current.account
+        let language = req.webLanguage
+        let words = RightsWording(language)
+        let form = (try? req.content.decode(DeletionForm.self)) ?? DeletionForm()
+        let service = ErasureService(req)
+        let ledger = ThrottleLedger(database: req.db)
+        let attempts = ThrottleLedger.Key("erase-password", account.subject)
+        let now = req.dossier.clock.now
+        func again(_ error: String, status: HTTPStatus) async throws -> Response {
+            let preview = try await service.preview(of: account, language: language)
+            return try await req.page("account-delete", titleKey: "accountDelete", body: receiptPage(preview, error: error), status: status)
+        }
+        guard try await ledger.times(attempts, since: now - 3600).count < passwordAttemptsPerHour else {
+            return try await again(AccountWording(language).throttled(minutes: 60), status: .tooManyRequests)
+        }
+        guard let password = form.password, !password.isEmpty, password.utf8.count <= 1024,
+              try await req.password.async.verify(password, created: account.passwordHash) else {
+            try await ledger.record([attempts], at: now)
+            return try await again(words.wrongPassword, status: .unprocessableEntity)
+        }
+        let receipt: ErasurePlan.Receipt
+        do {
+            receipt = try await service.erase(account, language: language)
+        } catch let error as any AbortError where error.status == .conflict {
+            return try await again(error.reason, status: .conflict)
+        }
+        let response = try await req.page("account-deleted", titleKey: "accountDeleted", body: receiptPage(receipt))
+        response.cookies[WebCookie.session] = WebCookie.make("", secure: req.dossier.configuration.usesHTTPS, sameSite: .lax, maxAge: 0)
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
     }
 
     struct AccessBody: Content {

@@ -36,7 +36,7 @@ actor AccessJournal {
 
     private func write(_ entries: [Entry], on database: any Database) async throws {
         try await audit.transaction(on: database) { db, log in
-            try await entries.map(\.access).create(on: db)
+            try await entries.map { $0.access.unsaved() }.create(on: db)
             for entry in entries { log.record(entry.event, by: entry.actor) }
         }
     }

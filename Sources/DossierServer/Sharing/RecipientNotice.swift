@@ -15,8 +15,10 @@ enum RecipientNotice {
 
     /// Enqueues the notices in the caller's transaction (with the change itself); returns how many.
     @discardableResult
+    /// `sealedFor`: the subject to seal the notices with, when the tenant's own key is about to be
+    /// destroyed (an erasure): the notices then outlive the account until they are sent.
     static func enqueue(_ change: SharedDataChange, for account: Account, services: DossierServices, audit: AuditLog,
-                        on db: any Database) async throws -> Int {
+                        sealedFor: String? = nil, on db: any Database) async throws -> Int {
         let now = services.clock.now
         let accountID = try account.requireID()
         let shares = try await Share.query(on: db).filter(\.$account.$id == accountID).all()
@@ -36,8 +38,8 @@ enum RecipientNotice {
             let perAddress = ThrottleLedger.Key("art19-notice:address", EmailAddress(details.email)?.canonical ?? details.email)
             guard try await ledger.times(perAddress, since: now - 86400).count < perAddressPerDay else { continue }
             let template = MailTemplate.sharedFileChanged(tenantName: details.tenant, change: change)
-            try await services.mailer.enqueue(template, to: details.email, language: share.language, subject: share.subject,
-                                              accountID: account.id, on: db)
+            try await services.mailer.enqueue(template, to: details.email, language: share.language, subject: sealedFor ?? share.subject,
+                                              accountID: sealedFor == nil ? account.id : nil, on: db)
             try await ledger.record([key, perTenant, perAddress], at: now)
             audit.record(AuditEvent(action: "share.recipient-notified", subject: share.subject, purpose: "services",
                                     details: ["share": shareID.uuidString.lowercased(), "change": change.rawValue]), by: "system")

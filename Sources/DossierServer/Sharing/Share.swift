@@ -136,6 +136,16 @@ final class ShareAccess: Model, @unchecked Sendable {
         self.documentID = documentID
         self.documentType = documentType
     }
+
+    /// A new row with the same values: what a retried transaction inserts (a model Fluent
+    /// created once, in a transaction that rolled back, is taken as saved and cannot be created
+    /// again).
+    func unsaved() -> ShareAccess {
+        let copy = ShareAccess(shareID: $share.id, at: occurredAt, action: action, documentID: documentID, documentType: documentType)
+        copy.id = id
+        copy.viewer = viewer
+        return copy
+    }
 }
 
 /// Who looked, when a member of a recipient organisation opens a file from its inbox: named in

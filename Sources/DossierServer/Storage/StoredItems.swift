@@ -93,6 +93,14 @@ enum StoredItems {
                                                                                  "address_token_hash", "address_requested_at", "address_confirmed_at"]),
         Table("organisation_invitations", [kept("staff-accounts", "staff-accounts")],
               columns: ["id", "organisation_id", "email", "email_key", "admin", "token_hash", "invited_by", "created_at", "expires_at"]),
+        // Erasures: the receipt (counts and categories, no personal data) kept as the record of
+        // the request; the archive: what the register keeps of an erased account, sealed.
+        Table("erasures", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)],
+              columns: ["id", "subject", "erased_at", "receipt", "pending_subjects", "completed_at", "keep_until"]),
+        Table("archive_entries", [kept("account", "identification"), kept("services", "identification"), kept("contract-documents", "identification")],
+              columns: ["id", "subject", "erasure_id", "purposes", "categories", "sealed", "archived_at", "keep_until"]),
+        // Restrictions (Art. 18): which subjects, since when; gone when lifted.
+        Table("restrictions", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)], columns: ["id", "account_id", "subject", "requested_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",
               columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at", "capabilities"]),
         Table("blob_journal", noPersonalData: "random keys of blobs being written or deleted, for recovery after a crash",

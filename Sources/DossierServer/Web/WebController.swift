@@ -213,6 +213,9 @@ struct WebController: RouteCollection {
         var connections: [Connection]
         /// How long the log is kept, in the register's words.
         var connectionsRetention: String
+        /// A tenant's rights on the page: restriction (and since when).
+        var tenant: Bool
+        var restrictedSince: String?
 
         struct Connection: Encodable {
             var when: String
@@ -241,7 +244,9 @@ struct WebController: RouteCollection {
                 .init(when: formatter.string(from: $0.occurredAt), kind: labels[$0.kind.rawValue] ?? $0.kind.rawValue,
                       outcome: labels[$0.outcome.rawValue] ?? $0.outcome.rawValue, ipAddress: $0.ipAddress, userAgent: $0.userAgent)
             },
-            connectionsRetention: ConnectionEvent.retention(in: req.register, language: req.webLanguage)
+            connectionsRetention: ConnectionEvent.retention(in: req.register, language: req.webLanguage),
+            tenant: account.role == .tenant,
+            restrictedSince: try await RestrictionService(req).state(of: account).since.map(ShareWatermark.day(of:))
         )
         return try await req.page("account", titleKey: "account", body: body)
     }

@@ -15,6 +15,7 @@ enum DossierMigrations {
         M011CreateShares(),
         M012CreateCertificates(),
         M013RecipientOrganisations(),
+        M014RightsErasure(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key

@@ -1,0 +1,50 @@
+import Fluent
+import SQLKit
+
+/// Restriction (GDPR Art. 18): the restricted subjects. Erasure (Art. 17): the record of each erasure, with the keys still to destroy after a
+/// crash, and the restricted archive of what the register obliges the service to keep.
+struct M014RightsErasure: AsyncMigration {
+    var name: String { "M014RightsErasure" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema(ErasureRecord.schema)
+            .id()
+            .field("subject", .string, .required)
+            .field("erased_at", .datetime, .required)
+            .field("receipt", .string, .required)
+            .field("pending_subjects", .string)
+            .field("completed_at", .datetime)
+            .field("keep_until", .datetime, .required)
+            .create()
+        try await database.schema(ArchiveEntry.schema)
+            .id()
+            .field("subject", .string, .required)
+            .field("erasure_id", .uuid)
+            .field("purposes", .string, .required)
+            .field("categories", .string, .required)
+            .field("sealed", .data, .required)
+            .field("archived_at", .datetime, .required)
+            .field("keep_until", .datetime, .required)
+            .create()
+        try await database.schema(RestrictedSubject.schema)
+            .id()
+            .field("account_id", .uuid, .required, .references(Account.schema, .id, onDelete: .cascade))
+            .field("subject", .string, .required)
+            .field("requested_at", .datetime, .required)
+            .unique(on: "subject")
+            .create()
+        if let sql = database as? any SQLDatabase {
+            try await sql.raw("CREATE INDEX restrictions_account ON restrictions (account_id)").run()
+            // The sweeps read what is due, and what is pending.
+            try await sql.raw("CREATE INDEX erasures_keep_until ON erasures (keep_until)").run()
+            try await sql.raw("CREATE INDEX erasures_completed ON erasures (completed_at)").run()
+            try await sql.raw("CREATE INDEX archive_entries_keep_until ON archive_entries (keep_until)").run()
+        }
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(RestrictedSubject.schema).delete()
+        try await database.schema(ArchiveEntry.schema).delete()
+        try await database.schema(ErasureRecord.schema).delete()
+    }
+}
