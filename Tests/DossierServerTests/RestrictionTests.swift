@@ -29,8 +29,17 @@ struct RestrictionTests {
             try await app.testing().test(.POST, "api/v1/me/guarantors", headers: tenant.auth, beforeRequest: { req in
                 try req.content.encode(["kind": "organisation", "name": "Visale"])
             }, afterResponse: { res in guarantor = try res.content.decode(RentalFileController.GuarantorBody.self).id })
+            // The agency has an organisation account: the link is in its inbox.
+            let agency = try await OrganisationTests.agency(app)
             let (share, token, _) = try await SharingTests.share(app, tenant)
             #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
+            #expect(try await OrganisationTests.inbox(app, agency.member).count == 1)
+            let shareID = try #require(share?.id)
+            var code = ""
+            try await app.testing().test(.POST, "api/v1/me/certificates", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["rent": 800])
+            }, afterResponse: { res in code = try res.content.decode(CertificatesController.CertificateBody.self).code })
+            #expect(try await CertificateTests.check(app, code).verdict == "current")
             _ = try await StaffAccounts.create(on: app, email: try #require(EmailAddress("op@example.org")), password: "a long staff passphrase",
                                                firstName: "O", lastName: "Perator", role: .operator_, language: .en)
             let staff: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "op@example.org", password: "a long staff passphrase"))"]
@@ -48,6 +57,10 @@ struct RestrictionTests {
             #expect(try await SharingTests.get(app, "s/\(token)").status == .forbidden)
             #expect(try await SharingTests.get(app, "s/\(token)/file.zip").status == .forbidden)
             #expect(try await SharingTests.get(app, "s/\(token)/file.pdf").status == .forbidden)
+            // The organisation's inbox no longer lists it, nor opens it; the certificate's check refuses.
+            #expect(try await OrganisationTests.inbox(app, agency.member).isEmpty)
+            #expect(try await SharingTests.get(app, "api/v1/organisation/inbox/\(shareID)", headers: agency.member).status == .forbidden)
+            #expect(try await CertificateTests.check(app, code).status == .forbidden)
             // Staff: not in the queue, not readable, no decision.
             try await app.testing().test(.GET, "api/v1/staff/reviews", headers: staff) { res in
                 #expect(res.status == .ok)
@@ -72,7 +85,7 @@ struct RestrictionTests {
             _ = try await SharingTests.share(app, tenant, status: .conflict)
             #expect(try await Share.query(on: app.db).count() == 1)
             #expect(try await Self.status(app, .POST, "api/v1/me/certificates", tenant.auth, body: [:]) == .conflict)
-            #expect(try await FileCertificateRecord.query(on: app.db).count() == 0)
+            #expect(try await FileCertificateRecord.query(on: app.db).count() == 1)
             let profile = try await SharingTests.get(app, "api/v1/me/profile", headers: tenant.auth)
             #expect(!String(decoding: profile.body, as: UTF8.self).contains("0601020304"))
             // What still works: the owner's rights, and less processing.
@@ -86,9 +99,10 @@ struct RestrictionTests {
             #expect(try await Self.status(app, .DELETE, "api/v1/me/restriction", tenant.auth) == .noContent)
             #expect(try await Self.status(app, .DELETE, "api/v1/me/restriction", tenant.auth) == .conflict)
             #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
+            #expect(try await OrganisationTests.inbox(app, agency.member).count == 1)
+            #expect(try await CertificateTests.check(app, code).status == .ok)
             #expect(try await Self.status(app, .PATCH, "api/v1/me/profile", tenant.auth, body: ["phone": "0601020304"]) == .ok)
             #expect(try await Self.status(app, .GET, "api/v1/staff/documents/\(tenant.payslip)/content", staff) == .ok)
-            #expect(share != nil)
             // Restricted again, the person can still erase everything.
             #expect(try await Self.status(app, .POST, "api/v1/me/restriction", tenant.auth) == .created)
             #expect(try await ErasureTests.erase(app, tenant.auth) != nil)
@@ -102,6 +116,10 @@ struct RestrictionTests {
                                                firstName: "O", lastName: "Perator", role: .operator_, language: .en)
             let staff: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "op@example.org", password: "a long staff passphrase"))"]
             #expect(try await Self.status(app, .POST, "api/v1/me/restriction", staff) == .conflict)
+            // An address not yet proved: whoever signed up with it cannot freeze what its owner will claim.
+            try await app.signUp(email: "squatter@example.org")
+            let squatter: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "squatter@example.org"))"]
+            #expect(try await Self.status(app, .POST, "api/v1/me/restriction", squatter) == .forbidden)
             #expect(try await RestrictedSubject.query(on: app.db).count() == 0)
         }
     }

@@ -132,6 +132,13 @@ def test_the_document_holds_for_thousands_of_generated_requests():
             "recipient": {"name": "Agence Fuzz", "email": agency_address, "kind": "agency"}, "purpose": "Visit"}, timeout=30)
         assert shared.status_code == 201, shared.text
         signing_out = sign_in(url, email, password)
+        # A tenant of their own for restriction and erasure, with a document to hold back.
+        rights_email = f"fuzz-rights-{secrets.token_hex(4)}@example.org"
+        signed_up = requests.post(url + "/api/v1/accounts", json={"email": rights_email, "password": password, "firstName": "Riley",
+                                                                  "lastName": "Rights", "language": "en"}, timeout=30)
+        assert signed_up.status_code == 201, signed_up.text
+        verified = requests.post(url + "/api/v1/accounts/verify", json={"token": server.wait_for_link(rights_email, "/verify-email")}, timeout=30)
+        assert verified.status_code == 200, verified.text
         account = requests.get(url + "/api/v1/me", headers=headers, timeout=30).json()["id"]
         # Less one: schemathesis leaves out the operation that serves the document itself.
         operation_count = sum(len(item) for item in document.json()["paths"].values()) - 1
@@ -144,11 +151,15 @@ def test_the_document_holds_for_thousands_of_generated_requests():
         # The organisation's operations as its administrator (as anyone else, they are 403).
         organisation_operations = [f"{method.upper()} {path}" for path, item in document.json()["paths"].items()
                                    if path.startswith("/api/v1/organisation") and path != "/api/v1/organisation/join" for method in item]
+        # Restricting and erasing change what every other operation answers: they run last, as
+        # a tenant of their own.
+        rights = ["GET /api/v1/me/restriction", "POST /api/v1/me/restriction", "DELETE /api/v1/me/restriction", "DELETE /api/v1/me"]
         runs = [
             ("staff", staff, None, [sign_out]),
             ("organisation", organisation, organisation_operations, None),
-            ("tenant", tenant, None, [sign_out]),
+            ("tenant", tenant, None, [sign_out] + rights),
             ("sign-out", signing_out, [sign_out], None),
+            ("rights", sign_in(url, rights_email, password), rights, None),
         ]
         failures, total = [], 0
         for name, token, include, exclude in runs:

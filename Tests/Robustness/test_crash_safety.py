@@ -10,6 +10,7 @@ import os
 import pathlib
 import random
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -148,6 +149,95 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
         # Printed at the end of the run: .ci/run collects this line into its summary.
         summary(f"crash safety: {RUNS} SIGKILL runs ({counts['upload']} uploads, {counts['delete']} deletions, "
                 f"{counts['review']} reviews, seed {SEED}), {len(acknowledged)} documents at the end, all consistent")
+    finally:
+        if server is not None:
+            server.stop()
+        if os.environ.get("DOSSIER_KEEP_DATA"):
+            print(f"crash safety: data and server.log kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+ERASURE_RUNS = int(os.environ.get("CRASH_ERASURE_RUNS", "8"))
+
+
+def test_sigkill_during_an_erasure_leaves_no_half_erased_person():
+    """A tenant with documents and a guarantor deletes their account and the server is killed at a
+    random moment. Started again, the person is either whole (every document reads back) or gone:
+    no account, the erasure recorded and finished (their key destroyed), `dossier verify` clean.
+    An erasure the server acknowledged is always the second."""
+    rng = random.Random(SEED + 1)
+    binary = _binary()
+    root = tempfile.mkdtemp(prefix="dossier-crash-erasure-")
+    data_dir = os.path.join(root, "data")
+    env = dict(os.environ, DOSSIER_DATA_DIR=data_dir, DATABASE_URL="")
+    server = None
+    pdf = (UPLOADS / "payslip.pdf").read_bytes()
+    digest = hashlib.sha256(pdf).hexdigest()
+    outcomes = {"whole": 0, "erased": 0}
+    try:
+        server = Server(binary, data_dir, free_port())
+        catalogue = requests.get(server.url + "/api/v1/catalogue/documents", timeout=30).json()
+        type_id = next(entry["id"] for entry in catalogue if not entry["forbidden"] and "tenant" in entry["for"])
+        for run in range(ERASURE_RUNS):
+            email = f"crash-erase-{run}@example.org"
+            answer = requests.post(server.url + "/api/v1/accounts", json={"email": email, "password": PASSWORD, "firstName": "Kim",
+                                                                         "lastName": "Crash", "language": "en"}, timeout=30)
+            assert answer.status_code == 201, answer.text
+            link = server.wait_for_link(email, "/verify-email")
+            assert requests.post(server.url + "/api/v1/accounts/verify", json={"token": link}, timeout=30).status_code == 200
+            tenant = {"Authorization": "Bearer " + requests.post(server.url + "/api/v1/sessions", json={"email": email, "password": PASSWORD},
+                                                                 timeout=30).json()["token"]}
+            for _ in range(2):
+                body, content_type = pdf_upload(type_id, pdf)
+                reply = requests.post(server.url + "/api/v1/me/documents", data=body, headers={**tenant, "Content-Type": content_type}, timeout=60)
+                assert reply.status_code == 201, reply.text
+            added = requests.post(server.url + "/api/v1/me/guarantors", headers=tenant, json={"kind": "guarantor", "name": "Paul Garant"}, timeout=30)
+            assert added.status_code == 201, added.text
+            delay = rng.uniform(0.0, 0.12)
+            outcome = {}
+
+            def erase():
+                try:
+                    outcome["status"] = requests.delete(server.url + "/api/v1/me", headers=tenant, timeout=30).status_code
+                except requests.RequestException:
+                    outcome["cut"] = True
+
+            worker = threading.Thread(target=erase)
+            worker.start()
+            time.sleep(delay)
+            server.process.kill()
+            server.process.wait(timeout=30)
+            worker.join(timeout=30)
+            server.start()
+            what = f"erasure run {run + 1} (killed after {delay * 1000:.0f} ms, seed {SEED})"
+            verified = run_cli(binary, env, "verify")
+            assert verified.returncode == 0, f"{what}: dossier verify failed:\n{verified.stdout}\n{verified.stderr}"
+            signed_in = requests.post(server.url + "/api/v1/sessions", json={"email": email, "password": PASSWORD}, timeout=30)
+            if signed_in.status_code in (200, 201):
+                assert outcome.get("status") != 200, f"{what}: the erasure was acknowledged but the account is still there"
+                auth = {"Authorization": "Bearer " + signed_in.json()["token"]}
+                listed = requests.get(server.url + "/api/v1/me/documents", headers=auth, timeout=30).json()
+                assert len(listed) == 2, f"{what}: half erased: {len(listed)} documents left"
+                for entry in listed:
+                    content = requests.get(server.url + f"/api/v1/me/documents/{entry['id']}/content", headers=auth, timeout=30)
+                    assert content.status_code == 200 and hashlib.sha256(content.content).hexdigest() == digest, f"{what}: a document no longer reads"
+                guarantors = requests.get(server.url + "/api/v1/me/guarantors", headers=auth, timeout=30).json()
+                assert len(guarantors) == 1, f"{what}: half erased: {len(guarantors)} guarantors left"
+                outcomes["whole"] += 1
+            else:
+                assert signed_in.status_code == 401, f"{what}: sign-in answered {signed_in.status_code}"
+                with sqlite3.connect(os.path.join(data_dir, "dossier.sqlite")) as data:
+                    assert data.execute("SELECT count(*) FROM accounts WHERE email_key = ?", (email,)).fetchone()[0] == 0
+                    erasures = data.execute("SELECT subject, completed_at FROM erasures").fetchall()
+                with sqlite3.connect(os.path.join(data_dir, "keys.sqlite")) as keys:
+                    for subject, completed in erasures:
+                        assert completed is not None, f"{what}: an erasure was left unfinished after the restart"
+                        live = keys.execute("SELECT count(*) FROM subject_keys WHERE subject = ? AND wrapped_key IS NOT NULL", (subject,)).fetchone()[0]
+                        assert live == 0, f"{what}: an erased person's key survived"
+                outcomes["erased"] += 1
+        summary(f"crash safety: {ERASURE_RUNS} SIGKILL runs during erasures ({outcomes['erased']} erased, {outcomes['whole']} whole, "
+                f"none half-erased; seed {SEED})")
     finally:
         if server is not None:
             server.stop()

@@ -62,8 +62,10 @@ public enum ErasurePlan {
     }
 
     /// The receipt for erasing `items` at `now`.
+    /// `counts`: how many items of a kind go, where the items listed are fewer (the access view
+    /// lists the latest connections only).
     public static func receipt(reference: String, items: [AccessReport.Item], register: Register, subject: String?, at now: Date,
-                               language: Language) -> Receipt {
+                               language: Language, counts known: [String: Int] = [:]) -> Receipt {
         let words = Wording(language)
         let rights = RightsWording(language)
         let categoryNames = Dictionary(register.categories.map { ($0.id, $0.name[language]) }) { first, _ in first }
@@ -91,6 +93,7 @@ public enum ErasurePlan {
         }
         var counts: [String: Int] = [:]
         for item in items { counts[item.kind, default: 0] += 1 }
+        counts.merge(known.filter { $0.value > 0 }) { listed, known in max(listed, known) }
         let order = ["account", "profile", "document", "guarantor", "application", "share", "share-accesses", "certificate", "connection", "message"]
         let erased = counts.sorted { (order.firstIndex(of: $0.key) ?? order.count, $0.key) < (order.firstIndex(of: $1.key) ?? order.count, $1.key) }
             .map { Erased(kind: $0.key, label: rights.erasedKind($0.key), count: $0.value) }

@@ -15,8 +15,10 @@ public enum RestrictionRules {
         // The person's rights: access and portability, restriction itself, erasure, objection, consent.
         "data.exported", "restriction.requested", "restriction.lifted", "account.erased", "objection.recorded",
         "consent.given", "consent.withdrawn",
-        // Less processing, never more.
-        "share.revoked", "share.paused", "certificate.revoked", "application.left",
+        // Less processing, never more: closing a link (or locking it after wrong access codes),
+        // revoking a certificate, leaving a household, discarding what was built on an address
+        // before its owner proved it.
+        "share.revoked", "share.paused", "share.locked", "certificate.revoked", "application.left", "file.discarded",
         // Duties owed to others about the data: telling recipients (Art. 19) and guarantors (Art. 14).
         "share.recipient-notified", "guarantor.notified",
     ]

@@ -40,19 +40,19 @@ public struct RightsWording: Sendable {
 
     // Erasure (Art. 17).
     public var archivedWhat: String {
-        fr ? "la preuve que votre compte a existé : vos nom, prénom, adresse électronique et coordonnées, les dates d'ouverture, de dernière activité et de suppression ; chiffrée, accessible au seul délégué sur motif écrit"
-           : "the proof that your account existed: your names, email address and contact details, the dates of opening, last activity and erasure; encrypted, readable by the DPO alone for a stated reason"
+        fr ? "la preuve que votre compte a existé : vos nom, prénom et adresse électronique, les coordonnées et la date de naissance de votre profil, le nom et les coordonnées de vos garants, les dates d'ouverture, de dernière activité et de suppression ; chiffrée sous une clé propre, réservée au délégué sur motif écrit"
+           : "the proof that your account existed: your names and email address, your profile's contact details and date of birth, your guarantors' names and contact details, the dates of opening, last activity and erasure; encrypted under a key of its own, for the DPO alone, for a stated reason"
     }
     public var requestRecordWhat: String {
         fr ? "la trace de cette demande : sa date et ce reçu (sans vos données)" : "the record of this request: its date and this receipt (without your data)"
     }
     public var auditTrailWhat: String {
-        fr ? "le journal d'audit des actions sur votre compte, sous un identifiant pseudonyme que plus rien ne relie à vous"
-           : "the audit trail of actions on your account, under a pseudonymous identifier nothing links to you any more"
+        fr ? "le journal d'audit des actions sur votre compte, sous un identifiant pseudonyme que seule l'archive ci-dessus relie à vous, tant qu'elle est conservée"
+           : "the audit trail of actions on your account, under a pseudonymous identifier that only the archive above links to you, while it is kept"
     }
     public func erasedKind(_ kind: String) -> String {
         switch kind {
-        case "account": fr ? "Compte (identité, adresse, mot de passe, sessions)" : "Account (identity, address, password, sessions)"
+        case "account": fr ? "Compte (mot de passe, sessions, liens de connexion ; votre identité va à l'archive)" : "Account (password, sessions, sign-in links; your identity goes to the archive)"
         case "profile": fr ? "Profil de locataire" : "Tenant profile"
         case "document": fr ? "Pièces justificatives et leurs fichiers (clés détruites)" : "Supporting documents and their files (keys destroyed)"
         case "guarantor": fr ? "Garants" : "Guarantors"

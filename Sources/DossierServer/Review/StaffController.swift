@@ -27,8 +27,8 @@ struct StaffController: RouteCollection {
 
     /// Documents awaiting review, oldest first.
     static func queue(req: Request) async throws -> [QueueEntry] {
-        let pending = try await reviewable(Document.query(on: req.db).filter(\.$status == .pending).with(\.$account).with(\.$files)
-            .sort(\.$createdAt).limit(500).all(), on: req.db)
+        let pending = try await reviewable(Document.query(on: req.db).filter(\.$status == .pending), on: req.db).with(\.$account).with(\.$files)
+            .sort(\.$createdAt).limit(500).all()
         try await auditQueueRead(pending, by: try req.requireAuthenticated().account, req: req)
         return try pending.map {
             QueueEntry(document: try $0.requireID(), type: $0.type, category: $0.category, tenant: try $0.account.requireID(),
@@ -47,11 +47,12 @@ struct StaffController: RouteCollection {
         try await reviewRead(try await document(req), by: try req.requireAuthenticated().account, req: req)
     }
 
-    /// The documents of `documents` that may be reviewed: not those of someone who restricted
-    /// processing (the audit trail would refuse reading them, `RestrictionGuard`).
-    static func reviewable(_ documents: [Document], on database: any Database) async throws -> [Document] {
-        let restricted = try await RestrictionService.restricted(among: Array(Set(documents.map(\.subject))), on: database)
-        return restricted.isEmpty ? documents : documents.filter { !restricted.contains($0.subject) }
+    /// `query` narrowed to documents that may be reviewed: not those of someone who restricted
+    /// processing (the audit trail would refuse reading them, `RestrictionGuard`); before the
+    /// queue's limit, so that restricted files cannot crowd the others out.
+    static func reviewable(_ query: QueryBuilder<Document>, on database: any Database) async throws -> QueryBuilder<Document> {
+        let restricted = try await RestrictionService.allRestricted(on: database)
+        return restricted.isEmpty ? query : query.filter(\.$subject !~ restricted)
     }
 
     /// The queue shows names and document types: one audit entry per person shown.

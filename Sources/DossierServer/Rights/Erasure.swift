@@ -21,19 +21,23 @@ final class ErasureRecord: Model, @unchecked Sendable {
     /// Subjects whose keys are still to destroy, as JSON; nil once they are.
     @OptionalField(key: "pending_subjects") var pendingSubjects: String?
     @OptionalField(key: "completed_at") var completedAt: Date?
+    /// The key the receipt and the recipients' notices are sealed with, destroyed once they are
+    /// sent; nil then.
+    @OptionalField(key: "mail_subject") var mailSubject: String?
     /// When the register lets this record go.
     @Field(key: "keep_until") var keepUntil: Date
 
-    var properties: [any AnyProperty] { [$id, $subject, $erasedAt, $receipt, $pendingSubjects, $completedAt, $keepUntil] }
+    var properties: [any AnyProperty] { [$id, $subject, $erasedAt, $receipt, $pendingSubjects, $completedAt, $mailSubject, $keepUntil] }
 
     init() {}
 
-    init(id: UUID, subject: String, erasedAt: Date, receipt: String, pendingSubjects: [String], keepUntil: Date) {
+    init(id: UUID, subject: String, erasedAt: Date, receipt: String, pendingSubjects: [String], mailSubject: String?, keepUntil: Date) {
         self.id = id
         self.subject = subject
         self.erasedAt = erasedAt
         self.receipt = receipt
         self.pendingSubjects = String(decoding: (try? JSONEncoder().encode(pendingSubjects)) ?? Data("[]".utf8), as: UTF8.self)
+        self.mailSubject = mailSubject
         self.keepUntil = keepUntil
     }
 

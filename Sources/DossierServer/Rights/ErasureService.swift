@@ -1,6 +1,7 @@
 import DossierCore
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
 /// The right to erasure (GDPR Art. 17): deleting an account erases everything the register does
@@ -72,16 +73,21 @@ struct ErasureService: Sendable {
         // sent after the person's key is gone (and their text erased once sent, as all mail).
         let mailSubject = UUID().uuidString.lowercased()
         let (receipt, blobs) = try await services.audit.transaction(on: database) { db, audit -> (ErasurePlan.Receipt, [String]) in
-            // Read again under the write lock: a second erasure finds nothing.
+            // Read again under the account's row lock: a second erasure finds nothing.
+            try await Self.lockAccount(accountID, on: db)
             guard let current = try await Account.find(accountID, on: db) else { throw Abort(.notFound, reason: words.alreadyErased) }
             if current.organisationAdmin, let organisationID = current.$organisation.id {
+                // Under the organisation's lock: two administrators leaving at once keep one.
+                try await OrganisationService.lock(organisationID, on: db)
                 let admins = try await Account.query(on: db).filter(\.$organisation.$id == organisationID).filter(\.$organisationAdmin == true).count()
                 guard admins > 1 else { throw Abort(.conflict, reason: words.lastAdminCannotErase) }
             }
             let items = try await AccessService(database: db, services: services, logger: logger).items(of: current, language: language)
             let subjectRole = Self.registerSubject(of: current)
+            // The access view lists the latest connections; all of them go.
+            let connections = try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).count()
             let receipt = ErasurePlan.receipt(reference: reference.uuidString.lowercased(), items: items, register: register,
-                                              subject: subjectRole, at: now, language: language)
+                                              subject: subjectRole, at: now, language: language, counts: ["connection": connections])
             var subjects: Set<String> = [current.subject]
             // What the register keeps goes to the archive, under a key of the archive entry's own.
             let archived = ErasurePlan.archived(items, register: register, subject: subjectRole, at: now)
@@ -109,12 +115,14 @@ struct ErasureService: Sendable {
             subjects.formUnion(documents.map(\.subject))
             subjects.formUnion(shares.map(\.subject))
             subjects.formUnion(certificates.map(\.subject))
-            // The household: the person leaves it; an application left with nobody goes.
+            // The household: the person leaves it; an application left with no approved member
+            // goes, with the requests to join it nobody could approve any more.
             let memberships = try await ApplicationMember.query(on: db).filter(\.$account.$id == accountID).all()
             try await ApplicationMember.query(on: db).filter(\.$account.$id == accountID).delete()
             for membership in memberships {
                 let applicationID = membership.$application.id
-                if try await ApplicationMember.query(on: db).filter(\.$application.$id == applicationID).count() == 0 {
+                if try await ApplicationMember.query(on: db).filter(\.$application.$id == applicationID).filter(\.$approvedAt != nil).count() == 0 {
+                    try await ApplicationMember.query(on: db).filter(\.$application.$id == applicationID).delete()
                     try await RentalApplication.query(on: db).filter(\.$id == applicationID).delete()
                 }
             }
@@ -144,6 +152,12 @@ struct ErasureService: Sendable {
                     .filter(\.$invitedBy == current.subject).delete()
                 try await OrganisationService.dropQueuedInvitations(to: sent.map(\.email), of: organisationID, on: db)
             }
+            // Invitations to the person's address, from any organisation.
+            let invitations = try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).all()
+            try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).delete()
+            for invitation in invitations {
+                try await OrganisationService.dropQueuedInvitations(to: [invitation.email], of: invitation.$organisation.id, on: db)
+            }
             try await current.delete(on: db)
             // The receipt, mailed to the address the account had, and kept as the request's record.
             try await services.mailer.enqueue(.erasureReceipt(receipt), to: current.email, language: language, subject: mailSubject,
@@ -151,15 +165,21 @@ struct ErasureService: Sendable {
             let record = receipt.kept.first { $0.category.id == ErasureRecord.dataCategory }?.until ?? RetentionPeriod(5, .year).added(to: now)
             try await ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
                                     receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
-                                    pendingSubjects: subjects.sorted(), keepUntil: record).create(on: db)
+                                    pendingSubjects: subjects.sorted(), mailSubject: mailSubject, keepUntil: record).create(on: db)
             audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose,
                                     details: Dictionary(receipt.erased.map { ($0.kind, "\($0.count)") }) { first, _ in first }
                                         .merging(["erasure": reference.uuidString.lowercased()]) { first, _ in first }),
                          by: current.subject)
             return (receipt, blobs)
         }
-        // Keys once the rows that named them are gone for good; blobs after.
-        try await Self.finish(reference, services: services, on: database)
+        // Keys once the rows that named them are gone for good; blobs after. The erasure is
+        // committed: should the key store not answer now, the server finishes it within the
+        // minute (`finishPending`), and the person gets their receipt all the same.
+        do {
+            try await Self.finish(reference, services: services, on: database)
+        } catch {
+            logger.error("erasure \(reference): keys left for the background loop: \(String(reflecting: error))")
+        }
         try? await BlobJournal.completeDeletion(of: blobs, blobs: services.blobs, on: database)
         return receipt
     }
@@ -179,6 +199,15 @@ struct ErasureService: Sendable {
         return ArchivedIdentity(account: try account.requireID(), email: account.email, firstName: account.firstName, lastName: account.lastName,
                                 createdAt: account.createdAt, lastActivityAt: account.lastActivityAt, erasedAt: now,
                                 profile: profile, guarantors: guarantors)
+    }
+
+    /// The account's row, locked until the transaction ends (PostgreSQL; SQLite's transactions
+    /// are serialised by the write lock already): an erasure and a restriction of one account,
+    /// or two of either, run one after the other.
+    static func lockAccount(_ id: UUID, on db: any Database) async throws {
+        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+            try await sql.raw("SELECT 1 FROM \(ident: Account.schema) WHERE \(ident: "id") = \(bind: id) FOR UPDATE").run()
+        }
     }
 
     /// Destroys the keys an erasure left to destroy, and marks it complete.
@@ -207,8 +236,21 @@ struct ErasureService: Sendable {
             try await services.vault.shred(entry.subject)
             try await entry.delete(on: database)
         }
+        // The key of the receipt and the recipients' notices, once none is waiting to be sent.
+        for record in try await ErasureRecord.query(on: database).filter(\.$mailSubject != nil).filter(\.$completedAt != nil).all() {
+            guard let subject = record.mailSubject else { continue }
+            let waiting = try await OutboxMessage.query(on: database).filter(\.$subject == subject).filter(\.$sentAt == nil)
+                .filter(\.$failedAt == nil).count()
+            guard waiting == 0 else { continue }
+            try await services.vault.shred(subject)
+            record.mailSubject = nil
+            try await record.save(on: database)
+        }
         let records = try await ErasureRecord.query(on: database).filter(\.$keepUntil <= now).filter(\.$completedAt != nil).all()
-        for record in records { try await record.delete(on: database) }
+        for record in records {
+            if let subject = record.mailSubject { try await services.vault.shred(subject) }
+            try await record.delete(on: database)
+        }
         return due.count + records.count
     }
 }

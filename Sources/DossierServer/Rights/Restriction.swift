@@ -93,9 +93,21 @@ struct RestrictionService: Sendable {
     /// Returns the state, and whether it was already so.
     func restrict(_ account: Account, language: Language) async throws -> (State, created: Bool) {
         guard account.role == .tenant else { throw Abort(.conflict, reason: Self.notTenant(language)) }
+        // Whoever signed up with someone else's address must not freeze what its owner will claim.
+        try RentalFileService(database: database, services: services, logger: Logger(label: "restriction")).requireVerified(account, language: language)
         let accountID = try account.requireID()
         let now = services.clock.now
-        return try await services.audit.transaction(on: database) { db, audit in
+        do {
+            return try await restrict(accountID, account, now: now)
+        } catch where (error as? any DatabaseError)?.isConstraintFailure == true {
+            // Restricted by a request made at the same time.
+            return (try await state(of: account), false)
+        }
+    }
+
+    private func restrict(_ accountID: UUID, _ account: Account, now: Date) async throws -> (State, created: Bool) {
+        try await services.audit.transaction(on: database) { db, audit in
+            try await ErasureService.lockAccount(accountID, on: db)
             if let existing = try await RestrictedSubject.query(on: db).filter(\.$account.$id == accountID)
                 .filter(\.$subject == account.subject).first() {
                 return (State(restricted: true, since: existing.requestedAt), false)
@@ -123,7 +135,12 @@ struct RestrictionService: Sendable {
         }
     }
 
-    /// The subjects restricted now, among `subjects` (the review queue leaves them out).
+    /// Every subject restricted now (few: the review queue leaves them out before its limit).
+    static func allRestricted(on database: any Database) async throws -> [String] {
+        try await RestrictedSubject.query(on: database).all().map(\.subject)
+    }
+
+    /// The subjects restricted now, among `subjects` (the inbox leaves them out).
     static func restricted(among subjects: [String], on database: any Database) async throws -> Set<String> {
         guard !subjects.isEmpty else { return [] }
         return Set(try await RestrictedSubject.query(on: database).filter(\.$subject ~~ subjects).all().map(\.subject))

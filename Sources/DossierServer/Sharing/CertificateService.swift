@@ -135,6 +135,11 @@ struct CertificateService: Sendable {
             try await ledger.record([key], at: now)
             return nil
         }
+        // A check reads the tenant's facts and tells them to a third party: not while the tenant
+        // restricts processing (Art. 18; it writes no audit entry for `RestrictionGuard` to refuse).
+        if try await !RestrictionService.restricted(among: [record.subject], on: database).isEmpty {
+            throw ProcessingRestricted(byOwner: false)
+        }
         return record
     }
 

@@ -31,7 +31,10 @@ enum RecipientNotice {
             let received = try await ShareAccess.query(on: db).filter(\.$share.$id == shareID).count() > 0
             guard open || received else { continue }
             let key = ThrottleLedger.Key("art19-notice", shareID.uuidString)
-            guard try await ledger.times(key, since: now - quietPeriod).isEmpty else { continue }
+            // The account's erasure is the last word on a link: told even after another notice.
+            if change != .accountErased {
+                guard try await ledger.times(key, since: now - quietPeriod).isEmpty else { continue }
+            }
             guard try await ledger.times(perTenant, since: now - 86400).count < perTenantPerDay else { break }
             let details = try await services.vault.openJSON(ShareDetails.self, share.sealed, for: share.subject,
                                                             context: Share.detailsContext(shareID))

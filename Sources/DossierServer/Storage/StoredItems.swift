@@ -96,7 +96,7 @@ enum StoredItems {
         // Erasures: the receipt (counts and categories, no personal data) kept as the record of
         // the request; the archive: what the register keeps of an erased account, sealed.
         Table("erasures", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)],
-              columns: ["id", "subject", "erased_at", "receipt", "pending_subjects", "completed_at", "keep_until"]),
+              columns: ["id", "subject", "erased_at", "receipt", "pending_subjects", "completed_at", "mail_subject", "keep_until"]),
         Table("archive_entries", [kept("account", "identification"), kept("services", "identification"), kept("contract-documents", "identification")],
               columns: ["id", "subject", "erasure_id", "purposes", "categories", "sealed", "archived_at", "keep_until"]),
         // Restrictions (Art. 18): which subjects, since when; gone when lifted.

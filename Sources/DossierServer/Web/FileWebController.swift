@@ -372,8 +372,8 @@ struct FileWebController: RouteCollection {
         let language = req.webLanguage
         let catalogue = req.dossier.catalogue
         let typeNames = Dictionary(uniqueKeysWithValues: catalogue.categories.flatMap(\.types).map { ($0.id, $0.name[language]) })
-        let pending = try await StaffController.reviewable(Document.query(on: req.db).filter(\.$status == .pending).with(\.$account)
-            .with(\.$files).with(\.$guarantor).sort(\.$createdAt).limit(200).all(), on: req.db)
+        let pending = try await StaffController.reviewable(Document.query(on: req.db).filter(\.$status == .pending), on: req.db)
+            .with(\.$account).with(\.$files).with(\.$guarantor).sort(\.$createdAt).limit(200).all()
         try await StaffController.auditQueueRead(pending, by: reviewer, req: req)
         let service = RentalFileService(req)
         var rows: [ReviewRow] = []

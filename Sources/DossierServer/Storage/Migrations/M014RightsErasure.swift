@@ -14,6 +14,7 @@ struct M014RightsErasure: AsyncMigration {
             .field("receipt", .string, .required)
             .field("pending_subjects", .string)
             .field("completed_at", .datetime)
+            .field("mail_subject", .string)
             .field("keep_until", .datetime, .required)
             .create()
         try await database.schema(ArchiveEntry.schema)
