@@ -1,5 +1,5 @@
 """The data-subject rights in a real browser: a tenant downloads their export, corrects their
-income, restricts processing (their share link then refuses to serve), lifts the restriction (it
+income, gives consent to newsletters then objects to them, restricts processing (their share link then refuses to serve), lifts the restriction (it
 serves again), and deletes their account with their password, receiving the receipt on the page
 and by email."""
 import email
@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from conftest import screenshot, wait_until_gone
 from test_account_flow import fill
@@ -58,6 +59,15 @@ def test_export_correct_restrict_lift_and_delete(server, browser):
     click(browser, "#share-form button[type=submit]")
     link = browser.find_element(By.ID, "created-link").get_attribute("href")
     assert status(link) == 200
+
+    # Newsletters: consent given, then an objection, which ends it and is upheld at once.
+    browser.get(server.url + "/account?lang=en")
+    click(browser, "li[data-purpose=newsletters] button[type=submit]")
+    assert "given on" in browser.find_element(By.CSS_SELECTOR, "li[data-purpose=newsletters]").text
+    Select(browser.find_element(By.ID, "objection-purpose")).select_by_value("newsletters")
+    click(browser, "#object button[type=submit]")
+    assert "upheld" in browser.find_element(By.ID, "objection-list").text
+    assert "not given" in browser.find_element(By.CSS_SELECTOR, "li[data-purpose=newsletters]").text
 
     # Restriction: the link refuses; the page says since when; lifted, it serves again.
     browser.get(server.url + "/account?lang=en")

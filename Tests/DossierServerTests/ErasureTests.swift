@@ -70,6 +70,10 @@ struct ErasureTests {
             try await app.testing().test(.POST, "api/v1/me/application/join", headers: partner.auth, beforeRequest: { req in
                 try req.content.encode(["code": try #require(joinCode)])
             }, afterResponse: { res in #expect(res.status == .ok) })
+            let partnerID = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "partner@example.org").first()?.id)
+            try await app.testing().test(.POST, "api/v1/me/application/members/\(partnerID)/approve", headers: tenant.auth) { res in
+                #expect(res.status == .ok)
+            }
 
             let account = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "jane.doe@example.org").first())
             let accountID = try account.requireID()

@@ -108,7 +108,7 @@ struct RegisterTruthServerTests {
         }
         #expect(try await BuildCapabilities.ofThisBuild() == Set(Capability.allCases.filter { capability in
             switch capability.implementation {
-            case .route: [.policyPage, .profileRectification, .connectionLog, .shareLinks, .accessReport, .dataExport, .accountDeletion, .restriction].contains(capability)
+            case .route: [.policyPage, .profileRectification, .connectionLog, .shareLinks, .accessReport, .dataExport, .accountDeletion, .restriction, .consentLedger, .objection].contains(capability)
             case .component: BuildCapabilities.components.contains(capability)
             case .always: true
             }

@@ -61,6 +61,16 @@ public enum ErasurePlan {
         return archived
     }
 
+    /// Whether an item is the record of a right exercised, kept by a rule counted from that
+    /// exercise (a consent's withdrawal, an objection, a request answered) rather than erased.
+    public static func keptAsRecord(_ item: AccessReport.Item, register: Register, subject: String?) -> Bool {
+        guard let purpose = register.purpose(item.purpose) else { return false }
+        return !item.categories.isEmpty && item.categories.allSatisfy { category in
+            guard let rule = purpose.rules(for: category, subject: subject).first else { return false }
+            return [.consentWithdrawal, .objection, .requestProcessed].contains(rule.from)
+        }
+    }
+
     /// The receipt for erasing `items` at `now`.
     /// `counts`: how many items of a kind go, where the items listed are fewer (the access view
     /// lists the latest connections only).
@@ -83,6 +93,22 @@ public enum ErasurePlan {
                                  what: rights.archivedWhat, reason: reason(purpose, rule), until: until, readable: true))
             }
         }
+        // Records of rights exercised (consents given and withdrawn, objections) are kept by rules
+        // counted from that exercise, which an erasure does not end: kept, not erased.
+        var records: [String: Kept] = [:]
+        for item in items where Self.keptAsRecord(item, register: register, subject: subject) {
+            guard let purpose = register.purpose(item.purpose) else { continue }
+            for category in item.categories {
+                guard let rule = purpose.rules(for: category, subject: subject).first else { continue }
+                // An erasure withdraws every consent now; an objection counts from its day.
+                let until = rule.keep.added(to: rule.from == .objection ? item.collectedAt : now)
+                let key = "\(item.purpose)/\(category)"
+                if let existing = records[key], existing.until >= until { continue }
+                records[key] = Kept(category: named(category), purpose: .init(id: purpose.id, name: purpose.name[language]),
+                                    what: rights.recordWhat(category), reason: reason(purpose, rule), until: until, readable: true)
+            }
+        }
+        kept += records.sorted { $0.key < $1.key }.map(\.value)
         // The record of this request, and the audit trail's entries about the person: both are
         // kept by the register's rules for them, counted from today.
         for (category, what, readable) in [("rights-requests", rights.requestRecordWhat, true), ("audit-trail", rights.auditTrailWhat, false)] {
@@ -92,7 +118,7 @@ public enum ErasurePlan {
                              what: what, reason: reason(purpose, rule), until: rule.keep.added(to: now), readable: readable))
         }
         var counts: [String: Int] = [:]
-        for item in items { counts[item.kind, default: 0] += 1 }
+        for item in items where !Self.keptAsRecord(item, register: register, subject: subject) { counts[item.kind, default: 0] += 1 }
         counts.merge(known.filter { $0.value > 0 }) { listed, known in max(listed, known) }
         let order = ["account", "profile", "document", "guarantor", "application", "share", "share-accesses", "certificate", "connection", "message"]
         let erased = counts.sorted { (order.firstIndex(of: $0.key) ?? order.count, $0.key) < (order.firstIndex(of: $1.key) ?? order.count, $1.key) }

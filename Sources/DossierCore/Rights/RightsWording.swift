@@ -50,6 +50,17 @@ public struct RightsWording: Sendable {
         fr ? "le journal d'audit des actions sur votre compte, sous un identifiant pseudonyme que seule l'archive ci-dessus relie à vous, tant qu'elle est conservée"
            : "the audit trail of actions on your account, under a pseudonymous identifier that only the archive above links to you, while it is kept"
     }
+    public func recordWhat(_ category: String) -> String {
+        switch category {
+        case "consent-records": fr ? "la trace des consentements que vous avez donnés et retirés (finalité, dates, version de la politique), pour en apporter la preuve"
+            : "the record of the consents you gave and withdrew (purpose, dates, policy version), to prove them"
+        case "objections": fr ? "vos oppositions, et votre adresse sous forme d'empreinte chiffrée sur la liste d'opposition, pour ne plus jamais vous démarcher"
+            : "your objections, and your address as a keyed hash on the objection list, so that you are never prospected again"
+        default: fr ? "la trace de vos demandes" : "the record of your requests"
+        }
+    }
+    public var consent: String { fr ? "Consentement" : "Consent" }
+    public var objection: String { fr ? "Opposition" : "Objection" }
     public func erasedKind(_ kind: String) -> String {
         switch kind {
         case "account": fr ? "Compte (mot de passe, sessions, liens de connexion ; votre identité va à l'archive)" : "Account (password, sessions, sign-in links; your identity goes to the archive)"

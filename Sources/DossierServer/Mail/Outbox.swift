@@ -196,6 +196,7 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                             ("erasures", {
                                 try await ErasureService.finishPending(services: services, on: database)
                                 try await ErasureService.sweepExpired(services: services, on: database, now: now)
+                                try await ConsentService.sweepExpired(on: database, now: now)
                             }),
                         ]
                         for (name, sweep) in sweeps {

@@ -395,6 +395,25 @@ private struct Builder {
                              409: .error("Not a tenant's account")]),
                 "delete": api("Lift the restriction", auth: true, [204: .empty("Lifted"), 409: .error("Nothing is restricted")]),
             ],
+            "/api/v1/me/consents": [
+                "get": api("The consent ledger (GDPR Art. 7): each purpose the register bases on consent, given, withdrawn or never", auth: true,
+                           [200: .json("Each consent purpose", .array(.ref("Consent")))]),
+                "post": api("Give consent to a purpose (recorded with the register's version, to prove it)", body: RightsController.PurposeBody.schema(context),
+                            auth: true, [201: .json("Given now", .ref("Consent")), 200: .json("Already given", .ref("Consent")),
+                                         422: .error("Not a purpose based on consent, or a field is invalid")]),
+            ],
+            "/api/v1/me/consents/{purpose}": ["delete": api("Withdraw consent (Art. 7(3)): as easy as giving it", auth: true,
+                                                            parameters: [["name": "purpose", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[a-z0-9-]{1,60}$"],
+                                                                          "description": "A purpose id of the register"]],
+                                                            [204: .empty("Withdrawn"), 409: .error("Not given"), 422: .error("Not a purpose based on consent")])],
+            "/api/v1/me/objections": [
+                "get": api("The person's objections (GDPR Art. 21)", auth: true, [200: .json("Objections", .array(.ref("Objection")))]),
+                "post": api("Object to a purpose: to direct marketing it is upheld at once and the address joins the objection list (201); "
+                            + "to a purpose of legitimate interests staff review it within the month (202)", body: RightsController.PurposeBody.schema(context),
+                            auth: true, [201: .json("Upheld", .ref("Objection")), 202: .json("To review", .ref("Objection")),
+                                         200: .json("Already made", .ref("Objection")),
+                                         422: .error("No such purpose, or one resting on the contract or the law (no objection applies)")]),
+            ],
             "/api/v1/me/access": ["get": api("Right of access (GDPR Art. 15): every item held about the signed-in person, each with its purpose, "
                                              + "legal bases, data categories, possible recipients, and when it will be deleted or archived (from the register's rules)",
                                              auth: true, [200: .json("What is held", .ref("AccessReport"))])],
@@ -509,6 +528,8 @@ private struct Builder {
                                             parameters: [])],
             "/account/delete": ["get": page("Right to erasure: what deleting the account erases and keeps, and the form to confirm it with the password"),
                                 "post": form("Delete the signed-in account (password confirms); the page shows the receipt", fields: ["password"])],
+            "/account/consents": ["post": form("Give or withdraw consent to a purpose", fields: ["purpose", "action"])],
+            "/account/objections": ["post": form("Object to a purpose", fields: ["purpose"])],
             "/account/restriction": ["post": form("Restrict the processing of the signed-in tenant's data", fields: [])],
             "/account/restriction/lift": ["post": form("Lift the restriction", fields: [])],
             "/account/data": ["get": page("Right of access: everything held about the signed-in person, with purpose, legal basis, recipients and when it will be deleted")],
@@ -626,6 +647,14 @@ private struct Builder {
                 .optional("documentId", .uuid), .optional("documentType", text),
                 .optional("viewer", .object([.required("name", text), .required("organisation", text)])
                     .described("Through a recipient organisation's inbox: the member who looked")),
+            ]),
+            "Consent": .object([
+                .required("purpose", text), .required("name", text), .required("state", .choice(["given", "withdrawn", "never"])),
+                .optional("at", .dateTime), .optional("withdrawal", text.described("How else to withdraw it")),
+            ]),
+            "Objection": .object([
+                .required("purpose", text), .required("name", text), .required("outcome", .choice(["upheld", "to-review"])),
+                .required("at", .dateTime), .optional("dueAt", .dateTime.described("When staff answer, for one to review")),
             ]),
             "Restriction": .object([.required("restricted", .boolean), .optional("since", .dateTime)]),
             "ErasureReceipt": .object([

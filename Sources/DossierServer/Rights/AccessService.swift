@@ -100,6 +100,21 @@ struct AccessService: Sendable {
                                purpose: account.role == .tenant ? ConnectionEvent.purpose : accountPurpose, categories: [ConnectionEvent.dataCategory],
                                collectedAt: event.occurredAt, lastActivity: last))
         }
+        // The consent ledger and objections, by pseudonymous subject (they outlive an erasure).
+        let ledger = try await ConsentRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$position).all()
+        for (purpose, rows) in Dictionary(grouping: ledger, by: \.purpose).sorted(by: { $0.key < $1.key }) {
+            guard let first = rows.first, let last = rows.last else { continue }
+            let name = services.register.register.purpose(purpose)?.name[language] ?? purpose
+            items.append(.init(kind: "consent", id: try first.requireID().uuidString.lowercased(),
+                               label: "\(words.consent): \(name) (\(last.action.rawValue))", purpose: ConsentRecord.purpose,
+                               categories: [ConsentRecord.dataCategory], collectedAt: first.occurredAt, lastActivity: last.occurredAt))
+        }
+        for objection in try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$occurredAt).all() {
+            let name = services.register.register.purpose(objection.purpose)?.name[language] ?? objection.purpose
+            items.append(.init(kind: "objection", id: try objection.requireID().uuidString.lowercased(), label: "\(words.objection): \(name)",
+                               purpose: ObjectionRecord.purpose, categories: [ObjectionRecord.dataCategory],
+                               collectedAt: objection.occurredAt, lastActivity: last))
+        }
         for message in try await OutboxMessage.query(on: database).filter(\.$account.$id == accountID).all() {
             items.append(.init(kind: "message", id: try message.requireID().uuidString.lowercased(), label: words.message,
                                purpose: accountPurpose, categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))

@@ -88,6 +88,10 @@ struct ErasureService: Sendable {
             let connections = try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).count()
             let receipt = ErasurePlan.receipt(reference: reference.uuidString.lowercased(), items: items, register: register,
                                               subject: subjectRole, at: now, language: language, counts: ["connection": connections])
+            // Every consent given is withdrawn; the ledger is kept as the register says.
+            for purpose in Set(try await ConsentRecord.query(on: db).filter(\.$subject == current.subject).all().map(\.purpose)) {
+                _ = try await ConsentService.withdraw(purpose, of: current.subject, source: "erasure", services: services, audit: audit, on: db)
+            }
             var subjects: Set<String> = [current.subject]
             // What the register keeps goes to the archive, under a key of the archive entry's own.
             let archived = ErasurePlan.archived(items, register: register, subject: subjectRole, at: now)

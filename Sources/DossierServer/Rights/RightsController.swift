@@ -12,6 +12,11 @@ struct RightsController: RouteCollection {
         me.get("restriction", use: Self.restriction).access(.signedIn)
         me.post("restriction", use: Self.restrict).access(.signedIn)
         me.delete("restriction", use: Self.lift).access(.signedIn)
+        me.get("consents", use: Self.consents).access(.signedIn)
+        me.post("consents", use: Self.giveConsent).access(.signedIn)
+        me.delete("consents", ":purpose", use: Self.withdrawConsent).access(.signedIn)
+        me.get("objections", use: Self.objections).access(.signedIn)
+        me.post("objections", use: Self.object).access(.signedIn)
         let web = routes.grouped(WebSessionMiddleware(), CSRFMiddleware())
         web.get("account", "data", use: Self.page).access(.signedIn)
         // A form (POST, CSRF token): another site cannot make a browser export (and use up its
@@ -21,6 +26,81 @@ struct RightsController: RouteCollection {
         web.post("account", "delete", use: Self.webErase).access(.signedIn)
         web.post("account", "restriction", use: Self.webRestrict).access(.signedIn)
         web.post("account", "restriction", "lift", use: Self.webLift).access(.signedIn)
+        web.post("account", "consents", use: Self.webConsent).access(.signedIn)
+        web.post("account", "objections", use: Self.webObject).access(.signedIn)
+    }
+
+    // MARK: Consents (Art. 7) and objections (Art. 21)
+
+    struct PurposeBody: Content {
+        var purpose: String
+    }
+
+    static func consents(req: Request) async throws -> [ConsentService.ConsentState] {
+        let account = try req.requireAuthenticated().account
+        return try await ConsentService(req).consents(of: account, language: account.language)
+    }
+
+    /// 201 when given now, 200 when it already was.
+    static func giveConsent(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let body = try req.decodeBody(PurposeBody.self, language: account.language)
+        let (state, created) = try await ConsentService(req).give(account, purpose: body.purpose, language: account.language)
+        return try await state.encodeResponse(status: created ? .created : .ok, for: req)
+    }
+
+    static func withdrawConsent(req: Request) async throws -> HTTPStatus {
+        let account = try req.requireAuthenticated().account
+        let purpose = req.parameters.get("purpose") ?? ""
+        try await ConsentService(req).withdraw(account, purpose: purpose, language: account.language)
+        return .noContent
+    }
+
+    static func objections(req: Request) async throws -> [ConsentService.ObjectionState] {
+        let account = try req.requireAuthenticated().account
+        return try await ConsentService(req).objections(of: account, language: account.language)
+    }
+
+    /// 201 upheld (direct marketing) or 202 to review (legitimate interests); 200 when already made.
+    static func object(req: Request) async throws -> Response {
+        let account = try req.requireAuthenticated().account
+        let body = try req.decodeBody(PurposeBody.self, language: account.language)
+        let (state, created) = try await ConsentService(req).object(account, purpose: body.purpose, language: account.language)
+        let status: HTTPStatus = !created ? .ok : state.outcome == ObjectionRules.Outcome.upheld.rawValue ? .created : .accepted
+        return try await state.encodeResponse(status: status, for: req)
+    }
+
+    struct ConsentForm: Content {
+        var purpose: String?
+        /// "give" or "withdraw".
+        var action: String?
+    }
+
+    static func webConsent(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        let form = (try? req.content.decode(ConsentForm.self)) ?? ConsentForm()
+        let service = ConsentService(req)
+        do {
+            switch form.action {
+            case "withdraw": try await service.withdraw(account, purpose: form.purpose ?? "", language: req.webLanguage)
+            case "give": _ = try await service.give(account, purpose: form.purpose ?? "", language: req.webLanguage)
+            default: throw Abort(.unprocessableEntity, reason: req.webLanguage == .fr ? "Action inconnue." : "Unknown action.")
+            }
+        } catch let error as any AbortError where [.conflict, .unprocessableEntity].contains(error.status) {
+            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: error.status)
+        }
+        return req.redirect(to: "/account#consents", redirectType: .normal)
+    }
+
+    static func webObject(req: Request) async throws -> Response {
+        guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
+        let form = (try? req.content.decode(ConsentForm.self)) ?? ConsentForm()
+        do {
+            _ = try await ConsentService(req).object(account, purpose: form.purpose ?? "", language: req.webLanguage)
+        } catch let error as any AbortError where [.conflict, .unprocessableEntity].contains(error.status) {
+            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: error.status)
+        }
+        return req.redirect(to: "/account#objections", redirectType: .normal)
     }
 
     // MARK: Restriction (Art. 18)
@@ -237,5 +317,11 @@ struct RightsController: RouteCollection {
                                           body: Page(generated: ShareWatermark.day(of: report.generatedAt), rows: rows))
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         return response
+    }
+}
+
+extension RightsController.PurposeBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("purpose", Schema.string(maxLength: 100).described("A purpose of the register, by its id (GET /api/v1/register)"))])
     }
 }

@@ -99,6 +99,12 @@ enum StoredItems {
               columns: ["id", "subject", "erased_at", "receipt", "pending_subjects", "completed_at", "mail_subject", "keep_until"]),
         Table("archive_entries", [kept("account", "identification"), kept("services", "identification"), kept("contract-documents", "identification")],
               columns: ["id", "subject", "erasure_id", "purposes", "categories", "sealed", "archived_at", "keep_until"]),
+        // The consent ledger (Art. 7) and objections (Art. 21), by pseudonymous subject: proof
+        // that outlives an erasure for as long as the register keeps it.
+        Table("consents", [kept(ConsentRecord.purpose, ConsentRecord.dataCategory)],
+              columns: ["id", "subject", "purpose", "position", "action", "occurred_at", "policy_version", "source", "keep_until"]),
+        Table("objections", [kept(ObjectionRecord.purpose, ObjectionRecord.dataCategory)],
+              columns: ["id", "subject", "address_index", "purpose", "outcome", "occurred_at", "due_at", "keep_until"]),
         // Restrictions (Art. 18): which subjects, since when; gone when lifted.
         Table("restrictions", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)], columns: ["id", "account_id", "subject", "requested_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",

@@ -216,6 +216,29 @@ struct WebController: RouteCollection {
         /// A tenant's rights on the page: restriction (and since when).
         var tenant: Bool
         var restrictedSince: String?
+        /// Consents (Art. 7) and objections (Art. 21).
+        var consents: [ConsentRow]
+        var objections: [ObjectionRow]
+        var objectable: [Option]
+
+        struct ConsentRow: Encodable {
+            var purpose: String
+            var name: String
+            var given: Bool
+            var at: String?
+        }
+
+        struct ObjectionRow: Encodable {
+            var name: String
+            var upheld: Bool
+            var at: String
+            var dueAt: String?
+        }
+
+        struct Option: Encodable {
+            var id: String
+            var name: String
+        }
 
         struct Connection: Encodable {
             var when: String
@@ -236,6 +259,8 @@ struct WebController: RouteCollection {
         formatter.dateFormat = "d MMM yyyy, HH:mm:ss 'UTC'"
         let events = try await ConnectionEvent.query(on: req.db).filter(\.$account.$id == account.requireID())
             .sort(\.$occurredAt, .descending).limit(50).all()
+        let consents = ConsentService(req)
+        let objections = try await consents.objections(of: account, language: req.webLanguage)
         let body = AccountPage(
             firstName: account.firstName, lastName: account.lastName, email: account.email, role: account.role.rawValue,
             verified: account.emailVerifiedAt != nil,
@@ -246,7 +271,17 @@ struct WebController: RouteCollection {
             },
             connectionsRetention: ConnectionEvent.retention(in: req.register, language: req.webLanguage),
             tenant: account.role == .tenant,
-            restrictedSince: try await RestrictionService(req).state(of: account).since.map(ShareWatermark.day(of:))
+            restrictedSince: try await RestrictionService(req).state(of: account).since.map(ShareWatermark.day(of:)),
+            consents: try await consents.consents(of: account, language: req.webLanguage).map {
+                .init(purpose: $0.purpose, name: $0.name, given: $0.state == "given", at: $0.at.map(ShareWatermark.day(of:)))
+            },
+            objections: objections.map {
+                .init(name: $0.name, upheld: $0.outcome == ObjectionRules.Outcome.upheld.rawValue, at: ShareWatermark.day(of: $0.at),
+                      dueAt: $0.dueAt.map(ShareWatermark.day(of:)))
+            },
+            objectable: req.register.purposes.filter { purpose in
+                ObjectionRules.outcome(for: purpose) != nil && !objections.contains { $0.purpose == purpose.id }
+            }.map { .init(id: $0.id, name: $0.name[req.webLanguage]) }
         )
         return try await req.page("account", titleKey: "account", body: body)
     }

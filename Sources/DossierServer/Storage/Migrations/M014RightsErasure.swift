@@ -1,7 +1,7 @@
 import Fluent
 import SQLKit
 
-/// Restriction (GDPR Art. 18): the restricted subjects. Erasure (Art. 17): the record of each erasure, with the keys still to destroy after a
+/// Consents (Art. 7) and objections (Art. 21); restriction (Art. 18): the restricted subjects. Erasure (Art. 17): the record of each erasure, with the keys still to destroy after a
 /// crash, and the restricted archive of what the register obliges the service to keep.
 struct M014RightsErasure: AsyncMigration {
     var name: String { "M014RightsErasure" }
@@ -34,7 +34,34 @@ struct M014RightsErasure: AsyncMigration {
             .field("requested_at", .datetime, .required)
             .unique(on: "subject")
             .create()
+        try await database.schema(ConsentRecord.schema)
+            .id()
+            .field("subject", .string, .required)
+            .field("purpose", .string, .required)
+            .field("position", .int, .required)
+            .field("action", .string, .required)
+            .field("occurred_at", .datetime, .required)
+            .field("policy_version", .string, .required)
+            .field("source", .string, .required)
+            .field("keep_until", .datetime)
+            .unique(on: "subject", "purpose", "position")
+            .create()
+        try await database.schema(ObjectionRecord.schema)
+            .id()
+            .field("subject", .string, .required)
+            .field("address_index", .string, .required)
+            .field("purpose", .string, .required)
+            .field("outcome", .string, .required)
+            .field("occurred_at", .datetime, .required)
+            .field("due_at", .datetime)
+            .field("keep_until", .datetime, .required)
+            .unique(on: "subject", "purpose")
+            .create()
         if let sql = database as? any SQLDatabase {
+            try await sql.raw("CREATE INDEX consents_keep_until_subject ON consents (subject)").run()
+            try await sql.raw("CREATE INDEX consents_keep_until ON consents (keep_until)").run()
+            try await sql.raw("CREATE INDEX objections_address ON objections (address_index, purpose)").run()
+            try await sql.raw("CREATE INDEX objections_keep_until ON objections (keep_until)").run()
             try await sql.raw("CREATE INDEX restrictions_account ON restrictions (account_id)").run()
             // The sweeps read what is due, and what is pending.
             try await sql.raw("CREATE INDEX erasures_keep_until ON erasures (keep_until)").run()
@@ -44,6 +71,8 @@ struct M014RightsErasure: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
+        try await database.schema(ObjectionRecord.schema).delete()
+        try await database.schema(ConsentRecord.schema).delete()
         try await database.schema(RestrictedSubject.schema).delete()
         try await database.schema(ArchiveEntry.schema).delete()
         try await database.schema(ErasureRecord.schema).delete()

@@ -1,0 +1,250 @@
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+
+/// The consent ledger (GDPR Art. 7): each consent given or withdrawn, by purpose, append-only,
+/// kept to prove it (the register's consent-management purpose: 5 years from the withdrawal).
+/// Rows name the person by their pseudonymous subject, not their account: the proof outlives an
+/// erasure.
+final class ConsentRecord: Model, @unchecked Sendable {
+    static let schema = "consents"
+    static let purpose = "consent-management"
+    static let dataCategory = "consent-records"
+
+    enum Action: String, Codable, Sendable {
+        case given, withdrawn
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "subject") var subject: String
+    @Field(key: "purpose") var purpose: String
+    /// The row's place in its purpose's history (1, 2, …): the order, whatever the clock says.
+    @Field(key: "position") var position: Int
+    @Enum(key: "action") var action: Action
+    @Field(key: "occurred_at") var occurredAt: Date
+    /// The register's version the person saw (what they consented to).
+    @Field(key: "policy_version") var policyVersion: String
+    /// How: "account" (the page or the API), "objection", "erasure".
+    @Field(key: "source") var source: String
+    /// Set on withdrawal, on every row of the purpose: the end of the proof.
+    @OptionalField(key: "keep_until") var keepUntil: Date?
+
+    var properties: [any AnyProperty] { [$id, $subject, $purpose, $position, $action, $occurredAt, $policyVersion, $source, $keepUntil] }
+
+    init() {}
+
+    init(subject: String, purpose: String, position: Int, action: Action, at date: Date, policyVersion: String, source: String) {
+        self.subject = subject
+        self.purpose = purpose
+        self.position = position
+        self.action = action
+        occurredAt = date
+        self.policyVersion = policyVersion
+        self.source = source
+    }
+}
+
+/// An objection (GDPR Art. 21). To direct marketing it is upheld at once and the address joins
+/// the objection list (a keyed hash of it, kept 5 years as the register says, erasure or not);
+/// to a purpose of legitimate interests it waits for staff's review, due within the month.
+final class ObjectionRecord: Model, @unchecked Sendable {
+    static let schema = "objections"
+    static let purpose = "rights-requests"
+    static let dataCategory = "objections"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "subject") var subject: String
+    /// The address as a keyed hash (`KeyVault.recipientIndex`): enough to leave it out of a
+    /// mailing, nothing for whoever reads the database.
+    @Field(key: "address_index") var addressIndex: String
+    @Field(key: "purpose") var purpose: String
+    @Field(key: "outcome") var outcome: String
+    @Field(key: "occurred_at") var occurredAt: Date
+    @OptionalField(key: "due_at") var dueAt: Date?
+    @Field(key: "keep_until") var keepUntil: Date
+
+    var properties: [any AnyProperty] { [$id, $subject, $addressIndex, $purpose, $outcome, $occurredAt, $dueAt, $keepUntil] }
+
+    init() {}
+
+    init(subject: String, addressIndex: String, purpose: String, outcome: ObjectionRules.Outcome, at date: Date, dueAt: Date?, keepUntil: Date) {
+        self.subject = subject
+        self.addressIndex = addressIndex
+        self.purpose = purpose
+        self.outcome = outcome.rawValue
+        occurredAt = date
+        self.dueAt = dueAt
+        self.keepUntil = keepUntil
+    }
+}
+
+/// Consents and objections (the API and the account page share it).
+struct ConsentService: Sendable {
+    let database: any Database
+    let services: DossierServices
+
+    init(_ request: Request) {
+        self.init(database: request.db, services: request.dossier)
+    }
+
+    init(database: any Database, services: DossierServices) {
+        self.database = database
+        self.services = services
+    }
+
+    var register: Register { services.register.register }
+
+    struct ConsentState: Content, Equatable {
+        var purpose: String
+        var name: String
+        /// "given", "withdrawn" or "never".
+        var state: String
+        var at: Date?
+        /// How else to withdraw it, in the register's words.
+        var withdrawal: String?
+    }
+
+    struct ObjectionState: Content, Equatable {
+        var purpose: String
+        var name: String
+        var outcome: String
+        var at: Date
+        var dueAt: Date?
+    }
+
+    static func unknownPurpose(_ language: Language, _ purpose: String) -> String {
+        language == .fr ? "« \(String(purpose.prefix(60))) » n'est pas une finalité fondée sur votre consentement."
+            : "'\(String(purpose.prefix(60)))' is not a purpose based on your consent."
+    }
+
+    /// The state of each consent purpose for the person.
+    func consents(of account: Account, language: Language) async throws -> [ConsentState] {
+        let rows = try await ConsentRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$position).all()
+        return ConsentRules.purposes(in: register).map { purpose in
+            let last = rows.last { $0.purpose == purpose.id }
+            return ConsentState(purpose: purpose.id, name: purpose.name[language], state: last?.action.rawValue ?? "never", at: last?.occurredAt,
+                                withdrawal: purpose.withdrawal?[language])
+        }
+    }
+
+    private func consentPurpose(_ id: String, language: Language) throws -> Purpose {
+        guard let purpose = ConsentRules.purposes(in: register).first(where: { $0.id == id }) else {
+            throw Abort(.unprocessableEntity, reason: Self.unknownPurpose(language, id))
+        }
+        return purpose
+    }
+
+    private static func current(_ purpose: String, of subject: String, on db: any Database) async throws -> ConsentRecord? {
+        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose == purpose)
+            .sort(\.$position, .descending).first()
+    }
+
+    /// Gives consent; returns the state and whether it is new.
+    func give(_ account: Account, purpose id: String, language: Language) async throws -> (ConsentState, created: Bool) {
+        let purpose = try consentPurpose(id, language: language)
+        let now = services.clock.now
+        let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
+            try await ErasureService.lockAccount(try account.requireID(), on: db)
+            let current = try await Self.current(purpose.id, of: account.subject, on: db)
+            if current?.action == .given { return false }
+            try await ConsentRecord(subject: account.subject, purpose: purpose.id, position: (current?.position ?? 0) + 1, action: .given, at: now,
+                                    policyVersion: register.version, source: "account").create(on: db)
+            audit.record(AuditEvent(action: "consent.given", subject: account.subject, purpose: ConsentRecord.purpose,
+                                    details: ["purpose": purpose.id, "version": register.version]), by: account.subject)
+            return true
+        }
+        let state = try await consents(of: account, language: language).first { $0.purpose == purpose.id }!
+        return (state, created)
+    }
+
+    /// Withdraws consent (409 when not given).
+    func withdraw(_ account: Account, purpose id: String, language: Language) async throws {
+        let purpose = try consentPurpose(id, language: language)
+        try await services.audit.transaction(on: database) { db, audit in
+            try await ErasureService.lockAccount(try account.requireID(), on: db)
+            guard try await Self.withdraw(purpose.id, of: account.subject, source: "account", services: services, audit: audit, on: db) else {
+                throw Abort(.conflict, reason: language == .fr ? "Ce consentement n'est pas donné." : "This consent is not given.")
+            }
+        }
+    }
+
+    /// Records a withdrawal in the caller's transaction if the consent is given; says whether it was.
+    static func withdraw(_ purpose: String, of subject: String, source: String, services: DossierServices, audit: AuditLog,
+                         on db: any Database) async throws -> Bool {
+        guard let current = try await current(purpose, of: subject, on: db), current.action == .given else { return false }
+        let register = services.register.register
+        let now = services.clock.now
+        try await ConsentRecord(subject: subject, purpose: purpose, position: current.position + 1, action: .withdrawn, at: now, policyVersion: register.version,
+                                source: source).create(on: db)
+        // The proof is kept as the register says, from the withdrawal.
+        let keep = register.purpose(ConsentRecord.purpose)?.rules(for: ConsentRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)
+        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose == purpose)
+            .set(\.$keepUntil, to: keep.added(to: now)).update()
+        audit.record(AuditEvent(action: "consent.withdrawn", subject: subject, purpose: ConsentRecord.purpose,
+                                details: ["purpose": purpose, "source": source]), by: subject)
+        return true
+    }
+
+    static func notObjectable(_ language: Language, _ purpose: Purpose) -> String {
+        language == .fr
+            ? "« \(purpose.name[language]) » repose sur le contrat ou une obligation légale : l'opposition ne s'y applique pas (art. 21 du RGPD). Vous pouvez supprimer votre compte."
+            : "\"\(purpose.name[language])\" rests on the contract or a legal obligation: the right to object does not apply to it (GDPR Art. 21). You can delete your account."
+    }
+
+    func objections(of account: Account, language: Language) async throws -> [ObjectionState] {
+        try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$occurredAt).all().map { row in
+            ObjectionState(purpose: row.purpose, name: register.purpose(row.purpose)?.name[language] ?? row.purpose, outcome: row.outcome,
+                           at: row.occurredAt, dueAt: row.dueAt)
+        }
+    }
+
+    /// Objects to a purpose; returns the objection and whether it is new.
+    func object(_ account: Account, purpose id: String, language: Language) async throws -> (ObjectionState, created: Bool) {
+        guard let purpose = register.purpose(id) else {
+            throw Abort(.unprocessableEntity, reason: language == .fr ? "Finalité inconnue : « \(String(id.prefix(60))) »." : "No such purpose: '\(String(id.prefix(60)))'.")
+        }
+        guard let outcome = ObjectionRules.outcome(for: purpose) else {
+            throw Abort(.unprocessableEntity, reason: Self.notObjectable(language, purpose))
+        }
+        let now = services.clock.now
+        guard let address = EmailAddress(account.email) else { throw Abort(.conflict, reason: "The account's address is not valid.") }
+        let index = try await services.vault.recipientIndex(address)
+        let keep = register.purpose(ObjectionRecord.purpose)?.rules(for: ObjectionRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)
+        let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
+            try await ErasureService.lockAccount(try account.requireID(), on: db)
+            if try await ObjectionRecord.query(on: db).filter(\.$subject == account.subject).filter(\.$purpose == purpose.id).count() > 0 {
+                return false
+            }
+            try await ObjectionRecord(subject: account.subject, addressIndex: index, purpose: purpose.id, outcome: outcome, at: now,
+                                      dueAt: outcome == .toReview ? ObjectionRules.reviewDeadline.added(to: now) : nil,
+                                      keepUntil: keep.added(to: now)).create(on: db)
+            // Objecting to direct marketing ends any consent to it.
+            if outcome == .upheld {
+                _ = try await Self.withdraw(purpose.id, of: account.subject, source: "objection", services: services, audit: audit, on: db)
+            }
+            audit.record(AuditEvent(action: "objection.recorded", subject: account.subject, purpose: ObjectionRecord.purpose,
+                                    details: ["purpose": purpose.id, "outcome": outcome.rawValue]), by: account.subject)
+            return true
+        }
+        let state = try await objections(of: account, language: language).first { $0.purpose == purpose.id }!
+        return (state, created)
+    }
+
+    /// Whether an address is on the objection list for a purpose (what a mailing checks first).
+    static func objected(_ email: EmailAddress, to purpose: String, services: DossierServices, on db: any Database) async throws -> Bool {
+        let index = try await services.vault.recipientIndex(email)
+        return try await ObjectionRecord.query(on: db).filter(\.$addressIndex == index).filter(\.$purpose == purpose)
+            .filter(\.$outcome == ObjectionRules.Outcome.upheld.rawValue).count() > 0
+    }
+
+    /// Ledger rows and objections whose time is up.
+    @discardableResult
+    static func sweepExpired(on database: any Database, now: Date) async throws -> Int {
+        let consents = try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).count()
+        try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).delete()
+        let objections = try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).count()
+        try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).delete()
+        return consents + objections
+    }
+}
