@@ -54,13 +54,16 @@ struct ConsentTests {
             let upheld = try await Self.send(app, .POST, "api/v1/me/objections", tenant.auth, body: ["purpose": "newsletters"])
             #expect(upheld.status == .created && upheld.json["outcome"] == .string("upheld"))
             #expect(try await Self.send(app, .POST, "api/v1/me/objections", tenant.auth, body: ["purpose": "newsletters"]).status == .ok)
+            // Absolute: no consent afterwards undoes it.
+            #expect(try await Self.send(app, .POST, "api/v1/me/consents", tenant.auth, body: ["purpose": "newsletters"]).status == .conflict)
             #expect(try await ConsentRecord.query(on: app.db).filter(\.$subject == account.subject).sort(\.$position, .descending).first()?.source == "objection")
             let address = try #require(EmailAddress("Jane.Doe@example.org"))
             #expect(try await ConsentService.objected(address, to: "newsletters", services: app.dossier, on: app.db))
             // To a purpose of legitimate interests: staff review it within the month.
             let review = try await Self.send(app, .POST, "api/v1/me/objections", tenant.auth, body: ["purpose": "statistics"])
             #expect(review.status == .accepted && review.json["outcome"] == .string("to-review"))
-            // To the contract: no objection applies.
+            // To a purpose of consent: withdraw it instead. To the contract: no objection applies.
+            #expect(try await Self.send(app, .POST, "api/v1/me/objections", tenant.auth, body: ["purpose": "community"]).status == .unprocessableEntity)
             #expect(try await Self.send(app, .POST, "api/v1/me/objections", tenant.auth, body: ["purpose": "services"]).status == .unprocessableEntity)
             #expect(try await ObjectionRecord.query(on: app.db).count() == 2)
 

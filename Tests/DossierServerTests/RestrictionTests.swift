@@ -57,10 +57,10 @@ struct RestrictionTests {
             #expect(try await SharingTests.get(app, "s/\(token)").status == .forbidden)
             #expect(try await SharingTests.get(app, "s/\(token)/file.zip").status == .forbidden)
             #expect(try await SharingTests.get(app, "s/\(token)/file.pdf").status == .forbidden)
-            // The organisation's inbox no longer lists it, nor opens it; the certificate's check refuses.
+            // The organisation's inbox no longer lists it, nor opens it; the certificate's check answers as for an unknown code.
             #expect(try await OrganisationTests.inbox(app, agency.member).isEmpty)
             #expect(try await SharingTests.get(app, "api/v1/organisation/inbox/\(shareID)", headers: agency.member).status == .forbidden)
-            #expect(try await CertificateTests.check(app, code).status == .forbidden)
+            #expect(try await CertificateTests.check(app, code).status == .notFound)
             // Staff: not in the queue, not readable, no decision.
             try await app.testing().test(.GET, "api/v1/staff/reviews", headers: staff) { res in
                 #expect(res.status == .ok)
@@ -120,6 +120,11 @@ struct RestrictionTests {
             try await app.signUp(email: "squatter@example.org")
             let squatter: HTTPHeaders = ["Authorization": "Bearer \(try await app.signIn(email: "squatter@example.org"))"]
             #expect(try await Self.status(app, .POST, "api/v1/me/restriction", squatter) == .forbidden)
+            // Nor consent or object in its owner's name.
+            #expect(try await Self.status(app, .POST, "api/v1/me/consents", squatter, body: ["purpose": "newsletters"]) == .forbidden)
+            #expect(try await Self.status(app, .POST, "api/v1/me/objections", squatter, body: ["purpose": "newsletters"]) == .forbidden)
+            #expect(try await ConsentRecord.query(on: app.db).count() == 0)
+            #expect(try await ObjectionRecord.query(on: app.db).count() == 0)
             #expect(try await RestrictedSubject.query(on: app.db).count() == 0)
         }
     }

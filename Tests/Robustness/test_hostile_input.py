@@ -33,13 +33,16 @@ JSON_ROUTES = [
     ("POST", "/api/v1/me/shares", True, {"recipient": {"name": "Agence Hostile", "email": "agence@example.org", "kind": "agency"},
                                          "purpose": "Visite"}),
     ("POST", "/api/v1/me/certificates", True, {"rent": 900}),
+    ("POST", "/api/v1/me/consents", True, {"purpose": "newsletters"}),
+    ("POST", "/api/v1/me/objections", True, {"purpose": "newsletters"}),
 ]
 
 
 def state(api):
     """What the tenant's file holds: a refusal must change none of it."""
     seen = {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents",
-                                                  "/api/v1/me/shares", "/api/v1/me/certificates")}
+                                                  "/api/v1/me/shares", "/api/v1/me/certificates", "/api/v1/me/consents",
+                                                  "/api/v1/me/objections", "/api/v1/me/restriction")}
     application = api.send("GET", "/api/v1/me/application")
     seen["application"] = (application.status, application.json())
     return seen

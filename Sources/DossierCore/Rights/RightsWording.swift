@@ -61,6 +61,8 @@ public struct RightsWording: Sendable {
     }
     public var consent: String { fr ? "Consentement" : "Consent" }
     public var objection: String { fr ? "Opposition" : "Objection" }
+    public var consentGiven: String { fr ? "donné" : "given" }
+    public var consentWithdrawn: String { fr ? "retiré" : "withdrawn" }
     public func erasedKind(_ kind: String) -> String {
         switch kind {
         case "account": fr ? "Compte (mot de passe, sessions, liens de connexion ; votre identité va à l'archive)" : "Account (password, sessions, sign-in links; your identity goes to the archive)"

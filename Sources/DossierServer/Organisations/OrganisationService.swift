@@ -146,13 +146,14 @@ struct OrganisationService: Sendable {
     /// newest first, with their tenants. Paused, locked, revoked and expired ones leave the inbox.
     func inbox(of organisation: Organisation, limit: Int = 500) async throws -> [Share] {
         guard let index = organisation.recipientIndex, let confirmed = organisation.addressConfirmedAt else { return [] }
-        let shares = try await Share.query(on: database).filter(\.$recipientIndex == index).filter(\.$createdAt >= confirmed).filter(\.$revokedAt == nil)
+        var query = Share.query(on: database).filter(\.$recipientIndex == index).filter(\.$createdAt >= confirmed).filter(\.$revokedAt == nil)
             .filter(\.$pausedAt == nil).filter(\.$lockedAt == nil).filter(\.$expiresAt > clock.now)
-            .sort(\.$createdAt, .descending).limit(limit).with(\.$account).all()
         // The list shows each tenant's name and purpose, and writes no audit entry: a tenant who
-        // restricted processing (Art. 18) is left out here (opening is refused by the audit trail).
-        let restricted = try await RestrictionService.restricted(among: Array(Set(shares.map(\.subject))), on: database)
-        return restricted.isEmpty ? shares : shares.filter { !restricted.contains($0.subject) }
+        // restricted processing (Art. 18) is left out here, before the limit (opening is refused
+        // by the audit trail).
+        let restricted = try await RestrictionService.allRestricted(on: database)
+        if !restricted.isEmpty { query = query.filter(\.$subject !~ restricted) }
+        return try await query.sort(\.$createdAt, .descending).limit(limit).with(\.$account).all()
     }
 
     /// A link of the inbox, whatever its state; nil for one made to another address (answered

@@ -323,7 +323,7 @@ struct RentalFileController: RouteCollection {
             // A partner who restricted processing (Art. 18) is listed, their file not shown (the
             // audit trail would refuse the read, and the page with it).
             if !isMe, member.isApproved, try await service.may(viewer, see: member.account.requireID()),
-               try await RestrictionService.restricted(among: [member.account.subject], on: req.db).isEmpty {
+               try await RestrictionService.restricted(among: [member.account.subject, viewer.subject], on: req.db).isEmpty {
                 entry.completeness = try await service.completeness(of: member.account)
                 var documents: [DocumentBody] = []
                 for document in try await service.documents(of: member.account) {

@@ -106,7 +106,7 @@ struct AccessService: Sendable {
             guard let first = rows.first, let last = rows.last else { continue }
             let name = services.register.register.purpose(purpose)?.name[language] ?? purpose
             items.append(.init(kind: "consent", id: try first.requireID().uuidString.lowercased(),
-                               label: "\(words.consent): \(name) (\(last.action.rawValue))", purpose: ConsentRecord.purpose,
+                               label: "\(words.consent): \(name) (\(last.action == .given ? words.consentGiven : words.consentWithdrawn))", purpose: ConsentRecord.purpose,
                                categories: [ConsentRecord.dataCategory], collectedAt: first.occurredAt, lastActivity: last.occurredAt))
         }
         for objection in try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$occurredAt).all() {

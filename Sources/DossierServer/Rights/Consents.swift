@@ -128,6 +128,14 @@ struct ConsentService: Sendable {
         }
     }
 
+    /// Consents and objections speak for the address's owner: not before the address is proved.
+    private func requireVerified(_ account: Account, language: Language) throws {
+        guard account.emailVerifiedAt != nil else {
+            throw Abort(.forbidden, reason: language == .fr ? "Confirmez d'abord votre adresse électronique (lien envoyé à l'inscription)."
+                : "Confirm your email address first (the link sent when you signed up).")
+        }
+    }
+
     private func consentPurpose(_ id: String, language: Language) throws -> Purpose {
         guard let purpose = ConsentRules.purposes(in: register).first(where: { $0.id == id }) else {
             throw Abort(.unprocessableEntity, reason: Self.unknownPurpose(language, id))
@@ -143,9 +151,16 @@ struct ConsentService: Sendable {
     /// Gives consent; returns the state and whether it is new.
     func give(_ account: Account, purpose id: String, language: Language) async throws -> (ConsentState, created: Bool) {
         let purpose = try consentPurpose(id, language: language)
+        try requireVerified(account, language: language)
         let now = services.clock.now
         let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
             try await ErasureService.lockAccount(try account.requireID(), on: db)
+            // An objection to direct marketing is absolute: no consent afterwards undoes it.
+            if try await ObjectionRecord.query(on: db).filter(\.$subject == account.subject).filter(\.$purpose == purpose.id)
+                .filter(\.$outcome == ObjectionRules.Outcome.upheld.rawValue).count() > 0 {
+                throw Abort(.conflict, reason: language == .fr ? "Vous vous êtes opposé à cette finalité : elle ne vous concerne plus."
+                    : "You objected to this purpose: it no longer applies to you.")
+            }
             let current = try await Self.current(purpose.id, of: account.subject, on: db)
             if current?.action == .given { return false }
             try await ConsentRecord(subject: account.subject, purpose: purpose.id, position: (current?.position ?? 0) + 1, action: .given, at: now,
@@ -160,10 +175,14 @@ struct ConsentService: Sendable {
 
     /// Withdraws consent (409 when not given).
     func withdraw(_ account: Account, purpose id: String, language: Language) async throws {
-        let purpose = try consentPurpose(id, language: language)
+        // A purpose the register no longer bases on consent can still be withdrawn if it was given.
+        if (try? consentPurpose(id, language: language)) == nil,
+           try await Self.current(id, of: account.subject, on: database)?.action != .given {
+            throw Abort(.unprocessableEntity, reason: Self.unknownPurpose(language, id))
+        }
         try await services.audit.transaction(on: database) { db, audit in
             try await ErasureService.lockAccount(try account.requireID(), on: db)
-            guard try await Self.withdraw(purpose.id, of: account.subject, source: "account", services: services, audit: audit, on: db) else {
+            guard try await Self.withdraw(id, of: account.subject, source: "account", services: services, audit: audit, on: db) else {
                 throw Abort(.conflict, reason: language == .fr ? "Ce consentement n'est pas donné." : "This consent is not given.")
             }
         }
@@ -179,7 +198,8 @@ struct ConsentService: Sendable {
                                 source: source).create(on: db)
         // The proof is kept as the register says, from the withdrawal.
         let keep = register.purpose(ConsentRecord.purpose)?.rules(for: ConsentRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)
-        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose == purpose)
+        // The rows of this episode (given, then withdrawn); earlier ones keep their own end.
+        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose == purpose).filter(\.$keepUntil == nil)
             .set(\.$keepUntil, to: keep.added(to: now)).update()
         audit.record(AuditEvent(action: "consent.withdrawn", subject: subject, purpose: ConsentRecord.purpose,
                                 details: ["purpose": purpose, "source": source]), by: subject)
@@ -190,6 +210,11 @@ struct ConsentService: Sendable {
         language == .fr
             ? "« \(purpose.name[language]) » repose sur le contrat ou une obligation légale : l'opposition ne s'y applique pas (art. 21 du RGPD). Vous pouvez supprimer votre compte."
             : "\"\(purpose.name[language])\" rests on the contract or a legal obligation: the right to object does not apply to it (GDPR Art. 21). You can delete your account."
+    }
+
+    static func withdrawInstead(_ language: Language, _ purpose: Purpose) -> String {
+        language == .fr ? "« \(purpose.name[language]) » repose sur votre consentement : retirez-le (DELETE /api/v1/me/consents/\(purpose.id), ou votre compte)."
+            : "\"\(purpose.name[language])\" rests on your consent: withdraw it (DELETE /api/v1/me/consents/\(purpose.id), or your account page)."
     }
 
     func objections(of account: Account, language: Language) async throws -> [ObjectionState] {
@@ -205,8 +230,9 @@ struct ConsentService: Sendable {
             throw Abort(.unprocessableEntity, reason: language == .fr ? "Finalité inconnue : « \(String(id.prefix(60))) »." : "No such purpose: '\(String(id.prefix(60)))'.")
         }
         guard let outcome = ObjectionRules.outcome(for: purpose) else {
-            throw Abort(.unprocessableEntity, reason: Self.notObjectable(language, purpose))
+            throw Abort(.unprocessableEntity, reason: purpose.reliesOnConsent ? Self.withdrawInstead(language, purpose) : Self.notObjectable(language, purpose))
         }
+        try requireVerified(account, language: language)
         let now = services.clock.now
         guard let address = EmailAddress(account.email) else { throw Abort(.conflict, reason: "The account's address is not valid.") }
         let index = try await services.vault.recipientIndex(address)
@@ -243,8 +269,12 @@ struct ConsentService: Sendable {
     static func sweepExpired(on database: any Database, now: Date) async throws -> Int {
         let consents = try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).count()
         try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).delete()
-        let objections = try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).count()
-        try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).delete()
-        return consents + objections
+        // An objection stands as long as the account does (Art. 21 has no end); its 5 years are
+        // the list's after the account is gone.
+        let due = try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).all()
+        let live = Set(try await Account.query(on: database).filter(\.$subjectID ~~ due.compactMap { UUID(uuidString: $0.subject) }).all().map(\.subject))
+        let gone = due.filter { !live.contains($0.subject) }
+        for objection in gone { try await objection.delete(on: database) }
+        return consents + gone.count
     }
 }

@@ -208,9 +208,13 @@ struct ErasureService: Sendable {
     /// The account's row, locked until the transaction ends (PostgreSQL; SQLite's transactions
     /// are serialised by the write lock already): an erasure and a restriction of one account,
     /// or two of either, run one after the other.
+    /// A request that raced the account's erasure finds it gone: 404, nothing written.
     static func lockAccount(_ id: UUID, on db: any Database) async throws {
         if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT 1 FROM \(ident: Account.schema) WHERE \(ident: "id") = \(bind: id) FOR UPDATE").run()
+        }
+        guard try await Account.query(on: db).filter(\.$id == id).count() == 1 else {
+            throw Abort(.notFound, reason: "This account no longer exists.")
         }
     }
 

@@ -137,8 +137,9 @@ struct CertificateService: Sendable {
         }
         // A check reads the tenant's facts and tells them to a third party: not while the tenant
         // restricts processing (Art. 18; it writes no audit entry for `RestrictionGuard` to refuse).
+        // Answered as an unknown code: a third party learns nothing, not even that Art. 18 was used.
         if try await !RestrictionService.restricted(among: [record.subject], on: database).isEmpty {
-            throw ProcessingRestricted(byOwner: false)
+            return nil
         }
         return record
     }

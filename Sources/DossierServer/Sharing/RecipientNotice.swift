@@ -35,7 +35,10 @@ enum RecipientNotice {
             if change != .accountErased {
                 guard try await ledger.times(key, since: now - quietPeriod).isEmpty else { continue }
             }
-            guard try await ledger.times(perTenant, since: now - 86400).count < perTenantPerDay else { break }
+            // (The tenant's own links, once: the erasure is not held to the tenant's daily cap.)
+            if change != .accountErased {
+                guard try await ledger.times(perTenant, since: now - 86400).count < perTenantPerDay else { break }
+            }
             let details = try await services.vault.openJSON(ShareDetails.self, share.sealed, for: share.subject,
                                                             context: Share.detailsContext(shareID))
             let perAddress = ThrottleLedger.Key("art19-notice:address", EmailAddress(details.email)?.canonical ?? details.email)

@@ -279,8 +279,10 @@ struct WebController: RouteCollection {
                 .init(name: $0.name, upheld: $0.outcome == ObjectionRules.Outcome.upheld.rawValue, at: ShareWatermark.day(of: $0.at),
                       dueAt: $0.dueAt.map(ShareWatermark.day(of:)))
             },
+            // Direct marketing, and the purposes of legitimate interests that concern a tenant.
             objectable: req.register.purposes.filter { purpose in
-                ObjectionRules.outcome(for: purpose) != nil && !objections.contains { $0.purpose == purpose.id }
+                guard let outcome = ObjectionRules.outcome(for: purpose), !objections.contains(where: { $0.purpose == purpose.id }) else { return false }
+                return outcome == .upheld || purpose.subjects.contains(account.role == .tenant ? "tenant" : "staff")
             }.map { .init(id: $0.id, name: $0.name[req.webLanguage]) }
         )
         return try await req.page("account", titleKey: "account", body: body)
