@@ -392,26 +392,29 @@ private struct Builder {
                 "post": api("Restrict processing (GDPR Art. 18): the data stays stored but cannot be shared (links answer 403), reviewed or changed "
                             + "(409), until lifted; recipients are told (Art. 19)", auth: true,
                             [201: .json("Restricted now", .ref("Restriction")), 200: .json("Already restricted", .ref("Restriction")),
-                             409: .error("Not a tenant's account")]),
+                             403: .error("The account's address is not confirmed yet"), 409: .error("Not a tenant's account")]),
                 "delete": api("Lift the restriction", auth: true, [204: .empty("Lifted"), 409: .error("Nothing is restricted")]),
             ],
             "/api/v1/me/consents": [
                 "get": api("The consent ledger (GDPR Art. 7): each purpose the register bases on consent, given, withdrawn or never", auth: true,
                            [200: .json("Each consent purpose", .array(.ref("Consent")))]),
-                "post": api("Give consent to a purpose (recorded with the register's version, to prove it)", body: RightsController.PurposeBody.schema(context),
+                "post": api("Give consent to a purpose (recorded with the register's version, to prove it)", body: RightsController.ConsentBody.schema(context),
                             auth: true, [201: .json("Given now", .ref("Consent")), 200: .json("Already given", .ref("Consent")),
+                                         403: .error("The account's address is not confirmed yet"),
+                                         409: .error("The person objected to this purpose (an objection to direct marketing is absolute)"),
                                          422: .error("Not a purpose based on consent, or a field is invalid")]),
             ],
             "/api/v1/me/consents/{purpose}": ["delete": api("Withdraw consent (Art. 7(3)): as easy as giving it", auth: true,
-                                                            parameters: [["name": "purpose", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[a-z0-9-]{1,60}$"],
+                                                            parameters: [["name": "purpose", "in": "path", "required": true, "schema": Schema.choice(ConsentRules.purposes(in: context.register).map(\.id)).json,
                                                                           "description": "A purpose id of the register"]],
                                                             [204: .empty("Withdrawn"), 409: .error("Not given"), 422: .error("Not a purpose based on consent")])],
             "/api/v1/me/objections": [
                 "get": api("The person's objections (GDPR Art. 21)", auth: true, [200: .json("Objections", .array(.ref("Objection")))]),
                 "post": api("Object to a purpose: to direct marketing it is upheld at once and the address joins the objection list (201); "
-                            + "to a purpose of legitimate interests staff review it within the month (202)", body: RightsController.PurposeBody.schema(context),
+                            + "to a purpose of legitimate interests staff review it within the month (202)", body: RightsController.ObjectionBody.schema(context),
                             auth: true, [201: .json("Upheld", .ref("Objection")), 202: .json("To review", .ref("Objection")),
                                          200: .json("Already made", .ref("Objection")),
+                                         403: .error("The account's address is not confirmed yet"),
                                          422: .error("No such purpose, or one resting on the contract or the law (no objection applies)")]),
             ],
             "/api/v1/me/access": ["get": api("Right of access (GDPR Art. 15): every item held about the signed-in person, each with its purpose, "

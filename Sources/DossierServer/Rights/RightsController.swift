@@ -32,7 +32,11 @@ struct RightsController: RouteCollection {
 
     // MARK: Consents (Art. 7) and objections (Art. 21)
 
-    struct PurposeBody: Content {
+    struct ConsentBody: Content {
+        var purpose: String
+    }
+
+    struct ObjectionBody: Content {
         var purpose: String
     }
 
@@ -44,7 +48,7 @@ struct RightsController: RouteCollection {
     /// 201 when given now, 200 when it already was.
     static func giveConsent(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
-        let body = try req.decodeBody(PurposeBody.self, language: account.language)
+        let body = try req.decodeBody(ConsentBody.self, language: account.language)
         let (state, created) = try await ConsentService(req).give(account, purpose: body.purpose, language: account.language)
         return try await state.encodeResponse(status: created ? .created : .ok, for: req)
     }
@@ -64,7 +68,7 @@ struct RightsController: RouteCollection {
     /// 201 upheld (direct marketing) or 202 to review (legitimate interests); 200 when already made.
     static func object(req: Request) async throws -> Response {
         let account = try req.requireAuthenticated().account
-        let body = try req.decodeBody(PurposeBody.self, language: account.language)
+        let body = try req.decodeBody(ObjectionBody.self, language: account.language)
         let (state, created) = try await ConsentService(req).object(account, purpose: body.purpose, language: account.language)
         let status: HTTPStatus = !created ? .ok : state.outcome == ObjectionRules.Outcome.upheld.rawValue ? .created : .accepted
         return try await state.encodeResponse(status: status, for: req)
@@ -320,8 +324,16 @@ struct RightsController: RouteCollection {
     }
 }
 
-extension RightsController.PurposeBody: APIRequestBody {
+extension RightsController.ConsentBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
-        .object([.required("purpose", Schema.string(maxLength: 100).described("A purpose of the register, by its id (GET /api/v1/register)"))])
+        .object([.required("purpose", Schema.choice(ConsentRules.purposes(in: context.register).map(\.id))
+                .described("A purpose of the register based on consent"))])
+    }
+}
+
+extension RightsController.ObjectionBody: APIRequestBody {
+    static func schema(_ context: APIContext) -> Schema {
+        .object([.required("purpose", Schema.choice(context.register.purposes.filter { ObjectionRules.outcome(for: $0) != nil }.map(\.id))
+                .described("A purpose of the register that rests on legitimate interests, or direct marketing (others: 422, with why)"))])
     }
 }
