@@ -561,6 +561,11 @@ struct SecurityReviewTests {
             #expect(app.dossier.outbox.expireFiles() == 0)
             // The register's rule for service messages: 7 days from collection.
             #expect(app.dossier.outbox.keep == RetentionPeriod(7, .day))
+            // Counted from the file's own date (the real clock's, however slow the machine was to
+            // write it), not from when the test started.
+            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first)
+            let written = try #require(try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)[.modificationDate] as? Date)
+            clock.set(written)
             clock.advance(by: 7 * 24 * 3600 - 60)
             #expect(app.dossier.outbox.expireFiles() == 0)
             clock.advance(by: 120)
