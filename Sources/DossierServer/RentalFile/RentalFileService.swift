@@ -231,6 +231,10 @@ struct RentalFileService: Sendable {
     /// documents: otherwise whoever signed up first with someone else's address could watch what
     /// its owner later adds.
     func requireVerified(_ account: Account, language: Language) throws {
+        try Self.requireVerified(account, language: language)
+    }
+
+    static func requireVerified(_ account: Account, language: Language) throws {
         guard account.emailVerifiedAt != nil else {
             throw Abort(.forbidden, reason: language == .fr
                 ? "Confirmez d'abord votre adresse électronique (lien envoyé à l'inscription)."

@@ -128,14 +128,6 @@ struct ConsentService: Sendable {
         }
     }
 
-    /// Consents and objections speak for the address's owner: not before the address is proved.
-    private func requireVerified(_ account: Account, language: Language) throws {
-        guard account.emailVerifiedAt != nil else {
-            throw Abort(.forbidden, reason: language == .fr ? "Confirmez d'abord votre adresse électronique (lien envoyé à l'inscription)."
-                : "Confirm your email address first (the link sent when you signed up).")
-        }
-    }
-
     private func consentPurpose(_ id: String, language: Language) throws -> Purpose {
         guard let purpose = ConsentRules.purposes(in: register).first(where: { $0.id == id }) else {
             throw Abort(.unprocessableEntity, reason: Self.unknownPurpose(language, id))
@@ -151,7 +143,8 @@ struct ConsentService: Sendable {
     /// Gives consent; returns the state and whether it is new.
     func give(_ account: Account, purpose id: String, language: Language) async throws -> (ConsentState, created: Bool) {
         let purpose = try consentPurpose(id, language: language)
-        try requireVerified(account, language: language)
+        // Consents and objections speak for the address's owner: not before the address is proved.
+        try RentalFileService.requireVerified(account, language: language)
         let now = services.clock.now
         let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
             try await ErasureService.lockAccount(try account.requireID(), on: db)
@@ -169,7 +162,9 @@ struct ConsentService: Sendable {
                                     details: ["purpose": purpose.id, "version": register.version]), by: account.subject)
             return true
         }
-        let state = try await consents(of: account, language: language).first { $0.purpose == purpose.id }!
+        guard let state = try await consents(of: account, language: language).first(where: { $0.purpose == purpose.id }) else {
+            throw Abort(.unprocessableEntity, reason: Self.unknownPurpose(language, purpose.id))
+        }
         return (state, created)
     }
 
@@ -232,7 +227,8 @@ struct ConsentService: Sendable {
         guard let outcome = ObjectionRules.outcome(for: purpose) else {
             throw Abort(.unprocessableEntity, reason: purpose.reliesOnConsent ? Self.withdrawInstead(language, purpose) : Self.notObjectable(language, purpose))
         }
-        try requireVerified(account, language: language)
+        // Consents and objections speak for the address's owner: not before the address is proved.
+        try RentalFileService.requireVerified(account, language: language)
         let now = services.clock.now
         guard let address = EmailAddress(account.email) else { throw Abort(.conflict, reason: "The account's address is not valid.") }
         let index = try await services.vault.recipientIndex(address)
@@ -253,7 +249,9 @@ struct ConsentService: Sendable {
                                     details: ["purpose": purpose.id, "outcome": outcome.rawValue]), by: account.subject)
             return true
         }
-        let state = try await objections(of: account, language: language).first { $0.purpose == purpose.id }!
+        guard let state = try await objections(of: account, language: language).first(where: { $0.purpose == purpose.id }) else {
+            throw Abort(.notFound, reason: "This account no longer exists.")
+        }
         return (state, created)
     }
 

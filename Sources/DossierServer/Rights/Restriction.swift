@@ -94,7 +94,7 @@ struct RestrictionService: Sendable {
     func restrict(_ account: Account, language: Language) async throws -> (State, created: Bool) {
         guard account.role == .tenant else { throw Abort(.conflict, reason: Self.notTenant(language)) }
         // Whoever signed up with someone else's address must not freeze what its owner will claim.
-        try RentalFileService(database: database, services: services, logger: Logger(label: "restriction")).requireVerified(account, language: language)
+        try RentalFileService.requireVerified(account, language: language)
         let accountID = try account.requireID()
         let now = services.clock.now
         do {

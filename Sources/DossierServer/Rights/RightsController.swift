@@ -30,6 +30,11 @@ struct RightsController: RouteCollection {
         web.post("account", "objections", use: Self.webObject).access(.signedIn)
     }
 
+    /// A form of the account page refused (409, 422): the reason, with the way back.
+    static func refusal(_ req: Request, _ error: any AbortError) async throws -> Response {
+        try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: error.status)
+    }
+
     // MARK: Consents (Art. 7) and objections (Art. 21)
 
     struct ConsentBody: Content {
@@ -91,7 +96,7 @@ struct RightsController: RouteCollection {
             default: throw Abort(.unprocessableEntity, reason: req.webLanguage == .fr ? "Action inconnue." : "Unknown action.")
             }
         } catch let error as any AbortError where [.conflict, .unprocessableEntity].contains(error.status) {
-            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: error.status)
+            return try await refusal(req, error)
         }
         return req.redirect(to: "/account#consents", redirectType: .normal)
     }
@@ -102,7 +107,7 @@ struct RightsController: RouteCollection {
         do {
             _ = try await ConsentService(req).object(account, purpose: form.purpose ?? "", language: req.webLanguage)
         } catch let error as any AbortError where [.conflict, .unprocessableEntity].contains(error.status) {
-            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: error.status)
+            return try await refusal(req, error)
         }
         return req.redirect(to: "/account#objections", redirectType: .normal)
     }
@@ -131,7 +136,7 @@ struct RightsController: RouteCollection {
         do {
             _ = try await RestrictionService(req).restrict(account, language: req.webLanguage)
         } catch let error as any AbortError where error.status == .conflict {
-            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: .conflict)
+            return try await refusal(req, error)
         }
         return req.redirect(to: "/account", redirectType: .normal)
     }
@@ -141,7 +146,7 @@ struct RightsController: RouteCollection {
         do {
             try await RestrictionService(req).lift(account, language: req.webLanguage)
         } catch let error as any AbortError where error.status == .conflict {
-            return try await req.page("message", titleKey: "account", body: MessageBody(text: error.reason, link: "/account"), status: .conflict)
+            return try await refusal(req, error)
         }
         return req.redirect(to: "/account", redirectType: .normal)
     }
