@@ -149,7 +149,16 @@ struct AuthorizationMatrixTests {
                     certificates.append((body.id, body.code))
                 })
             }
+            // The tenant files a rights request (staff's routes name it).
+            var request: UUID?
+            try await app.testing().test(.POST, "api/v1/me/requests", headers: tenantAuth, beforeRequest: { req in
+                try req.content.encode(["right": "access"])
+            }, afterResponse: { res in
+                #expect(res.status == .created, "\(res.body.string)")
+                request = try res.content.decode(RequestService.View.self).id
+            })
             world.parameters = [
+                "request": try #require(request).uuidString, "action": "extension",
                 "document": try #require(document).uuidString, "guarantor": try #require(guarantor).uuidString,
                 // The tenant's partner, whom the tenant manages; the tenant, whose file the partner sees.
                 "member": partner.uuidString, "partner": tenant.uuidString,

@@ -12,7 +12,7 @@ struct CLITests {
     @Test func checkAcceptsTheShippedRegister() throws {
         let run = try DossierProcess.run(["register", "check"])
         #expect(run.status == 0)
-        #expect(run.output.contains("valid, version 1.2.0"))
+        #expect(run.output.contains("valid, version 1.3.0"))
     }
 
     @Test func checkReportsEachProblemWithItsLine() throws {
@@ -63,7 +63,8 @@ struct CLITests {
         #expect(!run.output.contains("no page yet for"))
         // A right whose only way this build lacks points to the DPO.
         let lacking = try Fixtures.shippedRegisterYAML().replacingOccurrences(
-            of: "{capability: account-deletion, page: /account,", with: "{capability: post-mortem-directives, page: /account,")
+            of: "{capability: account-deletion, page: /account,", with: "{capability: audience-measurement, page: /account,")
+            .replacingOccurrences(of: "{capability: rights-requests, page: /account,", with: "{capability: audience-measurement, page: /account,")
         let lackingFile = try temporaryFile(lacking)
         defer { try? FileManager.default.removeItem(at: lackingFile.deletingLastPathComponent()) }
         let fallback = try DossierProcess.run(["register", "check", lackingFile.path])

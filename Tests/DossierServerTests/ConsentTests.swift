@@ -47,7 +47,7 @@ struct ConsentTests {
             #expect(try await Self.send(app, .DELETE, "api/v1/me/consents/services", tenant.auth).status == .unprocessableEntity)
             let ledger = try await ConsentRecord.query(on: app.db).filter(\.$subject == account.subject).sort(\.$position).all()
             #expect(ledger.map(\.action) == [.given, .withdrawn])
-            #expect(ledger.allSatisfy { $0.keepUntil == RetentionPeriod(5, .year).added(to: clock.now) && $0.policyVersion == "1.2.0" })
+            #expect(ledger.allSatisfy { $0.keepUntil == RetentionPeriod(5, .year).added(to: clock.now) && $0.policyVersion == "1.3.0" })
 
             // Objecting to newsletters: upheld at once, the consent given again ended, the address listed.
             #expect(try await Self.send(app, .POST, "api/v1/me/consents", tenant.auth, body: ["purpose": "newsletters"]).status == .created)

@@ -21,7 +21,7 @@ struct PrivacyRoutesTests {
                 let status = try res.content.decode(HealthController.Status.self)
                 #expect(status.status == "ok")
                 #expect(status.database == (database.testDescription == "SQLite" ? "sqlite" : "postgresql"))
-                #expect(status.registerVersion == "1.2.0")
+                #expect(status.registerVersion == "1.3.0")
             }
         }
     }
@@ -94,7 +94,7 @@ struct PrivacyRoutesTests {
             try await app.testing().test(.GET, "api/v1/register/record.csv?lang=\(language.rawValue)") { res in
                 #expect(res.status == .ok)
                 #expect(res.headers.first(name: .contentType)?.hasPrefix("text/csv") == true)
-                #expect(res.headers.first(name: .contentDisposition)?.contains("record-of-processing-1.2.0-\(language.rawValue).csv") == true)
+                #expect(res.headers.first(name: .contentDisposition)?.contains("record-of-processing-1.3.0-\(language.rawValue).csv") == true)
                 let text = res.body.string
                 let seeds = seeds.carriedOut(by: app.dossier.register.register, capabilities: app.capabilities)
                 #expect(text.hasPrefix(ProcessingRecord.header(language).joined(separator: ",")))
@@ -126,14 +126,14 @@ struct PrivacyRoutesTests {
             try await app.testing().test(.GET, "privacy/versions", headers: ["Accept": "application/json"]) { res in
                 #expect(res.status == .ok)
                 let versions = try res.content.decode([PrivacyController.VersionSummary].self)
-                #expect(versions.map(\.version) == ["1.2.0"])
+                #expect(versions.map(\.version) == ["1.3.0"])
                 #expect(versions.first?.digest == app.dossier.register.digest)
             }
             try await app.testing().test(.GET, "privacy/versions?lang=en") { res in
                 #expect(res.status == .ok)
-                #expect(res.body.string.contains("href=\"/privacy/versions/1.2.0\""))
+                #expect(res.body.string.contains("href=\"/privacy/versions/1.3.0\""))
             }
-            try await app.testing().test(.GET, "privacy/versions/1.2.0?lang=en") { res in
+            try await app.testing().test(.GET, "privacy/versions/1.3.0?lang=en") { res in
                 #expect(res.status == .ok)
                 #expect(res.body.string.contains("Registering on the website and creating an account"))
             }
@@ -153,7 +153,7 @@ struct PrivacyRoutesTests {
             await #expect(throws: ConfigurationError.self) {
                 try await PolicyPublisher.publish(changed, capabilities: app.capabilities, on: app.db)
             }
-            let bumped = try RegisterLoader.load(yaml: changedText.replacingOccurrences(of: "version: 1.2.0", with: "version: 1.3.0"))
+            let bumped = try RegisterLoader.load(yaml: changedText.replacingOccurrences(of: "version: 1.3.0", with: "version: 1.4.0"))
             try await PolicyPublisher.publish(bumped, capabilities: app.capabilities, on: app.db)
             #expect(try await PolicyVersion.query(on: app.db).count() == 2)
         }

@@ -112,18 +112,30 @@ struct RightsTests {
             let (share, token, _) = try await SharingTests.share(app, tenant)
             #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
             let other = try await SharingTests.tenant(app, email: "other@example.org")
+            // A consent, an objection, a request and directives: the rights exercised are the person's data too.
+            for (path, body) in [("api/v1/me/consents", ["purpose": "community"]), ("api/v1/me/objections", ["purpose": "newsletters"]),
+                                 ("api/v1/me/requests", ["right": "rectification", "details": "Mon nom est mal orthographié."])] {
+                try await app.testing().test(.POST, path, headers: tenant.auth, beforeRequest: { req in try req.content.encode(body) },
+                                             afterResponse: { res in #expect(res.status == .created, "\(path): \(res.body.string)") })
+            }
+            try await app.testing().test(.PUT, "api/v1/me/directives", headers: tenant.auth, beforeRequest: { req in
+                try req.content.encode(["choice": "erase", "instructions": "Tout effacer."])
+            }, afterResponse: { res in #expect(res.status == .created) })
 
             let answer = try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth)
             #expect(answer.status == .ok)
             #expect(answer.type == "application/zip")
             let entries = try Self.unzip(answer.body)
-            for name in ["data.json", "data.schema.json", "documents.csv", "connections.csv", "share-accesses.csv"] {
+            for name in ["data.json", "data.schema.json", "documents.csv", "connections.csv", "share-accesses.csv", "consents.csv"] {
                 #expect(entries[name] != nil, "\(name) missing from \(entries.keys.sorted())")
             }
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             let data = try decoder.decode(ExportService.ExportedData.self, from: try #require(entries["data.json"]))
-            #expect(data.format == "dossier-export" && data.version == 1)
+            #expect(data.format == "dossier-export" && data.version == 2)
+            #expect(data.consents.map(\.purpose) == ["community"] && data.objections.map(\.outcome) == ["upheld"])
+            #expect(data.requests.first?.details == "Mon nom est mal orthographié." && data.requests.first?.dueDay.count == 10)
+            #expect(data.directives?.instructions == "Tout effacer.")
             #expect(data.account.email == "jane.doe@example.org")
             #expect(data.profile.monthlyIncome == 2500)
             #expect(data.guarantors.map(\.name) == ["Visale"])

@@ -35,6 +35,8 @@ JSON_ROUTES = [
     ("POST", "/api/v1/me/certificates", True, {"rent": 900}),
     ("POST", "/api/v1/me/consents", True, {"purpose": "newsletters"}),
     ("POST", "/api/v1/me/objections", True, {"purpose": "newsletters"}),
+    ("POST", "/api/v1/me/requests", True, {"right": "access", "details": "Tout."}),
+    ("PUT", "/api/v1/me/directives", True, {"choice": "communicate", "contact": {"name": "Anne"}}),
 ]
 
 
@@ -42,9 +44,10 @@ def state(api):
     """What the tenant's file holds: a refusal must change none of it."""
     seen = {path: api.get_json(path) for path in ("/api/v1/me/profile", "/api/v1/me/guarantors", "/api/v1/me/documents",
                                                   "/api/v1/me/shares", "/api/v1/me/certificates", "/api/v1/me/consents",
-                                                  "/api/v1/me/objections", "/api/v1/me/restriction")}
-    application = api.send("GET", "/api/v1/me/application")
-    seen["application"] = (application.status, application.json())
+                                                  "/api/v1/me/objections", "/api/v1/me/restriction", "/api/v1/me/requests")}
+    for path in ("/api/v1/me/application", "/api/v1/me/directives"):
+        answer = api.send("GET", path)
+        seen[path] = (answer.status, answer.json())
     return seen
 
 
@@ -75,6 +78,7 @@ def routes(document, staff, organisation):
     """Every JSON route with a body: (method, path, auth, a valid body)."""
     return JSON_ROUTES + [
         ("POST", f"/api/v1/staff/documents/{document['id']}/review", staff, {"decision": "validated"}),
+        ("POST", "/api/v1/staff/requests", staff, {"right": "erasure", "channel": "post", "receivedAt": "2026-01-05", "name": "Paul Martin"}),
         ("POST", "/api/v1/organisation/members", organisation["token"], {"email": "invitee@example.org"}),
         ("POST", "/api/v1/organisation/join", False, {"token": "x", "firstName": "Ines", "lastName": "Invitee",
                                                       "password": "a long and quiet harbour"}),

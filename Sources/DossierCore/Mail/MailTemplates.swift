@@ -27,6 +27,17 @@ public enum MailTemplate: Sendable {
     case organisationAddress(organisation: String, link: String, validDays: Int)
     /// The account was deleted (GDPR Art. 17): what was erased, what is kept, why, until when.
     case erasureReceipt(ErasurePlan.Receipt)
+    /// A request to exercise a right was received: its reference and the day it is answered by.
+    case requestReceived(reference: String, right: LocalizedText, dueDay: String)
+    /// Its deadline is extended by two months (GDPR Art. 12(3)), with staff's reason.
+    case requestExtended(reference: String, right: LocalizedText, dueDay: String, reason: String)
+    /// Staff ask for proof of identity (Art. 12(6)); the register says it is deleted once checked.
+    case identityRequested(reference: String, words: LocalizedText, dpoEmail: String)
+    case requestAnswered(reference: String, right: LocalizedText, note: String?)
+    /// Refused: the reason, and the right to complain to the CNIL (Art. 12(4)).
+    case requestRefused(reference: String, right: LocalizedText, reason: RequestRules.Refusal, details: String?)
+    /// To staff: an open request nears its deadline, or passed it.
+    case requestReminder(reference: String, right: LocalizedText, dueDay: String, overdue: Bool, link: String)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -54,6 +65,18 @@ public enum MailTemplate: Sendable {
         case (.organisationAddress, .en): "Confirm your organisation's address on Dossier"
         case (.erasureReceipt, .fr): "Votre compte Dossier a été supprimé : votre reçu"
         case (.erasureReceipt, .en): "Your Dossier account was deleted: your receipt"
+        case let (.requestReceived(reference, _, _), .fr): "Votre demande \(reference) est enregistrée"
+        case let (.requestReceived(reference, _, _), .en): "Your request \(reference) was received"
+        case let (.requestExtended(reference, _, _, _), .fr): "Votre demande \(reference) : délai prolongé"
+        case let (.requestExtended(reference, _, _, _), .en): "Your request \(reference): deadline extended"
+        case let (.identityRequested(reference, _, _), .fr): "Votre demande \(reference) : justificatif d'identité"
+        case let (.identityRequested(reference, _, _), .en): "Your request \(reference): proof of identity"
+        case let (.requestAnswered(reference, _, _), .fr): "Votre demande \(reference) est traitée"
+        case let (.requestAnswered(reference, _, _), .en): "Your request \(reference) was handled"
+        case let (.requestRefused(reference, _, _, _), .fr): "Votre demande \(reference) : réponse"
+        case let (.requestRefused(reference, _, _, _), .en): "Your request \(reference): our answer"
+        case let (.requestReminder(reference, _, _, overdue, _), .fr): overdue ? "Demande \(reference) : délai dépassé" : "Demande \(reference) : échéance proche"
+        case let (.requestReminder(reference, _, _, overdue, _), .en): overdue ? "Request \(reference): deadline passed" : "Request \(reference): deadline near"
         }
     }
 
@@ -89,6 +112,30 @@ public enum MailTemplate: Sendable {
             "Hello,\n\nThis address was registered on Dossier as that of \"\(Self.quoted(organisation))\". Once confirmed, the rental files tenants share with it will be opened by the organisation's members from their inbox, without an access code. If it is the organisation's address, confirm it within \(days) days:\n\n\(link)\n\nOtherwise, ignore this message: nothing will change.\n"
         case let (.erasureReceipt(receipt), _):
             Self.erasureReceipt(language, receipt)
+        case let (.requestReceived(reference, right, day), .fr):
+            "Bonjour,\n\nNous avons bien reçu votre demande (« \(right[language]) »), sous la référence \(reference). Nous y répondrons au plus tard le \(day) (un mois, article 12 du RGPD ; deux mois de plus si elle est complexe, et nous vous le dirions avant).\n"
+        case let (.requestReceived(reference, right, day), .en):
+            "Hello,\n\nWe received your request (\"\(right[language])\"), reference \(reference). We will answer by \(day) at the latest (one month, GDPR Article 12; two more months if it is complex, and we would tell you beforehand).\n"
+        case let (.requestExtended(reference, right, day, reason), .fr):
+            "Bonjour,\n\nVotre demande \(reference) (« \(right[language]) ») demande plus de temps : le délai de réponse est prolongé de deux mois, jusqu'au \(day) (article 12, paragraphe 3, du RGPD).\n\nPourquoi : « \(Self.quotedText(reason)) »\n"
+        case let (.requestExtended(reference, right, day, reason), .en):
+            "Hello,\n\nYour request \(reference) (\"\(right[language])\") needs more time: the deadline is extended by two months, to \(day) (GDPR Article 12(3)).\n\nWhy: \"\(Self.quotedText(reason))\"\n"
+        case let (.identityRequested(reference, words, dpo), .fr):
+            "Bonjour,\n\nAvant de donner suite à votre demande \(reference), nous devons vérifier votre identité (article 12, paragraphe 6, du RGPD). Envoyez un justificatif d'identité à notre délégué à la protection des données, \(dpo), en rappelant la référence \(reference). \(words[language])\n"
+        case let (.identityRequested(reference, words, dpo), .en):
+            "Hello,\n\nBefore acting on your request \(reference), we need to verify your identity (GDPR Article 12(6)). Send a proof of identity to our data protection officer, \(dpo), quoting the reference \(reference). \(words[language])\n"
+        case let (.requestAnswered(reference, right, note), .fr):
+            "Bonjour,\n\nVotre demande \(reference) (« \(right[language]) ») est traitée.\(note.map { "\n\nNotre réponse : « \(Self.quotedText($0)) »" } ?? "")\n\nSi vous estimez que vos droits ne sont pas respectés, vous pouvez adresser une réclamation à la CNIL (www.cnil.fr).\n"
+        case let (.requestAnswered(reference, right, note), .en):
+            "Hello,\n\nYour request \(reference) (\"\(right[language])\") was handled.\(note.map { "\n\nOur answer: \"\(Self.quotedText($0))\"" } ?? "")\n\nIf you believe your rights were not respected, you can lodge a complaint with the CNIL (www.cnil.fr).\n"
+        case let (.requestRefused(reference, right, reason, details), .fr):
+            "Bonjour,\n\nNous ne pouvons pas donner suite à votre demande \(reference) (« \(right[language]) ») : \(reason.text(language)).\(details.map { "\n\nPrécisions : « \(Self.quotedText($0)) »" } ?? "")\n\n\(RequestRules.complaint(language))\n"
+        case let (.requestRefused(reference, right, reason, details), .en):
+            "Hello,\n\nWe cannot act on your request \(reference) (\"\(right[language])\"): \(reason.text(language)).\(details.map { "\n\nDetails: \"\(Self.quotedText($0))\"" } ?? "")\n\n\(RequestRules.complaint(language))\n"
+        case let (.requestReminder(reference, right, day, overdue, link), .fr):
+            "Bonjour,\n\nLa demande \(reference) (« \(right[language]) ») \(overdue ? "aurait dû recevoir sa réponse le \(day) au plus tard" : "doit recevoir sa réponse au plus tard le \(day)").\n\n\(link)\n"
+        case let (.requestReminder(reference, right, day, overdue, link), .en):
+            "Hello,\n\nRequest \(reference) (\"\(right[language])\") \(overdue ? "should have been answered by \(day)" : "must be answered by \(day)").\n\n\(link)\n"
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):
@@ -186,6 +233,15 @@ public enum MailTemplate: Sendable {
     static func quoted(_ text: String) -> String {
         let line = text.unicodeScalars.map { ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format || $0 == "\u{2028}" || $0 == "\u{2029}") ? " " : String($0) }.joined()
         return String(line.prefix(120))
+    }
+
+    /// Text staff wrote to a requester (an answer, a reason), quoted whole: its line breaks kept,
+    /// any other control or format character made a space.
+    static func quotedText(_ text: String) -> String {
+        let kept = text.replacingOccurrences(of: "\r\n", with: "\n").unicodeScalars.map {
+            $0 == "\n" ? "\n" : ($0.properties.generalCategory == .control || $0.properties.generalCategory == .format || $0 == "\u{2028}" || $0 == "\u{2029}") ? " " : String($0)
+        }.joined()
+        return String(kept.prefix(4000))
     }
 
     static func review(_ language: Language, document: String, validated: Bool, reasons: [String], comment: String?, link: String) -> String {

@@ -19,8 +19,12 @@ public enum AccessReport {
         /// When it was collected; and the account's last activity, for rules counted from it.
         public var collectedAt: Date
         public var lastActivity: Date?
+        /// When a request was answered, for rules counted from it (nil while it is open).
+        public var processedAt: Date?
 
-        public init(kind: String, id: String, label: String, purpose: String, categories: [String], collectedAt: Date, lastActivity: Date?) {
+        public init(kind: String, id: String, label: String, purpose: String, categories: [String], collectedAt: Date, lastActivity: Date?,
+                    processedAt: Date? = nil) {
+            self.processedAt = processedAt
             self.kind = kind
             self.id = id
             self.label = label
@@ -81,6 +85,7 @@ public enum AccessReport {
                 let start: Date? = switch rule.from {
                 case .collection, .issue: item.collectedAt
                 case .lastActivity: item.lastActivity ?? item.collectedAt
+                case .requestProcessed: item.processedAt
                 default: nil
                 }
                 let ends = start.map { rule.keep.added(to: $0) }

@@ -17,6 +17,8 @@ public enum ObjectionRules {
         case upheld
         /// Legitimate interests (Art. 21(1)): staff weigh compelling grounds, within the month.
         case toReview = "to-review"
+        /// Reviewed, and staff found compelling legitimate grounds (the request's refusal says which).
+        case refused
     }
 
     /// The register's purposes that are direct marketing (prospecting and newsletters).

@@ -101,7 +101,7 @@ public enum ErasurePlan {
             for category in item.categories {
                 guard let rule = purpose.rules(for: category, subject: subject).first else { continue }
                 // An erasure withdraws every consent now; an objection counts from its day.
-                let until = rule.keep.added(to: rule.from == .objection ? item.collectedAt : now)
+                let until = rule.keep.added(to: rule.from == .objection ? item.collectedAt : rule.from == .requestProcessed ? (item.processedAt ?? now) : now)
                 let key = "\(item.purpose)/\(category)"
                 if let existing = records[key], existing.until >= until { continue }
                 records[key] = Kept(category: named(category), purpose: .init(id: purpose.id, name: purpose.name[language]),
@@ -120,7 +120,7 @@ public enum ErasurePlan {
         var counts: [String: Int] = [:]
         for item in items where !Self.keptAsRecord(item, register: register, subject: subject) { counts[item.kind, default: 0] += 1 }
         counts.merge(known.filter { $0.value > 0 }) { listed, known in max(listed, known) }
-        let order = ["account", "profile", "document", "guarantor", "application", "share", "share-accesses", "certificate", "connection", "message"]
+        let order = ["account", "profile", "document", "guarantor", "application", "share", "share-accesses", "certificate", "connection", "directives", "message"]
         let erased = counts.sorted { (order.firstIndex(of: $0.key) ?? order.count, $0.key) < (order.firstIndex(of: $1.key) ?? order.count, $1.key) }
             .map { Erased(kind: $0.key, label: rights.erasedKind($0.key), count: $0.value) }
         return Receipt(reference: reference, erasedAt: now, erased: erased, kept: kept)

@@ -14,7 +14,11 @@ public enum RestrictionRules {
         "session.signed-in", "session.signed-out", "password.reset", "password.reset-requested", "account.email-verified",
         // The person's rights: access and portability, restriction itself, erasure, objection, consent.
         "data.exported", "restriction.requested", "restriction.lifted", "account.erased", "objection.recorded",
-        "consent.given", "consent.withdrawn",
+        "consent.given", "consent.withdrawn", "request.filed",
+        // Staff answering the person's access or portability request.
+        "request.export",
+        // Post-mortem directives: the person's own, and staff carrying them out.
+        "directives.recorded", "directives.withdrawn", "directives.read", "directives.executed",
         // Less processing, never more: closing a link (or locking it after wrong access codes),
         // revoking a certificate, leaving a household, discarding what was built on an address
         // before its owner proved it.

@@ -52,6 +52,7 @@ public struct RightsWording: Sendable {
     }
     public func recordWhat(_ category: String) -> String {
         switch category {
+        case "rights-requests": fr ? "vos demandes d'exercice de droits et nos réponses (le justificatif d'identité, s'il y en eut, est supprimé dès la vérification)" : "your rights requests and our answers (any proof of identity is deleted once checked)"
         case "consent-records": fr ? "la trace des consentements que vous avez donnés et retirés (finalité, dates, version de la politique), pour en apporter la preuve"
             : "the record of the consents you gave and withdrew (purpose, dates, policy version), to prove them"
         case "objections": fr ? "vos oppositions, et votre adresse sous forme d'empreinte chiffrée sur la liste d'opposition, pour ne plus jamais vous démarcher"
@@ -61,6 +62,8 @@ public struct RightsWording: Sendable {
     }
     public var consent: String { fr ? "Consentement" : "Consent" }
     public var objection: String { fr ? "Opposition" : "Objection" }
+    public func request(_ reference: String, right: String) -> String { fr ? "Demande \(reference) (\(right))" : "Request \(reference) (\(right))" }
+    public var directives: String { fr ? "Directives post mortem" : "Post-mortem directives" }
     public var consentGiven: String { fr ? "donné" : "given" }
     public var consentWithdrawn: String { fr ? "retiré" : "withdrawn" }
     public func erasedKind(_ kind: String) -> String {
@@ -75,6 +78,7 @@ public struct RightsWording: Sendable {
         case "certificate": fr ? "Attestations de dossier" : "File certificates"
         case "connection": fr ? "Journal de connexions" : "Connection log"
         case "message": fr ? "Messages en attente d'envoi" : "Messages waiting to be sent"
+        case "directives": fr ? "Directives post mortem" : "Post-mortem directives"
         default: kind
         }
     }

@@ -17,5 +17,6 @@ func routes(_ app: Application) throws {
     try app.register(collection: OrganisationsController())
     try app.register(collection: OrganisationWebController())
     try app.register(collection: RightsController())
+    try app.register(collection: RequestsController())
     try app.register(collection: SharingWebController())
 }

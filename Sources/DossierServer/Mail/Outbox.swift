@@ -198,6 +198,10 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                                 try await ErasureService.sweepExpired(services: services, on: database, now: now)
                                 try await ConsentService.sweepExpired(on: database, now: now)
                             }),
+                            ("requests", {
+                                try await RequestService.remind(services: services, on: database)
+                                try await RequestService.sweepExpired(services: services, on: database, now: now)
+                            }),
                         ]
                         for (name, sweep) in sweeps {
                             do { try await sweep() } catch { logger.error("sweep of \(name): \(String(reflecting: error))") }

@@ -115,6 +115,17 @@ struct AccessService: Sendable {
                                purpose: ObjectionRecord.purpose, categories: [ObjectionRecord.dataCategory],
                                collectedAt: objection.occurredAt, lastActivity: last))
         }
+        // Rights requests about the account (kept 5 years from the answer), and directives.
+        for request in try await RightsRequest.query(on: database).filter(\.$accountSubject == account.subject).sort(\.$receivedAt).all() {
+            let right = services.register.register.rights.first { $0.id == request.right }?.name[language] ?? request.right
+            items.append(.init(kind: "request", id: try request.requireID().uuidString.lowercased(), label: words.request(request.reference, right: right),
+                               purpose: RightsRequest.purpose, categories: [RightsRequest.dataCategory], collectedAt: request.receivedAt,
+                               lastActivity: last, processedAt: request.closedAt))
+        }
+        if let directives = try await DirectiveRecord.query(on: database).filter(\.$subject == account.subject).first() {
+            items.append(.init(kind: "directives", id: try directives.requireID().uuidString.lowercased(), label: words.directives,
+                               purpose: DirectiveRecord.purpose, categories: [DirectiveRecord.dataCategory], collectedAt: directives.updatedAt, lastActivity: last))
+        }
         for message in try await OutboxMessage.query(on: database).filter(\.$account.$id == accountID).all() {
             items.append(.init(kind: "message", id: try message.requireID().uuidString.lowercased(), label: words.message,
                                purpose: accountPurpose, categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))

@@ -233,14 +233,29 @@ struct ConsentService: Sendable {
         guard let address = EmailAddress(account.email) else { throw Abort(.conflict, reason: "The account's address is not valid.") }
         let index = try await services.vault.recipientIndex(address)
         let keep = register.purpose(ObjectionRecord.purpose)?.rules(for: ObjectionRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)
+        // An objection to weigh goes to staff's request queue, with the deadline of the right to object.
+        let objectionID = UUID()
+        var review: (RightsRequest, RightsRequest.Payload)?
+        if outcome == .toReview, let right = register.rights.first(where: { $0.id == "objection" }) {
+            let payload = RightsRequest.Payload(name: "\(account.firstName) \(account.lastName)", email: account.email,
+                                                details: purpose.name[account.language])
+            review = (try await RequestService.prepare(right: right, channel: .account, received: now, accountSubject: account.subject, payload: payload,
+                                                       language: account.language, objectionID: objectionID, services: services), payload)
+        }
+        let reviewRequest = review
         let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
             try await ErasureService.lockAccount(try account.requireID(), on: db)
             if try await ObjectionRecord.query(on: db).filter(\.$subject == account.subject).filter(\.$purpose == purpose.id).count() > 0 {
                 return false
             }
-            try await ObjectionRecord(subject: account.subject, addressIndex: index, purpose: purpose.id, outcome: outcome, at: now,
-                                      dueAt: outcome == .toReview ? ObjectionRules.reviewDeadline.added(to: now) : nil,
-                                      keepUntil: keep.added(to: now)).create(on: db)
+            let objection = ObjectionRecord(subject: account.subject, addressIndex: index, purpose: purpose.id, outcome: outcome, at: now,
+                                            dueAt: reviewRequest?.0.dueAt ?? (outcome == .toReview ? ObjectionRules.reviewDeadline.added(to: now) : nil),
+                                            keepUntil: keep.added(to: now))
+            objection.id = objectionID
+            try await objection.create(on: db)
+            if let (request, payload) = reviewRequest {
+                try await RequestService.insert(request, payload: payload, actor: account.subject, services: services, audit: audit, on: db)
+            }
             // Objecting to direct marketing ends any consent to it.
             if outcome == .upheld {
                 _ = try await Self.withdraw(purpose.id, of: account.subject, source: "objection", services: services, audit: audit, on: db)

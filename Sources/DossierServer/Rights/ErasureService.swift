@@ -142,6 +142,7 @@ struct ErasureService: Sendable {
             for document in documents { try await document.delete(on: db) }
             try await Guarantor.query(on: db).filter(\.$account.$id == accountID).delete()
             try await Profile.query(on: db).filter(\.$account.$id == accountID).delete()
+            try await DirectiveRecord.query(on: db).filter(\.$account.$id == accountID).delete()
             try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).delete()
             try await Session.query(on: db).filter(\.$account.$id == accountID).delete()
             try await AccountToken.query(on: db).filter(\.$account.$id == accountID).delete()

@@ -127,6 +127,32 @@ struct ExportService: Sendable {
             var userAgent: String
         }
 
+        struct ConsentData: Codable, Sendable {
+            var purpose: String
+            var action: String
+            var at: Date
+            var policyVersion: String
+            var source: String
+        }
+
+        struct ObjectionData: Codable, Sendable {
+            var purpose: String
+            var outcome: String
+            var at: Date
+        }
+
+        struct RequestData: Codable, Sendable {
+            var reference: String
+            var right: String
+            var channel: String
+            var status: String
+            var receivedAt: Date
+            var dueDay: String
+            var details: String
+            var answer: String?
+            var closedAt: Date?
+        }
+
         var format: String
         var version: Int
         var generatedAt: Date
@@ -138,10 +164,15 @@ struct ExportService: Sendable {
         var shares: [ShareData]
         var certificates: [CertificateData]
         var connections: [ConnectionData]
+        var consents: [ConsentData]
+        var objections: [ObjectionData]
+        var requests: [RequestData]
+        var directives: DirectiveService.Directives?
     }
 
     static let format = "dossier-export"
-    static let version = 1
+    /// 2: consents, objections, requests and post-mortem directives.
+    static let version = 2
 
     /// Exports an account may make in an hour (each decrypts every document).
     static let perHour = 10
@@ -216,12 +247,27 @@ struct ExportService: Sendable {
         let connections = try await ConnectionEvent.query(on: database).filter(\.$account.$id == accountID).sort(\.$occurredAt).all().map {
             ExportedData.ConnectionData(at: $0.occurredAt, kind: $0.kind.rawValue, outcome: $0.outcome.rawValue, ipAddress: $0.ipAddress, userAgent: $0.userAgent)
         }
+        let consents = try await ConsentRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$purpose).sort(\.$position).all().map {
+            ExportedData.ConsentData(purpose: $0.purpose, action: $0.action.rawValue, at: $0.occurredAt, policyVersion: $0.policyVersion, source: $0.source)
+        }
+        let objections = try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$occurredAt).all().map {
+            ExportedData.ObjectionData(purpose: $0.purpose, outcome: $0.outcome, at: $0.occurredAt)
+        }
+        let requestService = RequestService(database: database, services: services)
+        var requests: [ExportedData.RequestData] = []
+        for row in try await RightsRequest.query(on: database).filter(\.$accountSubject == account.subject).sort(\.$receivedAt).all() {
+            let payload = try await requestService.payload(of: row)
+            requests.append(.init(reference: row.reference, right: row.right, channel: row.channel, status: row.status, receivedAt: row.receivedAt,
+                                  dueDay: row.dueDay, details: payload.details, answer: payload.answer, closedAt: row.closedAt))
+        }
+        let directives = try await DirectiveService(database: database, services: services).current(of: account)
         let data = ExportedData(format: Self.format, version: Self.version, generatedAt: now,
                                 account: .init(id: accountID, email: account.email, firstName: account.firstName, lastName: account.lastName,
                                                language: account.language, createdAt: account.createdAt, emailVerifiedAt: account.emailVerifiedAt,
                                                lastActivityAt: account.lastActivityAt),
                                 profile: try await files.profile(of: account), guarantors: guarantors, applications: applications,
-                                documents: documents, shares: exportedShares, certificates: certificates, connections: connections)
+                                documents: documents, shares: exportedShares, certificates: certificates, connections: connections,
+                                consents: consents, objections: objections, requests: requests, directives: directives)
         try zip.add("data.json", try Self.encoder.encode(data), date: now)
         try zip.add("data.schema.json", Self.schemaDocument(register: services.register.register, catalogue: services.catalogue), date: now)
         try zip.add("documents.csv", Self.csv(["id", "type", "category", "status", "source", "received_at", "created_at", "files"],
@@ -232,6 +278,8 @@ struct ExportService: Sendable {
                                                          [share.id.uuidString.lowercased(), share.reference, Self.timestamp($0.at), $0.action,
                                                           $0.documentId?.uuidString.lowercased() ?? "", $0.documentType ?? "", $0.viewer ?? ""]
                                                      } }), date: now)
+        try zip.add("consents.csv", Self.csv(["purpose", "action", "at", "policy_version", "source"],
+                                               consents.map { [$0.purpose, $0.action, Self.timestamp($0.at), $0.policyVersion, $0.source] }), date: now)
         try zip.add("connections.csv", Self.csv(["at", "kind", "outcome", "ip_address", "user_agent"],
                                                   connections.map { [Self.timestamp($0.at), $0.kind, $0.outcome, $0.ipAddress, $0.userAgent] }), date: now)
         let count = documents.count
@@ -324,6 +372,23 @@ struct ExportService: Sendable {
                 .required("outcome", .choice(ConnectionEvent.Outcome.allCases.map(\.rawValue))),
                 .required("ipAddress", text), .required("userAgent", text),
             ]))),
+            .required("consents", .array(.object([
+                .required("purpose", text), .required("action", .choice(["given", "withdrawn"])), .required("at", .dateTime),
+                .required("policyVersion", text.described("The register's version the person saw")),
+                .required("source", .choice(["account", "objection", "erasure"])),
+            ])).described("The consent ledger, purpose by purpose, in order")),
+            .required("objections", .array(.object([
+                .required("purpose", text), .required("outcome", .choice(["upheld", "to-review", "refused"])), .required("at", .dateTime),
+            ]))),
+            .required("requests", .array(.object([
+                .required("reference", text), .required("right", text), .required("channel", .choice(RequestRules.Channel.allCases.map(\.rawValue))),
+                .required("status", .choice(RequestRules.Status.allCases.map(\.rawValue))), .required("receivedAt", .dateTime),
+                .required("dueDay", .string(format: "date")), .required("details", text), .optional("answer", text), .optional("closedAt", .dateTime),
+            ])).described("Rights requests about the account")),
+            .optional("directives", .object([
+                .required("choice", .choice(DirectiveService.Choice.allCases.map(\.rawValue))), .required("instructions", text),
+                .optional("contact", .object([.required("name", text), .optional("email", text)])), .optional("updatedAt", .dateTime),
+            ]).described("Post-mortem directives, if recorded")),
         ])
     }
 

@@ -105,6 +105,14 @@ enum StoredItems {
               columns: ["id", "subject", "purpose", "position", "action", "occurred_at", "policy_version", "source", "keep_until"]),
         Table("objections", [kept(ObjectionRecord.purpose, ObjectionRecord.dataCategory)],
               columns: ["id", "subject", "address_index", "purpose", "outcome", "occurred_at", "due_at", "keep_until"]),
+        // Rights requests: who asked and what, sealed with the request's own key; the proof of
+        // identity (a blob) only until it is checked; the fact of the check.
+        Table("rights_requests", [kept(RightsRequest.purpose, RightsRequest.dataCategory), kept(RightsRequest.purpose, RightsRequest.proofCategory),
+                                  kept("staff-accounts", "staff-accounts")],
+              columns: ["id", "reference", "subject", "account_subject", "right_id", "channel", "status", "sealed", "language", "received_at",
+                        "due_at", "due_day", "extended_at", "proof_key", "identity", "identity_checked_at", "objection_id", "refusal",
+                        "closed_at", "closed_by", "reminders", "keep_until"]),
+        Table("directives", [kept(DirectiveRecord.purpose, DirectiveRecord.dataCategory)], columns: ["id", "account_id", "subject", "sealed", "updated_at"]),
         // Restrictions (Art. 18): which subjects, since when; gone when lifted.
         Table("restrictions", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)], columns: ["id", "account_id", "subject", "requested_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",

@@ -49,7 +49,8 @@ enum BlobJournal {
     /// Whether a row names the blob: a document's file, or a share link's cached rendition.
     static func isNamed(_ key: String, on database: any Database) async throws -> Bool {
         if try await DocumentFile.query(on: database).filter(\.$blobKey == key).count() > 0 { return true }
-        return try await ShareRendition.query(on: database).filter(\.$blobKey == key).count() > 0
+        if try await ShareRendition.query(on: database).filter(\.$blobKey == key).count() > 0 { return true }
+        return try await RightsRequest.query(on: database).filter(\.$proofKey == key).count() > 0
     }
 
     /// Undoes the writes of an upload that failed before its document was recorded: each blob
@@ -57,7 +58,7 @@ enum BlobJournal {
     /// stays for recovery.
     static func undoWrites(_ keys: [String], blobs: any BlobStore, on database: any Database) async {
         for key in keys {
-            guard (try? await DocumentFile.query(on: database).filter(\.$blobKey == key).count()) == 0 else { continue }
+            guard (try? await isNamed(key, on: database)) == false else { continue }
             do {
                 try await blobs.delete(key)
                 try await clear([key], on: database)

@@ -95,6 +95,14 @@ public enum ConsistencyCheck {
             }
         }
 
+        // Proofs of identity waiting to be checked: sealed with their request's key.
+        for request in try await RightsRequest.query(on: db).filter(\.$proofKey != nil).all() {
+            guard let key = request.proofKey else { continue }
+            referenced.insert(key)
+            if try await !blobs.exists(key) {
+                report.problems.append("blob \(key) of request \(request.reference)'s proof of identity is missing")
+            }
+        }
         // Share links' cached renditions: sealed with the tenant's key, there as recorded.
         for rendition in try await ShareRendition.query(on: db).all() {
             referenced.insert(rendition.blobKey)

@@ -220,6 +220,31 @@ struct WebController: RouteCollection {
         var consents: [ConsentRow]
         var objections: [ObjectionRow]
         var objectable: [Option]
+        /// Rights requests (Art. 12) and post-mortem directives (loi 78-17 art. 85).
+        var requests: [RequestRow]
+        var requestRights: [Option]
+        var directives: Bool
+        var directivesInstructions: String
+        var directivesContactName: String
+        var directivesContactEmail: String
+        var directivesSaved: String?
+        var choices: [Choice]
+
+        struct RequestRow: Encodable {
+            var reference: String
+            var right: String
+            var status: String
+            var dueDay: String
+            var extended: Bool
+            var received: String
+            var open: Bool
+        }
+
+        struct Choice: Encodable {
+            var id: String
+            var name: String
+            var selected: Bool
+        }
 
         struct ConsentRow: Encodable {
             var purpose: String
@@ -231,6 +256,7 @@ struct WebController: RouteCollection {
         struct ObjectionRow: Encodable {
             var name: String
             var upheld: Bool
+            var refused: Bool
             var at: String
             var dueAt: String?
         }
@@ -261,6 +287,7 @@ struct WebController: RouteCollection {
             .sort(\.$occurredAt, .descending).limit(50).all()
         let consents = ConsentService(req)
         let objections = try await consents.objections(of: account, language: req.webLanguage)
+        let directives = try await DirectiveService(req).current(of: account)
         let body = AccountPage(
             firstName: account.firstName, lastName: account.lastName, email: account.email, role: account.role.rawValue,
             verified: account.emailVerifiedAt != nil,
@@ -276,14 +303,28 @@ struct WebController: RouteCollection {
                 .init(purpose: $0.purpose, name: $0.name, given: $0.state == "given", at: $0.at.map(ShareWatermark.day(of:)))
             },
             objections: objections.map {
-                .init(name: $0.name, upheld: $0.outcome == ObjectionRules.Outcome.upheld.rawValue, at: ShareWatermark.day(of: $0.at),
+                .init(name: $0.name, upheld: $0.outcome == ObjectionRules.Outcome.upheld.rawValue, refused: $0.outcome == "refused", at: ShareWatermark.day(of: $0.at),
                       dueAt: $0.dueAt.map(ShareWatermark.day(of:)))
             },
             // Direct marketing, and the purposes of legitimate interests that concern a tenant.
             objectable: req.register.purposes.filter { purpose in
                 guard let outcome = ObjectionRules.outcome(for: purpose), !objections.contains(where: { $0.purpose == purpose.id }) else { return false }
                 return outcome == .upheld || purpose.subjects.contains(account.role == .tenant ? "tenant" : "staff")
-            }.map { .init(id: $0.id, name: $0.name[req.webLanguage]) }
+            }.map { .init(id: $0.id, name: $0.name[req.webLanguage]) },
+            requests: try await RequestService(req).mine(account, language: req.webLanguage).map {
+                .init(reference: $0.reference, right: $0.rightName, status: labels["status-\($0.status)"] ?? $0.status, dueDay: $0.dueDay,
+                      extended: $0.extended, received: ShareWatermark.day(of: $0.receivedAt),
+                      open: !(RequestRules.Status(rawValue: $0.status)?.isClosed ?? false))
+            },
+            requestRights: RequestRules.types(in: req.register).map { .init(id: $0.id, name: $0.name[req.webLanguage]) },
+            directives: directives != nil,
+            directivesInstructions: directives?.instructions ?? "",
+            directivesContactName: directives?.contact?.name ?? "",
+            directivesContactEmail: directives?.contact?.email ?? "",
+            directivesSaved: directives?.updatedAt.map(ShareWatermark.day(of:)),
+            choices: DirectiveService.Choice.allCases.map {
+                .init(id: $0.rawValue, name: labels["choice-\($0.rawValue)"] ?? $0.rawValue, selected: (directives?.choice ?? "erase") == $0.rawValue)
+            }
         )
         return try await req.page("account", titleKey: "account", body: body)
     }

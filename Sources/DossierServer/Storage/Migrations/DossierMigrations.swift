@@ -16,6 +16,7 @@ enum DossierMigrations {
         M012CreateCertificates(),
         M013RecipientOrganisations(),
         M014RightsErasure(),
+        M015RightsRequests(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
