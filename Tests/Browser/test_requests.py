@@ -46,7 +46,7 @@ def test_directives_and_a_request_handled_by_the_dpo(server, browser):
     fill(browser, {"details": "Everything you hold about me, please."})
     click(browser, "#file-request button[type=submit]")
     listed = browser.find_element(By.ID, "request-list").text
-    assert "Right of access" in listed and "answer by" in listed, listed
+    assert "right of access" in listed and "answer by" in listed, listed
     reference = listed.split(" ")[0]
     assert reference.startswith("R-"), listed
     assert "answer by" in mail_to(server, "jane@example.org", reference)

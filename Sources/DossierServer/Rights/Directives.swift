@@ -72,9 +72,9 @@ struct DirectiveService: Sendable {
         let instructions = try RequestService.text(input.instructions, field: "instructions", maximum: Self.maximumInstructions, required: false, language: language)
         var contact: Contact?
         if let given = input.contact {
-            let name = try RequestService.text(given.name, field: "contact.name", maximum: 200, required: true, language: language)
+            let name = try RequestService.text(given.name, field: "contact.name", maximum: 200, required: true, multiline: false, language: language)
             var email: String?
-            if let typed = given.email?.trimmingCharacters(in: .whitespaces), !typed.isEmpty {
+            if let typed = given.email {
                 guard let address = EmailAddress(typed) else {
                     throw ValidationFailure(problems: [FieldProblem(field: "contact.email", message: "Not an email address.")])
                 }

@@ -129,15 +129,20 @@ struct RequestService: Sendable {
         return right
     }
 
-    static func text(_ value: String?, field: String, maximum: Int, required: Bool, language: Language) throws -> String {
-        let text = (value ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        if required && text.isEmpty {
-            throw ValidationFailure(problems: [FieldProblem(field: field, message: language == .fr ? "Obligatoire." : "Required.")])
+    /// A person-typed text, held to `TextRules` (what the API document's patterns say): no
+    /// control or invisible character (line breaks allowed when `multiline`), at most `maximum`
+    /// scalars, something visible when `required`. Trimmed.
+    static func text(_ value: String?, field: String, maximum: Int, required: Bool, multiline: Bool = true, language: Language) throws -> String {
+        let raw = value ?? ""
+        func problem(_ fr: String, _ en: String) -> ValidationFailure {
+            ValidationFailure(problems: [FieldProblem(field: field, message: language == .fr ? fr : en)])
         }
-        if text.count > maximum || text.unicodeScalars.contains(where: { $0.value == 0 }) {
-            throw ValidationFailure(problems: [FieldProblem(field: field, message: language == .fr ? "\(maximum) caractères au plus." : "At most \(maximum) characters.")])
+        if TextRules.hasForbidden(raw, multiline: multiline) {
+            throw problem("Caractère de contrôle ou invisible.", "A control or invisible character.")
         }
-        return text
+        if TextRules.length(raw) > maximum { throw problem("\(maximum) caractères au plus.", "At most \(maximum) characters.") }
+        if required && TextRules.isBlank(raw) { throw problem("Obligatoire.", "Required.") }
+        return raw.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func newReference() -> String {
@@ -187,10 +192,10 @@ struct RequestService: Sendable {
         guard input.receivedAt <= services.clock.now else {
             throw ValidationFailure(problems: [FieldProblem(field: "receivedAt", message: "Expected the day it was received, not in the future.")])
         }
-        let name = try Self.text(input.name, field: "name", maximum: 200, required: true, language: language)
+        let name = try Self.text(input.name, field: "name", maximum: 200, required: true, multiline: false, language: language)
         let details = try Self.text(input.details, field: "details", maximum: Self.maximumDetails, required: false, language: language)
         var email: EmailAddress?
-        if let typed = input.email?.trimmingCharacters(in: .whitespaces), !typed.isEmpty {
+        if let typed = input.email {
             guard let address = EmailAddress(typed) else {
                 throw ValidationFailure(problems: [FieldProblem(field: "email", message: "Not an email address.")])
             }
@@ -287,7 +292,7 @@ struct RequestService: Sendable {
         var statuses = RequestRules.Status.allCases
         if let status {
             guard let chosen = RequestRules.Status(rawValue: status) else {
-                throw ValidationFailure(problems: [FieldProblem(field: "status", message: "Expected one of: \(RequestRules.Status.allCases.map(\.rawValue).joined(separator: ", ")).")])
+                throw Abort(.badRequest, reason: "status: expected one of \(RequestRules.Status.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             statuses = [chosen]
         }

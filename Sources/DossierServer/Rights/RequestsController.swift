@@ -36,7 +36,9 @@ struct RequestsController: RouteCollection {
         pages.get(use: Self.queuePage).access(.staff)
         pages.post(use: Self.webReceive).access(.staff)
         pages.get(":request", use: Self.detailPage).access(.staff)
-        pages.post(":request", ":action", use: Self.webAct).access(.staff)
+        for action in Action.allCases {
+            pages.post(":request", PathComponent(stringLiteral: action.rawValue)) { req in try await Self.webAct(req: req, action: action) }.access(.staff)
+        }
         pages.on(.POST, ":request", "identity-proof", body: .collect(maxSize: ByteCount(value: RequestService.maximumProofBytes + 64 * 1024)),
                  use: Self.webProof).access(.staff)
         pages.get(":request", "identity-proof", use: Self.proof).access(.staff)
@@ -120,7 +122,8 @@ struct RequestsController: RouteCollection {
         guard let account = req.authenticated?.account else { return req.redirect(to: "/signin") }
         let form = (try? req.content.decode(DirectivesForm.self)) ?? DirectivesForm()
         let name = form.contactName?.trimmingCharacters(in: .whitespaces) ?? ""
-        let contact = name.isEmpty ? nil : DirectiveService.Contact(name: name, email: form.contactEmail)
+        let email = form.contactEmail?.trimmingCharacters(in: .whitespaces) ?? ""
+        let contact = name.isEmpty ? nil : DirectiveService.Contact(name: name, email: email.isEmpty ? nil : email)
         do {
             _ = try await DirectiveService(req).put(account, .init(choice: form.choice ?? "", instructions: form.instructions ?? "", contact: contact),
                                                     language: req.webLanguage)
@@ -171,7 +174,13 @@ struct RequestsController: RouteCollection {
         }
         // Noon that day (the deadline counts days, not hours), or now if earlier.
         let received = min(start + 12 * 3600, now)
-        let language = body.language.flatMap(Language.init(rawValue:)) ?? .fr
+        var language = Language.fr
+        if let given = body.language {
+            guard let chosen = Language(rawValue: given) else {
+                throw ValidationFailure(problems: [FieldProblem(field: "language", message: "Expected one of: \(Language.allCases.map(\.rawValue).joined(separator: ", ")).")])
+            }
+            language = chosen
+        }
         return .init(right: body.right, channel: body.channel, receivedAt: received, name: body.name, email: body.email, details: body.details,
                      language: language)
     }
@@ -363,8 +372,10 @@ struct RequestsController: RouteCollection {
         guard let staff = FileWebController.staffOnly(req) else { return try await notStaff(req) }
         let form = (try? req.content.decode(ReceiveForm.self)) ?? ReceiveForm()
         do {
+            // A form's empty field is an absent one.
+            let email = form.email?.trimmingCharacters(in: .whitespaces).isEmpty == false ? form.email : nil
             let body = ReceiveBody(right: form.right ?? "", channel: form.channel ?? "", receivedAt: form.receivedAt ?? "", name: form.name ?? "",
-                                   email: form.email, details: form.details, language: form.language)
+                                   email: email, details: form.details, language: form.language)
             let view = try await RequestService(req).receive(try received(body, now: req.dossier.clock.now), by: staff)
             return req.redirect(to: "/staff/requests/\(view.id.uuidString.lowercased())", redirectType: .normal)
         } catch let error as ValidationFailure {
@@ -434,8 +445,12 @@ struct RequestsController: RouteCollection {
         var details: String?
     }
 
-    /// The detail page's forms: extension, identity-request, identity, answer, refusal.
-    static func webAct(req: Request) async throws -> Response {
+    /// The detail page's forms.
+    enum Action: String, CaseIterable, Sendable {
+        case extend = "extension", identityRequest = "identity-request", identity, answer, refusal
+    }
+
+    static func webAct(req: Request, action: Action) async throws -> Response {
         guard let staff = FileWebController.staffOnly(req) else { return try await notStaff(req) }
         let id = try req.parameters.id("request")
         let form = (try? req.content.decode(ActionForm.self)) ?? ActionForm()
@@ -443,13 +458,12 @@ struct RequestsController: RouteCollection {
         let language = req.webLanguage
         let back = "/staff/requests/\(id.uuidString.lowercased())"
         do {
-            switch req.parameters.get("action") {
-            case "extension": _ = try await service.extend(id, reason: form.reason, by: staff, language: language)
-            case "identity-request": _ = try await service.askIdentity(id, by: staff, language: language)
-            case "identity": _ = try await service.checkIdentity(id, outcome: form.outcome ?? "", by: staff, language: language)
-            case "answer": _ = try await service.answer(id, note: form.answer, by: staff, language: language)
-            case "refusal": _ = try await service.refuse(id, reason: form.reason ?? "", details: form.details, by: staff, language: language)
-            default: throw Abort(.notFound, reason: "Not found.")
+            switch action {
+            case .extend: _ = try await service.extend(id, reason: form.reason, by: staff, language: language)
+            case .identityRequest: _ = try await service.askIdentity(id, by: staff, language: language)
+            case .identity: _ = try await service.checkIdentity(id, outcome: form.outcome ?? "", by: staff, language: language)
+            case .answer: _ = try await service.answer(id, note: form.answer, by: staff, language: language)
+            case .refusal: _ = try await service.refuse(id, reason: form.reason ?? "", details: form.details, by: staff, language: language)
             }
         } catch let error as ValidationFailure {
             return try await staffRefusal(req, Abort(.unprocessableEntity, reason: error.problems.map { "\($0.field): \($0.message)" }.joined(separator: " ")), back: back)
@@ -477,16 +491,21 @@ struct RequestsController: RouteCollection {
 extension RequestsController.FileBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
         .object([.required("right", Schema.choice(RequestRules.types(in: context.register).map(\.id)).described("A right of the register with a deadline")),
-                 .optional("details", Schema.string(maxLength: RequestService.maximumDetails).described("What the person asks"))])
+                 .optional("details", Schema.nullable(.typed(maxLength: RequestService.maximumDetails, multiline: true, required: false)).described("What the person asks"))])
     }
 }
 
 extension RequestsController.DirectivesBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
-        .object([.required("choice", Schema.choice(DirectiveService.Choice.allCases.map(\.rawValue))
-                    .described("erase: delete the data; keep: as the policy says; communicate: give it to the contact (who is then required)")),
-                 .optional("instructions", Schema.string(maxLength: DirectiveService.maximumInstructions)),
-                 .optional("contact", .object([.required("name", Schema.string(minLength: 1, maxLength: 200)), .optional("email", Schema.email)]))])
+        let instructions = Schema.Property.optional("instructions", .nullable(.typed(maxLength: DirectiveService.maximumInstructions, multiline: true, required: false)))
+        // (A field the contact does not name is ignored: the object is open.)
+        let contact = Schema.object([.required("name", Schema.typed(maxLength: 200, required: true)),
+                                     .optional("email", .nullable(Schema.email))], closed: false)
+        return Schema.oneOf([
+            .object([.required("choice", .choice([DirectiveService.Choice.erase.rawValue, DirectiveService.Choice.keep.rawValue])), instructions,
+                     .optional("contact", .nullable(contact))]),
+            .object([.required("choice", .constant(DirectiveService.Choice.communicate.rawValue)), instructions, .required("contact", contact)]),
+        ]).described("erase: delete the data; keep: as the policy says; communicate: give it to the contact (who is then required)")
     }
 }
 
@@ -495,16 +514,16 @@ extension RequestsController.ReceiveBody: APIRequestBody {
         .object([.required("right", Schema.choice(RequestRules.types(in: context.register).map(\.id))),
                  .required("channel", Schema.choice([RequestRules.Channel.email.rawValue, RequestRules.Channel.post.rawValue])),
                  .required("receivedAt", Schema.string(format: "date").described("The day it was received, not in the future")),
-                 .required("name", Schema.string(minLength: 1, maxLength: 200)),
-                 .optional("email", Schema.email.described("Required for a request received by email: the answers go there")),
-                 .optional("details", Schema.string(maxLength: RequestService.maximumDetails)),
-                 .optional("language", Schema.choice(Language.allCases.map(\.rawValue)).described("Of the answers (default fr)"))])
+                 .required("name", Schema.typed(maxLength: 200, required: true)),
+                 .optional("email", Schema.nullable(Schema.email).described("Required for a request received by email: the answers go there")),
+                 .optional("details", .nullable(Schema.typed(maxLength: RequestService.maximumDetails, multiline: true, required: false))),
+                 .optional("language", Schema.nullable(.choice(Language.allCases.map(\.rawValue))).described("Of the answers (default fr)"))])
     }
 }
 
 extension RequestsController.ExtensionBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
-        .object([.required("reason", Schema.string(minLength: 1, maxLength: 1000).described("Why, sent to the requester"))])
+        .object([.required("reason", Schema.typed(maxLength: 1000, multiline: true, required: true).described("Why, sent to the requester"))])
     }
 }
 
@@ -516,13 +535,13 @@ extension RequestsController.IdentityBody: APIRequestBody {
 
 extension RequestsController.AnswerBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
-        .object([.optional("answer", Schema.string(maxLength: RequestService.maximumDetails).described("Mailed to the requester"))])
+        .object([.optional("answer", Schema.nullable(.typed(maxLength: RequestService.maximumDetails, multiline: true, required: false)).described("Mailed to the requester"))])
     }
 }
 
 extension RequestsController.RefusalBody: APIRequestBody {
     static func schema(_ context: APIContext) -> Schema {
         .object([.required("reason", Schema.choice(RequestRules.Refusal.allCases.map(\.rawValue))),
-                 .optional("details", Schema.string(maxLength: RequestService.maximumDetails).described("Mailed to the requester with the reason"))])
+                 .optional("details", Schema.nullable(.typed(maxLength: RequestService.maximumDetails, multiline: true, required: false)).described("Mailed to the requester with the reason"))])
     }
 }
