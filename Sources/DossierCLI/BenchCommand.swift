@@ -1,0 +1,45 @@
+import ArgumentParser
+import DossierServer
+import Foundation
+
+/// `dossier bench rights`: the rights benchmark (`scripts/bench --rights`), on an empty
+/// database it fills; prints JSON. Not for a database with real data: it refuses one with accounts.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks run by scripts/bench on a database of their own.",
+        shouldDisplay: false,
+        subcommands: [Rights.self]
+    )
+
+    struct Rights: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seed tenants, then time the access view, erasure and export in-process; prints JSON."
+        )
+
+        @Option(help: "Tenants to seed (each: a profile, 5 documents, 20 connection-log entries, 2 share links, 2 consents).")
+        var tenants = 10_000
+
+        @Option(help: "People timed for the access view, and as many for erasure.")
+        var samples = 200
+
+        @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            guard (10...1_000_000).contains(tenants) else { throw ValidationError("--tenants: between 10 and 1,000,000") }
+            guard (1...10_000).contains(samples) else { throw ValidationError("--samples: between 1 and 10,000") }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await DossierApp.migrate(app)
+                    let result = try await RightsBench.run(app, tenants: tenants, samples: samples) { printError("bench: \($0)") }
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                }
+            }
+        }
+    }
+}
