@@ -2,8 +2,8 @@ import ArgumentParser
 import DossierServer
 import Foundation
 
-/// `dossier bench rights`: the rights benchmark (`scripts/bench --rights`), on an empty
-/// database it fills; prints JSON. Not for a database with real data: it refuses one with accounts.
+/// `dossier bench rights`: the rights benchmark (`scripts/bench`), on a new, empty database it
+/// fills; prints JSON. Not for a database with real data: it refuses one that was ever set up.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -33,6 +33,7 @@ struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             try await reportingFailures {
                 try await withDossierApp(options.configuration()) { app in
+                    try await RightsBench.requireNewDatabase(app)
                     try await DossierApp.migrate(app)
                     let result = try await RightsBench.run(app, tenants: tenants, samples: samples) { printError("bench: \($0)") }
                     let encoder = JSONEncoder()

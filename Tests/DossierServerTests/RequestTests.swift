@@ -224,9 +224,22 @@ struct RequestTests {
             #expect(try await DirectiveRecord.query(on: app.db).count() == 1)
 
             // The heir writes: staff record the post-mortem request and read the directives (audited)…
+            let today = JSONValue.string(RequestsController.parisDay(clock.now))
+            // It names the deceased's account apart from the heir's address, and never the heir's own.
+            #expect(try await Self.send(app, .POST, "api/v1/staff/requests", staff, json: [
+                "right": "post-mortem", "channel": "email", "receivedAt": today, "name": "Anne Doe", "email": "anne@example.org",
+            ]).status == .unprocessableEntity)
+            #expect(try await Self.send(app, .POST, "api/v1/staff/requests", staff, json: [
+                "right": "post-mortem", "channel": "email", "receivedAt": today, "name": "Anne Doe", "email": "anne@example.org",
+                "concerning": "anne@example.org",
+            ]).status == .unprocessableEntity)
+            #expect(try await Self.send(app, .POST, "api/v1/staff/requests", staff, json: [
+                "right": "access", "channel": "email", "receivedAt": today, "name": "Anne Doe", "email": "anne@example.org",
+                "concerning": "jane.doe@example.org",
+            ]).status == .unprocessableEntity)
             let death = try await Self.send(app, .POST, "api/v1/staff/requests", staff, json: [
-                "right": "post-mortem", "channel": "email", "receivedAt": .string(ShareWatermark.day(of: clock.now)), "name": "Anne Doe",
-                "email": "jane.doe@example.org",
+                "right": "post-mortem", "channel": "email", "receivedAt": today, "name": "Anne Doe",
+                "email": "anne@example.org", "concerning": "jane.doe@example.org",
             ])
             let deathID = try #require(Self.string(death.json["id"]))
             #expect(death.json["account"] == .bool(true))

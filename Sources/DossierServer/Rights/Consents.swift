@@ -243,27 +243,35 @@ struct ConsentService: Sendable {
                                                        language: account.language, objectionID: objectionID, services: services), payload)
         }
         let reviewRequest = review
-        let created = try await services.audit.transaction(on: database) { db, audit -> Bool in
-            try await ErasureService.lockAccount(try account.requireID(), on: db)
-            if try await ObjectionRecord.query(on: db).filter(\.$subject == account.subject).filter(\.$purpose == purpose.id).count() > 0 {
-                return false
+        let created: Bool
+        do {
+            created = try await services.audit.transaction(on: database) { db, audit -> Bool in
+                try await ErasureService.lockAccount(try account.requireID(), on: db)
+                if try await ObjectionRecord.query(on: db).filter(\.$subject == account.subject).filter(\.$purpose == purpose.id).count() > 0 {
+                    return false
+                }
+                let objection = ObjectionRecord(subject: account.subject, addressIndex: index, purpose: purpose.id, outcome: outcome, at: now,
+                                                dueAt: reviewRequest?.0.dueAt ?? (outcome == .toReview ? ObjectionRules.reviewDeadline.added(to: now) : nil),
+                                                keepUntil: keep.added(to: now))
+                objection.id = objectionID
+                try await objection.create(on: db)
+                if let (request, payload) = reviewRequest {
+                    try await RequestService.insert(request, payload: payload, actor: account.subject, services: services, audit: audit, on: db)
+                }
+                // Objecting to direct marketing ends any consent to it.
+                if outcome == .upheld {
+                    _ = try await Self.withdraw(purpose.id, of: account.subject, source: "objection", services: services, audit: audit, on: db)
+                }
+                audit.record(AuditEvent(action: "objection.recorded", subject: account.subject, purpose: ObjectionRecord.purpose,
+                                        details: ["purpose": purpose.id, "outcome": outcome.rawValue]), by: account.subject)
+                return true
             }
-            let objection = ObjectionRecord(subject: account.subject, addressIndex: index, purpose: purpose.id, outcome: outcome, at: now,
-                                            dueAt: reviewRequest?.0.dueAt ?? (outcome == .toReview ? ObjectionRules.reviewDeadline.added(to: now) : nil),
-                                            keepUntil: keep.added(to: now))
-            objection.id = objectionID
-            try await objection.create(on: db)
-            if let (request, payload) = reviewRequest {
-                try await RequestService.insert(request, payload: payload, actor: account.subject, services: services, audit: audit, on: db)
-            }
-            // Objecting to direct marketing ends any consent to it.
-            if outcome == .upheld {
-                _ = try await Self.withdraw(purpose.id, of: account.subject, source: "objection", services: services, audit: audit, on: db)
-            }
-            audit.record(AuditEvent(action: "objection.recorded", subject: account.subject, purpose: ObjectionRecord.purpose,
-                                    details: ["purpose": purpose.id, "outcome": outcome.rawValue]), by: account.subject)
-            return true
+        } catch {
+            if let (request, _) = reviewRequest { try? await services.vault.shred(request.subject) }
+            throw error
         }
+        // Already made: the request prepared for it was not stored, nor is its key needed.
+        if !created, let (request, _) = reviewRequest { try? await services.vault.shred(request.subject) }
         guard let state = try await objections(of: account, language: language).first(where: { $0.purpose == purpose.id }) else {
             throw Abort(.notFound, reason: "This account no longer exists.")
         }

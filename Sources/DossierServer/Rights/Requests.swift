@@ -178,6 +178,9 @@ struct RequestService: Sendable {
         var receivedAt: Date
         var name: String?
         var email: String?
+        /// The address of the account the request is about, when it is not the requester's own:
+        /// required for a post-mortem request (the deceased's, the heir writing from theirs).
+        var concerning: String?
         var details: String?
         var language: Language
     }
@@ -204,9 +207,22 @@ struct RequestService: Sendable {
         if channel == .email && email == nil {
             throw ValidationFailure(problems: [FieldProblem(field: "email", message: "A request received by email needs the address to answer.")])
         }
-        // The account it concerns, when the address is one's.
+        // The account it concerns: the requester's own (found by their address), or, for a
+        // post-mortem request, the deceased's, named apart (never the requester's own).
+        var concerned = email
+        if right.id == "post-mortem" {
+            guard let typed = input.concerning, let address = EmailAddress(typed) else {
+                throw ValidationFailure(problems: [FieldProblem(field: "concerning", message: "A post-mortem request names the address of the deceased's account.")])
+            }
+            guard address.canonical != email?.canonical else {
+                throw ValidationFailure(problems: [FieldProblem(field: "concerning", message: "The deceased's address, not the requester's own.")])
+            }
+            concerned = address
+        } else if input.concerning != nil {
+            throw ValidationFailure(problems: [FieldProblem(field: "concerning", message: "Only a post-mortem request names another account: the others concern the requester's own.")])
+        }
         var account: Account?
-        if let email { account = try await Account.query(on: database).filter(\.$emailKey == email.canonical).first() }
+        if let concerned { account = try await Account.query(on: database).filter(\.$emailKey == concerned.canonical).first() }
         let payload = RightsRequest.Payload(name: name, email: email?.value, details: details)
         let row = try await create(right: right, channel: channel, received: input.receivedAt, accountSubject: account?.subject, payload: payload,
                                    language: input.language, actor: staff.subject) { _ in }
@@ -340,7 +356,13 @@ struct RequestService: Sendable {
     }
 
     func view(_ row: RightsRequest, forStaff: Bool, language: Language) async throws -> View {
-        let payload = try await payload(of: row)
+        // A record whose key its retention sweep destroyed a moment ago, its row about to go.
+        let payload: RightsRequest.Payload
+        do {
+            payload = try await self.payload(of: row)
+        } catch is KeyVault.Shredded {
+            payload = RightsRequest.Payload(name: "—", email: nil, details: "")
+        }
         let name = register.rights.first { $0.id == row.right }?.name[language] ?? row.right
         var account: Bool?
         if forStaff, let subject = row.accountSubject, let uuid = UUID(uuidString: subject) {

@@ -159,6 +159,7 @@ struct RequestsController: RouteCollection {
         var receivedAt: String
         var name: String
         var email: String?
+        var concerning: String?
         var details: String?
         var language: String?
     }
@@ -181,8 +182,8 @@ struct RequestsController: RouteCollection {
             }
             language = chosen
         }
-        return .init(right: body.right, channel: body.channel, receivedAt: received, name: body.name, email: body.email, details: body.details,
-                     language: language)
+        return .init(right: body.right, channel: body.channel, receivedAt: received, name: body.name, email: body.email, concerning: body.concerning,
+                     details: body.details, language: language)
     }
 
     static func receive(req: Request) async throws -> Response {
@@ -364,6 +365,7 @@ struct RequestsController: RouteCollection {
         var receivedAt: String?
         var name: String?
         var email: String?
+        var concerning: String?
         var details: String?
         var language: String?
     }
@@ -373,9 +375,9 @@ struct RequestsController: RouteCollection {
         let form = (try? req.content.decode(ReceiveForm.self)) ?? ReceiveForm()
         do {
             // A form's empty field is an absent one.
-            let email = form.email?.trimmingCharacters(in: .whitespaces).isEmpty == false ? form.email : nil
+            func given(_ text: String?) -> String? { text?.trimmingCharacters(in: .whitespaces).isEmpty == false ? text : nil }
             let body = ReceiveBody(right: form.right ?? "", channel: form.channel ?? "", receivedAt: form.receivedAt ?? "", name: form.name ?? "",
-                                   email: email, details: form.details, language: form.language)
+                                   email: given(form.email), concerning: given(form.concerning), details: form.details, language: form.language)
             let view = try await RequestService(req).receive(try received(body, now: req.dossier.clock.now), by: staff)
             return req.redirect(to: "/staff/requests/\(view.id.uuidString.lowercased())", redirectType: .normal)
         } catch let error as ValidationFailure {
@@ -516,6 +518,8 @@ extension RequestsController.ReceiveBody: APIRequestBody {
                  .required("receivedAt", Schema.string(format: "date").described("The day it was received, not in the future")),
                  .required("name", Schema.typed(maxLength: 200, required: true)),
                  .optional("email", Schema.nullable(Schema.email).described("Required for a request received by email: the answers go there")),
+                 .optional("concerning", Schema.nullable(Schema.email)
+                    .described("A post-mortem request only, where it is required: the address of the deceased's account (not the requester's)")),
                  .optional("details", .nullable(Schema.typed(maxLength: RequestService.maximumDetails, multiline: true, required: false))),
                  .optional("language", Schema.nullable(.choice(Language.allCases.map(\.rawValue))).described("Of the answers (default fr)"))])
     }

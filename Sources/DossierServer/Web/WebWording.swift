@@ -88,6 +88,7 @@ enum WebWording {
             ("channel-post", "courrier", "post"),
             ("channel-account", "compte", "account"),
             ("requesterName", "Nom du demandeur", "Requester's name"),
+            ("requestConcerning", "Demande post mortem : adresse du compte du défunt", "Post-mortem request: the address of the deceased's account"),
             ("requestLanguage", "Langue de la réponse", "Language of the answer"),
             ("reference", "Référence", "Reference"),
             ("requestStatus", "État", "Status"),

@@ -60,7 +60,6 @@ struct M015RightsRequests: AsyncMigration {
         ("outbox_messages_by_account", "outbox_messages", "account_id"),
         ("outbox_messages_by_subject", "outbox_messages", "subject"),
         ("guarantors_by_account", "guarantors", "account_id"),
-        ("application_members_by_account", "application_members", "account_id"),
         ("certificates_by_account", "certificates", "account_id"),
         ("documents_by_subject", "documents", "subject"),
     ]
