@@ -129,9 +129,7 @@ struct OrganisationService: Sendable {
     /// another administrator: 403).
     static func lock(_ organisation: UUID, admin: Account? = nil, on db: any Database) async throws {
         try await db.takeWriteLock()
-        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
-            try await sql.raw("SELECT 1 FROM \(ident: Organisation.schema) WHERE \(ident: "id") = \(bind: organisation) FOR UPDATE").run()
-        }
+        try await db.lockRow(Organisation.schema, organisation)
         if let admin {
             guard let current = try await Account.find(admin.requireID(), on: db), current.role == .member,
                   current.$organisation.id == organisation, current.organisationAdmin else {

@@ -211,9 +211,7 @@ struct ErasureService: Sendable {
     /// or two of either, run one after the other.
     /// A request that raced the account's erasure finds it gone: 404, nothing written.
     static func lockAccount(_ id: UUID, on db: any Database) async throws {
-        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
-            try await sql.raw("SELECT 1 FROM \(ident: Account.schema) WHERE \(ident: "id") = \(bind: id) FOR UPDATE").run()
-        }
+        try await db.lockRow(Account.schema, id)
         guard try await Account.query(on: db).filter(\.$id == id).count() == 1 else {
             throw Abort(.notFound, reason: "This account no longer exists.")
         }

@@ -385,7 +385,7 @@ struct RequestService: Sendable {
                         _ change: @escaping @Sendable (RightsRequest, inout RightsRequest.Payload, any Database, AuditLog) async throws -> Void) async throws -> RightsRequest {
         let vault = services.vault
         return try await services.audit.transaction(on: database) { db, audit in
-            try await Self.lock(id, on: db)
+            try await db.lockRow(RightsRequest.schema, id)
             guard let row = try await RightsRequest.find(id, on: db) else { throw Abort(.notFound, reason: "No such request.") }
             guard !row.statusValue.isClosed else {
                 throw Abort(.conflict, reason: language == .fr ? "Cette demande est close." : "This request is closed.")
@@ -395,13 +395,6 @@ struct RequestService: Sendable {
             row.sealed = try await vault.sealJSON(payload, for: row.subject, context: RightsRequest.context(id))
             try await row.save(on: db)
             return row
-        }
-    }
-
-    /// Holds the request's row until the transaction ends (PostgreSQL; SQLite's writes are serialised).
-    static func lock(_ id: UUID, on db: any Database) async throws {
-        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
-            try await sql.raw("SELECT 1 FROM \(ident: RightsRequest.schema) WHERE \(ident: "id") = \(bind: id) FOR UPDATE").run()
         }
     }
 
@@ -619,7 +612,7 @@ struct RequestService: Sendable {
         for row in due {
             let id = try row.requireID()
             try await services.audit.transaction(on: database) { db, audit in
-                try await Self.lock(id, on: db)
+                try await db.lockRow(RightsRequest.schema, id)
                 guard let current = try await RightsRequest.find(id, on: db), !current.statusValue.isClosed else { return }
                 let count = RequestRules.remindersDue(deadline: current.dueAt, sent: current.reminders, now: now)
                 guard count > 0 else { return }

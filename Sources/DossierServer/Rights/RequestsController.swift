@@ -104,7 +104,7 @@ struct RequestsController: RouteCollection {
         do {
             _ = try await RequestService(req).file(account, right: form.right ?? "", details: form.details, language: req.webLanguage)
         } catch let error as ValidationFailure {
-            return try await RightsController.refusal(req, Abort(.unprocessableEntity, reason: error.problems.map(\.message).joined(separator: " ")))
+            return try await RightsController.refusal(req, formProblems(error, naming: false))
         } catch let error as any AbortError where [.conflict, .forbidden].contains(error.status) {
             return try await RightsController.refusal(req, error)
         }
@@ -128,7 +128,7 @@ struct RequestsController: RouteCollection {
             _ = try await DirectiveService(req).put(account, .init(choice: form.choice ?? "", instructions: form.instructions ?? "", contact: contact),
                                                     language: req.webLanguage)
         } catch let error as ValidationFailure {
-            return try await RightsController.refusal(req, Abort(.unprocessableEntity, reason: error.problems.map(\.message).joined(separator: " ")))
+            return try await RightsController.refusal(req, formProblems(error, naming: false))
         } catch let error as any AbortError where error.status == .conflict {
             return try await RightsController.refusal(req, error)
         }
@@ -381,7 +381,7 @@ struct RequestsController: RouteCollection {
             let view = try await RequestService(req).receive(try received(body, now: req.dossier.clock.now), by: staff)
             return req.redirect(to: "/staff/requests/\(view.id.uuidString.lowercased())", redirectType: .normal)
         } catch let error as ValidationFailure {
-            return try await staffRefusal(req, Abort(.unprocessableEntity, reason: error.problems.map { "\($0.field): \($0.message)" }.joined(separator: " ")),
+            return try await staffRefusal(req, formProblems(error, naming: true),
                                           back: "/staff/requests")
         }
     }
@@ -398,6 +398,12 @@ struct RequestsController: RouteCollection {
         guard let account = req.authenticated?.account else { throw Abort(.unauthorized, reason: "Sign in first.") }
         guard account.role.isStaff else { throw Abort(.forbidden, reason: "Staff only.") }
         return account
+    }
+
+    /// A form's invalid fields, for its refusal page: their messages, with the fields' names
+    /// where the form has several.
+    static func formProblems(_ failure: ValidationFailure, naming: Bool) -> Abort {
+        Abort(.unprocessableEntity, reason: failure.problems.map { naming ? "\($0.field): \($0.message)" : $0.message }.joined(separator: " "))
     }
 
     static func staffRefusal(_ req: Request, _ error: any AbortError, back: String) async throws -> Response {
@@ -468,7 +474,7 @@ struct RequestsController: RouteCollection {
             case .refusal: _ = try await service.refuse(id, reason: form.reason ?? "", details: form.details, by: staff, language: language)
             }
         } catch let error as ValidationFailure {
-            return try await staffRefusal(req, Abort(.unprocessableEntity, reason: error.problems.map { "\($0.field): \($0.message)" }.joined(separator: " ")), back: back)
+            return try await staffRefusal(req, formProblems(error, naming: true), back: back)
         } catch let error as any AbortError where error.status == .conflict {
             return try await staffRefusal(req, error, back: back)
         }
@@ -482,7 +488,7 @@ struct RequestsController: RouteCollection {
         do {
             _ = try await RequestService(req).attachProof(id, data: try proofBytes(req), by: staff, language: req.webLanguage)
         } catch let error as ValidationFailure {
-            return try await staffRefusal(req, Abort(.unprocessableEntity, reason: error.problems.map(\.message).joined(separator: " ")), back: back)
+            return try await staffRefusal(req, formProblems(error, naming: false), back: back)
         } catch let error as any AbortError where error.status == .conflict {
             return try await staffRefusal(req, error, back: back)
         }

@@ -341,9 +341,7 @@ struct ShareService: Sendable {
         // lock: parallel guesses are judged one after another, and none is compared once the link
         // has locked (the fifth wrong one in an hour, or the tenth in a day).
         let verdict = try await services.audit.transaction(on: database) { db, audit -> CodeVerdict in
-            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
-                try await sql.raw("SELECT 1 FROM \(ident: Share.schema) WHERE \(ident: "id") = \(bind: shareID) FOR UPDATE").run()
-            }
+            try await db.lockRow(Share.schema, shareID)
             guard let current = try await Share.find(shareID, on: db), current.revokedAt == nil, current.lockedAt == nil else {
                 return .locked
             }

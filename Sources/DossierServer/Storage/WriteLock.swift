@@ -1,3 +1,4 @@
+import Foundation
 import Fluent
 import SQLKit
 
@@ -13,5 +14,12 @@ extension Database {
     func takeWriteLock() async throws {
         guard let sql = self as? any SQLDatabase, sql.dialect.name == "sqlite" else { return }
         try await sql.raw("UPDATE \(ident: "_fluent_migrations") SET \(ident: "batch") = \(ident: "batch") WHERE 0 = 1").run()
+    }
+
+    /// On PostgreSQL, holds the row `id` of `table` until the current transaction ends (SQLite's
+    /// writers are serialised already: `takeWriteLock`).
+    func lockRow(_ table: String, _ id: UUID) async throws {
+        guard let sql = self as? any SQLDatabase, sql.dialect.name == "postgresql" else { return }
+        try await sql.raw("SELECT 1 FROM \(ident: table) WHERE \(ident: "id") = \(bind: id) FOR UPDATE").run()
     }
 }
