@@ -2,6 +2,7 @@ import DossierCore
 import Fluent
 import Foundation
 import Logging
+import SQLKit
 
 /// Counted requests and failures for the throttles and rate limits, by scope and by a SHA-256 of
 /// what is limited (a client address, an email address as typed, both): never the value itself.
@@ -26,13 +27,26 @@ struct ThrottleLedger: Sendable {
             .filter { !excluding.contains($0.id ?? UUID()) }.map(\.occurredAt)
     }
 
+    /// How many events each of `keys` (of one scope) counts since `since`, in one statement.
+    func counts(_ keys: [Key], since: Date) async throws -> [Key: Int] {
+        guard let scope = keys.first?.scope else { return [:] }
+        precondition(keys.allSatisfy { $0.scope == scope }, "one scope at a time")
+        let rows = try await database.requireSQL().raw("""
+            SELECT "key", COUNT(*) AS "count" FROM \(ident: ThrottleEvent.schema)
+            WHERE "scope" = \(bind: scope) AND "key" IN (\(binds: keys.map(\.key))) AND "occurred_at" > \(bind: since) GROUP BY "key"
+            """).all()
+        let counted = Dictionary(try rows.map { (try $0.decode(column: "key", as: String.self), try $0.decode(column: "count", as: Int.self)) },
+                                 uniquingKeysWith: +)
+        return Dictionary(keys.map { ($0, counted[$0.key] ?? 0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Counts one event under each key; returns their ids (to take a provisional failure back).
     @discardableResult
     func record(_ keys: [Key], at date: Date) async throws -> Set<UUID> {
         let events = keys.map { ThrottleEvent(scope: $0.scope, key: $0.key, at: date) }
         for event in events { event.id = UUID() }
         try await database.transaction { db in
-            for event in events { try await event.create(on: db) }
+            try await events.create(on: db)
             // Nothing counted outlives the longest window.
             try await ThrottleEvent.query(on: db).filter(\.$occurredAt < date - 24 * 3600).delete()
         }

@@ -108,9 +108,12 @@ final class AuditTrail: Sendable {
         if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLock))").run()
         }
-        let head = try await AuditRecord.query(on: database).sort(\.$sequence, .descending).first()
-        var sequence = head?.sequence ?? 0
-        var previous = head?.hash ?? AuditEntry.genesisHash
+        // The head's two columns only (every audited write reads it: no model to decode).
+        let head = try await database.requireSQL().raw("""
+            SELECT "sequence", "hash" FROM \(ident: AuditRecord.schema) ORDER BY "sequence" DESC LIMIT 1
+            """).first()
+        var sequence = try head?.decode(column: "sequence", as: Int64.self) ?? 0
+        var previous = try head?.decode(column: "hash", as: String.self) ?? AuditEntry.genesisHash
         var entries: [AuditEntry] = []
         for (event, actor) in events {
             sequence += 1

@@ -33,15 +33,19 @@ struct Mailer: Sendable {
     /// data subject it is about.
     func enqueue(_ template: MailTemplate, to address: String, language: Language, subject: String, accountID: UUID?,
                  on database: any Database) async throws {
+        try await message(template, to: address, language: language, subject: subject, accountID: accountID).create(on: database)
+    }
+
+    /// The message sealed, not yet stored: several are stored in one statement
+    /// (`[OutboxMessage].create(on:)`), in the caller's transaction.
+    func message(_ template: MailTemplate, to address: String, language: Language, subject: String, accountID: UUID?) async throws -> OutboxMessage {
         let message = MailMessage(
             from: sender, to: address, subject: template.subject(language),
             text: template.text(language), date: clock.now
         )
         let id = UUID()
         let sealed = try await vault.seal(Data(message.rfc5322().utf8), for: subject, context: OutboxMessage.context(id))
-        try await OutboxMessage(
-            id: id, accountID: accountID, sender: sender, recipient: address, subject: subject, sealed: sealed, now: clock.now
-        ).create(on: database)
+        return OutboxMessage(id: id, accountID: accountID, sender: sender, recipient: address, subject: subject, sealed: sealed, now: clock.now)
     }
 }
 

@@ -34,15 +34,20 @@ struct RentalFileService: Sendable {
     // MARK: Profile
 
     func profile(of account: Account) async throws -> RentalProfile {
+        try await storedProfile(of: account)?.fields ?? RentalProfile()
+    }
+
+    /// The profile's row and its fields opened, or nil when the tenant has none yet.
+    func storedProfile(of account: Account) async throws -> (row: Profile, fields: RentalProfile)? {
         // Hand-written SQL on this hot path (see `PrefixedRow`).
         guard let row = try await sql.raw("""
             SELECT \(unsafeRaw: Self.profileColumns) FROM "profiles" p WHERE p."account_id" = \(bind: account.requireID()) LIMIT 1
             """).first()
         else {
-            return RentalProfile()
+            return nil
         }
         let stored = try PrefixedRow.decode(Profile.self, from: row, prefix: "p_")
-        return try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile")
+        return (stored, try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile"))
     }
 
     /// Rectification: names on the account, the rest in the sealed profile. All or nothing.

@@ -1,6 +1,7 @@
 import DossierCore
 import Fluent
 import Foundation
+import SQLKit
 import Vapor
 
 /// The right of access (GDPR Art. 15): every item Dossier holds about the signed-in person,
@@ -40,8 +41,115 @@ struct AccessService: Sendable {
                                                     subject: account.role == .tenant ? "tenant" : nil))
     }
 
+    /// Everything held about an account, read in five statements: the profile, the documents
+    /// with their files, the guarantors, the links, and one union of the rest (the household,
+    /// certificates, the latest connections, the consent ledger, objections, requests,
+    /// directives, queued mail, the links' access counts and cached copies). The access view
+    /// lists it; the erasure erases what it names. Every statement is a round trip: on
+    /// PostgreSQL, most of what either costs (`scripts/bench`).
+    struct Holdings: Sendable {
+        /// A row of the union: what each kind needs of its row, no more.
+        struct Row: Sendable {
+            var id: UUID
+            var at: Date
+            /// A request's answer.
+            var closed: Date?
+            /// A connection's kind, a consent's or objection's purpose, a request's right, a
+            /// certificate's subject, a cached copy's blob.
+            var text: String?
+            /// A consent's action, a request's reference, the link of a cached copy.
+            var detail: String?
+            /// A consent's position, the number of a link's accesses.
+            var number: Int?
+        }
+
+        var profile: (row: Profile, fields: RentalProfile)?
+        var documents: [DocumentListing]
+        var guarantors: [Guarantor]
+        var shares: [Share]
+        /// By link: how many accesses, and the oldest (`Row.number`, `Row.at`).
+        var accesses: [UUID: Row]
+        var renditions: [Row]
+        var applications: [Row]
+        var certificates: [Row]
+        /// The latest first, `maximumConnections` at most.
+        var connections: [Row]
+        /// By position.
+        var consents: [Row]
+        var objections: [Row]
+        var requests: [Row]
+        var directives: Row?
+        var messages: [Row]
+    }
+
+    func holdings(of account: Account) async throws -> Holdings {
+        let accountID = try account.requireID()
+        let subject = account.subject
+        let profile = try await files.storedProfile(of: account)
+        let documents = try await files.documents(of: account)
+        let guarantors = try await files.guarantors(of: account)
+        let shares = try await shares.shares(of: account)
+        // One statement for the rest. NULLs are typed in the first branch, for PostgreSQL's union.
+        let rows = try await database.requireSQL().raw("""
+            SELECT 'application' AS "kind", m."application_id" AS "id", m."joined_at" AS "at", CAST(NULL AS TIMESTAMPTZ) AS "closed",
+                   CAST(NULL AS TEXT) AS "text", CAST(NULL AS TEXT) AS "detail", CAST(NULL AS BIGINT) AS "number"
+              FROM "application_members" m WHERE m."account_id" = \(bind: accountID)
+            UNION ALL SELECT 'certificate', c."id", c."created_at", NULL, c."subject", NULL, NULL
+              FROM "certificates" c WHERE c."account_id" = \(bind: accountID)
+            UNION ALL SELECT 'connection', e."id", e."occurred_at", NULL, e."kind", NULL, NULL FROM (
+                SELECT "id", "occurred_at", CAST("kind" AS TEXT) AS "kind" FROM "connection_events" WHERE "account_id" = \(bind: accountID)
+                ORDER BY "occurred_at" DESC LIMIT \(unsafeRaw: String(Self.maximumConnections))) e
+            UNION ALL SELECT 'consent', k."id", k."occurred_at", NULL, k."purpose", CAST(k."action" AS TEXT), k."position"
+              FROM "consents" k WHERE k."subject" = \(bind: subject)
+            UNION ALL SELECT 'objection', o."id", o."occurred_at", NULL, o."purpose", NULL, NULL
+              FROM "objections" o WHERE o."subject" = \(bind: subject)
+            UNION ALL SELECT 'request', q."id", q."received_at", q."closed_at", q."right_id", q."reference", NULL
+              FROM "rights_requests" q WHERE q."account_subject" = \(bind: subject)
+            UNION ALL SELECT 'directives', d."id", d."updated_at", NULL, NULL, NULL, NULL
+              FROM "directives" d WHERE d."subject" = \(bind: subject)
+            UNION ALL SELECT 'message', x."id", x."created_at", NULL, NULL, NULL, NULL
+              FROM "outbox_messages" x WHERE x."account_id" = \(bind: accountID)
+            UNION ALL SELECT 'share-accesses', a."share_id", MIN(a."occurred_at"), NULL, NULL, NULL, COUNT(*)
+              FROM "share_accesses" a JOIN "shares" s ON s."id" = a."share_id" WHERE s."account_id" = \(bind: accountID) GROUP BY a."share_id"
+            UNION ALL SELECT 'rendition', r."id", r."created_at", NULL, r."blob_key", NULL, NULL
+              FROM "share_renditions" r JOIN "shares" s ON s."id" = r."share_id" WHERE s."account_id" = \(bind: accountID)
+            """).all()
+        var held = Holdings(profile: profile, documents: documents, guarantors: guarantors, shares: shares, accesses: [:], renditions: [],
+                            applications: [], certificates: [], connections: [], consents: [], objections: [], requests: [],
+                            directives: nil, messages: [])
+        for row in rows {
+            let item = Holdings.Row(id: try row.decode(column: "id", as: UUID.self), at: try row.decode(column: "at", as: Date.self),
+                                    closed: try row.decode(column: "closed", as: Date?.self), text: try row.decode(column: "text", as: String?.self),
+                                    detail: try row.decode(column: "detail", as: String?.self), number: try row.decode(column: "number", as: Int?.self))
+            switch try row.decode(column: "kind", as: String.self) {
+            case "application": held.applications.append(item)
+            case "certificate": held.certificates.append(item)
+            case "connection": held.connections.append(item)
+            case "consent": held.consents.append(item)
+            case "objection": held.objections.append(item)
+            case "request": held.requests.append(item)
+            case "directives": held.directives = item
+            case "message": held.messages.append(item)
+            case "share-accesses": held.accesses[item.id] = item
+            case "rendition": held.renditions.append(item)
+            default: continue
+            }
+        }
+        // The union has no order of its own.
+        held.certificates.sort { $0.at < $1.at }
+        held.connections.sort { $0.at > $1.at }
+        held.consents.sort { ($0.number ?? 0) < ($1.number ?? 0) }
+        held.objections.sort { $0.at < $1.at }
+        held.requests.sort { $0.at < $1.at }
+        return held
+    }
+
     /// What is held, item by item, from the tables `StoredItems` declares for a tenant.
     func items(of account: Account, language: Language) async throws -> [AccessReport.Item] {
+        try await items(of: account, holdings: holdings(of: account), language: language)
+    }
+
+    func items(of account: Account, holdings held: Holdings, language: Language) async throws -> [AccessReport.Item] {
         let accountID = try account.requireID()
         let last = account.lastActivityAt
         // Staff's and organisation members' connections and messages are kept for the staff
@@ -49,86 +157,86 @@ struct AccessService: Sendable {
         let accountPurpose = account.role == .tenant ? "account" : "staff-accounts"
         let words = RightsWording(language)
         let catalogue = services.catalogue
+        let register = services.register.register
         var items = [AccessReport.Item(kind: "account", id: accountID.uuidString.lowercased(), label: words.account(account.email),
                                        purpose: accountPurpose,
                                        categories: [account.role == .tenant ? Account.dataCategory : "staff-accounts"],
                                        collectedAt: account.createdAt, lastActivity: last)]
-        if let profile = try await Profile.query(on: database).filter(\.$account.$id == accountID).first() {
-            let fields = try await files.profile(of: account)
+        if let (profile, fields) = held.profile {
             let present = (try? JSONSerialization.jsonObject(with: JSONEncoder().encode(fields)) as? [String: Any]).map { Set($0.keys) } ?? []
             let categories = Set(present.compactMap { RentalProfile.categories[$0] }).union([Account.dataCategory]).sorted()
             items.append(.init(kind: "profile", id: try profile.requireID().uuidString.lowercased(), label: words.profile,
                                purpose: "services", categories: categories, collectedAt: profile.updatedAt, lastActivity: last))
         }
-        for document in try await files.documents(of: account) {
+        for document in held.documents {
             items.append(.init(kind: "document", id: document.id.uuidString.lowercased(), label: catalogue.name(of: document.type, in: language),
                                purpose: document.source == .upload ? "services" : "contract-documents", categories: [Document.dataCategory],
                                // Filed by staff: collected when it was received.
                                collectedAt: document.receivedAt ?? document.createdAt, lastActivity: last))
         }
-        for guarantor in try await files.guarantors(of: account) {
+        for guarantor in held.guarantors {
             let name = (try? await files.details(of: guarantor))?.name ?? ""
             items.append(.init(kind: "guarantor", id: try guarantor.requireID().uuidString.lowercased(), label: words.guarantor(name),
                                purpose: "services", categories: [Account.dataCategory], collectedAt: guarantor.createdAt, lastActivity: last))
         }
-        for membership in try await ApplicationMember.query(on: database).filter(\.$account.$id == accountID).all() {
-            items.append(.init(kind: "application", id: membership.$application.id.uuidString.lowercased(), label: words.application,
-                               purpose: "services", categories: ["personal-life"], collectedAt: membership.joinedAt, lastActivity: last))
+        for membership in held.applications {
+            items.append(.init(kind: "application", id: membership.id.uuidString.lowercased(), label: words.application,
+                               purpose: "services", categories: ["personal-life"], collectedAt: membership.at, lastActivity: last))
         }
-        for share in try await shares.shares(of: account) {
+        for share in held.shares {
             let shareID = try share.requireID()
             let recipient = (try? await shares.details(of: share))?.name ?? ""
             items.append(.init(kind: "share", id: shareID.uuidString.lowercased(), label: words.share(recipient, reference: share.reference),
                                purpose: "services", categories: [Account.dataCategory, Share.dataCategory],
                                collectedAt: share.createdAt, lastActivity: last))
-            let accesses = try await ShareAccess.query(on: database).filter(\.$share.$id == shareID).count()
             // Counted from its oldest entry: the first to go.
-            if accesses > 0, let oldest = try await ShareAccess.query(on: database).filter(\.$share.$id == shareID).sort(\.$occurredAt).first() {
+            if let accesses = held.accesses[shareID], let count = accesses.number, count > 0 {
                 items.append(.init(kind: "share-accesses", id: shareID.uuidString.lowercased(),
-                                   label: words.accessLog(reference: share.reference, count: accesses), purpose: "services",
-                                   categories: [Share.dataCategory], collectedAt: oldest.occurredAt, lastActivity: last))
+                                   label: words.accessLog(reference: share.reference, count: count), purpose: "services",
+                                   categories: [Share.dataCategory], collectedAt: accesses.at, lastActivity: last))
             }
         }
-        for certificate in try await FileCertificateRecord.query(on: database).filter(\.$account.$id == accountID).sort(\.$createdAt).all() {
-            items.append(.init(kind: "certificate", id: try certificate.requireID().uuidString.lowercased(), label: words.certificate,
+        for certificate in held.certificates {
+            items.append(.init(kind: "certificate", id: certificate.id.uuidString.lowercased(), label: words.certificate,
                                purpose: "services", categories: [Account.dataCategory, "economic-financial", Share.dataCategory],
-                               collectedAt: certificate.createdAt, lastActivity: last))
+                               collectedAt: certificate.at, lastActivity: last))
         }
-        for event in try await ConnectionEvent.query(on: database).filter(\.$account.$id == accountID).sort(\.$occurredAt, .descending)
-            .limit(Self.maximumConnections).all() {
-            items.append(.init(kind: "connection", id: try event.requireID().uuidString.lowercased(), label: words.connection(event.kind.rawValue),
+        for event in held.connections {
+            items.append(.init(kind: "connection", id: event.id.uuidString.lowercased(), label: words.connection(event.text ?? ""),
                                purpose: account.role == .tenant ? ConnectionEvent.purpose : accountPurpose, categories: [ConnectionEvent.dataCategory],
-                               collectedAt: event.occurredAt, lastActivity: last))
+                               collectedAt: event.at, lastActivity: last))
         }
         // The consent ledger and objections, by pseudonymous subject (they outlive an erasure).
-        let ledger = try await ConsentRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$position).all()
-        for (purpose, rows) in Dictionary(grouping: ledger, by: \.purpose).sorted(by: { $0.key < $1.key }) {
-            guard let first = rows.first, let last = rows.last else { continue }
-            let name = services.register.register.purpose(purpose)?.name[language] ?? purpose
-            items.append(.init(kind: "consent", id: try first.requireID().uuidString.lowercased(),
-                               label: "\(words.consent): \(name) (\(last.action == .given ? words.consentGiven : words.consentWithdrawn))", purpose: ConsentRecord.purpose,
-                               categories: [ConsentRecord.dataCategory], collectedAt: first.occurredAt, lastActivity: last.occurredAt))
+        for (purpose, rows) in Dictionary(grouping: held.consents, by: { $0.text ?? "" }).sorted(by: { $0.key < $1.key }) {
+            guard let first = rows.first, let latest = rows.last else { continue }
+            let name = register.purpose(purpose)?.name[language] ?? purpose
+            let given = latest.detail == ConsentRecord.Action.given.rawValue
+            items.append(.init(kind: "consent", id: first.id.uuidString.lowercased(),
+                               label: "\(words.consent): \(name) (\(given ? words.consentGiven : words.consentWithdrawn))", purpose: ConsentRecord.purpose,
+                               categories: [ConsentRecord.dataCategory], collectedAt: first.at, lastActivity: latest.at))
         }
-        for objection in try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$occurredAt).all() {
-            let name = services.register.register.purpose(objection.purpose)?.name[language] ?? objection.purpose
-            items.append(.init(kind: "objection", id: try objection.requireID().uuidString.lowercased(), label: "\(words.objection): \(name)",
+        for objection in held.objections {
+            let purpose = objection.text ?? ""
+            let name = register.purpose(purpose)?.name[language] ?? purpose
+            items.append(.init(kind: "objection", id: objection.id.uuidString.lowercased(), label: "\(words.objection): \(name)",
                                purpose: ObjectionRecord.purpose, categories: [ObjectionRecord.dataCategory],
-                               collectedAt: objection.occurredAt, lastActivity: last))
+                               collectedAt: objection.at, lastActivity: last))
         }
         // Rights requests about the account (kept 5 years from the answer), and directives.
-        for request in try await RightsRequest.query(on: database).filter(\.$accountSubject == account.subject).sort(\.$receivedAt).all() {
-            let right = services.register.register.rights.first { $0.id == request.right }?.name[language] ?? request.right
-            items.append(.init(kind: "request", id: try request.requireID().uuidString.lowercased(), label: words.request(request.reference, right: right),
-                               purpose: RightsRequest.purpose, categories: [RightsRequest.dataCategory], collectedAt: request.receivedAt,
-                               lastActivity: last, processedAt: request.closedAt))
+        for request in held.requests {
+            let rightID = request.text ?? ""
+            let right = register.rights.first { $0.id == rightID }?.name[language] ?? rightID
+            items.append(.init(kind: "request", id: request.id.uuidString.lowercased(), label: words.request(request.detail ?? "", right: right),
+                               purpose: RightsRequest.purpose, categories: [RightsRequest.dataCategory], collectedAt: request.at,
+                               lastActivity: last, processedAt: request.closed))
         }
-        if let directives = try await DirectiveRecord.query(on: database).filter(\.$subject == account.subject).first() {
-            items.append(.init(kind: "directives", id: try directives.requireID().uuidString.lowercased(), label: words.directives,
-                               purpose: DirectiveRecord.purpose, categories: [DirectiveRecord.dataCategory], collectedAt: directives.updatedAt, lastActivity: last))
+        if let directives = held.directives {
+            items.append(.init(kind: "directives", id: directives.id.uuidString.lowercased(), label: words.directives,
+                               purpose: DirectiveRecord.purpose, categories: [DirectiveRecord.dataCategory], collectedAt: directives.at, lastActivity: last))
         }
-        for message in try await OutboxMessage.query(on: database).filter(\.$account.$id == accountID).all() {
-            items.append(.init(kind: "message", id: try message.requireID().uuidString.lowercased(), label: words.message,
-                               purpose: accountPurpose, categories: [OutboxMessage.dataCategory], collectedAt: message.createdAt, lastActivity: last))
+        for message in held.messages {
+            items.append(.init(kind: "message", id: message.id.uuidString.lowercased(), label: words.message,
+                               purpose: accountPurpose, categories: [OutboxMessage.dataCategory], collectedAt: message.at, lastActivity: last))
         }
         return items
     }

@@ -201,6 +201,28 @@ struct ConsentService: Sendable {
         return true
     }
 
+    /// Withdraws every consent still given, `latest` being each purpose's latest position in the
+    /// ledger (an erasure: two statements, whatever the number of purposes). The proof is kept
+    /// as the register says, from the withdrawal, as for one withdrawal.
+    static func withdrawAll(latest: [(purpose: String, position: Int)], of subject: String, source: String, services: DossierServices,
+                            audit: AuditLog, on db: any Database) async throws {
+        guard !latest.isEmpty else { return }
+        let register = services.register.register
+        let now = services.clock.now
+        let keepUntil = (register.purpose(ConsentRecord.purpose)?.rules(for: ConsentRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)).added(to: now)
+        // The rows of these episodes (given, then withdrawn); earlier ones keep their own end.
+        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose ~~ latest.map(\.purpose)).filter(\.$keepUntil == nil)
+            .set(\.$keepUntil, to: keepUntil).update()
+        let rows = latest.map { ConsentRecord(subject: subject, purpose: $0.purpose, position: $0.position + 1, action: .withdrawn, at: now,
+                                               policyVersion: register.version, source: source) }
+        for row in rows { row.keepUntil = keepUntil }
+        try await rows.create(on: db)
+        for row in rows {
+            audit.record(AuditEvent(action: "consent.withdrawn", subject: subject, purpose: ConsentRecord.purpose,
+                                    details: ["purpose": row.purpose, "source": source]), by: subject)
+        }
+    }
+
     static func notObjectable(_ language: Language, _ purpose: Purpose) -> String {
         language == .fr
             ? "« \(purpose.name[language]) » repose sur le contrat ou une obligation légale : l'opposition ne s'y applique pas (art. 21 du RGPD). Vous pouvez supprimer votre compte."

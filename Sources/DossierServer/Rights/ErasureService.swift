@@ -60,150 +60,196 @@ struct ErasureService: Sendable {
     }
 
     /// Erases the account; returns the receipt.
+    ///
+    /// Costed in statements, each a round trip (`scripts/bench`): the account read under its
+    /// lock, what is held in five (`AccessService.holdings`, which the receipt lists too), each
+    /// kind of write in one, and every row that names the account deleted with it by the
+    /// database (`ON DELETE CASCADE`): the profile, the documents (their files and reviews), the
+    /// guarantors, the household memberships, the links (their documents, access log and cached
+    /// copies), the certificates, sessions, sign-in links, connection log, queued mail,
+    /// directives and the restriction. The erasure tests check that none of them is left.
     func erase(_ account: Account, language: Language) async throws -> ErasurePlan.Receipt {
         let words = RightsWording(language)
         // Staff accounts are closed by an administrator; an organisation keeps an administrator.
         guard account.role == .tenant || account.role == .member else { throw Abort(.conflict, reason: words.staffCannotErase) }
-        try await services.vault.requireNoRotation()
         let accountID = try account.requireID()
         let now = services.clock.now
         let register = services.register.register
         let reference = UUID()
-        // The receipt and the recipients' notices are sealed under a key of their own: they are
-        // sent after the person's key is gone (and their text erased once sent, as all mail).
+        // Two keys of their own, made in one write to the key store (which refuses during a
+        // rotation): the receipt's and the recipients' notices' (sent after the person's key is
+        // gone, their text erased once sent, as all mail), and the archive entry's. The key
+        // store is a database apart: they are made while the transaction reads.
         let mailSubject = UUID().uuidString.lowercased()
-        let (receipt, blobs) = try await services.audit.transaction(on: database) { db, audit -> (ErasurePlan.Receipt, [String]) in
-            // Read again under the account's row lock: a second erasure finds nothing.
-            try await Self.lockAccount(accountID, on: db)
-            guard let current = try await Account.find(accountID, on: db) else { throw Abort(.notFound, reason: words.alreadyErased) }
-            if current.organisationAdmin, let organisationID = current.$organisation.id {
-                // Under the organisation's lock: two administrators leaving at once keep one.
-                try await OrganisationService.lock(organisationID, on: db)
-                let admins = try await Account.query(on: db).filter(\.$organisation.$id == organisationID).filter(\.$organisationAdmin == true).count()
-                guard admins > 1 else { throw Abort(.conflict, reason: words.lastAdminCannotErase) }
-            }
-            let items = try await AccessService(database: db, services: services, logger: logger).items(of: current, language: language)
-            let subjectRole = Self.registerSubject(of: current)
-            // The access view lists the latest connections; all of them go.
-            let connections = try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).count()
-            let receipt = ErasurePlan.receipt(reference: reference.uuidString.lowercased(), items: items, register: register,
-                                              subject: subjectRole, at: now, language: language, counts: ["connection": connections])
-            // Every consent given is withdrawn; the ledger is kept as the register says.
-            for purpose in Set(try await ConsentRecord.query(on: db).filter(\.$subject == current.subject).all().map(\.purpose)) {
-                _ = try await ConsentService.withdraw(purpose, of: current.subject, source: "erasure", services: services, audit: audit, on: db)
-            }
-            var subjects: Set<String> = [current.subject]
-            // What the register keeps goes to the archive, under a key of the archive entry's own.
-            let archived = ErasurePlan.archived(items, register: register, subject: subjectRole, at: now)
-            if let until = archived.values.flatMap(\.values).max() {
-                let identity = try await archivedIdentity(of: current, at: now, on: db)
-                let entryID = UUID()
-                let entrySubject = UUID().uuidString.lowercased()
-                let sealed = try await services.vault.sealJSON(identity, for: entrySubject, context: ArchiveEntry.context(entryID))
-                try await ArchiveEntry(id: entryID, subject: entrySubject, erasureID: reference, purposes: archived.keys.sorted(),
-                                       categories: Array(Set(archived.values.flatMap(\.keys))).sorted(), sealed: sealed, now: now,
-                                       keepUntil: until).create(on: db)
-            }
-            // Recipients who hold a link, or received through one, are told (Art. 19).
-            try await RecipientNotice.enqueue(.accountErased, for: current, services: services, audit: audit, sealedFor: mailSubject, on: db)
-            // Blobs: every file of the documents, every watermarked copy of the links.
-            let documents = try await Document.query(on: db).filter(\.$account.$id == accountID).with(\.$files).all()
-            let shares = try await Share.query(on: db).filter(\.$account.$id == accountID).all()
-            let shareIDs = try shares.map { try $0.requireID() }
-            let renditions = shareIDs.isEmpty ? [] : try await ShareRendition.query(on: db).filter(\.$share.$id ~~ shareIDs).all()
-            let blobs = documents.flatMap { $0.files.map(\.blobKey) } + renditions.map(\.blobKey)
-            try await BlobJournal.record(blobs, .delete, at: now, on: db)
-            let guarantors = try await Guarantor.query(on: db).filter(\.$account.$id == accountID).all()
-            let certificates = try await FileCertificateRecord.query(on: db).filter(\.$account.$id == accountID).all()
-            subjects.formUnion(guarantors.map(\.subject))
-            subjects.formUnion(documents.map(\.subject))
-            subjects.formUnion(shares.map(\.subject))
-            subjects.formUnion(certificates.map(\.subject))
-            // The household: the person leaves it; an application left with no approved member
-            // goes, with the requests to join it nobody could approve any more.
-            let memberships = try await ApplicationMember.query(on: db).filter(\.$account.$id == accountID).all()
-            try await ApplicationMember.query(on: db).filter(\.$account.$id == accountID).delete()
-            for membership in memberships {
-                let applicationID = membership.$application.id
-                if try await ApplicationMember.query(on: db).filter(\.$application.$id == applicationID).filter(\.$approvedAt != nil).count() == 0 {
-                    try await ApplicationMember.query(on: db).filter(\.$application.$id == applicationID).delete()
-                    try await RentalApplication.query(on: db).filter(\.$id == applicationID).delete()
-                }
-            }
-            // The rest, table by table (the foreign keys would cascade; said here, so that the
-            // list of what goes is read in one place).
-            if !shareIDs.isEmpty {
-                try await ShareAccess.query(on: db).filter(\.$share.$id ~~ shareIDs).delete()
-                try await ShareRendition.query(on: db).filter(\.$share.$id ~~ shareIDs).delete()
-                try await ShareDocument.query(on: db).filter(\.$share.$id ~~ shareIDs).delete()
-            }
-            try await Share.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await FileCertificateRecord.query(on: db).filter(\.$account.$id == accountID).delete()
-            for document in documents { try await document.delete(on: db) }
-            try await Guarantor.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await Profile.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await DirectiveRecord.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await Session.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await AccountToken.query(on: db).filter(\.$account.$id == accountID).delete()
-            try await OutboxMessage.query(on: db).filter(\.$account.$id == accountID).delete()
-            // Mail about the person queued without an account (a guarantor's notice) is sealed
-            // with a subject erased now: it could never be sent.
-            try await OutboxMessage.query(on: db).filter(\.$subject ~~ subjects.map { Optional($0) }).filter(\.$sentAt == nil).delete()
-            if let organisationID = current.$organisation.id {
-                let sent = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
-                    .filter(\.$invitedBy == current.subject).all()
-                try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
-                    .filter(\.$invitedBy == current.subject).delete()
-                try await OrganisationService.dropQueuedInvitations(to: sent.map(\.email), of: organisationID, on: db)
-            }
-            // Invitations to the person's address, from any organisation.
-            let invitations = try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).all()
-            try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).delete()
-            for invitation in invitations {
-                try await OrganisationService.dropQueuedInvitations(to: [invitation.email], of: invitation.$organisation.id, on: db)
-            }
-            try await current.delete(on: db)
-            // The receipt, mailed to the address the account had, and kept as the request's record.
-            try await services.mailer.enqueue(.erasureReceipt(receipt), to: current.email, language: language, subject: mailSubject,
-                                              accountID: nil, on: db)
-            let record = receipt.kept.first { $0.category.id == ErasureRecord.dataCategory }?.until ?? RetentionPeriod(5, .year).added(to: now)
-            try await ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
-                                    receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
-                                    pendingSubjects: subjects.sorted(), mailSubject: mailSubject, keepUntil: record).create(on: db)
-            audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose,
-                                    details: Dictionary(receipt.erased.map { ($0.kind, "\($0.count)") }) { first, _ in first }
-                                        .merging(["erasure": reference.uuidString.lowercased()]) { first, _ in first }),
-                         by: current.subject)
-            return (receipt, blobs)
-        }
-        // Keys once the rows that named them are gone for good; blobs after. The erasure is
-        // committed: should the key store not answer now, the server finishes it within the
-        // minute (`finishPending`), and the person gets their receipt all the same.
+        let entrySubject = UUID().uuidString.lowercased()
+        let vault = services.vault
+        let erased: (receipt: ErasurePlan.Receipt, blobs: [String], subjects: [String])
         do {
-            try await Self.finish(reference, services: services, on: database)
+            erased = try await services.audit.transaction(on: database) { db, audit -> (ErasurePlan.Receipt, [String], [String]) in
+                // Read again under the account's row lock: a second erasure finds nothing.
+                guard let current = try await Self.lockedAccount(accountID, on: db) else { throw Abort(.notFound, reason: words.alreadyErased) }
+                if current.organisationAdmin, let organisationID = current.$organisation.id {
+                    // Under the organisation's lock: two administrators leaving at once keep one.
+                    try await OrganisationService.lock(organisationID, on: db)
+                    let admins = try await Account.query(on: db).filter(\.$organisation.$id == organisationID).filter(\.$organisationAdmin == true).count()
+                    guard admins > 1 else { throw Abort(.conflict, reason: words.lastAdminCannotErase) }
+                }
+                // Refusals above make no key.
+                let keysMade = Task { try await vault.makeKeys(for: [mailSubject, entrySubject]) }
+                let access = AccessService(database: db, services: services, logger: logger)
+                let held: AccessService.Holdings
+                let items: [AccessReport.Item]
+                do {
+                    held = try await access.holdings(of: current)
+                    items = try await access.items(of: current, holdings: held, language: language)
+                } catch {
+                    _ = try? await keysMade.value
+                    throw error
+                }
+                try await keysMade.value
+                let subjectRole = Self.registerSubject(of: current)
+                // The access view lists the latest connections; all of them go.
+                let connections = held.connections.count < AccessService.maximumConnections ? held.connections.count
+                    : try await ConnectionEvent.query(on: db).filter(\.$account.$id == accountID).count()
+                let receipt = ErasurePlan.receipt(reference: reference.uuidString.lowercased(), items: items, register: register,
+                                                  subject: subjectRole, at: now, language: language, counts: ["connection": connections])
+                // Every consent given is withdrawn; the ledger is kept as the register says.
+                let latest = Dictionary(grouping: held.consents) { $0.text ?? "" }.compactMap { purpose, rows -> (purpose: String, position: Int)? in
+                    guard let last = rows.last, last.detail == ConsentRecord.Action.given.rawValue else { return nil }
+                    return (purpose, last.number ?? 0)
+                }
+                try await ConsentService.withdrawAll(latest: latest.sorted { $0.purpose < $1.purpose }, of: current.subject, source: "erasure",
+                                                     services: services, audit: audit, on: db)
+                var subjects: Set<String> = [current.subject]
+                // What the register keeps goes to the archive, under the archive entry's key.
+                let archived = ErasurePlan.archived(items, register: register, subject: subjectRole, at: now)
+                if let until = archived.values.flatMap(\.values).max() {
+                    let identity = try await archivedIdentity(of: current, holdings: held, at: now, on: db)
+                    let entryID = UUID()
+                    let sealed = try await services.vault.sealJSON(identity, for: entrySubject, context: ArchiveEntry.context(entryID))
+                    try await ArchiveEntry(id: entryID, subject: entrySubject, erasureID: reference, purposes: archived.keys.sorted(),
+                                           categories: Array(Set(archived.values.flatMap(\.keys))).sorted(), sealed: sealed, now: now,
+                                           keepUntil: until).create(on: db)
+                } else {
+                    // Nothing archived: its key sealed nothing, and goes with the others.
+                    subjects.insert(entrySubject)
+                }
+                // Recipients who hold a link, or received through one, are told (Art. 19); the
+                // notices and the receipt are stored together at the end.
+                var mail = try await RecipientNotice.notices(.accountErased, for: current, shares: held.shares, received: Set(held.accesses.keys),
+                                                             services: services, audit: audit, sealedFor: mailSubject, on: db)
+                // Blobs: every file of the documents, every watermarked copy of the links.
+                let blobs = held.documents.flatMap { $0.files.map(\.blobKey) } + held.renditions.compactMap(\.text)
+                try await BlobJournal.record(blobs, .delete, at: now, on: db)
+                subjects.formUnion(held.guarantors.map(\.subject))
+                subjects.formUnion(held.documents.map(\.subject))
+                subjects.formUnion(held.shares.map(\.subject))
+                subjects.formUnion(held.certificates.compactMap(\.text))
+                // The household: the person leaves it; an application left with no approved member
+                // goes, with the requests to join it nobody could approve any more.
+                if !held.applications.isEmpty {
+                    try await ApplicationMember.query(on: db).filter(\.$account.$id == accountID).delete()
+                    for application in held.applications.map(\.id) {
+                        if try await ApplicationMember.query(on: db).filter(\.$application.$id == application).filter(\.$approvedAt != nil).count() == 0 {
+                            try await ApplicationMember.query(on: db).filter(\.$application.$id == application).delete()
+                            try await RentalApplication.query(on: db).filter(\.$id == application).delete()
+                        }
+                    }
+                }
+                // Mail about the person queued without an account (a guarantor's notice) is sealed
+                // with a subject erased now: it could never be sent.
+                try await OutboxMessage.query(on: db).filter(\.$subject ~~ subjects.map { Optional($0) }).filter(\.$sentAt == nil).delete()
+                if let organisationID = current.$organisation.id {
+                    let sent = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
+                        .filter(\.$invitedBy == current.subject).all()
+                    try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
+                        .filter(\.$invitedBy == current.subject).delete()
+                    try await OrganisationService.dropQueuedInvitations(to: sent.map(\.email), of: organisationID, on: db)
+                }
+                // Invitations to the person's address, from any organisation.
+                let invitations = try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).all()
+                if !invitations.isEmpty {
+                    try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).delete()
+                    for invitation in invitations {
+                        try await OrganisationService.dropQueuedInvitations(to: [invitation.email], of: invitation.$organisation.id, on: db)
+                    }
+                }
+                // The account, and with it every row that names it (see above).
+                try await current.delete(on: db)
+                // The receipt, mailed to the address the account had, and kept as the request's record.
+                mail.append(try await services.mailer.message(.erasureReceipt(receipt), to: current.email, language: language, subject: mailSubject,
+                                                              accountID: nil))
+                try await mail.create(on: db)
+                let record = receipt.kept.first { $0.category.id == ErasureRecord.dataCategory }?.until ?? RetentionPeriod(5, .year).added(to: now)
+                let pending = subjects.sorted()
+                try await ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
+                                        receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
+                                        pendingSubjects: pending, mailSubject: mailSubject, keepUntil: record).create(on: db)
+                audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose,
+                                        details: Dictionary(receipt.erased.map { ($0.kind, "\($0.count)") }) { first, _ in first }
+                                            .merging(["erasure": reference.uuidString.lowercased()]) { first, _ in first }),
+                             by: current.subject)
+                return (receipt, blobs, pending)
+            }
+        } catch {
+            // Rolled back: the two keys, if made, sealed nothing that stays, and are removed. A
+            // commit whose answer was lost has its record: then they stay (its receipt and
+            // archive are sealed with them), and the server finishes the erasure.
+            let committed: Bool
+            do {
+                committed = try await ErasureRecord.find(reference, on: database) != nil
+            } catch {
+                committed = true
+            }
+            if !committed { try? await services.vault.discardUnused([mailSubject, entrySubject]) }
+            throw error
+        }
+        // Keys once the rows that named them are gone for good, and blobs, at the same time (the
+        // key store and the blob store are apart). The erasure is committed: should the key
+        // store not answer now, the server finishes it within the minute (`finishPending`), and
+        // the person gets their receipt all the same; blobs left are deleted from the journal.
+        async let shredded: Void = Self.finish(reference, subjects: erased.subjects, services: services, on: database)
+        async let deleted: Void = BlobJournal.completeDeletion(of: erased.blobs, blobs: services.blobs, on: database)
+        do {
+            try await shredded
         } catch {
             logger.error("erasure \(reference): keys left for the background loop: \(String(reflecting: error))")
         }
-        try? await BlobJournal.completeDeletion(of: blobs, blobs: services.blobs, on: database)
-        return receipt
+        try? await deleted
+        return erased.receipt
     }
 
-    private func archivedIdentity(of account: Account, at now: Date, on db: any Database) async throws -> ArchivedIdentity {
+    private func archivedIdentity(of account: Account, holdings held: AccessService.Holdings, at now: Date,
+                                  on db: any Database) async throws -> ArchivedIdentity {
         let files = RentalFileService(database: db, services: services, logger: logger)
         var profile: [String: JSONValue] = [:]
-        if try await Profile.query(on: db).filter(\.$account.$id == account.requireID()).first() != nil {
-            let fields = try JSONDecoder().decode([String: JSONValue].self, from: JSONEncoder().encode(try await files.profile(of: account)))
-            profile = fields.filter { RentalProfile.categories[$0.key] == Account.dataCategory }
+        if let fields = held.profile?.fields {
+            let all = try JSONDecoder().decode([String: JSONValue].self, from: JSONEncoder().encode(fields))
+            profile = all.filter { RentalProfile.categories[$0.key] == Account.dataCategory }
         }
         var guarantors: [ArchivedIdentity.GuarantorIdentity] = []
-        for guarantor in try await files.guarantors(of: account) {
+        for guarantor in held.guarantors {
             let details = try await files.details(of: guarantor)
             guarantors.append(.init(kind: guarantor.kind, name: details.name, email: details.email, phone: details.phone))
         }
         return ArchivedIdentity(account: try account.requireID(), email: account.email, firstName: account.firstName, lastName: account.lastName,
                                 createdAt: account.createdAt, lastActivityAt: account.lastActivityAt, erasedAt: now,
                                 profile: profile, guarantors: guarantors)
+    }
+
+    /// Every column of the account, for the read under lock.
+    private static let accountColumns = PrefixedRow.columns(of: Account.self, table: "a", prefix: "a_")
+
+    /// The account read under its row lock, held until the transaction ends (PostgreSQL; SQLite's
+    /// transactions are serialised by the write lock already), in one statement; nil when it is
+    /// gone (a second erasure).
+    static func lockedAccount(_ id: UUID, on db: any Database) async throws -> Account? {
+        let sql = try db.requireSQL()
+        let lock = sql.dialect.name == "postgresql" ? " FOR UPDATE" : ""
+        guard let row = try await sql.raw("""
+            SELECT \(unsafeRaw: accountColumns) FROM \(ident: Account.schema) a WHERE a."id" = \(bind: id)\(unsafeRaw: lock)
+            """).first() else { return nil }
+        return try PrefixedRow.decode(Account.self, from: row, prefix: "a_")
     }
 
     /// The account's row, locked until the transaction ends (PostgreSQL; SQLite's transactions
@@ -220,10 +266,14 @@ struct ErasureService: Sendable {
     /// Destroys the keys an erasure left to destroy, and marks it complete.
     static func finish(_ id: UUID, services: DossierServices, on database: any Database) async throws {
         guard let record = try await ErasureRecord.find(id, on: database), record.completedAt == nil else { return }
-        for subject in record.subjectsToShred { try await services.vault.shred(subject) }
-        record.pendingSubjects = nil
-        record.completedAt = services.clock.now
-        try await record.save(on: database)
+        try await finish(id, subjects: record.subjectsToShred, services: services, on: database)
+    }
+
+    /// The same, for the erasure that just committed and knows its keys (no read).
+    static func finish(_ id: UUID, subjects: [String], services: DossierServices, on database: any Database) async throws {
+        try await services.vault.shred(subjects)
+        try await ErasureRecord.query(on: database).filter(\.$id == id).filter(\.$completedAt == nil)
+            .set(\.$pendingSubjects, to: nil).set(\.$completedAt, to: services.clock.now).update()
     }
 
     /// Erasures a crash interrupted after their rows went: their keys destroyed now.

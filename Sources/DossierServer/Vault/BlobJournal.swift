@@ -38,7 +38,8 @@ enum BlobJournal {
     static let grace: TimeInterval = 15 * 60
 
     static func record(_ keys: [String], _ action: BlobJournalEntry.Action, at now: Date, on database: any Database) async throws {
-        for key in keys { try await BlobJournalEntry(blobKey: key, action: action, now: now).create(on: database) }
+        guard !keys.isEmpty else { return }
+        try await keys.map { BlobJournalEntry(blobKey: $0, action: action, now: now) }.create(on: database)
     }
 
     static func clear(_ keys: [String], on database: any Database) async throws {
@@ -75,7 +76,7 @@ enum BlobJournal {
 
     /// Deletes the blobs of `keys` and then their entries (a deletion already committed).
     static func completeDeletion(of keys: [String], blobs: any BlobStore, on database: any Database) async throws {
-        for key in keys { try await blobs.delete(key) }
+        try await blobs.delete(keys)
         try await clear(keys, on: database)
     }
 

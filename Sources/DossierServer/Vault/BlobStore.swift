@@ -14,6 +14,8 @@ protocol BlobStore: Sendable {
     /// The blob piece by piece, never whole in memory.
     func reader(_ key: String) async throws -> any BlobReader
     func delete(_ key: String) async throws
+    /// Several at once (an erasure's): one trip to the store's thread, not one per blob.
+    func delete(_ keys: [String]) async throws
     func exists(_ key: String) async throws -> Bool
 }
 
@@ -89,6 +91,16 @@ struct FileBlobStore: BlobStore {
         let target = try url(for: key)
         try await pool.runIfActive {
             if FileManager.default.fileExists(atPath: target.path) {
+                try FileManager.default.removeItem(at: target)
+            }
+        }
+    }
+
+    func delete(_ keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        let targets = try keys.map { try url(for: $0) }
+        try await pool.runIfActive {
+            for target in targets where FileManager.default.fileExists(atPath: target.path) {
                 try FileManager.default.removeItem(at: target)
             }
         }

@@ -242,26 +242,59 @@ struct KeyVault: Sendable {
         try await serviceKey("audit-chain", initial: AuditTrail.initialKey(masterKey))
     }
 
+    /// Keys for new subjects (names just drawn at random, so none has one), made in one write to
+    /// the key store; refused (503) while a rotation of the master key is under way.
+    func makeKeys(for subjects: [String]) async throws {
+        guard !subjects.isEmpty else { return }
+        let database = try keys()
+        if try await KeyCheck.query(on: database).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
+            throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
+        }
+        let now = clock.now
+        let made = subjects.map { ($0, Vault.newDataKey()) }
+        try await made.map { SubjectKey(subject: $0.0, wrappedKey: try Vault.wrap($0.1, for: $0.0, with: masterKey), now: now) }.create(on: database)
+        for (subject, key) in made { cache.insert(key, for: subject, now: now) }
+    }
+
+    /// Removes keys made by `makeKeys` for work that was rolled back: they sealed nothing that
+    /// was kept, so no row needs to say they were destroyed.
+    func discardUnused(_ subjects: [String]) async throws {
+        guard !subjects.isEmpty else { return }
+        for subject in subjects { cache.forget(subject, now: clock.now) }
+        try await SubjectKey.query(on: try keys()).filter(\.$subject ~~ subjects).delete()
+    }
+
     /// Crypto-shredding: the wrapped key is erased, so every sealed copy of the subject's data,
     /// in the database, the blob store or any backup, is unreadable for good.
     func shred(_ subject: String) async throws {
-        cache.forget(subject, now: clock.now)
+        try await shred([subject])
+    }
+
+    /// Several subjects' keys, in one write to the key store (and one checkpoint).
+    func shred(_ subjects: [String]) async throws {
+        guard !subjects.isEmpty else { return }
+        let now = clock.now
+        for subject in subjects { cache.forget(subject, now: now) }
         let database = try keys()
-        if let stored = try await SubjectKey.query(on: database).filter(\.$subject == subject).first() {
-            stored.wrappedKey = nil
-            stored.destroyedAt = clock.now
-            try await stored.save(on: database)
-        } else {
-            let record = SubjectKey(subject: subject, wrappedKey: Data(), now: clock.now)
-            record.wrappedKey = nil
-            record.destroyedAt = clock.now
-            try await record.create(on: database)
+        let sql = try database.requireSQL()
+        let shredded = try await sql.update(SubjectKey.schema).set("wrapped_key", to: SQLLiteral.null).set("destroyed_at", to: now)
+            .where("subject", .in, subjects).returning("subject").all(decodingColumn: "subject", as: String.self)
+        // A subject that never had a key gets a row all the same: none can be made for it later.
+        let missing = Set(subjects).subtracting(shredded)
+        if !missing.isEmpty {
+            let records = missing.sorted().map { subject in
+                let record = SubjectKey(subject: subject, wrappedKey: Data(), now: now)
+                record.wrappedKey = nil
+                record.destroyedAt = now
+                return record
+            }
+            try await records.create(on: database)
         }
-        cache.forget(subject, now: clock.now)
+        for subject in subjects { cache.forget(subject, now: now) }
         // A SQLite key store keeps the old page in its write-ahead log until a checkpoint (and
         // sqlite-nio overwrites freed content, SQLITE_SECURE_DELETE): copy it back now, so that
         // no file of the key store, nor a copy of it taken from now on, holds the destroyed key.
-        if let sql = database as? any SQLDatabase, sql.dialect.name == "sqlite" {
+        if sql.dialect.name == "sqlite" {
             try? await sql.raw("PRAGMA wal_checkpoint(TRUNCATE)").run()
         }
     }
