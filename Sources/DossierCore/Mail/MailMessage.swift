@@ -22,22 +22,29 @@ public struct MailMessage: Sendable, Equatable {
 
     /// The whole message with CRLF line ends, ready for SMTP DATA or an .eml file.
     public func rfc5322() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         let body = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
         let headers = [
             "From: \(from)",
             "To: \(to)",
             "Subject: \(Self.encodedWord(subject))",
-            "Date: \(formatter.string(from: date))",
+            "Date: \(Self.date(date))",
             "Message-ID: \(messageID)",
             "MIME-Version: 1.0",
             "Content-Type: text/plain; charset=utf-8",
             "Content-Transfer-Encoding: 8bit",
         ]
         return headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n"
+    }
+
+    /// The date as RFC 5322 writes it, in UTC ("Tue, 01 Dec 2026 07:05:00 +0000"): from the
+    /// calendar's fields (a `DateFormatter` made for each message cost more than the rest of it).
+    static func date(_ date: Date) -> String {
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let parts = Calendar.utcGregorian.dateComponents([.weekday, .year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ value: Int?) -> String { let value = value ?? 0; return value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[((parts.weekday ?? 1) - 1) % 7]), \(two(parts.day)) \(months[((parts.month ?? 1) - 1) % 12]) \(parts.year ?? 1970) "
+            + "\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second)) +0000"
     }
 
     /// The bare address of "Name <a@b>" or "a@b".
