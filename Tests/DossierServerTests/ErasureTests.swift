@@ -243,3 +243,36 @@ struct ErasureTests {
         }
     }
 }
+
+/// Writes of many rows at once (an erasure's blob journal, its mail, its keys) go a thousand
+/// rows a statement: PostgreSQL takes at most 65,535 bound values in one, and a tenant with
+/// thousands of links or files must still be able to leave.
+@Suite("Batched writes")
+struct BatchedWriteTests {
+    @Test(arguments: TestDatabase.all)
+    func moreRowsThanOneStatementCanBindAreWrittenAndCleared(database: TestDatabase) async throws {
+        try await withDossier(on: database, clock: ManualClock(testEpoch)) { app in
+            // 17,000 entries of 4 values each: 68,000 values, past PostgreSQL's limit for one statement.
+            let keys = (0..<17_000).map { _ in UUID().uuidString.lowercased() }
+            try await BlobJournal.record(keys, .delete, at: testEpoch, on: app.db)
+            #expect(try await BlobJournalEntry.query(on: app.db).count() == keys.count)
+            try await BlobJournal.clear(keys, on: app.db)
+            #expect(try await BlobJournalEntry.query(on: app.db).count() == 0)
+            // Keys shredded by the thousand too; a subject without a key gets its tombstone.
+            let subjects = (0..<2_500).map { _ in UUID().uuidString.lowercased() }
+            try await app.dossier.vault.makeKeys(for: Array(subjects.prefix(1_000)))
+            try await app.dossier.vault.shred(subjects)
+            let stored = try await SubjectKey.query(on: app.db(.keys)).filter(\.$subject ~~ subjects).all()
+            #expect(stored.count == subjects.count)
+            #expect(stored.allSatisfy { $0.wrappedKey == nil && $0.destroyedAt != nil })
+        }
+    }
+
+    @Test func batchesCoverTheArrayInOrder() {
+        let values = Array(0..<2_345)
+        let batches = values.batches(of: 1_000)
+        #expect(batches.map(\.count) == [1_000, 1_000, 345])
+        #expect(batches.flatMap { $0 } == values)
+        #expect([Int]().batches(of: 1_000).isEmpty)
+    }
+}

@@ -46,7 +46,7 @@ struct ThrottleLedger: Sendable {
         let events = keys.map { ThrottleEvent(scope: $0.scope, key: $0.key, at: date) }
         for event in events { event.id = UUID() }
         try await database.transaction { db in
-            try await events.create(on: db)
+            try await events.createInBatches(on: db)
             // Nothing counted outlives the longest window.
             try await ThrottleEvent.query(on: db).filter(\.$occurredAt < date - 24 * 3600).delete()
         }

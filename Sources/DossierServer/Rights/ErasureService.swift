@@ -158,7 +158,9 @@ struct ErasureService: Sendable {
                 }
                 // Mail about the person queued without an account (a guarantor's notice) is sealed
                 // with a subject erased now: it could never be sent.
-                try await OutboxMessage.query(on: db).filter(\.$subject ~~ subjects.map { Optional($0) }).filter(\.$sentAt == nil).delete()
+                for batch in Array(subjects).batches(of: 1000) {
+                    try await OutboxMessage.query(on: db).filter(\.$subject ~~ batch.map { Optional($0) }).filter(\.$sentAt == nil).delete()
+                }
                 if let organisationID = current.$organisation.id {
                     let sent = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
                         .filter(\.$invitedBy == current.subject).all()
@@ -179,7 +181,7 @@ struct ErasureService: Sendable {
                 // The receipt, mailed to the address the account had, and kept as the request's record.
                 mail.append(try await services.mailer.message(.erasureReceipt(receipt), to: current.email, language: language, subject: mailSubject,
                                                               accountID: nil))
-                try await mail.create(on: db)
+                try await mail.createInBatches(on: db)
                 let record = receipt.kept.first { $0.category.id == ErasureRecord.dataCategory }?.until ?? RetentionPeriod(5, .year).added(to: now)
                 let pending = subjects.sorted()
                 try await ErasureRecord(id: reference, subject: current.subject, erasedAt: now,

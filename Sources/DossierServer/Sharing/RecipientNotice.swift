@@ -24,7 +24,7 @@ enum RecipientNotice {
         let received = ids.isEmpty ? [] : Set(try await ShareAccess.query(on: db).filter(\.$share.$id ~~ ids).unique().all(\.$share.$id))
         let messages = try await notices(change, for: account, shares: shares, received: received, services: services, audit: audit,
                                          sealedFor: sealedFor, on: db)
-        if !messages.isEmpty { try await messages.create(on: db) }
+        if !messages.isEmpty { try await messages.createInBatches(on: db) }
         return messages.count
     }
 

@@ -39,12 +39,14 @@ enum BlobJournal {
 
     static func record(_ keys: [String], _ action: BlobJournalEntry.Action, at now: Date, on database: any Database) async throws {
         guard !keys.isEmpty else { return }
-        try await keys.map { BlobJournalEntry(blobKey: $0, action: action, now: now) }.create(on: database)
+        try await keys.map { BlobJournalEntry(blobKey: $0, action: action, now: now) }.createInBatches(on: database)
     }
 
     static func clear(_ keys: [String], on database: any Database) async throws {
         guard !keys.isEmpty else { return }
-        try await BlobJournalEntry.query(on: database).filter(\.$blobKey ~~ keys).delete()
+        for batch in keys.batches(of: 1000) {
+            try await BlobJournalEntry.query(on: database).filter(\.$blobKey ~~ Array(batch)).delete()
+        }
     }
 
     /// Whether a row names the blob: a document's file, or a share link's cached rendition.

@@ -277,8 +277,11 @@ struct KeyVault: Sendable {
         for subject in subjects { cache.forget(subject, now: now) }
         let database = try keys()
         let sql = try database.requireSQL()
-        let shredded = try await sql.update(SubjectKey.schema).set("wrapped_key", to: SQLLiteral.null).set("destroyed_at", to: now)
-            .where("subject", .in, subjects).returning("subject").all(decodingColumn: "subject", as: String.self)
+        var shredded: [String] = []
+        for batch in subjects.batches(of: 1000) {
+            shredded += try await sql.update(SubjectKey.schema).set("wrapped_key", to: SQLLiteral.null).set("destroyed_at", to: now)
+                .where("subject", .in, Array(batch)).returning("subject").all(decodingColumn: "subject", as: String.self)
+        }
         // A subject that never had a key gets a row all the same: none can be made for it later.
         let missing = Set(subjects).subtracting(shredded)
         if !missing.isEmpty {
@@ -288,7 +291,7 @@ struct KeyVault: Sendable {
                 record.destroyedAt = now
                 return record
             }
-            try await records.create(on: database)
+            try await records.createInBatches(on: database)
         }
         for subject in subjects { cache.forget(subject, now: now) }
         // A SQLite key store keeps the old page in its write-ahead log until a checkpoint (and
