@@ -187,23 +187,13 @@ struct ConsentService: Sendable {
     static func withdraw(_ purpose: String, of subject: String, source: String, services: DossierServices, audit: AuditLog,
                          on db: any Database) async throws -> Bool {
         guard let current = try await current(purpose, of: subject, on: db), current.action == .given else { return false }
-        let register = services.register.register
-        let now = services.clock.now
-        try await ConsentRecord(subject: subject, purpose: purpose, position: current.position + 1, action: .withdrawn, at: now, policyVersion: register.version,
-                                source: source).create(on: db)
-        // The proof is kept as the register says, from the withdrawal.
-        let keep = register.purpose(ConsentRecord.purpose)?.rules(for: ConsentRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)
-        // The rows of this episode (given, then withdrawn); earlier ones keep their own end.
-        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose == purpose).filter(\.$keepUntil == nil)
-            .set(\.$keepUntil, to: keep.added(to: now)).update()
-        audit.record(AuditEvent(action: "consent.withdrawn", subject: subject, purpose: ConsentRecord.purpose,
-                                details: ["purpose": purpose, "source": source]), by: subject)
+        try await withdrawAll(latest: [(purpose, current.position)], of: subject, source: source, services: services, audit: audit, on: db)
         return true
     }
 
-    /// Withdraws every consent still given, `latest` being each purpose's latest position in the
-    /// ledger (an erasure: two statements, whatever the number of purposes). The proof is kept
-    /// as the register says, from the withdrawal, as for one withdrawal.
+    /// Withdraws consents still given, `latest` being each purpose's latest position in the
+    /// ledger: two statements, whatever the number of purposes (an erasure withdraws them all).
+    /// The proof is kept as the register says, from the withdrawal.
     static func withdrawAll(latest: [(purpose: String, position: Int)], of subject: String, source: String, services: DossierServices,
                             audit: AuditLog, on db: any Database) async throws {
         guard !latest.isEmpty else { return }

@@ -145,7 +145,8 @@ struct KeyVault: Sendable {
     }
 
     /// 503 while a rotation of the master key is under way, whoever asks: for answers that must
-    /// not differ by whether a key had to be made (sign-up, password reset).
+    /// not differ by whether a key had to be made (sign-up, password reset), and before any key
+    /// is made (it would be wrapped under the old master key after the rotation read the keys).
     func requireNoRotation() async throws {
         if try await KeyCheck.query(on: try keys()).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
             throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
@@ -159,9 +160,7 @@ struct KeyVault: Sendable {
         if let key = try await storedKey(for: subject, on: database) { return key }
         // No new key while a rotation is under way: it would be wrapped under the old master key
         // after the rotation read the keys, and be lost with that key.
-        if try await KeyCheck.query(on: database).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
-            throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
-        }
+        try await requireNoRotation()
         let key = Vault.newDataKey()
         let record = SubjectKey(subject: subject, wrappedKey: try Vault.wrap(key, for: subject, with: masterKey), now: clock.now)
         do {
@@ -247,9 +246,7 @@ struct KeyVault: Sendable {
     func makeKeys(for subjects: [String]) async throws {
         guard !subjects.isEmpty else { return }
         let database = try keys()
-        if try await KeyCheck.query(on: database).filter(\.$purpose == KeyRotation.nextPurpose).first() != nil {
-            throw Abort(.serviceUnavailable, reason: "The server's keys are being renewed: try again in a few minutes.")
-        }
+        try await requireNoRotation()
         let now = clock.now
         let made = subjects.map { ($0, Vault.newDataKey()) }
         try await made.map { SubjectKey(subject: $0.0, wrappedKey: try Vault.wrap($0.1, for: $0.0, with: masterKey), now: now) }.create(on: database)
