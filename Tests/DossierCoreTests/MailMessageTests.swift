@@ -21,4 +21,17 @@ struct MailMessageTests {
                                   date: Date(timeIntervalSince1970: 1_709_164_800))
         #expect(message.rfc5322().contains("\r\nDate: Thu, 29 Feb 2024 00:00:00 +0000\r\n"))
     }
+
+    /// Line endings become CRLF whatever the text had (LF, CRLF, both, none, non-ASCII around
+    /// them), as the former two Foundation replacements made them, and nothing else changes.
+    @Test func everyLineEndsInCRLF() {
+        let texts = ["", "one line", "a\nb", "a\r\nb", "a\n\nb\r\n\r\nc\n", "\n", "\r\n", "lone\rcarriage", "Reçu\n«é»\r\n€\n", "end\r"]
+        for text in texts {
+            let expected = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+            #expect(MailMessage.crlf(text) == expected)
+            let body = MailMessage(from: "f@example.org", to: "t@example.org", subject: "s", text: text, date: Date(timeIntervalSince1970: 0))
+                .rfc5322().components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+            #expect(body == expected + "\r\n")
+        }
+    }
 }

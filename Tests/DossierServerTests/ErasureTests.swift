@@ -268,6 +268,45 @@ struct BatchedWriteTests {
         }
     }
 
+    /// A transaction's batched writes (`WriteBatch`, one statement on PostgreSQL) land with its
+    /// audit entry: inserts with unset columns left to their defaults, an update and a delete
+    /// that do not touch the inserted rows, and more values than one statement can bind (split
+    /// into several statements, the audit entry with the last).
+    @Test(arguments: TestDatabase.all)
+    func aTransactionsBatchedWritesLandWithItsAuditEntry(database: TestDatabase) async throws {
+        try await withDossier(on: database, clock: ManualClock(testEpoch)) { app in
+            let old = (0..<3).map { _ in UUID().uuidString.lowercased() }
+            try await BlobJournal.record(old, .write, at: testEpoch, on: app.db)
+            let keys = (0..<17_000).map { _ in UUID().uuidString.lowercased() }
+            let before = try await AuditRecord.query(on: app.db).count()
+            try await app.dossier.audit.transaction(on: app.db) { db, audit in
+                BlobJournal.record(keys, .delete, at: testEpoch, in: audit.writes)
+                audit.writes.delete(BlobJournalEntry.query(on: db).filter(\.$blobKey == old[0]))
+                audit.writes.update(BlobJournalEntry.query(on: db).filter(\.$blobKey == old[1]).set(\.$action, to: .delete))
+                // Nothing is sent before the transaction's end.
+                let seen = try await BlobJournalEntry.query(on: db).count()
+                #expect(seen == old.count)
+                audit.record(AuditEvent(action: "test.batch", subject: nil, purpose: nil), by: "system")
+            }
+            #expect(try await BlobJournalEntry.query(on: app.db).filter(\.$action == .delete).count() == keys.count + 1)
+            #expect(try await BlobJournalEntry.query(on: app.db).filter(\.$blobKey ~~ Array(old.suffix(2))).count() == 2)
+            #expect(try await BlobJournalEntry.query(on: app.db).count() == keys.count + 2)
+            #expect(try await AuditRecord.query(on: app.db).count() == before + 1)
+            // A failure in the batch rolls the whole transaction back, its audit entry with it.
+            let duplicate = BlobJournalEntry(blobKey: "dup", action: .delete, now: testEpoch)
+            duplicate.id = try await BlobJournalEntry.query(on: app.db).first()?.requireID()
+            await #expect(throws: (any Error).self) {
+                try await app.dossier.audit.transaction(on: app.db) { _, audit in
+                    audit.writes.insert([BlobJournalEntry(blobKey: "fresh", action: .delete, now: testEpoch), duplicate])
+                    audit.record(AuditEvent(action: "test.batch", subject: nil, purpose: nil), by: "system")
+                }
+            }
+            #expect(try await BlobJournalEntry.query(on: app.db).filter(\.$blobKey == "fresh").count() == 0)
+            #expect(try await AuditRecord.query(on: app.db).count() == before + 1)
+            guard case .intact = try await app.dossier.audit.verify(on: app.db) else { Issue.record("the audit chain is broken"); return }
+        }
+    }
+
     @Test func batchesCoverTheArrayInOrder() {
         let values = Array(0..<2_345)
         let batches = values.batches(of: 1_000)

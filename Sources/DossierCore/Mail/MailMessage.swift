@@ -22,7 +22,7 @@ public struct MailMessage: Sendable, Equatable {
 
     /// The whole message with CRLF line ends, ready for SMTP DATA or an .eml file.
     public func rfc5322() -> String {
-        let body = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+        let body = Self.crlf(text)
         let headers = [
             "From: \(from)",
             "To: \(to)",
@@ -34,6 +34,19 @@ public struct MailMessage: Sendable, Equatable {
             "Content-Transfer-Encoding: 8bit",
         ]
         return headers.joined(separator: "\r\n") + "\r\n\r\n" + body + "\r\n"
+    }
+
+    /// Every line ending as CRLF (a lone LF gains its CR; CRLF stays), in one pass over the bytes.
+    static func crlf(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + text.utf8.count / 32)
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte == 0x0A, previous != 0x0D { bytes.append(0x0D) }
+            bytes.append(byte)
+            previous = byte
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The date as RFC 5322 writes it, in UTC ("Tue, 01 Dec 2026 07:05:00 +0000"): from the

@@ -47,10 +47,20 @@ struct ThrottleLedger: Sendable {
         for event in events { event.id = UUID() }
         try await database.transaction { db in
             try await events.createInBatches(on: db)
-            // Nothing counted outlives the longest window.
-            try await ThrottleEvent.query(on: db).filter(\.$occurredAt < date - 24 * 3600).delete()
+            try await Self.prune(before: date, on: db).delete()
         }
         return Set(events.compactMap(\.id))
+    }
+
+    /// The same, sent with a transaction's other writes (`WriteBatch`).
+    func record(_ keys: [Key], at date: Date, in writes: WriteBatch) {
+        writes.insert(keys.map { ThrottleEvent(scope: $0.scope, key: $0.key, at: date) })
+        writes.delete(Self.prune(before: date, on: writes.database))
+    }
+
+    /// Nothing counted outlives the longest window.
+    private static func prune(before date: Date, on db: any Database) -> QueryBuilder<ThrottleEvent> {
+        ThrottleEvent.query(on: db).filter(\.$occurredAt < date - 24 * 3600)
     }
 
     /// Counts a request against the client's and the target's limits; 429 past either. What is

@@ -17,10 +17,17 @@ struct AuditEvent: Sendable {
 }
 
 /// The events a transaction records; they are appended as its last statements, so that the
-/// change and its audit entry commit together or not at all.
+/// change and its audit entry commit together or not at all. With them go the writes it put in
+/// `writes` (in one statement on PostgreSQL).
 final class AuditLog: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [(AuditEvent, String)] = []
+    /// Writes sent with the audit entries, at the transaction's end (see `WriteBatch`).
+    let writes: WriteBatch
+
+    init(on database: any Database) {
+        writes = WriteBatch(on: database)
+    }
 
     func record(_ event: AuditEvent, by actor: String) {
         lock.withLock { events.append((event, actor)) }
@@ -68,9 +75,9 @@ final class AuditTrail: Sendable {
         let (result, head) = try await appends.run {
             try await database.transaction { db -> (T, AuditEntry?) in
                 try await db.takeWriteLock()
-                let log = AuditLog()
+                let log = AuditLog(on: db)
                 let result = try await body(db, log)
-                return (result, try await self.append(log.pending, on: db))
+                return (result, try await self.append(log.pending, with: log.writes, on: db))
             }
         }
         if let head { anchor.advance(to: AuditAnchor(sequence: head.sequence, head: head.hash, key: key)) }
@@ -95,14 +102,17 @@ final class AuditTrail: Sendable {
 
     private func append(_ event: AuditEvent, by actor: String, on database: any Database) async throws -> AuditEntry {
         // One event in, one entry out.
-        try await append([(event, actor)], on: database)!
+        try await append([(event, actor)], with: WriteBatch(on: database), on: database)!
     }
 
     /// Appends `events` in order, each chained to the one before: the chain's head is read once
-    /// and the entries are inserted in one statement (a batch of accesses costs two statements,
-    /// not two per access). Returns the new head.
-    private func append(_ events: [(AuditEvent, String)], on database: any Database) async throws -> AuditEntry? {
-        guard !events.isEmpty else { return nil }
+    /// and the entries are inserted in one statement, with the transaction's batched `writes`
+    /// (a batch of accesses costs two statements, not two per access). Returns the new head.
+    private func append(_ events: [(AuditEvent, String)], with writes: WriteBatch, on database: any Database) async throws -> AuditEntry? {
+        guard !events.isEmpty else {
+            try await writes.run()
+            return nil
+        }
         // Processing a restricted person's data is refused here, for every path at once (Art. 18).
         try await RestrictionGuard.check(events, on: database)
         if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
@@ -125,8 +135,8 @@ final class AuditTrail: Sendable {
             previous = entry.hash
             entries.append(entry)
         }
-        let records = try entries.map { try AuditRecord($0, keyed: true) }
-        try await records.create(on: database)
+        writes.insert(try entries.map { try AuditRecord($0, keyed: true) })
+        try await writes.run()
         return entries.last
     }
 

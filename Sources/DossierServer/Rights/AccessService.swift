@@ -44,9 +44,9 @@ struct AccessService: Sendable {
     /// Everything held about an account, read in five statements: the profile, the documents
     /// with their files, the guarantors, the links, and one union of the rest (the household,
     /// certificates, the latest connections, the consent ledger, objections, requests,
-    /// directives, queued mail, the links' access counts and cached copies). The access view
-    /// lists it; the erasure erases what it names. Every statement is a round trip: on
-    /// PostgreSQL, most of what either costs (`scripts/bench`).
+    /// directives, queued mail, the links' access counts and cached copies, invitations to the
+    /// address). The access view lists it; the erasure erases what it names. Every statement is
+    /// a round trip: on PostgreSQL, most of what either costs (`scripts/bench`).
     struct Holdings: Sendable {
         /// A row of the union: what each kind needs of its row, no more.
         struct Row: Sendable {
@@ -80,6 +80,9 @@ struct AccessService: Sendable {
         var requests: [Row]
         var directives: Row?
         var messages: [Row]
+        /// Invitations to join an organisation sent to the account's address (an erasure
+        /// deletes them).
+        var invitations: [Row]
     }
 
     func holdings(of account: Account) async throws -> Holdings {
@@ -89,8 +92,42 @@ struct AccessService: Sendable {
         let documents = try await files.documents(of: account)
         let guarantors = try await files.guarantors(of: account)
         let shares = try await shares.shares(of: account)
-        // One statement for the rest. NULLs are typed in the first branch, for PostgreSQL's union.
-        let rows = try await database.requireSQL().raw("""
+        let rows = try await unionOfSmallTables(accountID: accountID, subject: subject, emailKey: account.emailKey)
+        var held = Holdings(profile: profile, documents: documents, guarantors: guarantors, shares: shares, accesses: [:], renditions: [],
+                            applications: [], certificates: [], connections: [], consents: [], objections: [], requests: [],
+                            directives: nil, messages: [], invitations: [])
+        for row in rows {
+            let item = Holdings.Row(id: try row.decode(column: "id", as: UUID.self), at: try row.decode(column: "at", as: Date.self),
+                                    closed: try row.decode(column: "closed", as: Date?.self), text: try row.decode(column: "text", as: String?.self),
+                                    detail: try row.decode(column: "detail", as: String?.self), number: try row.decode(column: "number", as: Int?.self))
+            switch try row.decode(column: "kind", as: String.self) {
+            case "application": held.applications.append(item)
+            case "certificate": held.certificates.append(item)
+            case "connection": held.connections.append(item)
+            case "consent": held.consents.append(item)
+            case "objection": held.objections.append(item)
+            case "request": held.requests.append(item)
+            case "directives": held.directives = item
+            case "message": held.messages.append(item)
+            case "share-accesses": held.accesses[item.id] = item
+            case "rendition": held.renditions.append(item)
+            case "invitation": held.invitations.append(item)
+            default: continue
+            }
+        }
+        // The union has no order of its own.
+        held.certificates.sort { $0.at < $1.at }
+        held.connections.sort { $0.at > $1.at }
+        held.consents.sort { ($0.number ?? 0) < ($1.number ?? 0) }
+        held.objections.sort { $0.at < $1.at }
+        held.requests.sort { $0.at < $1.at }
+        return held
+    }
+
+    /// The small tables, in one statement.
+    private func unionOfSmallTables(accountID: UUID, subject: String, emailKey: String) async throws -> [any SQLRow] {
+        // NULLs are typed in the first branch, for PostgreSQL's union.
+        try await database.requireSQL().raw("""
             SELECT 'application' AS "kind", m."application_id" AS "id", m."joined_at" AS "at", CAST(NULL AS TIMESTAMPTZ) AS "closed",
                    CAST(NULL AS TEXT) AS "text", CAST(NULL AS TEXT) AS "detail", CAST(NULL AS BIGINT) AS "number"
               FROM "application_members" m WHERE m."account_id" = \(bind: accountID)
@@ -113,35 +150,9 @@ struct AccessService: Sendable {
               FROM "share_accesses" a JOIN "shares" s ON s."id" = a."share_id" WHERE s."account_id" = \(bind: accountID) GROUP BY a."share_id"
             UNION ALL SELECT 'rendition', r."id", r."created_at", NULL, r."blob_key", NULL, NULL
               FROM "share_renditions" r JOIN "shares" s ON s."id" = r."share_id" WHERE s."account_id" = \(bind: accountID)
+            UNION ALL SELECT 'invitation', i."id", i."created_at", NULL, NULL, NULL, NULL
+              FROM "organisation_invitations" i WHERE i."email_key" = \(bind: emailKey)
             """).all()
-        var held = Holdings(profile: profile, documents: documents, guarantors: guarantors, shares: shares, accesses: [:], renditions: [],
-                            applications: [], certificates: [], connections: [], consents: [], objections: [], requests: [],
-                            directives: nil, messages: [])
-        for row in rows {
-            let item = Holdings.Row(id: try row.decode(column: "id", as: UUID.self), at: try row.decode(column: "at", as: Date.self),
-                                    closed: try row.decode(column: "closed", as: Date?.self), text: try row.decode(column: "text", as: String?.self),
-                                    detail: try row.decode(column: "detail", as: String?.self), number: try row.decode(column: "number", as: Int?.self))
-            switch try row.decode(column: "kind", as: String.self) {
-            case "application": held.applications.append(item)
-            case "certificate": held.certificates.append(item)
-            case "connection": held.connections.append(item)
-            case "consent": held.consents.append(item)
-            case "objection": held.objections.append(item)
-            case "request": held.requests.append(item)
-            case "directives": held.directives = item
-            case "message": held.messages.append(item)
-            case "share-accesses": held.accesses[item.id] = item
-            case "rendition": held.renditions.append(item)
-            default: continue
-            }
-        }
-        // The union has no order of its own.
-        held.certificates.sort { $0.at < $1.at }
-        held.connections.sort { $0.at > $1.at }
-        held.consents.sort { ($0.number ?? 0) < ($1.number ?? 0) }
-        held.objections.sort { $0.at < $1.at }
-        held.requests.sort { $0.at < $1.at }
-        return held
     }
 
     /// What is held, item by item, from the tables `StoredItems` declares for a tenant.

@@ -200,13 +200,14 @@ struct ConsentService: Sendable {
         let register = services.register.register
         let now = services.clock.now
         let keepUntil = (register.purpose(ConsentRecord.purpose)?.rules(for: ConsentRecord.dataCategory).first?.keep ?? RetentionPeriod(5, .year)).added(to: now)
-        // The rows of these episodes (given, then withdrawn); earlier ones keep their own end.
-        try await ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose ~~ latest.map(\.purpose)).filter(\.$keepUntil == nil)
-            .set(\.$keepUntil, to: keepUntil).update()
+        // The rows of these episodes (given, then withdrawn); earlier ones keep their own end. The
+        // new rows are not among them (sent with the transaction's other writes, on one snapshot).
+        audit.writes.update(ConsentRecord.query(on: db).filter(\.$subject == subject).filter(\.$purpose ~~ latest.map(\.purpose))
+            .filter(\.$keepUntil == nil).set(\.$keepUntil, to: keepUntil))
         let rows = latest.map { ConsentRecord(subject: subject, purpose: $0.purpose, position: $0.position + 1, action: .withdrawn, at: now,
                                                policyVersion: register.version, source: source) }
         for row in rows { row.keepUntil = keepUntil }
-        try await rows.create(on: db)
+        audit.writes.insert(rows)
         for row in rows {
             audit.record(AuditEvent(action: "consent.withdrawn", subject: subject, purpose: ConsentRecord.purpose,
                                     details: ["purpose": row.purpose, "source": source]), by: subject)

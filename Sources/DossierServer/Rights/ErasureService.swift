@@ -62,8 +62,9 @@ struct ErasureService: Sendable {
     /// Erases the account; returns the receipt.
     ///
     /// Costed in statements, each a round trip (`scripts/bench`): the account read under its
-    /// lock, what is held in five (`AccessService.holdings`, which the receipt lists too), each
-    /// kind of write in one, and every row that names the account deleted with it by the
+    /// lock, what is held in five (`AccessService.holdings`, which the receipt lists too), the
+    /// writes sent together with the audit entries (`AuditLog.writes`: one statement on
+    /// PostgreSQL, none of them reading another's rows), and every row that names the account deleted with it by the
     /// database (`ON DELETE CASCADE`): the profile, the documents (their files and reviews), the
     /// guarantors, the household memberships, the links (their documents, access log and cached
     /// copies), the certificates, sessions, sign-in links, connection log, queued mail,
@@ -127,9 +128,9 @@ struct ErasureService: Sendable {
                     let identity = try await archivedIdentity(of: current, holdings: held, at: now, on: db)
                     let entryID = UUID()
                     let sealed = try await services.vault.sealJSON(identity, for: entrySubject, context: ArchiveEntry.context(entryID))
-                    try await ArchiveEntry(id: entryID, subject: entrySubject, erasureID: reference, purposes: archived.keys.sorted(),
-                                           categories: Array(Set(archived.values.flatMap(\.keys))).sorted(), sealed: sealed, now: now,
-                                           keepUntil: until).create(on: db)
+                    audit.writes.insert([ArchiveEntry(id: entryID, subject: entrySubject, erasureID: reference, purposes: archived.keys.sorted(),
+                                                      categories: Array(Set(archived.values.flatMap(\.keys))).sorted(), sealed: sealed, now: now,
+                                                      keepUntil: until)])
                 } else {
                     // Nothing archived: its key sealed nothing, and goes with the others.
                     subjects.insert(entrySubject)
@@ -140,7 +141,7 @@ struct ErasureService: Sendable {
                                                              services: services, audit: audit, sealedFor: mailSubject, on: db)
                 // Blobs: every file of the documents, every watermarked copy of the links.
                 let blobs = held.documents.flatMap { $0.files.map(\.blobKey) } + held.renditions.compactMap(\.text)
-                try await BlobJournal.record(blobs, .delete, at: now, on: db)
+                BlobJournal.record(blobs, .delete, at: now, in: audit.writes)
                 subjects.formUnion(held.guarantors.map(\.subject))
                 subjects.formUnion(held.documents.map(\.subject))
                 subjects.formUnion(held.shares.map(\.subject))
@@ -159,7 +160,7 @@ struct ErasureService: Sendable {
                 // Mail about the person queued without an account (a guarantor's notice) is sealed
                 // with a subject erased now: it could never be sent.
                 for batch in Array(subjects).batches(of: 1000) {
-                    try await OutboxMessage.query(on: db).filter(\.$subject ~~ batch.map { Optional($0) }).filter(\.$sentAt == nil).delete()
+                    audit.writes.delete(OutboxMessage.query(on: db).filter(\.$subject ~~ batch.map { Optional($0) }).filter(\.$sentAt == nil))
                 }
                 if let organisationID = current.$organisation.id {
                     let sent = try await OrganisationInvitation.query(on: db).filter(\.$organisation.$id == organisationID)
@@ -168,25 +169,27 @@ struct ErasureService: Sendable {
                         .filter(\.$invitedBy == current.subject).delete()
                     try await OrganisationService.dropQueuedInvitations(to: sent.map(\.email), of: organisationID, on: db)
                 }
-                // Invitations to the person's address, from any organisation.
-                let invitations = try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).all()
-                if !invitations.isEmpty {
+                // Invitations to the person's address, from any organisation (the holdings say
+                // whether there are any).
+                if !held.invitations.isEmpty {
+                    let invitations = try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).all()
                     try await OrganisationInvitation.query(on: db).filter(\.$emailKey == current.emailKey).delete()
                     for invitation in invitations {
                         try await OrganisationService.dropQueuedInvitations(to: [invitation.email], of: invitation.$organisation.id, on: db)
                     }
                 }
-                // The account, and with it every row that names it (see above).
-                try await current.delete(on: db)
+                // The account, and with it every row that names it (see above): the foreign keys'
+                // cascades run after the batch's statement, and see the rest of it.
+                audit.writes.delete(Account.query(on: db).filter(\.$id == accountID))
                 // The receipt, mailed to the address the account had, and kept as the request's record.
                 mail.append(try await services.mailer.message(.erasureReceipt(receipt), to: current.email, language: language, subject: mailSubject,
                                                               accountID: nil))
-                try await mail.createInBatches(on: db)
+                audit.writes.insert(mail)
                 let record = receipt.kept.first { $0.category.id == ErasureRecord.dataCategory }?.until ?? RetentionPeriod(5, .year).added(to: now)
                 let pending = subjects.sorted()
-                try await ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
-                                        receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
-                                        pendingSubjects: pending, mailSubject: mailSubject, keepUntil: record).create(on: db)
+                audit.writes.insert([ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
+                                                   receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
+                                                   pendingSubjects: pending, mailSubject: mailSubject, keepUntil: record)])
                 audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose,
                                         details: Dictionary(receipt.erased.map { ($0.kind, "\($0.count)") }) { first, _ in first }
                                             .merging(["erasure": reference.uuidString.lowercased()]) { first, _ in first }),

@@ -68,7 +68,7 @@ enum RecipientNotice {
             audit.record(AuditEvent(action: "share.recipient-notified", subject: notice.share.subject, purpose: "services",
                                     details: ["share": notice.id.uuidString.lowercased(), "change": change.rawValue]), by: "system")
         }
-        if !counted.isEmpty { try await ledger.record(counted, at: now) }
+        if !counted.isEmpty { ledger.record(counted, at: now, in: audit.writes) }
         return messages
     }
 }

@@ -42,6 +42,11 @@ enum BlobJournal {
         try await keys.map { BlobJournalEntry(blobKey: $0, action: action, now: now) }.createInBatches(on: database)
     }
 
+    /// The same, sent with a transaction's other writes (`WriteBatch`).
+    static func record(_ keys: [String], _ action: BlobJournalEntry.Action, at now: Date, in writes: WriteBatch) {
+        writes.insert(keys.map { BlobJournalEntry(blobKey: $0, action: action, now: now) })
+    }
+
     static func clear(_ keys: [String], on database: any Database) async throws {
         guard !keys.isEmpty else { return }
         for batch in keys.batches(of: 1000) {

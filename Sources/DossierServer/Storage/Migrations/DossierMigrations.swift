@@ -17,6 +17,7 @@ enum DossierMigrations {
         M013RecipientOrganisations(),
         M014RightsErasure(),
         M015RightsRequests(),
+        M016InvitationsByAddress(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
