@@ -25,7 +25,7 @@ struct MailMessageTests {
     /// Line endings become CRLF whatever the text had (LF, CRLF, both, none, non-ASCII around
     /// them), as the former two Foundation replacements made them, and nothing else changes.
     @Test func everyLineEndsInCRLF() {
-        let texts = ["", "one line", "a\nb", "a\r\nb", "a\n\nb\r\n\r\nc\n", "\n", "\r\n", "lone\rcarriage", "Reçu\n«é»\r\n€\n", "end\r"]
+        let texts = ["", "one line", "a\nb", "a\r\nb", "a\n\nb\r\n\r\nc\n", "\n", "\r\n", "lone\rcarriage", "Reçu\n«é»\r\n€\n", "end\r", "\r\r\n", "\n\r"]
         for text in texts {
             let expected = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
             #expect(MailMessage.crlf(text) == expected)

@@ -17,8 +17,8 @@ struct AuditEvent: Sendable {
 }
 
 /// The events a transaction records; they are appended as its last statements, so that the
-/// change and its audit entry commit together or not at all. With them go the writes it put in
-/// `writes` (in one statement on PostgreSQL).
+/// change and its audit entry commit together or not at all. Just before them go the writes it
+/// put in `writes` (in one statement on PostgreSQL).
 final class AuditLog: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [(AuditEvent, String)] = []
@@ -106,15 +106,18 @@ final class AuditTrail: Sendable {
     }
 
     /// Appends `events` in order, each chained to the one before: the chain's head is read once
-    /// and the entries are inserted in one statement, with the transaction's batched `writes`
-    /// (a batch of accesses costs two statements, not two per access). Returns the new head.
+    /// and the entries are inserted in one statement (a batch of accesses costs two statements,
+    /// not two per access). Returns the new head.
+    ///
+    /// The transaction's batched `writes` go first, before the chain's lock: once a transaction
+    /// holds that lock it takes no other (it only inserts entries). Were it to wait for a row
+    /// while holding it (an erasure's cascades reaching a link another instance is logging an
+    /// access to), and the row's holder wait for the lock, PostgreSQL would end one of them.
     private func append(_ events: [(AuditEvent, String)], with writes: WriteBatch, on database: any Database) async throws -> AuditEntry? {
-        guard !events.isEmpty else {
-            try await writes.run()
-            return nil
-        }
         // Processing a restricted person's data is refused here, for every path at once (Art. 18).
         try await RestrictionGuard.check(events, on: database)
+        try await writes.run()
+        guard !events.isEmpty else { return nil }
         if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
             try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLock))").run()
         }
@@ -135,8 +138,7 @@ final class AuditTrail: Sendable {
             previous = entry.hash
             entries.append(entry)
         }
-        writes.insert(try entries.map { try AuditRecord($0, keyed: true) })
-        try await writes.run()
+        try await entries.map { try AuditRecord($0, keyed: true) }.create(on: database)
         return entries.last
     }
 

@@ -11,11 +11,14 @@ import SQLKit
 /// snapshot, so no part sees another's rows, and two parts must not change the same row. Inserts,
 /// and deletes or updates of rows no other part touches, qualify (the foreign keys' cascades run
 /// after the statement, and see everything it did). An audited transaction carries one
-/// (`AuditLog.writes`) and sends it with its audit entries: where round trips are the cost (an
-/// erasure, `scripts/bench`), its writes cost one.
+/// (`AuditLog.writes`) and sends it just before its audit entries (and the chain's lock): where
+/// round trips are the cost (an erasure, `scripts/bench`), its writes cost one.
 ///
 /// The SQL is Fluent's own, from its query converter: the same columns and values a model's
-/// `create` or a query builder's `delete`/`update` would send.
+/// `create` or a query builder's `delete`/`update` would send. What Fluent does around a query
+/// is not done: no model middleware, no `@Timestamp` set, no soft-delete filter, and an inserted
+/// model is not marked as saved. The models batched here have none of those, and are not saved
+/// again after.
 final class WriteBatch: @unchecked Sendable {
     /// The transaction's database, which the writes go to.
     let database: any Database

@@ -101,10 +101,15 @@ struct FileBlobStore: BlobStore {
         let targets = try keys.map { try url(for: $0) }
         // unlink(2) itself (a blob is a file, never a directory): FileManager's removal looks the
         // path up several times first, a measurable part of an erasure (`scripts/bench`). One
-        // already gone is fine.
+        // already gone is fine; one that cannot go does not keep the others (the journal names
+        // it for the next attempt).
         try await pool.runIfActive {
-            for target in targets where unlink(target.path) != 0 && errno != ENOENT {
-                throw Failure(description: "cannot delete a blob: \(String(cString: strerror(errno)))")
+            var failures: [String] = []
+            for (key, target) in zip(keys, targets) where unlink(target.path) != 0 && errno != ENOENT {
+                failures.append("\(key): \(String(cString: strerror(errno)))")
+            }
+            if !failures.isEmpty {
+                throw Failure(description: "\(failures.count) blob(s) not deleted, the first \(failures[0])")
             }
         }
     }
