@@ -22,7 +22,7 @@ struct AuditEvent: Sendable {
 final class AuditLog: @unchecked Sendable {
     private let lock = NSLock()
     private var events: [(AuditEvent, String)] = []
-    /// Writes sent with the audit entries, at the transaction's end (see `WriteBatch`).
+    /// Writes sent at the transaction's end, just before the audit entries (see `WriteBatch`).
     let writes: WriteBatch
 
     init(on database: any Database) {

@@ -45,7 +45,8 @@ struct AccessService: Sendable {
     /// with their files, the guarantors, the links, and one union of the rest (the household,
     /// certificates, the latest connections, the consent ledger, objections, requests,
     /// directives, queued mail, the links' access counts and cached copies, invitations to the
-    /// address). The access view lists it; the erasure erases what it names. Every statement is
+    /// address). The access view lists it (invitations aside: only the erasure uses them); the
+    /// erasure erases what it names. Every statement is
     /// a round trip: on PostgreSQL, most of what either costs (`scripts/bench`).
     struct Holdings: Sendable {
         /// A row of the union: what each kind needs of its row, no more.

@@ -63,7 +63,7 @@ struct ErasureService: Sendable {
     ///
     /// Costed in statements, each a round trip (`scripts/bench`): the account read under its
     /// lock, what is held in five (`AccessService.holdings`, which the receipt lists too), the
-    /// writes sent together with the audit entries (`AuditLog.writes`: one statement on
+    /// writes sent together just before the audit entries (`AuditLog.writes`: one statement on
     /// PostgreSQL, none of them reading another's rows), and every row that names the account deleted with it by the
     /// database (`ON DELETE CASCADE`): the profile, the documents (their files and reviews), the
     /// guarantors, the household memberships, the links (their documents, access log and cached

@@ -33,8 +33,6 @@ final class WriteBatch: @unchecked Sendable {
     /// more than one.
     static let bindsPerStatement = 30_000
 
-    var count: Int { lock.withLock { statements.count } }
-
     /// Inserts the models (their ids made here when unset), a thousand rows a part.
     func insert<M: Model>(_ models: [M]) where M.IDValue == UUID {
         for batch in models.batches(of: [M].rowsPerStatement) {

@@ -1,9 +1,9 @@
 import Fluent
 import SQLKit
 
-/// Invitations found by the invited address alone: the access view lists those sent to a
-/// person's address and an erasure deletes them (the unique index on organisation and address
-/// leads with the organisation, so it cannot serve that search).
+/// Invitations found by the invited address alone: the holdings read (access view and erasure)
+/// finds those sent to a person's address, which an erasure deletes (the unique index on
+/// organisation and address leads with the organisation, so it cannot serve that search).
 struct M016InvitationsByAddress: AsyncMigration {
     var name: String { "M016InvitationsByAddress" }
 
