@@ -1,4 +1,5 @@
 @testable import DossierServer
+import Crypto
 import DossierCore
 import Fluent
 import Foundation
@@ -59,6 +60,40 @@ struct AuditTrailTests {
             let sql = try #require(app.db as? any SQLDatabase)
             try await sql.update(AuditRecord.schema).set("action", to: "session.never-happened").where("sequence", .equal, 2).run()
             #expect(try await app.dossier.audit.verify(on: app.db) == .broken(sequence: 2, reason: "its content does not match its hash: it was altered"))
+        }
+    }
+
+    /// Two server instances on one database: each has its own trail (its own in-process queue),
+    /// so only the database's lock keeps their appends in one chain. On PostgreSQL the head is
+    /// read under that lock in the same round trip (M017): a head read on a snapshot taken
+    /// before the lock was granted would fork the chain (two entries N+1, one refused).
+    @Test(arguments: TestDatabase.all)
+    func twoInstancesAppendingAtOnceKeepOneChain(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            let first = app.dossier.audit
+            let anchorFile = FileManager.default.temporaryDirectory.appendingPathComponent("anchor-\(UUID())")
+            defer { try? FileManager.default.removeItem(at: anchorFile) }
+            let second = AuditTrail(clock: app.dossier.clock, masterKey: SymmetricKey(size: .bits256), anchorFile: anchorFile, logger: app.logger)
+            second.install(key: first.key)
+            let before = try await AuditRecord.query(on: app.db).count()
+            let db = app.db
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<40 {
+                    let trail = index.isMultiple(of: 2) ? first : second
+                    group.addTask {
+                        try await trail.record(AuditEvent(action: "test.appended", details: ["i": "\(index)"]), by: "test", on: db)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            second.anchor.flush()
+            let records = try await AuditRecord.query(on: app.db).sort(\.$sequence).all()
+            #expect(records.count == before + 40)
+            #expect(records.map(\.sequence) == Array(1...Int64(before + 40)))
+            guard case .intact(entries: before + 40, _) = AuditChain.verify(records.map(\.entry), key: first.key) else {
+                Issue.record("40 appends from two instances should make one intact chain")
+                return
+            }
         }
     }
 

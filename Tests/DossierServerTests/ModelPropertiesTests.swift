@@ -6,9 +6,14 @@ import Testing
 /// one, in order: a property left out would be silently neither read nor saved.
 @Suite("Models list all their properties")
 struct ModelPropertiesTests {
+    /// Every model (all list their properties).
     static let models: [any Fields.Type] = [
-        Account.self, Session.self, Document.self, DocumentFile.self, Profile.self, DocumentReview.self, SubjectKey.self,
-        Share.self, ShareDocument.self, ShareAccess.self, ShareRendition.self,
+        Account.self, AccountToken.self, ApplicationMember.self, ArchiveEntry.self, AuditRecord.self, BlobJournalEntry.self,
+        ConnectionEvent.self, ConsentRecord.self, DirectiveRecord.self, Document.self, DocumentFile.self, DocumentReview.self,
+        ErasureRecord.self, FileCertificateRecord.self, Guarantor.self, KeyCheck.self, ObjectionRecord.self, Organisation.self,
+        OrganisationInvitation.self, OutboxMessage.self, PolicyVersion.self, Profile.self, RentalApplication.self,
+        RestrictedSubject.self, RightsRequest.self, Session.self, Share.self, ShareAccess.self, ShareDocument.self,
+        ShareRendition.self, SubjectKey.self, ThrottleEvent.self,
     ]
 
     @Test(arguments: 0..<models.count)

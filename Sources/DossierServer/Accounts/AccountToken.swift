@@ -26,6 +26,8 @@ final class AccountToken: Model, @unchecked Sendable {
     @Field(key: "expires_at") var expiresAt: Date
     @OptionalField(key: "used_at") var usedAt: Date?
 
+    var properties: [any AnyProperty] { [$id, $account, $purpose, $tokenHash, $createdAt, $expiresAt, $usedAt] }
+
     init() {}
 
     init(accountID: UUID, purpose: Purpose, tokenHash: String, now: Date) {

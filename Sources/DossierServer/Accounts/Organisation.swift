@@ -23,6 +23,8 @@ final class Organisation: Model, @unchecked Sendable {
     /// was made without the tenant being told whose inbox it would reach).
     @OptionalField(key: "address_confirmed_at") var addressConfirmedAt: Date?
 
+    var properties: [any AnyProperty] { [$id, $name, $kind, $createdAt, $email, $recipientIndex, $addressTokenHash, $addressRequestedAt, $addressConfirmedAt] }
+
     init() {}
 
     init(name: String, kind: OrganisationKind, now: Date) {
@@ -49,6 +51,8 @@ final class OrganisationInvitation: Model, @unchecked Sendable {
     @Field(key: "invited_by") var invitedBy: String
     @Field(key: "created_at") var createdAt: Date
     @Field(key: "expires_at") var expiresAt: Date
+
+    var properties: [any AnyProperty] { [$id, $organisation, $email, $emailKey, $admin, $tokenHash, $invitedBy, $createdAt, $expiresAt] }
 
     init() {}
 

@@ -12,6 +12,8 @@ final class ThrottleEvent: Model, @unchecked Sendable {
     @Field(key: "key") var key: String
     @Field(key: "occurred_at") var occurredAt: Date
 
+    var properties: [any AnyProperty] { [$id, $scope, $key, $occurredAt] }
+
     init() {}
 
     init(scope: String, key: String, at date: Date) {

@@ -21,6 +21,8 @@ final class AuditRecord: Model, @unchecked Sendable {
     /// Whether `hash` is the keyed MAC (every entry since the chain was keyed) or a plain SHA-256.
     @Field(key: "keyed") var keyed: Bool
 
+    var properties: [any AnyProperty] { [$id, $sequence, $occurredAt, $actor, $action, $subject, $purpose, $reason, $details, $previousHash, $hash, $keyed] }
+
     init() {}
 
     init(_ entry: AuditEntry, keyed: Bool) throws {

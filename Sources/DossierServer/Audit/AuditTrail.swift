@@ -118,15 +118,18 @@ final class AuditTrail: Sendable {
         try await RestrictionGuard.check(events, on: database)
         try await writes.run()
         guard !events.isEmpty else { return nil }
-        if let sql = database as? any SQLDatabase, sql.dialect.name == "postgresql" {
-            try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.advisoryLock))").run()
-        }
-        // The head's two columns only (every audited write reads it: no model to decode).
-        let head = try await database.requireSQL().raw("""
-            SELECT "sequence", "hash" FROM \(ident: AuditRecord.schema) ORDER BY "sequence" DESC LIMIT 1
-            """).first()
-        var sequence = try head?.decode(column: "sequence", as: Int64.self) ?? 0
-        var previous = try head?.decode(column: "hash", as: String.self) ?? AuditEntry.genesisHash
+        // The head's two columns only (every audited write reads it: no model to decode). On
+        // PostgreSQL, read under the advisory lock in the same round trip (M017's function).
+        let sql = try database.requireSQL()
+        let head = try await (sql.dialect.name == "postgresql"
+            ? sql.raw("""
+                SELECT "head_sequence", "head_hash" FROM \(ident: M017AuditHeadUnderLock.function)(\(bind: Self.advisoryLock))
+                """)
+            : sql.raw("""
+                SELECT "sequence" AS "head_sequence", "hash" AS "head_hash" FROM \(ident: AuditRecord.schema) ORDER BY "sequence" DESC LIMIT 1
+                """)).first()
+        var sequence = try head?.decode(column: "head_sequence", as: Int64.self) ?? 0
+        var previous = try head?.decode(column: "head_hash", as: String.self) ?? AuditEntry.genesisHash
         var entries: [AuditEntry] = []
         for (event, actor) in events {
             sequence += 1

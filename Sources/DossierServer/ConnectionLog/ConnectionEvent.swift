@@ -32,6 +32,8 @@ final class ConnectionEvent: Model, @unchecked Sendable {
     @Field(key: "user_agent") var userAgent: String
     @Field(key: "occurred_at") var occurredAt: Date
 
+    var properties: [any AnyProperty] { [$id, $account, $kind, $outcome, $ipAddress, $userAgent, $occurredAt] }
+
     init() {}
 
     init(accountID: UUID?, kind: Kind, outcome: Outcome, ipAddress: String, userAgent: String, at date: Date) {

@@ -72,6 +72,20 @@ struct DocumentListing: Sendable {
         r."id" AS r_id, r."decision" AS r_decision, r."reasons" AS r_reasons, r."comment" AS r_comment, r."created_at" AS r_created_at
         """
 
+    /// Adds a row of documents joined with their files and reviews (in document order: the rows
+    /// of one document follow each other) to `documents`.
+    static func collect(_ row: any SQLRow, into documents: inout [DocumentListing]) throws {
+        let id = try row.decode(column: "d_id", as: UUID.self)
+        if documents.last?.id != id { documents.append(try DocumentListing(row: row)) }
+        let last = documents.count - 1
+        if let file = try file(of: row), !documents[last].files.contains(where: { $0.id == file.id }) {
+            documents[last].files.append(file)
+        }
+        if let review = try review(of: row), !documents[last].reviews.contains(where: { $0.id == review.id }) {
+            documents[last].reviews.append(review)
+        }
+    }
+
     /// The document of a row (its files and reviews empty).
     init(row: any SQLRow) throws {
         id = try row.decode(column: "d_id", as: UUID.self)

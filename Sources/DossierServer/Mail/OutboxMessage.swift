@@ -26,6 +26,8 @@ final class OutboxMessage: Model, @unchecked Sendable {
     @OptionalField(key: "sent_at") var sentAt: Date?
     @OptionalField(key: "failed_at") var failedAt: Date?
 
+    var properties: [any AnyProperty] { [$id, $account, $sender, $recipient, $message, $sealed, $subject, $createdAt, $attempts, $nextAttemptAt, $lease, $lastError, $sentAt, $failedAt] }
+
     init() {}
 
     init(id: UUID, accountID: UUID?, sender: String, recipient: String, subject: String, sealed: Data, now: Date) {

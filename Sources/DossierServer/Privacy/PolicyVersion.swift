@@ -16,6 +16,8 @@ final class PolicyVersion: Model, @unchecked Sendable {
     /// they were kept).
     @OptionalField(key: "capabilities") var capabilitiesText: String?
 
+    var properties: [any AnyProperty] { [$id, $version, $effectiveDate, $digest, $registerYAML, $publishedAt, $capabilitiesText] }
+
     init() {}
 
     init(version: String, effectiveDate: String, digest: String, registerYAML: String, publishedAt: Date, capabilities: Set<Capability>) {

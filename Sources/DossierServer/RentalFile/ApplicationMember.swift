@@ -13,6 +13,8 @@ final class ApplicationMember: Model, @unchecked Sendable {
     /// once). Until then the newcomer sees nothing and nobody sees their file.
     @OptionalField(key: "approved_at") var approvedAt: Date?
 
+    var properties: [any AnyProperty] { [$id, $application, $account, $joinedAt, $approvedAt] }
+
     init() {}
 
     init(applicationID: UUID, accountID: UUID, now: Date, approved: Bool) {

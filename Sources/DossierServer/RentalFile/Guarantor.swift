@@ -15,6 +15,8 @@ final class Guarantor: Model, @unchecked Sendable {
     @Field(key: "sealed") var sealed: Data
     @Field(key: "created_at") var createdAt: Date
 
+    var properties: [any AnyProperty] { [$id, $account, $subjectID, $kind, $sealed, $createdAt] }
+
     init() {}
 
     init(accountID: UUID, kind: PersonKind, sealed: Data, subjectID: UUID, now: Date) {

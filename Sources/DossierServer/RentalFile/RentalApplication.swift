@@ -13,6 +13,8 @@ final class RentalApplication: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     @Children(for: \.$application) var members: [ApplicationMember]
 
+    var properties: [any AnyProperty] { [$id, $kind, $joinCodeHash, $createdAt, $members] }
+
     init() {}
 
     init(kind: ApplicationKind, joinCodeHash: String, now: Date) {

@@ -46,8 +46,12 @@ struct RentalFileService: Sendable {
         else {
             return nil
         }
-        let stored = try PrefixedRow.decode(Profile.self, from: row, prefix: "p_")
-        return (stored, try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile"))
+        return try await opened(PrefixedRow.decode(Profile.self, from: row, prefix: "p_"), of: account)
+    }
+
+    /// A stored profile with its fields, opened under the account's key.
+    func opened(_ stored: Profile, of account: Account) async throws -> (row: Profile, fields: RentalProfile) {
+        (stored, try await vault.openJSON(RentalProfile.self, stored.sealed, for: account.subject, context: "profile"))
     }
 
     /// Rectification: names on the account, the rest in the sealed profile. All or nothing.
@@ -514,17 +518,7 @@ struct RentalFileService: Sendable {
             WHERE d."account_id" = \(bind: account.requireID()) ORDER BY d."created_at", d."id", f."position", r."created_at"
             """).all()
         var documents: [DocumentListing] = []
-        for row in rows {
-            let id = try row.decode(column: "d_id", as: UUID.self)
-            if documents.last?.id != id { documents.append(try DocumentListing(row: row)) }
-            let last = documents.count - 1
-            if let file = try DocumentListing.file(of: row), !documents[last].files.contains(where: { $0.id == file.id }) {
-                documents[last].files.append(file)
-            }
-            if let review = try DocumentListing.review(of: row), !documents[last].reviews.contains(where: { $0.id == review.id }) {
-                documents[last].reviews.append(review)
-            }
-        }
+        for row in rows { try DocumentListing.collect(row, into: &documents) }
         return documents
     }
 

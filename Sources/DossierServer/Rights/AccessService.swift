@@ -41,13 +41,13 @@ struct AccessService: Sendable {
                                                     subject: account.role == .tenant ? "tenant" : nil))
     }
 
-    /// Everything held about an account, read in five statements: the profile, the documents
-    /// with their files, the guarantors, the links, and one union of the rest (the household,
+    /// Everything held about an account, read in one statement (`heldRows`): the profile, the
+    /// documents with their files, the guarantors, the links, and the small tables (the household,
     /// certificates, the latest connections, the consent ledger, objections, requests,
     /// directives, queued mail, the links' access counts and cached copies, invitations to the
     /// address). The access view lists it (invitations aside: only the erasure uses them); the
-    /// erasure erases what it names. Every statement is
-    /// a round trip: on PostgreSQL, most of what either costs (`scripts/bench`).
+    /// erasure erases what it names. Every statement is a round trip: on PostgreSQL, most of
+    /// what either costs (`scripts/bench`).
     struct Holdings: Sendable {
         /// A row of the union: what each kind needs of its row, no more.
         struct Row: Sendable {
@@ -88,35 +88,46 @@ struct AccessService: Sendable {
 
     func holdings(of account: Account) async throws -> Holdings {
         let accountID = try account.requireID()
-        let subject = account.subject
-        let profile = try await files.storedProfile(of: account)
-        let documents = try await files.documents(of: account)
-        let guarantors = try await files.guarantors(of: account)
-        let shares = try await shares.shares(of: account)
-        let rows = try await unionOfSmallTables(accountID: accountID, subject: subject, emailKey: account.emailKey)
-        var held = Holdings(profile: profile, documents: documents, guarantors: guarantors, shares: shares, accesses: [:], renditions: [],
+        var held = Holdings(profile: nil, documents: [], guarantors: [], shares: [], accesses: [:], renditions: [],
                             applications: [], certificates: [], connections: [], consents: [], objections: [], requests: [],
                             directives: nil, messages: [], invitations: [])
-        for row in rows {
-            let item = Holdings.Row(id: try row.decode(column: "id", as: UUID.self), at: try row.decode(column: "at", as: Date.self),
-                                    closed: try row.decode(column: "closed", as: Date?.self), text: try row.decode(column: "text", as: String?.self),
-                                    detail: try row.decode(column: "detail", as: String?.self), number: try row.decode(column: "number", as: Int?.self))
-            switch try row.decode(column: "kind", as: String.self) {
-            case "application": held.applications.append(item)
-            case "certificate": held.certificates.append(item)
-            case "connection": held.connections.append(item)
-            case "consent": held.consents.append(item)
-            case "objection": held.objections.append(item)
-            case "request": held.requests.append(item)
-            case "directives": held.directives = item
-            case "message": held.messages.append(item)
-            case "share-accesses": held.accesses[item.id] = item
-            case "rendition": held.renditions.append(item)
-            case "invitation": held.invitations.append(item)
-            default: continue
+        var stored: Profile?
+        // Each row is of one part (see `heldRows`).
+        for row in try await heldRows(accountID: accountID, subject: account.subject, emailKey: account.emailKey) {
+            if try Self.has(row, "u_kind") {
+                let item = Holdings.Row(id: try row.decode(column: "u_id", as: UUID.self), at: try row.decode(column: "u_at", as: Date.self),
+                                        closed: try row.decode(column: "u_closed", as: Date?.self),
+                                        text: try row.decode(column: "u_text", as: String?.self),
+                                        detail: try row.decode(column: "u_detail", as: String?.self),
+                                        number: try row.decode(column: "u_number", as: Int?.self))
+                switch try row.decode(column: "u_kind", as: String.self) {
+                case "application": held.applications.append(item)
+                case "certificate": held.certificates.append(item)
+                case "connection": held.connections.append(item)
+                case "consent": held.consents.append(item)
+                case "objection": held.objections.append(item)
+                case "request": held.requests.append(item)
+                case "directives": held.directives = item
+                case "message": held.messages.append(item)
+                case "share-accesses": held.accesses[item.id] = item
+                case "rendition": held.renditions.append(item)
+                case "invitation": held.invitations.append(item)
+                default: continue
+                }
+            } else if try Self.has(row, "d_id") {
+                try DocumentListing.collect(row, into: &held.documents)
+            } else if try Self.has(row, "s_id") {
+                held.shares.append(try PrefixedRow.decode(Share.self, from: row, prefix: "s_"))
+            } else if try Self.has(row, "g_id") {
+                held.guarantors.append(try PrefixedRow.decode(Guarantor.self, from: row, prefix: "g_"))
+            } else if try Self.has(row, "p_id") {
+                stored = try PrefixedRow.decode(Profile.self, from: row, prefix: "p_")
             }
         }
-        // The union has no order of its own.
+        if let stored { held.profile = try await files.opened(stored, of: account) }
+        // The parts have no order of their own but the documents'.
+        held.guarantors.sort { ($0.createdAt, $0.id?.uuidString ?? "") < ($1.createdAt, $1.id?.uuidString ?? "") }
+        held.shares.sort { ($0.createdAt, $0.id?.uuidString ?? "") > ($1.createdAt, $1.id?.uuidString ?? "") }
         held.certificates.sort { $0.at < $1.at }
         held.connections.sort { $0.at > $1.at }
         held.consents.sort { ($0.number ?? 0) < ($1.number ?? 0) }
@@ -125,35 +136,90 @@ struct AccessService: Sendable {
         return held
     }
 
-    /// The small tables, in one statement.
-    private func unionOfSmallTables(accountID: UUID, subject: String, emailKey: String) async throws -> [any SQLRow] {
+    /// Whether the row is of the part whose never-NULL column is `column` (a row of another part
+    /// has it NULL, or not at all).
+    private static func has(_ row: any SQLRow, _ column: String) throws -> Bool {
+        try row.contains(column: column) && !row.decodeNil(column: column)
+    }
+
+    private static let guarantorColumns = PrefixedRow.columns(of: Guarantor.self, table: "g", prefix: "g_")
+    private static let shareColumns = PrefixedRow.columns(of: Share.self, table: "s", prefix: "s_")
+
+    /// Everything held, in its parts: the profile, the guarantors, the links, the documents
+    /// joined with their files and reviews, and the union of the small tables. On PostgreSQL in
+    /// one statement (a round trip each otherwise): the parts side by side, each joined to the
+    /// others `ON FALSE`, so that each row is of one part and the others' columns are NULL (a
+    /// union would need every part to have the same columns; PostgreSQL plans a full join on a
+    /// constant for this very use, as a merge of the parts). On SQLite, in the process, one
+    /// statement a part: its full joins would compare every row of a part with every row of
+    /// the next.
+    private func heldRows(accountID: UUID, subject: String, emailKey: String) async throws -> [any SQLRow] {
+        let sql = try database.requireSQL()
+        let parts: [(alias: String, query: SQLQueryString)] = [
+            ("p", """
+                SELECT \(unsafeRaw: RentalFileService.profileColumns) FROM "profiles" p WHERE p."account_id" = \(bind: accountID) LIMIT 1
+                """),
+            ("g", """
+                SELECT \(unsafeRaw: Self.guarantorColumns) FROM "guarantors" g WHERE g."account_id" = \(bind: accountID)
+                """),
+            ("s", """
+                SELECT \(unsafeRaw: Self.shareColumns) FROM "shares" s WHERE s."account_id" = \(bind: accountID)
+                """),
+            ("d", """
+                SELECT \(unsafeRaw: DocumentListing.columns) FROM "documents" d
+                  LEFT JOIN "document_files" f ON f."document_id" = d."id"
+                  LEFT JOIN "document_reviews" r ON r."document_id" = d."id"
+                 WHERE d."account_id" = \(bind: accountID)
+                """),
+            ("u", unionOfSmallTables(accountID: accountID, subject: subject, emailKey: emailKey)),
+        ]
+        // A document's rows follow each other (`DocumentListing.collect`).
+        let documentOrder = #"ORDER BY d."d_created_at", d."d_id", d."f_position", d."r_created_at""#
+        guard sql.dialect.name == "postgresql" else {
+            var rows: [any SQLRow] = []
+            for part in parts {
+                rows += try await sql.raw("""
+                    SELECT * FROM (\(part.query)) \(unsafeRaw: part.alias)\(unsafeRaw: part.alias == "d" ? " " + documentOrder : "")
+                    """).all()
+            }
+            return rows
+        }
+        var joined: SQLQueryString = "SELECT p.*, g.*, s.*, d.*, u.* FROM (\(parts[0].query)) p"
+        for part in parts.dropFirst() {
+            joined = joined + " FULL JOIN (\(part.query)) \(unsafeRaw: part.alias) ON FALSE"
+        }
+        return try await sql.raw(joined + " \(unsafeRaw: documentOrder)").all()
+    }
+
+    /// The small tables, in one union: what each kind needs of its row, no more.
+    private func unionOfSmallTables(accountID: UUID, subject: String, emailKey: String) -> SQLQueryString {
         // NULLs are typed in the first branch, for PostgreSQL's union.
-        try await database.requireSQL().raw("""
-            SELECT 'application' AS "kind", m."application_id" AS "id", m."joined_at" AS "at", CAST(NULL AS TIMESTAMPTZ) AS "closed",
-                   CAST(NULL AS TEXT) AS "text", CAST(NULL AS TEXT) AS "detail", CAST(NULL AS BIGINT) AS "number"
-              FROM "application_members" m WHERE m."account_id" = \(bind: accountID)
-            UNION ALL SELECT 'certificate', c."id", c."created_at", NULL, c."subject", NULL, NULL
-              FROM "certificates" c WHERE c."account_id" = \(bind: accountID)
-            UNION ALL SELECT 'connection', e."id", e."occurred_at", NULL, e."kind", NULL, NULL FROM (
-                SELECT "id", "occurred_at", CAST("kind" AS TEXT) AS "kind" FROM "connection_events" WHERE "account_id" = \(bind: accountID)
-                ORDER BY "occurred_at" DESC LIMIT \(unsafeRaw: String(Self.maximumConnections))) e
-            UNION ALL SELECT 'consent', k."id", k."occurred_at", NULL, k."purpose", CAST(k."action" AS TEXT), k."position"
-              FROM "consents" k WHERE k."subject" = \(bind: subject)
-            UNION ALL SELECT 'objection', o."id", o."occurred_at", NULL, o."purpose", NULL, NULL
-              FROM "objections" o WHERE o."subject" = \(bind: subject)
-            UNION ALL SELECT 'request', q."id", q."received_at", q."closed_at", q."right_id", q."reference", NULL
-              FROM "rights_requests" q WHERE q."account_subject" = \(bind: subject)
-            UNION ALL SELECT 'directives', d."id", d."updated_at", NULL, NULL, NULL, NULL
-              FROM "directives" d WHERE d."subject" = \(bind: subject)
-            UNION ALL SELECT 'message', x."id", x."created_at", NULL, NULL, NULL, NULL
-              FROM "outbox_messages" x WHERE x."account_id" = \(bind: accountID)
-            UNION ALL SELECT 'share-accesses', a."share_id", MIN(a."occurred_at"), NULL, NULL, NULL, COUNT(*)
-              FROM "share_accesses" a JOIN "shares" s ON s."id" = a."share_id" WHERE s."account_id" = \(bind: accountID) GROUP BY a."share_id"
-            UNION ALL SELECT 'rendition', r."id", r."created_at", NULL, r."blob_key", NULL, NULL
-              FROM "share_renditions" r JOIN "shares" s ON s."id" = r."share_id" WHERE s."account_id" = \(bind: accountID)
-            UNION ALL SELECT 'invitation', i."id", i."created_at", NULL, NULL, NULL, NULL
-              FROM "organisation_invitations" i WHERE i."email_key" = \(bind: emailKey)
-            """).all()
+        """
+        SELECT 'application' AS "u_kind", m."application_id" AS "u_id", m."joined_at" AS "u_at", CAST(NULL AS TIMESTAMPTZ) AS "u_closed",
+               CAST(NULL AS TEXT) AS "u_text", CAST(NULL AS TEXT) AS "u_detail", CAST(NULL AS BIGINT) AS "u_number"
+          FROM "application_members" m WHERE m."account_id" = \(bind: accountID)
+        UNION ALL SELECT 'certificate', c."id", c."created_at", NULL, c."subject", NULL, NULL
+          FROM "certificates" c WHERE c."account_id" = \(bind: accountID)
+        UNION ALL SELECT 'connection', e."id", e."occurred_at", NULL, e."kind", NULL, NULL FROM (
+            SELECT "id", "occurred_at", CAST("kind" AS TEXT) AS "kind" FROM "connection_events" WHERE "account_id" = \(bind: accountID)
+            ORDER BY "occurred_at" DESC LIMIT \(unsafeRaw: String(Self.maximumConnections))) e
+        UNION ALL SELECT 'consent', k."id", k."occurred_at", NULL, k."purpose", CAST(k."action" AS TEXT), k."position"
+          FROM "consents" k WHERE k."subject" = \(bind: subject)
+        UNION ALL SELECT 'objection', o."id", o."occurred_at", NULL, o."purpose", NULL, NULL
+          FROM "objections" o WHERE o."subject" = \(bind: subject)
+        UNION ALL SELECT 'request', q."id", q."received_at", q."closed_at", q."right_id", q."reference", NULL
+          FROM "rights_requests" q WHERE q."account_subject" = \(bind: subject)
+        UNION ALL SELECT 'directives', d."id", d."updated_at", NULL, NULL, NULL, NULL
+          FROM "directives" d WHERE d."subject" = \(bind: subject)
+        UNION ALL SELECT 'message', x."id", x."created_at", NULL, NULL, NULL, NULL
+          FROM "outbox_messages" x WHERE x."account_id" = \(bind: accountID)
+        UNION ALL SELECT 'share-accesses', a."share_id", MIN(a."occurred_at"), NULL, NULL, NULL, COUNT(*)
+          FROM "share_accesses" a JOIN "shares" s ON s."id" = a."share_id" WHERE s."account_id" = \(bind: accountID) GROUP BY a."share_id"
+        UNION ALL SELECT 'rendition', r."id", r."created_at", NULL, r."blob_key", NULL, NULL
+          FROM "share_renditions" r JOIN "shares" s ON s."id" = r."share_id" WHERE s."account_id" = \(bind: accountID)
+        UNION ALL SELECT 'invitation', i."id", i."created_at", NULL, NULL, NULL, NULL
+          FROM "organisation_invitations" i WHERE i."email_key" = \(bind: emailKey)
+        """
     }
 
     /// What is held, item by item, from the tables `StoredItems` declares for a tenant.

@@ -62,7 +62,7 @@ struct ErasureService: Sendable {
     /// Erases the account; returns the receipt.
     ///
     /// Costed in statements, each a round trip (`scripts/bench`): the account read under its
-    /// lock, what is held in five (`AccessService.holdings`, which the receipt lists too), the
+    /// lock, what is held in one (`AccessService.holdings`, which the receipt lists too), the
     /// writes sent together just before the audit entries (`AuditLog.writes`: one statement on
     /// PostgreSQL, none of them reading another's rows), and every row that names the account deleted with it by the
     /// database (`ON DELETE CASCADE`): the profile, the documents (their files and reviews), the

@@ -24,6 +24,8 @@ final class BlobJournalEntry: Model, @unchecked Sendable {
     @Enum(key: "action") var action: Action
     @Field(key: "created_at") var createdAt: Date
 
+    var properties: [any AnyProperty] { [$id, $blobKey, $action, $createdAt] }
+
     init() {}
 
     init(blobKey: String, action: Action, now: Date) {

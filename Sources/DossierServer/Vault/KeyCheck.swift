@@ -12,6 +12,8 @@ final class KeyCheck: Model, @unchecked Sendable {
     @Field(key: "sealed") var sealed: Data
     @Field(key: "created_at") var createdAt: Date
 
+    var properties: [any AnyProperty] { [$id, $purpose, $sealed, $createdAt] }
+
     init() {}
 
     init(purpose: String, sealed: Data, now: Date) {

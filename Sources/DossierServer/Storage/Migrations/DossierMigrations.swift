@@ -18,6 +18,7 @@ enum DossierMigrations {
         M014RightsErasure(),
         M015RightsRequests(),
         M016InvitationsByAddress(),
+        M017AuditHeadUnderLock(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key
