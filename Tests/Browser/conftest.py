@@ -76,7 +76,7 @@ class Server:
 def server():
     binary = os.environ.get("DOSSIER_BIN", str(ROOT / ".build" / "testing" / "release" / "dossier"))
     if not os.access(binary, os.X_OK):
-        pytest.fail(f"no dossier binary at {binary}: run `swift build` first (scripts/test does)")
+        pytest.fail(f"no dossier binary at {binary}: run scripts/test (it builds it), or set DOSSIER_BIN")
     root = tempfile.mkdtemp(prefix="dossier-browser-")
     instance = Server(binary, os.path.join(root, "data"), free_port())
     yield instance

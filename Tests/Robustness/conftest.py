@@ -360,7 +360,7 @@ class Api:
 def _binary():
     binary = os.environ.get("DOSSIER_BIN", str(ROOT / ".build" / "testing" / "release" / "dossier"))
     if not os.access(binary, os.X_OK):
-        pytest.fail(f"no dossier binary at {binary}: run `swift build` first (scripts/test does)")
+        pytest.fail(f"no dossier binary at {binary}: run scripts/test (it builds it), or set DOSSIER_BIN")
     return binary
 
 
