@@ -76,10 +76,19 @@ struct AuditTrailTests {
             let second = AuditTrail(clock: app.dossier.clock, masterKey: SymmetricKey(size: .bits256), anchorFile: anchorFile, logger: app.logger)
             second.install(key: first.key)
             let before = try await AuditRecord.query(on: app.db).count()
-            let db = app.db
+            // Each instance with connections of its own, as two processes have: on PostgreSQL a
+            // handle on each event loop (each loop's pool holds its own connection, so neither
+            // trail queues for the other's); an in-memory SQLite database is one handle's.
+            let handles: [any Database]
+            if case .postgres = database {
+                handles = (0..<2).map { _ in app.databases.database(logger: app.logger, on: app.eventLoopGroup.next())! }
+            } else {
+                handles = [app.db, app.db]
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<40 {
                     let trail = index.isMultiple(of: 2) ? first : second
+                    let db = handles[index % 2]
                     group.addTask {
                         try await trail.record(AuditEvent(action: "test.appended", details: ["i": "\(index)"]), by: "test", on: db)
                     }

@@ -40,9 +40,7 @@ struct RentalFileService: Sendable {
     /// The profile's row and its fields opened, or nil when the tenant has none yet.
     func storedProfile(of account: Account) async throws -> (row: Profile, fields: RentalProfile)? {
         // Hand-written SQL on this hot path (see `PrefixedRow`).
-        guard let row = try await sql.raw("""
-            SELECT \(unsafeRaw: Self.profileColumns) FROM "profiles" p WHERE p."account_id" = \(bind: account.requireID()) LIMIT 1
-            """).first()
+        guard let row = try await sql.raw(Self.profileQuery(of: account.requireID())).first()
         else {
             return nil
         }
@@ -505,18 +503,32 @@ struct RentalFileService: Sendable {
     }
 
     static let profileColumns = PrefixedRow.columns(of: Profile.self, table: "p", prefix: "p_")
+
+    /// The account's profile row, its columns prefixed `p_` (here and in the holdings read).
+    static func profileQuery(of accountID: UUID) -> SQLQueryString {
+        """
+        SELECT \(unsafeRaw: profileColumns) FROM "profiles" p WHERE p."account_id" = \(bind: accountID) LIMIT 1
+        """
+    }
+
+    /// The account's documents joined with their files and reviews (`DocumentListing.columns`),
+    /// in no order: the caller orders them so that a document's rows follow each other.
+    static func documentsQuery(of accountID: UUID) -> SQLQueryString {
+        """
+        SELECT \(unsafeRaw: DocumentListing.columns) FROM "documents" d
+          LEFT JOIN "document_files" f ON f."document_id" = d."id"
+          LEFT JOIN "document_reviews" r ON r."document_id" = d."id"
+         WHERE d."account_id" = \(bind: accountID)
+        """
+    }
     /// The account's documents, oldest first, with their files and reviews: one query in SQL
     /// written once, read into plain values (`DocumentListing`). With Fluent's eager loading it
     /// was three queries, each built anew, and a model per row, profiled. A document with
     /// several files and several reviews comes back on files × reviews rows, each file and
     /// review kept once.
     func documents(of account: Account) async throws -> [DocumentListing] {
-        let rows = try await sql.raw("""
-            SELECT \(unsafeRaw: DocumentListing.columns) FROM "documents" d
-            LEFT JOIN "document_files" f ON f."document_id" = d."id"
-            LEFT JOIN "document_reviews" r ON r."document_id" = d."id"
-            WHERE d."account_id" = \(bind: account.requireID()) ORDER BY d."created_at", d."id", f."position", r."created_at"
-            """).all()
+        let rows = try await sql.raw(Self.documentsQuery(of: account.requireID())
+            + #" ORDER BY d."created_at", d."id", f."position", r."created_at""#).all()
         var documents: [DocumentListing] = []
         for row in rows { try DocumentListing.collect(row, into: &documents) }
         return documents

@@ -156,21 +156,14 @@ struct AccessService: Sendable {
     private func heldRows(accountID: UUID, subject: String, emailKey: String) async throws -> [any SQLRow] {
         let sql = try database.requireSQL()
         let parts: [(alias: String, query: SQLQueryString)] = [
-            ("p", """
-                SELECT \(unsafeRaw: RentalFileService.profileColumns) FROM "profiles" p WHERE p."account_id" = \(bind: accountID) LIMIT 1
-                """),
+            ("p", RentalFileService.profileQuery(of: accountID)),
             ("g", """
                 SELECT \(unsafeRaw: Self.guarantorColumns) FROM "guarantors" g WHERE g."account_id" = \(bind: accountID)
                 """),
             ("s", """
                 SELECT \(unsafeRaw: Self.shareColumns) FROM "shares" s WHERE s."account_id" = \(bind: accountID)
                 """),
-            ("d", """
-                SELECT \(unsafeRaw: DocumentListing.columns) FROM "documents" d
-                  LEFT JOIN "document_files" f ON f."document_id" = d."id"
-                  LEFT JOIN "document_reviews" r ON r."document_id" = d."id"
-                 WHERE d."account_id" = \(bind: accountID)
-                """),
+            ("d", RentalFileService.documentsQuery(of: accountID)),
             ("u", unionOfSmallTables(accountID: accountID, subject: subject, emailKey: emailKey)),
         ]
         // A document's rows follow each other (`DocumentListing.collect`).
