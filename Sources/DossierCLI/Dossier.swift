@@ -12,7 +12,7 @@ public struct Dossier: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dossier",
         abstract: "Tenants' rental files with an executable privacy policy.",
-        subcommands: [Serve.self, Migrate.self, RegisterCommand.self, UserCommand.self, OrganisationCommand.self, AuditCommand.self, VerifyCommand.self, KeysCommand.self, BenchCommand.self]
+        subcommands: [Serve.self, Migrate.self, RegisterCommand.self, UserCommand.self, OrganisationCommand.self, AuditCommand.self, VerifyCommand.self, KeysCommand.self, RetentionCommand.self, BenchCommand.self]
     )
 
     public init() {}

@@ -81,13 +81,14 @@ struct Migrate: AsyncParsableCommand {
 }
 
 /// Runs `body` with a configured application that does not serve, and shuts it down after.
-func withDossierApp(_ configuration: DossierConfiguration, _ body: (Application) async throws -> Void) async throws {
+func withDossierApp(_ configuration: DossierConfiguration, clock: any WallClock = SystemClock(),
+                    _ body: (Application) async throws -> Void) async throws {
     let app = try await Application.make(Environment(name: "production", arguments: ["dossier"]))
     if ProcessInfo.processInfo.environment["LOG_LEVEL"] == nil {
         app.logger.logLevel = .warning
     }
     do {
-        try await DossierApp.configure(app, configuration)
+        try await DossierApp.configure(app, configuration, clock: clock)
         try await body(app)
     } catch {
         try? await app.asyncShutdown()

@@ -83,6 +83,12 @@ def test_directives_and_a_request_handled_by_the_dpo(server, browser):
     assert browser.find_element(By.ID, "request-status").text.startswith("handled")
     screenshot(browser, "request-answered")
     assert "Your export is attached" in mail_to(server, "jane@example.org", "was handled")
+    # The retention page: each rule of the register with what is due now, the latest sweeps, the holds.
+    browser.find_element(By.CSS_SELECTOR, "nav a[href='/staff/retention']").click()
+    due = browser.find_element(By.ID, "retention-next").text
+    assert "connection-log" in due and "6 months from collection" in due
+    assert browser.find_element(By.ID, "no-holds").text == "No hold stands."
+    screenshot(browser, "staff-retention")
     sign_out(browser)
 
     # The tenant sees it handled.
@@ -91,6 +97,8 @@ def test_directives_and_a_request_handled_by_the_dpo(server, browser):
     assert "handled" in browser.find_element(By.ID, "request-list").text
     # A tenant has no way into the queue.
     browser.get(server.url + "/staff/requests?lang=en")
+    assert "Staff only" in browser.page_source
+    browser.get(server.url + "/staff/retention?lang=en")
     assert "Staff only" in browser.page_source
 
 

@@ -71,12 +71,12 @@ struct CLITests {
         #expect(fallback.output.contains("On this build, no page yet for: erasure;"), "\(fallback.output) \(fallback.errors)")
         // A measure this build cannot keep is an error.
         let yaml = try Fixtures.shippedRegisterYAML().replacingOccurrences(
-            of: "    capability: watermarks\n    appliesTo: share-links\n", with: "    capability: retention-sweep\n")
+            of: "    capability: watermarks\n    appliesTo: share-links\n", with: "    capability: cookie-consent\n")
         let file = try temporaryFile(yaml)
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
         let broken = try DossierProcess.run(["register", "check", file.path])
         #expect(broken.status == 1)
-        #expect(broken.errors.contains("the measure promises 'retention-sweep', which this build does not provide"))
+        #expect(broken.errors.contains("the measure promises 'cookie-consent', which this build does not provide"))
     }
 
     @Test func renderRefusesAnUnknownFormat() throws {
@@ -93,6 +93,31 @@ struct CLITests {
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("dossier.sqlite").path))
         let attributes = try FileManager.default.attributesOfItem(atPath: directory.path)
         #expect((attributes[.posixPermissions] as? Int) == 0o700)
+    }
+
+    @Test func retentionPlansRunsAndRefusesWhatItCannotRead() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = ["DOSSIER_DATA_DIR": directory.path, "DATABASE_URL": ""]
+        let plan = try DossierProcess.run(["retention", "plan", "--at", "2030-01-01"], environment: environment)
+        #expect(plan.status == 0, "\(plan.errors)")
+        #expect(plan.output.contains("connection-log [account / connection-data: 6 months from collection, then delete] delete: 0 due"))
+        let json = try DossierProcess.run(["retention", "plan", "--json"], environment: environment)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let report = try decoder.decode(RetentionReport.self, from: Data(json.output.utf8))
+        #expect(report.dryRun && report.lines.contains { $0.task == "inactive-accounts" && $0.action == "remind" })
+        let run = try DossierProcess.run(["retention", "run", "--at", "2030-01-01T00:00:00Z"], environment: environment)
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output.hasPrefix("Sweep at 2030-01-01T00:00:00Z"))
+        for bad in ["yesterday", "2030-13-01", "2030-01-01T25:00:00Z", ""] {
+            let refused = try DossierProcess.run(["retention", "run", "--at", bad], environment: environment)
+            #expect(refused.status != 0 && refused.errors.contains("is not an ISO 8601 instant"), "\(bad): \(refused.errors)")
+        }
+        // A production instance does not sweep ahead of time (it would delete before the day).
+        let production = try DossierProcess.run(["retention", "run", "--at", "2030-01-01"],
+                                                environment: environment.merging(["DOSSIER_ENV": "production"]) { $1 })
+        #expect(production.status == 1 && production.errors.contains("refusing to sweep --at a future instant"), "\(production.errors)")
     }
 
     @Test func userCreateReadsThePasswordFromStandardInput() throws {

@@ -10,7 +10,7 @@ struct ModelPropertiesTests {
     static let models: [any Fields.Type] = [
         Account.self, AccountToken.self, ApplicationMember.self, ArchiveEntry.self, AuditRecord.self, BlobJournalEntry.self,
         ConnectionEvent.self, ConsentRecord.self, DirectiveRecord.self, Document.self, DocumentFile.self, DocumentReview.self,
-        ErasureRecord.self, FileCertificateRecord.self, Guarantor.self, KeyCheck.self, ObjectionRecord.self, Organisation.self,
+        ErasureRecord.self, FileCertificateRecord.self, Guarantor.self, KeyCheck.self, LegalHold.self, ObjectionRecord.self, Organisation.self,
         OrganisationInvitation.self, OutboxMessage.self, PolicyVersion.self, Profile.self, RentalApplication.self,
         RestrictedSubject.self, RightsRequest.self, Session.self, Share.self, ShareAccess.self, ShareDocument.self,
         ShareRendition.self, SubjectKey.self, ThrottleEvent.self,

@@ -65,7 +65,10 @@ struct RightsTests {
             #expect(documentRule.endsAt == RetentionPeriod(12, .month).added(to: stored.createdAt))
             #expect(documentRule.then == "delete")
             // The connection log: 6 months from each entry.
-            let event = try #require(try await ConnectionEvent.query(on: app.db).sort(\.$occurredAt, .descending).first())
+            // (The tenant's: the other tenant signed in at the same instant of the test's clock.)
+            let tenantID = try #require(try await Account.query(on: app.db).filter(\.$emailKey == "jane.doe@example.org").first()?.requireID())
+            let event = try #require(try await ConnectionEvent.query(on: app.db).filter(\.$account.$id == tenantID)
+                .sort(\.$occurredAt, .descending).first())
             let connection = try #require(kinds["connection"]?.first { $0.id == event.id?.uuidString.lowercased() })
             #expect(connection.retention.first?.endsAt == RetentionPeriod(6, .month).added(to: event.occurredAt))
             // The account: 1 year from the last activity, then archived 5 years.

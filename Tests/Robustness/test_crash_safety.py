@@ -158,6 +158,23 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
             shutil.rmtree(root, ignore_errors=True)
 
 
+def verified_tenant(server, email, last_name, type_id, pdf, documents):
+    """Signs up `email`, follows the emailed link, signs in and uploads `documents` copies of
+    `pdf`; returns the tenant's authorization header."""
+    answer = requests.post(server.url + "/api/v1/accounts", json={"email": email, "password": PASSWORD, "firstName": "Kim",
+                                                                 "lastName": last_name, "language": "en"}, timeout=30)
+    assert answer.status_code == 201, answer.text
+    link = server.wait_for_link(email, "/verify-email")
+    assert requests.post(server.url + "/api/v1/accounts/verify", json={"token": link}, timeout=30).status_code == 200
+    auth = {"Authorization": "Bearer " + requests.post(server.url + "/api/v1/sessions", json={"email": email, "password": PASSWORD},
+                                                       timeout=30).json()["token"]}
+    for _ in range(documents):
+        body, content_type = pdf_upload(type_id, pdf)
+        reply = requests.post(server.url + "/api/v1/me/documents", data=body, headers={**auth, "Content-Type": content_type}, timeout=60)
+        assert reply.status_code == 201, reply.text
+    return auth
+
+
 ERASURE_RUNS = int(os.environ.get("CRASH_ERASURE_RUNS", "8"))
 
 
@@ -181,17 +198,7 @@ def test_sigkill_during_an_erasure_leaves_no_half_erased_person():
         type_id = next(entry["id"] for entry in catalogue if not entry["forbidden"] and "tenant" in entry["for"])
         for run in range(ERASURE_RUNS):
             email = f"crash-erase-{run}@example.org"
-            answer = requests.post(server.url + "/api/v1/accounts", json={"email": email, "password": PASSWORD, "firstName": "Kim",
-                                                                         "lastName": "Crash", "language": "en"}, timeout=30)
-            assert answer.status_code == 201, answer.text
-            link = server.wait_for_link(email, "/verify-email")
-            assert requests.post(server.url + "/api/v1/accounts/verify", json={"token": link}, timeout=30).status_code == 200
-            tenant = {"Authorization": "Bearer " + requests.post(server.url + "/api/v1/sessions", json={"email": email, "password": PASSWORD},
-                                                                 timeout=30).json()["token"]}
-            for _ in range(2):
-                body, content_type = pdf_upload(type_id, pdf)
-                reply = requests.post(server.url + "/api/v1/me/documents", data=body, headers={**tenant, "Content-Type": content_type}, timeout=60)
-                assert reply.status_code == 201, reply.text
+            tenant = verified_tenant(server, email, "Crash", type_id, pdf, documents=2)
             added = requests.post(server.url + "/api/v1/me/guarantors", headers=tenant, json={"kind": "guarantor", "name": "Paul Garant"}, timeout=30)
             assert added.status_code == 201, added.text
             delay = rng.uniform(0.0, 0.12)
@@ -238,6 +245,99 @@ def test_sigkill_during_an_erasure_leaves_no_half_erased_person():
                 outcomes["erased"] += 1
         summary(f"crash safety: {ERASURE_RUNS} SIGKILL runs during erasures ({outcomes['erased']} erased, {outcomes['whole']} whole, "
                 f"none half-erased; seed {SEED})")
+    finally:
+        if server is not None:
+            server.stop()
+        if os.environ.get("DOSSIER_KEEP_DATA"):
+            print(f"crash safety: data and server.log kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+SWEEP_RUNS = int(os.environ.get("CRASH_SWEEP_RUNS", "6"))
+
+
+def halt(server):
+    """Stops the server (its log stays open, for the next start)."""
+    server.process.terminate()
+    server.process.wait(timeout=30)
+
+
+def test_sigkill_during_a_retention_sweep_is_finished_by_the_next():
+    """Tenants with documents and a share link; `dossier retention run --at` two years on is killed
+    at random moments, again and again. After each kill the data agrees (`dossier verify`, once the
+    server's start has finished what the crash left), every document is whole or gone, never half;
+    the next run finishes the sweep: documents, links and connections gone, accounts reminded,
+    then (30 days on) erased with their keys destroyed."""
+    rng = random.Random(SEED + 2)
+    binary = _binary()
+    root = tempfile.mkdtemp(prefix="dossier-crash-sweep-")
+    data_dir = os.path.join(root, "data")
+    env = dict(os.environ, DOSSIER_DATA_DIR=data_dir, DATABASE_URL="", DOSSIER_RETENTION_INTERVAL="off")
+    server = None
+    pdf = (UPLOADS / "payslip.pdf").read_bytes()
+    digest = hashlib.sha256(pdf).hexdigest()
+    tenants = []
+    try:
+        server = Server(binary, data_dir, free_port())
+        server.env["DOSSIER_RETENTION_INTERVAL"] = "off"
+        halt(server)
+        server.start()
+        catalogue = requests.get(server.url + "/api/v1/catalogue/documents", timeout=30).json()
+        type_id = next(entry["id"] for entry in catalogue if not entry["forbidden"] and "tenant" in entry["for"])
+        for index in range(4):
+            email = f"crash-sweep-{index}@example.org"
+            auth = verified_tenant(server, email, "Sweep", type_id, pdf, documents=3)
+            shared = requests.post(server.url + "/api/v1/me/shares", headers=auth, timeout=30, json={
+                "recipient": {"name": "Agence Dupont", "email": "contact@agence-dupont.example", "kind": "agency"}, "purpose": "Visite"})
+            assert shared.status_code == 201, shared.text
+            tenants.append(email)
+        halt(server)
+
+        def sweep_killed(at, what):
+            process = subprocess.Popen([binary, "retention", "run", "--at", at], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            delay = rng.uniform(0.05, 1.5)
+            time.sleep(delay)
+            process.kill()
+            process.wait(timeout=30)
+            # The server's start finishes what the crash left (blob deletions, erasures' keys).
+            server.start()
+            halt(server)
+            verified = run_cli(binary, env, "verify")
+            assert verified.returncode == 0, f"{what} (killed after {delay * 1000:.0f} ms, seed {SEED}): dossier verify failed:\n{verified.stdout}\n{verified.stderr}"
+            with sqlite3.connect(os.path.join(data_dir, "dossier.sqlite")) as data:
+                for (document,) in data.execute("SELECT id FROM documents").fetchall():
+                    files = data.execute("SELECT count(*) FROM document_files WHERE document_id = ?", (document,)).fetchone()[0]
+                    assert files == 1, f"{what}: a document half deleted ({files} files)"
+
+        later = "2028-12-31T00:00:00Z"
+        for run in range(SWEEP_RUNS):
+            sweep_killed(later, f"sweep run {run + 1}")
+        finished = run_cli(binary, env, "retention", "run", "--at", later)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        with sqlite3.connect(os.path.join(data_dir, "dossier.sqlite")) as data:
+            assert data.execute("SELECT count(*) FROM documents").fetchone()[0] == 0
+            assert data.execute("SELECT count(*) FROM shares").fetchone()[0] == 0
+            assert data.execute("SELECT count(*) FROM connection_events").fetchone()[0] == 0
+            reminded = data.execute("SELECT count(*) FROM accounts WHERE inactivity_reminded_at IS NOT NULL").fetchone()[0]
+            assert reminded == len(tenants), f"{reminded} of {len(tenants)} reminded"
+        # Thirty days on, without an answer: the accounts are erased, killed or not.
+        closing = "2029-01-31T00:00:00Z"
+        for run in range(SWEEP_RUNS // 2):
+            sweep_killed(closing, f"closing run {run + 1}")
+        finished = run_cli(binary, env, "retention", "run", "--at", closing)
+        assert finished.returncode == 0, finished.stdout + finished.stderr
+        with sqlite3.connect(os.path.join(data_dir, "dossier.sqlite")) as data:
+            assert data.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
+            erasures = data.execute("SELECT subject, completed_at FROM erasures").fetchall()
+        assert len(erasures) == len(tenants)
+        with sqlite3.connect(os.path.join(data_dir, "keys.sqlite")) as keys:
+            for subject, completed in erasures:
+                assert completed is not None, "an erasure was left unfinished"
+                live = keys.execute("SELECT count(*) FROM subject_keys WHERE subject = ? AND wrapped_key IS NOT NULL", (subject,)).fetchone()[0]
+                assert live == 0, "an erased person's key survived"
+        summary(f"crash safety: {SWEEP_RUNS + SWEEP_RUNS // 2} SIGKILL runs during retention sweeps, each finished by the next "
+                f"({len(tenants)} tenants: documents, links, connections gone; accounts reminded, then erased; seed {SEED})")
     finally:
         if server is not None:
             server.stop()

@@ -38,6 +38,8 @@ public enum MailTemplate: Sendable {
     case requestRefused(reference: String, right: LocalizedText, reason: RequestRules.Refusal, details: String?)
     /// To staff: an open request nears its deadline, or passed it.
     case requestReminder(reference: String, right: LocalizedText, dueDay: String, overdue: Bool, link: String)
+    /// The register's reminder before an inactive account is closed: sign in before `closingDay` to keep it.
+    case inactivityReminder(closingDay: String, link: String)
 
     public func subject(_ language: Language) -> String {
         switch (self, language) {
@@ -77,6 +79,8 @@ public enum MailTemplate: Sendable {
         case let (.requestRefused(reference, _, _, _), .en): "Your request \(reference): our answer"
         case let (.requestReminder(reference, _, _, overdue, _), .fr): overdue ? "Demande \(reference) : délai dépassé" : "Demande \(reference) : échéance proche"
         case let (.requestReminder(reference, _, _, overdue, _), .en): overdue ? "Request \(reference): deadline passed" : "Request \(reference): deadline near"
+        case (.inactivityReminder, .fr): "Votre compte Dossier sera bientôt supprimé"
+        case (.inactivityReminder, .en): "Your Dossier account will soon be deleted"
         }
     }
 
@@ -136,6 +140,10 @@ public enum MailTemplate: Sendable {
             "Bonjour,\n\nLa demande \(reference) (« \(right[language]) ») \(overdue ? "aurait dû recevoir sa réponse le \(day) au plus tard" : "doit recevoir sa réponse au plus tard le \(day)").\n\n\(link)\n"
         case let (.requestReminder(reference, right, day, overdue, link), .en):
             "Hello,\n\nRequest \(reference) (\"\(right[language])\") \(overdue ? "should have been answered by \(day)" : "must be answered by \(day)").\n\n\(link)\n"
+        case let (.inactivityReminder(day, link), .fr):
+            "Bonjour,\n\nVous ne vous êtes pas connecté à Dossier depuis près d'un an. Comme l'annonce notre politique de confidentialité, votre compte et votre dossier seront supprimés le \(day) si vous ne vous connectez pas d'ici là. Seule la preuve de l'existence du compte (vos nom, adresse et dates) est alors archivée, avec un accès restreint, pour la durée que fixe la politique.\n\nPour garder votre compte, connectez-vous :\n\(link)\n"
+        case let (.inactivityReminder(day, link), .en):
+            "Hello,\n\nYou have not signed in to Dossier for almost a year. As our privacy policy says, your account and your file will be deleted on \(day) unless you sign in before then. Only the proof that the account existed (your name, address and dates) is then archived, with restricted access, for the time the policy sets.\n\nTo keep your account, sign in:\n\(link)\n"
         case let (.sharedFileChanged(name, change), _):
             Self.sharedFileChanged(language, tenantName: name, change: change)
         case let (.documentReviewed(document, validated, reasons, comment, link), _):

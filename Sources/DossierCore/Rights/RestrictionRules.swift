@@ -25,6 +25,8 @@ public enum RestrictionRules {
         "share.revoked", "share.paused", "share.locked", "certificate.revoked", "application.left", "file.discarded",
         // Duties owed to others about the data: telling recipients (Art. 19) and guarantors (Art. 14).
         "share.recipient-notified", "guarantor.notified",
+        // Keeping the data for a legal claim: a hold stores, it does not process.
+        "hold.placed", "hold.lifted",
     ]
 
     public static func permits(_ action: String) -> Bool { permitted.contains(action) }

@@ -90,6 +90,10 @@ public struct RightsWording: Sendable {
         fr ? "Vous êtes le dernier administrateur de votre organisation : nommez-en un autre avant de supprimer votre compte."
            : "You are your organisation's last administrator: make someone else an administrator before deleting your account."
     }
+    public var heldCannotErase: String {
+        fr ? "Vos données sont conservées pour la défense d'un droit en justice (RGPD, art. 17.3.e) : elles ne peuvent pas être effacées tant que cette conservation dure. Écrivez à notre délégué pour en savoir plus."
+           : "Your data is kept for a legal claim (GDPR Art. 17(3)(e)): it cannot be erased while this lasts. Write to our DPO to know more."
+    }
     public var alreadyErased: String { fr ? "Ce compte a déjà été supprimé." : "This account has already been deleted." }
     public var wrongPassword: String { fr ? "Mot de passe incorrect : rien n'a été supprimé." : "Wrong password: nothing was deleted." }
     public var receiptTitle: String { fr ? "Reçu de suppression" : "Erasure receipt" }

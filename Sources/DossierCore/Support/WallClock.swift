@@ -42,3 +42,15 @@ extension Calendar {
         return calendar
     }
 }
+
+/// The real time moved by a fixed offset: `dossier retention run --at INSTANT` runs as if it
+/// were INSTANT when it started, and time goes on from there.
+public struct ShiftedClock: WallClock {
+    public let offset: TimeInterval
+
+    public init(startingAt instant: Date) {
+        offset = instant.timeIntervalSinceNow
+    }
+
+    public var now: Date { Date() + offset }
+}

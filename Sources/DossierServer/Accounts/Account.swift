@@ -27,11 +27,14 @@ final class Account: Model, @unchecked Sendable {
     @Field(key: "created_at") var createdAt: Date
     /// Drives the "inactive for 1 year" retention rule.
     @Field(key: "last_activity_at") var lastActivityAt: Date
+    /// When the retention engine warned the person their account would be closed for
+    /// inactivity (`InactiveAccounts`); an activity after it answers the warning.
+    @OptionalField(key: "inactivity_reminded_at") var inactivityRemindedAt: Date?
 
     /// Listed, not found by reflection: Fluent reflects on the type for every row it reads
     /// otherwise (a fifth of an authenticated read, profiled). `ModelPropertiesTests` keeps
     /// the list equal to the declarations above.
-    var properties: [any AnyProperty] { [$id, $subjectID, $email, $emailKey, $passwordHash, $firstName, $lastName, $language, $role, $organisation, $organisationAdmin, $emailVerifiedAt, $createdAt, $lastActivityAt] }
+    var properties: [any AnyProperty] { [$id, $subjectID, $email, $emailKey, $passwordHash, $firstName, $lastName, $language, $role, $organisation, $organisationAdmin, $emailVerifiedAt, $createdAt, $lastActivityAt, $inactivityRemindedAt] }
 
     init() {}
 

@@ -19,6 +19,7 @@ public enum BuildCapabilities {
         .csrfCookie,         // Web/WebSecurity.swift
         .guarantorNotice,    // RentalFile/GuarantorNotice.swift
         .watermarks,         // Sharing/RenditionSandbox.swift, Sources/dossier-render, Sources/Rendition
+        .retentionSweep,     // Retention/RetentionService.swift, Retention/RetentionScheduler.swift
     ]
 
     /// What a server with these routes provides.

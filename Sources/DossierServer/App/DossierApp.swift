@@ -95,6 +95,14 @@ public enum DossierApp {
         app.http.server.configuration.idleTimeout = .seconds(60)
         if configuration.runsBackgroundJobs {
             app.lifecycle.use(OutboxLoop())
+            if let every = try configuration.retentionSchedule() {
+                app.lifecycle.use(RetentionScheduler(every: every))
+            } else {
+                app.logger.warning("""
+                    DOSSIER_RETENTION_INTERVAL=off: this server deletes nothing the register's retention rules make due; \
+                    run `dossier retention run` every day (cron, a timer), or another instance must sweep
+                    """)
+            }
         }
 
         try await DatabaseSetup.configure(app, configuration)

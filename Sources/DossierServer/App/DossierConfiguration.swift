@@ -57,6 +57,9 @@ public struct DossierConfiguration: Sendable {
     public var uniformAnswerTime: Duration = .milliseconds(500)
     /// Whether `serve` runs background jobs (outbox delivery).
     public var runsBackgroundJobs = false
+    /// How often the server runs the retention sweep (`DOSSIER_RETENTION_INTERVAL`: "N minutes",
+    /// "N hours" or "N days", or "off"); nil for the default, once a day.
+    public var retentionInterval: String?
 
     public init(
         dataDirectory: URL,
@@ -122,6 +125,7 @@ public struct DossierConfiguration: Sendable {
             $0.keysURL = value("DOSSIER_KEYS_URL")
             $0.awsRegion = value("AWS_REGION")
             $0.blobsURL = value("DOSSIER_BLOBS_URL")
+            $0.retentionInterval = value("DOSSIER_RETENTION_INTERVAL")
             $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
     }
@@ -160,6 +164,19 @@ public struct DossierConfiguration: Sendable {
             problems.append("no SMTP_URL: mail would be written as files in \(outboxDirectory.path), links and tokens included; set SMTP_URL")
         }
         return problems
+    }
+
+    /// The retention sweep's interval; nil when it is off. Throws on a value it cannot read.
+    public func retentionSchedule() throws -> Duration? {
+        guard let text = retentionInterval?.trimmingCharacters(in: .whitespaces).lowercased() else { return .seconds(86_400) }
+        if text == "off" { return nil }
+        let words = text.split(separator: " ")
+        let units: [String: Int64] = ["minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86_400, "days": 86_400]
+        guard words.count == 2, let count = Int64(words[0]), count > 0, count <= 366 * 24 * 60, let unit = units[String(words[1])] else {
+            throw ConfigurationError("DOSSIER_RETENTION_INTERVAL must be \"N minutes\", \"N hours\", \"N days\" or \"off\" "
+                + "(e.g. \"1 day\"), not \"\(retentionInterval ?? "")\"")
+        }
+        return .seconds(count * unit)
     }
 
     public var sqlitePath: String {

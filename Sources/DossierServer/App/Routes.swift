@@ -18,5 +18,6 @@ func routes(_ app: Application) throws {
     try app.register(collection: OrganisationWebController())
     try app.register(collection: RightsController())
     try app.register(collection: RequestsController())
+    try app.register(collection: RetentionController())
     try app.register(collection: SharingWebController())
 }

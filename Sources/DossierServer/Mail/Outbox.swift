@@ -197,15 +197,13 @@ final class OutboxLoop: LifecycleHandler, @unchecked Sendable {
                             ("blob journal", { try await BlobJournal.recover(blobs: blobs, on: database, now: now, logger: logger) }),
                             ("renditions", { try await ShareService.sweepClosedRenditions(on: database, blobs: blobs, now: now) }),
                             ("invitations", { try await OrganisationService.sweepExpiredInvitations(on: database, now: now) }),
+                            // Erasures a crash interrupted; what the register's periods end is
+                            // the retention engine's (`RetentionScheduler`).
                             ("erasures", {
                                 try await ErasureService.finishPending(services: services, on: database)
-                                try await ErasureService.sweepExpired(services: services, on: database, now: now)
-                                try await ConsentService.sweepExpired(on: database, now: now)
+                                try await ErasureService.shredSentMailKeys(services: services, on: database)
                             }),
-                            ("requests", {
-                                try await RequestService.remind(services: services, on: database)
-                                try await RequestService.sweepExpired(services: services, on: database, now: now)
-                            }),
+                            ("requests", { try await RequestService.remind(services: services, on: database) }),
                         ]
                         for (name, sweep) in sweeps {
                             do { try await sweep() } catch { logger.error("sweep of \(name): \(String(reflecting: error))") }

@@ -393,6 +393,25 @@ private struct Builder {
                 "Staff: the post-mortem directives of the account a post-mortem request concerns (audited)", auth: true, parameters: [path("request")],
                 [200: .json("The directives", .ref("Directives")), 403: .error("Staff only"),
                  409: .error("Not a post-mortem request about an account that recorded directives")])],
+            "/api/v1/staff/retention": ["get": api(
+                "Staff: the retention engine: what a sweep now would do, per rule of the register (counts and examples), "
+                    + "the receipts of the latest sweeps, and the legal holds that stand", auth: true,
+                [200: .json("Retention", .object([
+                    .required("next", .ref("RetentionReport")),
+                    .required("history", .array(.object([.required("sequence", .integer()), .required("at", .dateTime),
+                                                         .required("details", .map(.text))]))),
+                    .required("holds", .array(.ref("LegalHold"))),
+                ])), 403: .error("Staff only")])],
+            "/api/v1/staff/holds": ["get": api("Staff: the legal holds that stand, oldest first", auth: true,
+                                               [200: .json("Holds", .array(.ref("LegalHold"))), 403: .error("Staff only")])],
+            "/api/v1/staff/accounts/{account}/hold": [
+                "post": api("Staff: hold a person's data for a dispute or a legal claim (audited): nothing of theirs is deleted, "
+                            + "by the retention engine or their own erasure, until it is lifted",
+                            body: RetentionController.HoldBody.schema(context), auth: true, parameters: [path("account")],
+                            [201: .json("The hold", .ref("LegalHold")), 403: .error("Staff only"), 409: .error("A hold already stands")]),
+                "delete": api("Staff: lift the hold that stands on the account (audited); none standing, nothing to do", auth: true,
+                              parameters: [path("account")], [204: .empty("No hold stands"), 403: .error("Staff only")]),
+            ],
             "/api/v1/staff/documents/{document}/review": ["post": api(
                 "Staff: validate or decline, with reasons from the catalogue and a comment; the tenant is emailed",
                 body: StaffController.ReviewBody.schema(context), auth: true, parameters: [path("document")],
@@ -598,6 +617,7 @@ private struct Builder {
             "/account/requests": ["post": form("File a rights request (and optional details)", fields: ["right"])],
             "/account/directives": ["post": form("Record post-mortem directives (optional instructions, contactName, contactEmail)", fields: ["choice"])],
             "/account/directives/withdraw": ["post": form("Withdraw post-mortem directives", fields: [])],
+            "/staff/retention": ["get": page("Staff: the retention engine: what is due now, the latest sweeps, the legal holds")],
             "/staff/requests": ["get": page("Staff: the rights requests queue, and the form to record one received by email or post"),
                                 "post": form("Staff: record a request received", fields: ["right", "channel", "receivedAt", "name"])],
             "/staff/requests/{request}": ["get": page("Staff: one request and what to do with it (audited)", parameters: [pagePath("request")])],
@@ -744,6 +764,21 @@ private struct Builder {
                 .required("at", .dateTime), .optional("dueAt", .dateTime.described("When staff answer, for one to review")),
             ]),
             "Restriction": .object([.required("restricted", .boolean), .optional("since", .dateTime)]),
+            "LegalHold": .object([
+                .required("id", .uuid), .required("account", .uuid), .required("reason", text), .required("placedBy", text.described("The staff member's pseudonymous id")),
+                .required("placedAt", .dateTime), .optional("liftedBy", text), .optional("liftedAt", .dateTime),
+            ]),
+            "RetentionReport": .object([
+                .required("at", .dateTime), .required("registerVersion", text), .required("dryRun", .boolean),
+                .required("seconds", .described(.any, "How long the sweep took, in seconds")),
+                .required("lines", .array(.object([
+                    .required("task", text), .required("purpose", text), .required("category", text), .required("rule", text),
+                    .required("action", .choice(["delete", "anonymise", "erase", "remind"])),
+                    .required("due", .integer()), .required("done", .integer()), .required("kept", .integer().described("Due, but held or restricted")),
+                    .required("examples", .array(text)),
+                ]))),
+                .required("problems", .array(.object([.required("task", text), .required("message", text)]))),
+            ]),
             "RightsRequest": .object([
                 .required("id", .uuid), .required("reference", text), .required("right", .choice(RequestRules.types(in: context.register).map(\.id))),
                 .required("rightName", text), .required("channel", .choice(RequestRules.Channel.allCases.map(\.rawValue))),

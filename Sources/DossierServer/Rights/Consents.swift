@@ -301,14 +301,29 @@ struct ConsentService: Sendable {
     /// Ledger rows and objections whose time is up.
     @discardableResult
     static func sweepExpired(on database: any Database, now: Date) async throws -> Int {
-        let consents = try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).count()
-        try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).delete()
-        // An objection stands as long as the account does (Art. 21 has no end); its 5 years are
-        // the list's after the account is gone.
+        try await sweepConsents(on: database, now: now) + sweepObjections(on: database, now: now)
+    }
+
+    /// The ledger's records whose time is up (set when the consent was withdrawn).
+    @discardableResult
+    static func sweepConsents(on database: any Database, now: Date, excluding held: Set<String> = []) async throws -> Int {
+        let due = try await ConsentRecord.query(on: database).filter(\.$keepUntil <= now).all().filter { !held.contains($0.subject) }.compactMap(\.id)
+        for batch in due.batches(of: 1000) { try await ConsentRecord.query(on: database).filter(\.$id ~~ Array(batch)).delete() }
+        return due.count
+    }
+
+    /// The objection list's entries whose time is up. An objection stands as long as the account
+    /// does (Art. 21 has no end); its 5 years are the list's after the account is gone.
+    @discardableResult
+    static func sweepObjections(on database: any Database, now: Date, excluding held: Set<String> = []) async throws -> Int {
+        let gone = try await expiredObjections(on: database, now: now).filter { !held.contains($0.subject) }
+        for objection in gone { try await objection.delete(on: database) }
+        return gone.count
+    }
+
+    static func expiredObjections(on database: any Database, now: Date) async throws -> [ObjectionRecord] {
         let due = try await ObjectionRecord.query(on: database).filter(\.$keepUntil <= now).all()
         let live = Set(try await Account.query(on: database).filter(\.$subjectID ~~ due.compactMap { UUID(uuidString: $0.subject) }).all().map(\.subject))
-        let gone = due.filter { !live.contains($0.subject) }
-        for objection in gone { try await objection.delete(on: database) }
-        return consents + gone.count
+        return due.filter { !live.contains($0.subject) }
     }
 }

@@ -69,7 +69,12 @@ struct ErasureService: Sendable {
     /// guarantors, the household memberships, the links (their documents, access log and cached
     /// copies), the certificates, sessions, sign-in links, connection log, queued mail,
     /// directives and the restriction. The erasure tests check that none of them is left.
-    func erase(_ account: Account, language: Language) async throws -> ErasurePlan.Receipt {
+    /// `actor` and `reason`: who asked, for the audit trail (the person themselves, by default;
+    /// "system" with "retention" when the retention engine closes an inactive account).
+    /// `stillDue`: checked on the account read under its lock, for an erasure decided before
+    /// (the retention engine's: a sign-in since then answers it); false refuses with 409.
+    func erase(_ account: Account, language: Language, actor: String? = nil, reason: String? = nil,
+               stillDue: (@Sendable (Account) -> Bool)? = nil) async throws -> ErasurePlan.Receipt {
         let words = RightsWording(language)
         // Staff accounts are closed by an administrator; an organisation keeps an administrator.
         guard account.role == .tenant || account.role == .member else { throw Abort(.conflict, reason: words.staffCannotErase) }
@@ -89,6 +94,9 @@ struct ErasureService: Sendable {
             erased = try await services.audit.transaction(on: database) { db, audit -> (ErasurePlan.Receipt, [String], [String]) in
                 // Read again under the account's row lock: a second erasure finds nothing.
                 guard let current = try await Self.lockedAccount(accountID, on: db) else { throw Abort(.notFound, reason: words.alreadyErased) }
+                if let stillDue, !stillDue(current) { throw Abort(.conflict, reason: "No longer due: the account was used since.") }
+                // Kept for a legal claim while a hold stands (GDPR Art. 17(3)(e)).
+                guard try await !LegalHold.isHeld(current.subject, on: db) else { throw LegalHold.Refusal(reason: words.heldCannotErase) }
                 if current.organisationAdmin, let organisationID = current.$organisation.id {
                     // Under the organisation's lock: two administrators leaving at once keep one.
                     try await OrganisationService.lock(organisationID, on: db)
@@ -190,10 +198,10 @@ struct ErasureService: Sendable {
                 audit.writes.insert([ErasureRecord(id: reference, subject: current.subject, erasedAt: now,
                                                    receipt: String(decoding: try JSONEncoder().encode(receipt), as: UTF8.self),
                                                    pendingSubjects: pending, mailSubject: mailSubject, keepUntil: record)])
-                audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose,
+                audit.record(AuditEvent(action: "account.erased", subject: current.subject, purpose: ErasureRecord.purpose, reason: reason,
                                         details: Dictionary(receipt.erased.map { ($0.kind, "\($0.count)") }) { first, _ in first }
                                             .merging(["erasure": reference.uuidString.lowercased()]) { first, _ in first }),
-                             by: current.subject)
+                             by: actor ?? current.subject)
                 return (receipt, blobs, pending)
             }
         } catch {
@@ -289,16 +297,33 @@ struct ErasureService: Sendable {
         return pending.count
     }
 
-    /// The archive and the erasure records whose time is up: the archive's key destroyed first
-    /// (a crash then leaves a row nobody can read, deleted by the next sweep), then the rows.
+    /// The archive and the erasure records whose time is up (the retention engine runs each).
     @discardableResult
     static func sweepExpired(services: DossierServices, on database: any Database, now: Date) async throws -> Int {
-        let due = try await ArchiveEntry.query(on: database).filter(\.$keepUntil <= now).all()
+        try await sweepArchive(services: services, on: database, now: now) + sweepRecords(services: services, on: database, now: now)
+    }
+
+    /// The archive entries whose time is up: the entry's key destroyed first (a crash then leaves
+    /// a row nobody can read, deleted by the next sweep), then the row.
+    @discardableResult
+    static func sweepArchive(services: DossierServices, on database: any Database, now: Date, excluding held: Set<String> = []) async throws -> Int {
+        var due = try await ArchiveEntry.query(on: database).filter(\.$keepUntil <= now).all()
+        if !held.isEmpty {
+            // The person an entry is about is named by its erasure's record.
+            let records = try await ErasureRecord.query(on: database).filter(\.$id ~~ due.compactMap(\.erasureID)).all()
+            let heldErasures = Set(records.filter { held.contains($0.subject) }.compactMap(\.id))
+            due = due.filter { entry in entry.erasureID.map { !heldErasures.contains($0) } ?? true }
+        }
         for entry in due {
             try await services.vault.shred(entry.subject)
             try await entry.delete(on: database)
         }
-        // The key of the receipt and the recipients' notices, once none is waiting to be sent.
+        return due.count
+    }
+
+    /// The key of an erasure's receipt and recipients' notices, as soon as none of its messages
+    /// waits to be sent (the outbox's loop, every minute).
+    static func shredSentMailKeys(services: DossierServices, on database: any Database) async throws {
         for record in try await ErasureRecord.query(on: database).filter(\.$mailSubject != nil).filter(\.$completedAt != nil).all() {
             guard let subject = record.mailSubject else { continue }
             let waiting = try await OutboxMessage.query(on: database).filter(\.$subject == subject).filter(\.$sentAt == nil)
@@ -308,11 +333,18 @@ struct ErasureService: Sendable {
             record.mailSubject = nil
             try await record.save(on: database)
         }
+    }
+
+    /// The erasure records whose time is up.
+    @discardableResult
+    static func sweepRecords(services: DossierServices, on database: any Database, now: Date, excluding held: Set<String> = []) async throws -> Int {
+        try await shredSentMailKeys(services: services, on: database)
         let records = try await ErasureRecord.query(on: database).filter(\.$keepUntil <= now).filter(\.$completedAt != nil).all()
+            .filter { !held.contains($0.subject) }
         for record in records {
             if let subject = record.mailSubject { try await services.vault.shred(subject) }
             try await record.delete(on: database)
         }
-        return due.count + records.count
+        return records.count
     }
 }

@@ -635,8 +635,9 @@ struct RequestService: Sendable {
 
     /// Request records whose time is up (5 years after the answer): the row, any proof, the key.
     @discardableResult
-    static func sweepExpired(services: DossierServices, on database: any Database, now: Date) async throws -> Int {
+    static func sweepExpired(services: DossierServices, on database: any Database, now: Date, excluding held: Set<String> = []) async throws -> Int {
         let due = try await RightsRequest.query(on: database).filter(\.$keepUntil <= now).all()
+            .filter { request in request.accountSubject.map { !held.contains($0) } ?? true }
         for row in due {
             let proof = row.proofKey
             try await services.vault.shred(row.subject)

@@ -43,7 +43,7 @@ enum StoredItems {
         // The password hash and the last activity live and die with the account.
         Table("accounts", [kept("account", "identification"), kept("staff-accounts", "staff-accounts")],
               columns: ["id", "subject_id", "email", "email_key", "password_hash", "first_name", "last_name", "language", "role",
-                        "organisation_id", "organisation_admin", "email_verified_at", "created_at", "last_activity_at"]),
+                        "organisation_id", "organisation_admin", "email_verified_at", "created_at", "last_activity_at", "inactivity_reminded_at"]),
         Table("account_tokens", [kept("security", "sessions")],
               columns: ["id", "account_id", "purpose", "token_hash", "created_at", "expires_at", "used_at"]),
         Table("sessions", [kept("security", "sessions")],
@@ -115,6 +115,9 @@ enum StoredItems {
         Table("directives", [kept(DirectiveRecord.purpose, DirectiveRecord.dataCategory)], columns: ["id", "account_id", "subject", "sealed", "updated_at"]),
         // Restrictions (Art. 18): which subjects, since when; gone when lifted.
         Table("restrictions", [kept(ErasureRecord.purpose, ErasureRecord.dataCategory)], columns: ["id", "account_id", "subject", "requested_at"]),
+        // Legal holds (a dispute, a legal claim): whose data, why, who placed and lifted it.
+        Table("legal_holds", [kept(LegalHold.purpose, LegalHold.dataCategory)],
+              columns: ["id", "account_id", "subject", "reason", "placed_by", "placed_at", "lifted_by", "lifted_at"]),
         Table("policy_versions", noPersonalData: "the published texts of the register",
               columns: ["id", "version", "effective_date", "digest", "register_yaml", "published_at", "capabilities"]),
         Table("blob_journal", noPersonalData: "random keys of blobs being written or deleted, for recovery after a crash",

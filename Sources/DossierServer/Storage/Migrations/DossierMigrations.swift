@@ -19,6 +19,7 @@ enum DossierMigrations {
         M015RightsRequests(),
         M016InvitationsByAddress(),
         M017AuditHeadUnderLock(),
+        M018Retention(),
     ]
 
     /// Those that rewrite sealed data: they need the key store migrated and the master key

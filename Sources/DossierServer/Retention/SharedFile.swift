@@ -1,0 +1,138 @@
+import DossierCore
+import Fluent
+import Foundation
+import Vapor
+
+/// The file shared with agencies and landlords, under the register's rule for supporting
+/// documents (the shipped register: 12 months from collection, no archive of the documents):
+/// each document 12 months after it was collected (its files' blobs with it, and the recipients
+/// told, Art. 19, as when the person deletes it). Two stores: what the person uploaded, for the
+/// `services` purpose, from its upload; what staff filed from an email or a letter, for the
+/// `contract-documents` purpose, from the day it was received (as the access view says). And
+/// each share link 12 months after it was made (its access log and watermarked copies with it;
+/// a link lasts 12 months at most); each file certificate 12 months after it was issued (valid 3
+/// months). What is held, or restricted (Art. 18), is kept and counted.
+struct SharedDocuments: RetentionStore {
+    let task: RetentionTask
+    /// Documents filed by staff (received by email or post), else uploaded by the person.
+    let filedByStaff: Bool
+
+    static let uploaded = SharedDocuments(task: RetentionTask(id: "shared-documents", purpose: "services", category: Document.dataCategory,
+                                                              events: [.collection]), filedByStaff: false)
+    static let filed = SharedDocuments(task: RetentionTask(id: "filed-documents", purpose: "contract-documents", category: Document.dataCategory,
+                                                           events: [.collection]), filedByStaff: true)
+
+    private func due(_ cutoff: Date, on db: any Database) -> QueryBuilder<Document> {
+        filedByStaff
+            ? Document.query(on: db).filter(\.$source != .upload).group(.or) { group in
+                group.filter(\.$receivedAt <= cutoff).group(.and) { $0.filter(\.$receivedAt == nil).filter(\.$createdAt <= cutoff) }
+            }
+            : Document.query(on: db).filter(\.$source == .upload).filter(\.$createdAt <= cutoff)
+    }
+
+    func plan(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let count = try await due(cutoff, on: db).count()
+        let examples = try await due(cutoff, on: db).sort(\.$createdAt).limit(retentionExamples).all(\.$id)
+        return [line(rule, due: count, examples: examples)]
+    }
+
+    func run(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let due = try await due(cutoff, on: db).sort(\.$createdAt).all()
+        let files = RentalFileService(database: db, services: context.services, logger: context.logger)
+        var done: [UUID] = []
+        var kept = 0
+        for document in due {
+            guard try await context.mayAct(onAccount: document.$account.id, on: db) else {
+                kept += 1
+                continue
+            }
+            do {
+                try await files.delete(document, by: "system")
+                done.append(try document.requireID())
+            } catch let error as any AbortError where error.status == .notFound {
+                // Deleted meanwhile.
+            } catch is ProcessingRestricted {
+                kept += 1
+            }
+        }
+        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: Array(done.prefix(retentionExamples)))]
+    }
+
+}
+
+struct SharedLinks: RetentionStore {
+    let task = RetentionTask(id: "share-links", purpose: "services", category: Share.dataCategory, events: [.collection])
+
+    func plan(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let due = try await Share.query(on: db).filter(\.$createdAt <= cutoff).count()
+        let examples = try await Share.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).limit(retentionExamples).all(\.$id)
+        return [line(rule, due: due, examples: examples)]
+    }
+
+    func run(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let due = try await Share.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).all()
+        let services = context.services
+        var done: [UUID] = []
+        var kept = 0
+        for share in due {
+            guard try await context.mayAct(onAccount: share.$account.id, on: db) else {
+                kept += 1
+                continue
+            }
+            let id = try share.requireID()
+            do {
+                let blobs = try await services.audit.transaction(on: db) { db, audit -> [String] in
+                    guard try await Share.find(id, on: db) != nil else { return [] }
+                    let blobs = try await ShareService.dropRenditions(of: [id], at: context.at, on: db)
+                    try await Share.query(on: db).filter(\.$id == id).delete()
+                    audit.record(AuditEvent(action: "share.deleted", subject: share.subject, purpose: task.purpose, reason: "retention",
+                                            details: ["share": id.uuidString.lowercased()]), by: "system")
+                    return blobs
+                }
+                try? await BlobJournal.completeDeletion(of: blobs, blobs: services.blobs, on: db)
+                done.append(id)
+            } catch is ProcessingRestricted {
+                kept += 1
+            }
+        }
+        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: Array(done.prefix(retentionExamples)))]
+    }
+
+}
+
+struct FileCertificates: RetentionStore {
+    let task = RetentionTask(id: "file-certificates", purpose: "services", category: Share.dataCategory, events: [.collection])
+
+    func plan(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let ids = try await FileCertificateRecord.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).all(\.$id)
+        return [line(rule, due: ids.count, examples: ids)]
+    }
+
+    func run(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
+        let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
+        let due = try await FileCertificateRecord.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).all()
+        var done: [UUID] = []
+        var kept = 0
+        for certificate in due {
+            guard try await context.mayAct(onAccount: certificate.$account.id, on: db) else {
+                kept += 1
+                continue
+            }
+            let id = try certificate.requireID()
+            try await context.services.audit.transaction(on: db) { db, audit in
+                try await FileCertificateRecord.query(on: db).filter(\.$id == id).delete()
+                audit.record(AuditEvent(action: "certificate.deleted", subject: certificate.subject, purpose: task.purpose, reason: "retention",
+                                        details: ["certificate": id.uuidString.lowercased()]), by: "system")
+            }
+            // (Sealed with the tenant's key, which lives on: the row's going is its deletion.)
+            done.append(id)
+        }
+        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: done)]
+    }
+
+}
