@@ -27,15 +27,17 @@ struct RetentionCommand: AsyncParsableCommand {
                 guard let hour = Int(time.1), hour < 24, let minute = Int(time.2), minute < 60,
                       Int(time.3 ?? "0").map({ $0 < 61 }) == true else { throw invalid }
             }
-            let full = ISO8601DateFormatter()
-            if let date = full.date(from: text) { return date }
             let fractional = ISO8601DateFormatter()
             fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = fractional.date(from: text) { return date }
             let day = ISO8601DateFormatter()
             day.formatOptions = [.withFullDate]
-            if let date = day.date(from: text) { return date }
-            throw invalid
+            guard let date = ISO8601DateFormatter().date(from: text) ?? fractional.date(from: text) ?? day.date(from: text) else { throw invalid }
+            // The register's periods are counted in the Gregorian calendar, from data that exists.
+            let year = Calendar.utcGregorian.component(.year, from: date)
+            guard (1970...9999).contains(year) else {
+                throw ValidationError("--at: \"\(at)\" is outside the years 1970 to 9999")
+            }
+            return date
         }
     }
 

@@ -24,6 +24,14 @@ import Testing
         }
     }
 
+    @Test func instantsFarFromNowStillEnd() {
+        // A Date's double cannot tell microseconds apart there: the search must stop all the same.
+        for instant in [date(9999, 12, 31), date(1600, 3, 1), Date(timeIntervalSince1970: 0)] {
+            check(RetentionPeriod(6, .month), at: instant)
+            check(RetentionPeriod(5, .year), at: instant)
+        }
+    }
+
     @Test func monthEndsClampTheirStarts() {
         // Collected on 29, 30 or 31 August: 6 months later is 28 February (2027 is not a leap year).
         let latest = RetentionSchedule.latestStart(keep: RetentionPeriod(6, .month), at: date(2027, 2, 28))

@@ -114,6 +114,11 @@ struct CLITests {
             let refused = try DossierProcess.run(["retention", "run", "--at", bad], environment: environment)
             #expect(refused.status != 0 && refused.errors.contains("is not an ISO 8601 instant"), "\(bad): \(refused.errors)")
         }
+        // Years outside those the data can have are refused, not searched (a date's double is coarse there).
+        for far in ["0001-01-01", "1969-12-31T23:59:59Z", "10000-01-01"] {
+            let refused = try DossierProcess.run(["retention", "plan", "--at", far], environment: environment)
+            #expect(refused.status != 0 && refused.errors.contains("--at"), "\(far): \(refused.errors)")
+        }
         // A production instance does not sweep ahead of time (it would delete before the day).
         let production = try DossierProcess.run(["retention", "run", "--at", "2030-01-01"],
                                                 environment: environment.merging(["DOSSIER_ENV": "production"]) { $1 })

@@ -15,10 +15,13 @@ public enum RetentionSchedule {
         // later is not (a month end clamps 3 days at most); between the two, the last start
         // that is due, to the microsecond (the databases' precision).
         var due = Calendar.utcGregorian.date(byAdding: negated(keep), to: instant)!
-        while keep.added(to: due) > instant { due -= 86_400 }
+        for _ in 0..<8 where keep.added(to: due) > instant { due -= 86_400 }
         var notDue = due + 4 * 86_400
-        while notDue.timeIntervalSince(due) > 0.000_001 {
+        // Bounded: far from 1970 a Date's double cannot tell a microsecond apart, and halving
+        // stops making progress before the gap is that small (40 halvings reach it near now).
+        for _ in 0..<64 {
             let middle = due + notDue.timeIntervalSince(due) / 2
+            guard notDue.timeIntervalSince(due) > 0.000_001, middle > due, middle < notDue else { break }
             if keep.added(to: middle) <= instant { due = middle } else { notDue = middle }
         }
         return due

@@ -61,7 +61,7 @@ struct InactiveAccounts: RetentionStore {
             var tally = Tally()
             for account in try await reminders.sort(\.$lastActivityAt).all() {
                 tally.due += 1
-                guard try await context.mayAct(on: account.subject, on: db) else {
+                guard try await context.mayAct(onAccount: account.requireID(), on: db) else {
                     tally.kept += 1
                     continue
                 }
@@ -89,7 +89,7 @@ struct InactiveAccounts: RetentionStore {
         var tally = Tally()
         for account in try await toClose(rule, at: context.at, on: db).sort(\.$lastActivityAt).all() {
             tally.due += 1
-            guard try await context.mayAct(on: account.subject, on: db) else {
+            guard try await context.mayAct(onAccount: account.requireID(), on: db) else {
                 tally.kept += 1
                 continue
             }
@@ -100,8 +100,11 @@ struct InactiveAccounts: RetentionStore {
                     .erase(account, language: account.language, actor: "system", reason: "retention",
                            stillDue: { $0.lastActivityAt == selected.activity && $0.inactivityRemindedAt == selected.reminded })
                 tally.done(account.subjectID)
-            } catch let error as any AbortError where error.status == .notFound || error.status == .conflict && error.reason.hasPrefix("No longer due") {
-                // Erased meanwhile (by the person, or a sweep elsewhere), or used since.
+            } catch is ErasureService.NoLongerDue {
+                // Used since the selection: the reminder is answered.
+                tally.due -= 1
+            } catch let error as any AbortError where error.status == .notFound {
+                // Erased meanwhile (by the person, or a sweep elsewhere).
                 tally.due -= 1
             } catch let error as any AbortError {
                 // Refused (the last administrator of an organisation): kept, and said.

@@ -38,9 +38,6 @@ final class LegalHold: Model, @unchecked Sendable {
     struct Held: Sendable {
         var subjects: Set<String> = []
         var accounts: [UUID] = []
-
-        var isEmpty: Bool { subjects.isEmpty }
-        func holds(_ subject: String) -> Bool { subjects.contains(subject) }
     }
 
     /// The people whose data no sweep may delete now: under a hold, or having restricted its

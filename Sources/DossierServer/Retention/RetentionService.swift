@@ -106,20 +106,37 @@ struct RetentionContext: Sendable {
     let logger: Logger
     /// The sweep's instant (`--at`), which may differ from the clock's.
     let at: Date
-    /// Whether the engine may delete the person's data now (read again for each person: a
-    /// hold placed during a sweep takes effect at once): not while a hold stands, nor while
-    /// they have restricted its processing (Art. 18: stored, nothing else).
-    func mayAct(on subject: String, on db: any Database) async throws -> Bool {
-        let holds = try await LegalHold.query(on: db).filter(\.$subject == subject).filter(\.$liftedAt == nil).count()
-        let restrictions = try await RestrictedSubject.query(on: db).filter(\.$subject == subject).count()
-        return holds + restrictions == 0
-    }
-
-    /// The same, for the person an account is.
+    /// Whether the engine may delete the data of the person an account is, now (read again for
+    /// each person: a hold placed during a sweep takes effect at once): not while a hold
+    /// stands, nor while they have restricted its processing (Art. 18: stored, nothing else).
     func mayAct(onAccount id: UUID, on db: any Database) async throws -> Bool {
         let holds = try await LegalHold.query(on: db).filter(\.$accountID == id).filter(\.$liftedAt == nil).count()
         let restrictions = try await RestrictedSubject.query(on: db).filter(\.$account.$id == id).count()
         return holds + restrictions == 0
+    }
+
+    /// Acts on each row due, one at a time, in its own transaction (`act`): the rows of a person
+    /// held or restricted are kept, and so is one whose action the audit trail refuses for a
+    /// restriction placed meanwhile; one gone meanwhile (404) is neither done nor kept.
+    func each<Row: Model>(_ rows: [Row], account: (Row) -> UUID, on db: any Database,
+                          _ act: (Row) async throws -> Void) async throws -> (done: [UUID], kept: Int) where Row.IDValue == UUID {
+        var done: [UUID] = []
+        var kept = 0
+        for row in rows {
+            guard try await mayAct(onAccount: account(row), on: db) else {
+                kept += 1
+                continue
+            }
+            do {
+                try await act(row)
+                done.append(try row.requireID())
+            } catch let error as any AbortError where error.status == .notFound {
+                // Gone meanwhile.
+            } catch is ProcessingRestricted {
+                kept += 1
+            }
+        }
+        return (done, kept)
     }
 
     /// The connection log of people who are not held (and connections of no account).

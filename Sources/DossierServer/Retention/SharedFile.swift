@@ -41,23 +41,10 @@ struct SharedDocuments: RetentionStore {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
         let due = try await due(cutoff, on: db).sort(\.$createdAt).all()
         let files = RentalFileService(database: db, services: context.services, logger: context.logger)
-        var done: [UUID] = []
-        var kept = 0
-        for document in due {
-            guard try await context.mayAct(onAccount: document.$account.id, on: db) else {
-                kept += 1
-                continue
-            }
-            do {
-                try await files.delete(document, by: "system")
-                done.append(try document.requireID())
-            } catch let error as any AbortError where error.status == .notFound {
-                // Deleted meanwhile.
-            } catch is ProcessingRestricted {
-                kept += 1
-            }
+        let (done, kept) = try await context.each(due, account: { $0.$account.id }, on: db) { document in
+            try await files.delete(document, by: "system")
         }
-        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: Array(done.prefix(retentionExamples)))]
+        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: done)]
     }
 
 }
@@ -76,30 +63,19 @@ struct SharedLinks: RetentionStore {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
         let due = try await Share.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).all()
         let services = context.services
-        var done: [UUID] = []
-        var kept = 0
-        for share in due {
-            guard try await context.mayAct(onAccount: share.$account.id, on: db) else {
-                kept += 1
-                continue
-            }
+        let (done, kept) = try await context.each(due, account: { $0.$account.id }, on: db) { share in
             let id = try share.requireID()
-            do {
-                let blobs = try await services.audit.transaction(on: db) { db, audit -> [String] in
-                    guard try await Share.find(id, on: db) != nil else { return [] }
-                    let blobs = try await ShareService.dropRenditions(of: [id], at: context.at, on: db)
-                    try await Share.query(on: db).filter(\.$id == id).delete()
-                    audit.record(AuditEvent(action: "share.deleted", subject: share.subject, purpose: task.purpose, reason: "retention",
-                                            details: ["share": id.uuidString.lowercased()]), by: "system")
-                    return blobs
-                }
-                try? await BlobJournal.completeDeletion(of: blobs, blobs: services.blobs, on: db)
-                done.append(id)
-            } catch is ProcessingRestricted {
-                kept += 1
+            let blobs = try await services.audit.transaction(on: db) { db, audit -> [String] in
+                guard try await Share.find(id, on: db) != nil else { return [] }
+                let blobs = try await ShareService.dropRenditions(of: [id], at: context.at, on: db)
+                try await Share.query(on: db).filter(\.$id == id).delete()
+                audit.record(AuditEvent(action: "share.deleted", subject: share.subject, purpose: task.purpose, reason: "retention",
+                                        details: ["share": id.uuidString.lowercased()]), by: "system")
+                return blobs
             }
+            try? await BlobJournal.completeDeletion(of: blobs, blobs: services.blobs, on: db)
         }
-        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: Array(done.prefix(retentionExamples)))]
+        return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: done)]
     }
 
 }
@@ -116,13 +92,7 @@ struct FileCertificates: RetentionStore {
     func run(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
         let due = try await FileCertificateRecord.query(on: db).filter(\.$createdAt <= cutoff).sort(\.$createdAt).all()
-        var done: [UUID] = []
-        var kept = 0
-        for certificate in due {
-            guard try await context.mayAct(onAccount: certificate.$account.id, on: db) else {
-                kept += 1
-                continue
-            }
+        let (done, kept) = try await context.each(due, account: { $0.$account.id }, on: db) { certificate in
             let id = try certificate.requireID()
             try await context.services.audit.transaction(on: db) { db, audit in
                 try await FileCertificateRecord.query(on: db).filter(\.$id == id).delete()
@@ -130,9 +100,7 @@ struct FileCertificates: RetentionStore {
                                         details: ["certificate": id.uuidString.lowercased()]), by: "system")
             }
             // (Sealed with the tenant's key, which lives on: the row's going is its deletion.)
-            done.append(id)
         }
         return [line(rule, due: done.count + kept, done: done.count, kept: kept, examples: done)]
     }
-
 }

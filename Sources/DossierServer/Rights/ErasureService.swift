@@ -49,6 +49,12 @@ struct ErasureService: Sendable {
         var guarantors: [GuarantorIdentity]
     }
 
+    /// An erasure decided before (`stillDue`) that the account's state no longer warrants (409).
+    struct NoLongerDue: AbortError {
+        var status: HTTPResponseStatus { .conflict }
+        var reason: String { "No longer due: the account was used since." }
+    }
+
     /// The register's data subject the account is, for rules that name some.
     static func registerSubject(of account: Account) -> String? { account.role == .tenant ? "tenant" : nil }
 
@@ -94,7 +100,7 @@ struct ErasureService: Sendable {
             erased = try await services.audit.transaction(on: database) { db, audit -> (ErasurePlan.Receipt, [String], [String]) in
                 // Read again under the account's row lock: a second erasure finds nothing.
                 guard let current = try await Self.lockedAccount(accountID, on: db) else { throw Abort(.notFound, reason: words.alreadyErased) }
-                if let stillDue, !stillDue(current) { throw Abort(.conflict, reason: "No longer due: the account was used since.") }
+                if let stillDue, !stillDue(current) { throw NoLongerDue() }
                 // Kept for a legal claim while a hold stands (GDPR Art. 17(3)(e)).
                 guard try await !LegalHold.isHeld(current.subject, on: db) else { throw LegalHold.Refusal(reason: words.heldCannotErase) }
                 if current.organisationAdmin, let organisationID = current.$organisation.id {
