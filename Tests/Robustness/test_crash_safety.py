@@ -41,6 +41,25 @@ def plaintext_on_disk(data_dir, needles):
     return found
 
 
+def clean_up(server, root):
+    """Stops the server and removes its data, unless DOSSIER_KEEP_DATA asks to keep them."""
+    if server is not None:
+        server.stop()
+    if os.environ.get("DOSSIER_KEEP_DATA"):
+        print(f"crash safety: data and server.log kept in {root}")
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def assert_erasures_finished(data_dir, erasures, what):
+    """Every erasure (subject, completed_at) finished, and the erased person's key destroyed."""
+    with sqlite3.connect(os.path.join(data_dir, "keys.sqlite")) as keys:
+        for subject, completed in erasures:
+            assert completed is not None, f"{what}: an erasure was left unfinished after the restart"
+            live = keys.execute("SELECT count(*) FROM subject_keys WHERE subject = ? AND wrapped_key IS NOT NULL", (subject,)).fetchone()[0]
+            assert live == 0, f"{what}: an erased person's key survived"
+
+
 def test_sigkill_at_random_moments_loses_nothing_acknowledged():
     rng = random.Random(SEED)
     print(f"\ncrash safety: seed {SEED}, {RUNS} runs (replay with CRASH_SEED={SEED} CRASH_RUNS={RUNS})")
@@ -150,12 +169,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged():
         summary(f"crash safety: {RUNS} SIGKILL runs ({counts['upload']} uploads, {counts['delete']} deletions, "
                 f"{counts['review']} reviews, seed {SEED}), {len(acknowledged)} documents at the end, all consistent")
     finally:
-        if server is not None:
-            server.stop()
-        if os.environ.get("DOSSIER_KEEP_DATA"):
-            print(f"crash safety: data and server.log kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        clean_up(server, root)
 
 
 def verified_tenant(server, email, last_name, type_id, pdf, documents):
@@ -237,21 +251,12 @@ def test_sigkill_during_an_erasure_leaves_no_half_erased_person():
                 with sqlite3.connect(os.path.join(data_dir, "dossier.sqlite")) as data:
                     assert data.execute("SELECT count(*) FROM accounts WHERE email_key = ?", (email,)).fetchone()[0] == 0
                     erasures = data.execute("SELECT subject, completed_at FROM erasures").fetchall()
-                with sqlite3.connect(os.path.join(data_dir, "keys.sqlite")) as keys:
-                    for subject, completed in erasures:
-                        assert completed is not None, f"{what}: an erasure was left unfinished after the restart"
-                        live = keys.execute("SELECT count(*) FROM subject_keys WHERE subject = ? AND wrapped_key IS NOT NULL", (subject,)).fetchone()[0]
-                        assert live == 0, f"{what}: an erased person's key survived"
+                assert_erasures_finished(data_dir, erasures, what)
                 outcomes["erased"] += 1
         summary(f"crash safety: {ERASURE_RUNS} SIGKILL runs during erasures ({outcomes['erased']} erased, {outcomes['whole']} whole, "
                 f"none half-erased; seed {SEED})")
     finally:
-        if server is not None:
-            server.stop()
-        if os.environ.get("DOSSIER_KEEP_DATA"):
-            print(f"crash safety: data and server.log kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        clean_up(server, root)
 
 
 SWEEP_RUNS = int(os.environ.get("CRASH_SWEEP_RUNS", "6"))
@@ -331,17 +336,8 @@ def test_sigkill_during_a_retention_sweep_is_finished_by_the_next():
             assert data.execute("SELECT count(*) FROM accounts").fetchone()[0] == 0
             erasures = data.execute("SELECT subject, completed_at FROM erasures").fetchall()
         assert len(erasures) == len(tenants)
-        with sqlite3.connect(os.path.join(data_dir, "keys.sqlite")) as keys:
-            for subject, completed in erasures:
-                assert completed is not None, "an erasure was left unfinished"
-                live = keys.execute("SELECT count(*) FROM subject_keys WHERE subject = ? AND wrapped_key IS NOT NULL", (subject,)).fetchone()[0]
-                assert live == 0, "an erased person's key survived"
+        assert_erasures_finished(data_dir, erasures, "closing")
         summary(f"crash safety: {SWEEP_RUNS + SWEEP_RUNS // 2} SIGKILL runs during retention sweeps, each finished by the next "
                 f"({len(tenants)} tenants: documents, links, connections gone; accounts reminded, then erased; seed {SEED})")
     finally:
-        if server is not None:
-            server.stop()
-        if os.environ.get("DOSSIER_KEEP_DATA"):
-            print(f"crash safety: data and server.log kept in {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+        clean_up(server, root)
