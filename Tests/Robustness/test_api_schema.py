@@ -165,11 +165,14 @@ def test_the_document_holds_for_thousands_of_generated_requests():
         for name, token, include, exclude in runs:
             code, report, sent, output = run_schemathesis(url, token, reports, config, name, include, exclude)
             total += sent
-            operations = report.get("operations", {})
+            # No operations at all when schemathesis stopped before testing (the document did not
+            # load, a fatal error): its own output says why.
+            operations = report.get("operations") or {}
             # Every operation the run selected was tested: none skipped, none errored.
             expected = len(include) if include else operation_count - len(exclude or [])
             if (operations.get("selected"), operations.get("tested")) != (expected, expected) or operations.get("errored") or operations.get("skipped"):
-                failures.append(f"--- schemathesis as {name}: operations {operations}, expected {expected} tested")
+                failures.append(f"--- schemathesis as {name}: operations {operations or None}, expected {expected} tested "
+                                f"(stopped: {report.get('stop_reason')}, errors: {report.get('errors')})\n{output[-6000:]}")
             if code != 0 or report.get("failures") or report.get("errors"):
                 failures.append(f"--- schemathesis as {name}: exit {code}\n{output[-12000:]}")
         assert server.running(), "the server died during the run:\n" + server.log_tail()

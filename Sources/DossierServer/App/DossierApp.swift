@@ -114,6 +114,8 @@ public enum DossierApp {
         app.leaf.sources = Views.sources(fileio: app.fileio)
 
         let inFlight = InFlightRequests()
+        // Multipart content decoded by any route goes through the guard (MultipartGuard.swift).
+        ContentConfiguration.global.use(decoder: GuardedFormDataDecoder(), for: .formData)
         app.middleware = Middlewares()
         app.middleware.use(InFlightRequests.Middleware(requests: inFlight))
         app.middleware.use(RequestLogMiddleware())

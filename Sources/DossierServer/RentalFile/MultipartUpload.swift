@@ -105,6 +105,10 @@ struct MultipartUpload {
         }
         let collector = Collector(spool: request.dossier.inspector.scratch, maximumFiles: maximumFiles, language: language)
         let parser = MultipartParser(boundary: boundary)
+        // What would stop the process in the parser is refused before it (`MultipartHeaderGuard`).
+        guard var guarding = MultipartHeaderGuard(boundary: boundary) else {
+            throw Abort(.unsupportedMediaType, reason: "Send the file as multipart/form-data with fields 'type' and 'file'.")
+        }
         parser.onHeader = { name, value in collector.header(name, value) }
         parser.onBody = { buffer in collector.body(buffer) }
         parser.onPartComplete = { collector.complete() }
@@ -127,6 +131,7 @@ struct MultipartUpload {
                 guard received <= maximumBytes else {
                     throw Abort(.payloadTooLarge, reason: "The request is larger than \(maximumBytes / 1024 / 1024) MB.")
                 }
+                guard guarding.admits(chunk) else { throw Abort(.badRequest, reason: "The multipart body is malformed.") }
                 do {
                     try parser.execute(chunk)
                 } catch {

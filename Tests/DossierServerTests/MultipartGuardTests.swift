@@ -1,0 +1,94 @@
+@testable import DossierServer
+import Foundation
+import NIOCore
+import Testing
+import VaporTesting
+
+/// MultipartKit 4.7.1 stops the process on a byte from 0x80 up in a part's header name, and on
+/// an empty boundary; the guard refuses both before it, wherever the chunks are cut.
+@Suite struct MultipartGuardTests {
+    static let boundary = "----WebKitFormBoundary7MA4YWxk"
+
+    static func body(headerName: String = "Content-Disposition", fileName: String = "fiche de paie été.pdf") -> [UInt8] {
+        let text = "--\(boundary)\r\nContent-Disposition: form-data; name=\"type\"\r\n\r\ntax-notice\r\n"
+            + "--\(boundary)\r\n\(headerName): form-data; name=\"file\"; filename=\"\(fileName)\"\r\nContent-Type: application/pdf\r\n\r\n"
+            + "%PDF-1.4 -- ---- \(boundary.dropLast()) \r\n\r\n"
+            + "\r\n--\(boundary)--\r\n"
+        return Array(text.utf8)
+    }
+
+    /// Whether the guard admits `bytes` cut into chunks at `cuts`.
+    static func admits(_ bytes: [UInt8], cuts: [Int]) -> Bool {
+        guard var guarding = MultipartHeaderGuard(boundary: boundary) else { return false }
+        var start = 0
+        for cut in cuts + [bytes.count] where cut >= start {
+            guard guarding.admits(ByteBuffer(bytes: bytes[start..<cut])) else { return false }
+            start = cut
+        }
+        return true
+    }
+
+    @Test func aFormWithAFileNameInUTF8IsAdmittedHoweverItIsCut() {
+        let bytes = Self.body()
+        #expect(Self.admits(bytes, cuts: []))
+        for cut in 0...bytes.count {
+            #expect(Self.admits(bytes, cuts: [cut]), "cut at \(cut)")
+        }
+        #expect(Self.admits(bytes, cuts: Array(0..<bytes.count)))
+    }
+
+    @Test func aHeaderNameBeyondASCIIIsRefusedHoweverItIsCut() {
+        for name in ["Cont\u{e9}nt-Disposition", "\u{1F600}", "X-\u{80}"] {
+            let bytes = Self.body(headerName: name)
+            #expect(!Self.admits(bytes, cuts: []), "\(name)")
+            for cut in 0...bytes.count {
+                #expect(!Self.admits(bytes, cuts: [cut]), "\(name), cut at \(cut)")
+            }
+            #expect(!Self.admits(bytes, cuts: Array(0..<bytes.count)), "\(name), byte by byte")
+        }
+        // After a partial delimiter that overlaps the real one (one dash more), and as the first
+        // header of the body, with the parser's optional leading CRLF.
+        let overlapping = Array("\r\n---\(Self.boundary)\r\n\u{e9}: x\r\n\r\n".utf8)
+        #expect(!Self.admits(overlapping, cuts: []))
+        #expect(!Self.admits(overlapping, cuts: Array(0..<overlapping.count)))
+        #expect(!Self.admits(Array("\r\n--\(Self.boundary)\r\n\u{e9}: x\r\n\r\n".utf8), cuts: []))
+        #expect(MultipartHeaderGuard(boundary: "") == nil)
+    }
+
+    @Test(arguments: TestDatabase.all)
+    func neitherAnUploadNorADecodedFormStopsTheServer(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            try await app.signUp(verified: true)
+            let token = try await app.signIn()
+            var headers: HTTPHeaders = ["Authorization": "Bearer \(token)"]
+            headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=\(Self.boundary)")
+            let hostile = ByteBuffer(bytes: Self.body(headerName: "Cont\u{e9}nt-Disposition"))
+            // The sign-in form's double-submitted CSRF token, so that the form's body is decoded.
+            let csrf = String(repeating: "c", count: 43)
+            headers.replaceOrAdd(name: CSRFMiddleware.header, value: csrf)
+            headers.cookie = HTTPCookies(dictionaryLiteral: (WebCookie.csrf, HTTPCookies.Value(string: csrf)))
+            // The streamed upload, and a web form, which decodes its body as content.
+            try await app.testing().test(.POST, "api/v1/me/documents", headers: headers, body: hostile) { res in
+                #expect(res.status == .badRequest, "\(res.body.string)")
+            }
+            try await app.testing().test(.POST, "signin", headers: headers, body: hostile) { res in
+                #expect(res.status == .badRequest, "\(res.body.string)")
+            }
+            // An empty boundary.
+            headers.replaceOrAdd(name: .contentType, value: "multipart/form-data; boundary=")
+            try await app.testing().test(.POST, "api/v1/me/documents", headers: headers, body: ByteBuffer(bytes: Self.body())) { res in
+                #expect(res.status == .unsupportedMediaType, "\(res.body.string)")
+            }
+            try await app.testing().test(.POST, "signin", headers: headers, body: ByteBuffer(bytes: Self.body())) { res in
+                #expect(res.status == .unsupportedMediaType, "\(res.body.string)")
+            }
+            // The guarantors' JSON API takes JSON only.
+            try await app.testing().test(.POST, "api/v1/me/guarantors", headers: headers, body: hostile) { res in
+                #expect(res.status == .unsupportedMediaType)
+            }
+            try await app.testing().test(.GET, "health") { res in #expect(res.status == .ok) }
+            #expect(try await Document.query(on: app.db).count() == 0)
+            #expect(try await Guarantor.query(on: app.db).count() == 0)
+        }
+    }
+}
