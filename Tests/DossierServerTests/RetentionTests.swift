@@ -313,6 +313,78 @@ import VaporTesting
         }
     }
 
+    /// The audit trail's oldest entries go at 5 years, the chain still whole and shown to be;
+    /// a held person's entries (and all after them) stay until the hold is lifted; deleting one
+    /// more entry by hand breaks the chain.
+    @Test(arguments: TestDatabase.all)
+    func theAuditTrailKeepsFiveYearsAndStaysWhole(_ database: TestDatabase) async throws {
+        let clock = ManualClock(testEpoch)
+        try await withDossier(on: database, clock: clock) { app in
+            func entries(before instant: Date) async throws -> Int {
+                try await AuditRecord.query(on: app.db).filter(\.$occurredAt <= Int64(instant.timeIntervalSince1970 * 1000)).count()
+            }
+            func line(_ report: RetentionReport) -> RetentionReport.Line? { report.lines.first { $0.task == "audit-trail" } }
+            func intact() async throws -> Bool {
+                guard case .intact = try await AuditVerification.run(on: app) else { return false }
+                return true
+            }
+            try await app.signUp(email: "ann@example.org")
+            let first = try #require(try await AuditRecord.query(on: app.db).sort(\.$sequence).first())
+            #expect(first.sequence == 1)
+            // Ten days later, another tenant, held for a dispute.
+            clock.advance(by: 10 * 86_400)
+            let later = clock.now
+            let ben = try await app.signUp(email: "ben@example.org")
+            let created = try await StaffAccounts.create(on: app, email: try #require(EmailAddress("dpo@example.org")), password: "a long staff passphrase",
+                                                         firstName: "D", lastName: "PO", role: .dpo, language: .en)
+            let dpo = try #require(try await Account.find(created.id, on: app.db))
+            _ = try await HoldService(database: app.db, services: app.dossier).place(on: ben, reason: "Litige", by: dpo)
+            let benSubject = try #require(try await Account.find(ben, on: app.db)).subject
+            let benEntries = try await AuditRecord.query(on: app.db).filter(\.$subject == benSubject).count()
+
+            // One day before 5 years: everything there.
+            let fiveYears = after(RetentionPeriod(5, .year), testEpoch)
+            clock.set(fiveYears - 86_400)
+            var report = try await engine(app).run(at: clock.now)
+            #expect(line(report)?.done == 0)
+            let firstDay = try await entries(before: testEpoch)
+            #expect(firstDay > 0)
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$sequence == 1).count() == 1)
+            // On the day: the first day's entries gone, the chain whole, the deletion recorded.
+            clock.set(fiveYears)
+            report = try await engine(app).run(at: clock.now)
+            #expect(line(report)?.done == firstDay)
+            #expect(try await entries(before: testEpoch) == 0)
+            #expect(try await entries(before: later) > 0)
+            #expect(try await intact())
+            let pruned = try #require(try await AuditRecord.query(on: app.db).filter(\.$action == AuditChain.prunedAction).first())
+            #expect(pruned.details.contains("\"through\":\"\(firstDay)\""))
+
+            // Ben's entries are due a day after their 5 years, but held: kept, with all after.
+            clock.set(after(RetentionPeriod(5, .year), later) + 86_400)
+            report = try await engine(app).run(at: clock.now)
+            #expect(try #require(line(report)).kept > 0)
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$subject == benSubject).count() >= benEntries)
+            #expect(try await intact())
+            // Lifted: they go.
+            try await HoldService(database: app.db, services: app.dossier).lift(on: ben, by: dpo)
+            report = try await engine(app).run(at: clock.now)
+            #expect(try #require(line(report)).done > 0)
+            #expect(try await entries(before: later) == 0)
+            #expect(try await intact())
+
+            // Deleting one more entry from the start is not a pruning: the chain says so.
+            let oldest = try #require(try await AuditRecord.query(on: app.db).sort(\.$sequence).first())
+            try await AuditRecord.query(on: app.db).filter(\.$sequence == oldest.sequence).delete()
+            guard case let .broken(sequence, reason) = try await AuditVerification.run(on: app) else {
+                Issue.record("a chain missing an entry was found whole")
+                return
+            }
+            #expect(sequence == oldest.sequence + 1)
+            #expect(reason.contains("no entry of the chain records their deletion"))
+        }
+    }
+
     @Test func theIntervalIsReadOrRefused() throws {
         var configuration = DossierConfiguration(dataDirectory: URL(fileURLWithPath: "/tmp"))
         #expect(try configuration.retentionSchedule() == .seconds(86_400))

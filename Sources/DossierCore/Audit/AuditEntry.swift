@@ -74,14 +74,36 @@ public enum AuditChain {
         case broken(sequence: Int64, reason: String)
     }
 
+    /// The action of the entry that records the deletion of the chain's oldest entries, at the
+    /// end of the register's period for the audit trail: its details name the last entry deleted
+    /// (`through`) and that entry's hash (`hash`), the link the oldest entry kept points at. It
+    /// is an entry of the chain, so its MAC vouches for both.
+    public static let prunedAction = "audit.pruned"
+
+    /// The details of a `prunedAction` entry.
+    public static func prunedDetails(through sequence: Int64, hash: String, entries: Int) -> [String: String] {
+        ["through": String(sequence), "hash": hash, "entries": String(entries)]
+    }
+
     /// Stops at the first broken link: a gap in the sequence, a hash that does not match the
     /// entry's content, or a link that does not point at the previous entry's hash. With `key`,
-    /// every entry must carry the keyed MAC rather than the plain hash.
+    /// every entry must carry the keyed MAC rather than the plain hash. A chain whose oldest
+    /// entries were deleted (it starts after entry 1) is whole only if one of its own entries
+    /// records that deletion (`prunedAction`) through the entry just before its first, with the
+    /// hash that first entry links to: deleting any more, or any other, breaks it.
     public static func verify(_ entries: some Sequence<AuditEntry>, key: SymmetricKey? = nil) -> Verification {
         var previousHash = AuditEntry.genesisHash
         var expected: Int64 = 1
         var count = 0
+        // Where a pruned chain starts, and whether an entry of it records that pruning.
+        var start: (sequence: Int64, link: String)?
+        var startRecorded = false
         for entry in entries {
+            if count == 0, entry.sequence > 1 {
+                start = (entry.sequence, entry.previousHash)
+                expected = entry.sequence
+                previousHash = entry.previousHash
+            }
             if entry.sequence != expected {
                 return .broken(sequence: entry.sequence, reason: "expected entry \(expected) but found \(entry.sequence): an entry is missing or out of order")
             }
@@ -92,9 +114,16 @@ public enum AuditChain {
             if !constantTimeEquals(expectedHash, entry.hash) {
                 return .broken(sequence: entry.sequence, reason: "its content does not match its hash: it was altered")
             }
+            if let start, entry.action == prunedAction, entry.details["through"] == String(start.sequence - 1),
+               let hash = entry.details["hash"], constantTimeEquals(hash, start.link) {
+                startRecorded = true
+            }
             previousHash = entry.hash
             expected += 1
             count += 1
+        }
+        if let start, !startRecorded {
+            return .broken(sequence: start.sequence, reason: "entries 1 to \(start.sequence - 1) are missing and no entry of the chain records their deletion")
         }
         return .intact(entries: count, head: previousHash)
     }

@@ -2,7 +2,8 @@ import DossierCore
 import Fluent
 import Foundation
 
-/// An audit entry as stored. Append-only: nothing updates or deletes these rows.
+/// An audit entry as stored. Append-only: nothing updates these rows; the oldest are deleted at
+/// the end of the register's period for the audit trail (`AuditTrailStore`), and the chain records it.
 final class AuditRecord: Model, @unchecked Sendable {
     static let schema = "audit_entries"
 

@@ -161,16 +161,18 @@ final class AuditTrail: Sendable {
         }
         let result = AuditChain.verify(entries, key: key)
         guard case let .intact(count, _) = result else { return result }
+        // The head's sequence (the count, unless the oldest entries were pruned).
+        let head = entries.last?.sequence ?? 0
         switch anchor.read() {
         case .none:
             // Every append writes the anchor: a chain without one lost it, or was put in place
             // of another (DOSSIER_AUDIT_ANCHOR must name the same file for every instance).
-            return count == 0 ? result : .broken(sequence: Int64(count), reason: "the audit anchor \(anchor.url.path) is missing: the chain cannot be shown whole")
+            return count == 0 ? result : .broken(sequence: head, reason: "the audit anchor \(anchor.url.path) is missing: the chain cannot be shown whole")
         case .unreadable:
             return .broken(sequence: Int64(count), reason: "the audit anchor file \(anchor.url.path) is unreadable")
         case let .anchor(stored):
             let hashes = Dictionary(entries.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
-            return stored.check(head: Int64(count), hashAt: { hashes[$0] }, key: key) ?? result
+            return stored.check(head: head, hashAt: { hashes[$0] }, key: key) ?? result
         }
     }
 

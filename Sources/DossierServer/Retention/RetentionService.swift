@@ -22,7 +22,8 @@ struct RetentionService: Sendable {
     }
 
     /// What the engine sweeps, in this order: people's accounts first (an erasure takes its
-    /// connection log with it), then the logs, then the records kept after an erasure.
+    /// connection log with it), then the logs, then the records kept after an erasure, and the
+    /// audit trail last (after the entries of what the others deleted).
     static let stores: [any RetentionStore] = [
         InactiveAccounts(),
         SharedDocuments.uploaded,
@@ -37,6 +38,7 @@ struct RetentionService: Sendable {
         KeptUntil.archive,
         KeptUntil.erasureRecords,
         LiftedHolds(),
+        AuditTrailStore(),
     ]
 
     /// What a sweep at `instant` would do.
