@@ -527,6 +527,60 @@ def measure_rights(binary, run_dir, tenants, table, failures):
     table.add(f"seeding {result['tenants']:,} tenants through the models (set-up)", fmt_s(result["seedSeconds"]), ok="(info)")
 
 
+# The retention benchmark (issue 14): a sweep costs in proportion to what is due, not to the
+# size of the database.
+RETENTION_SUBJECTS = (100_000, 1_000_000)
+# With nothing due, a sweep over 10x the subjects may take at most this much longer; with 1 %
+# due, each row acted on may cost at most this much more than at the smaller size.
+RETENTION_GROWTH_TARGET = 2.0
+
+
+def measure_retention(binary, run_dir, sizes, table, failures):
+    """`dossier bench retention` on a PostgreSQL cluster of its own for each size: 1 % of the
+    subjects made 400 days ago through the models, the rest now; a sweep the day after the due
+    were made (0 % due) and one now (1 % due), beside plain SQL doing the same deletions and
+    reminders in a transaction rolled back (the ceiling)."""
+    results = []
+    for subjects in sizes:
+        data_dir = os.path.join(run_dir, f"retention-{subjects}")
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith(("DOSSIER_", "AWS_")) and name not in ("SMTP_URL", "DATABASE_URL")}
+        env.update(DOSSIER_DATA_DIR=data_dir, LOG_LEVEL="warning", PGPORT=str(57000 + os.getpid() % 1000))
+        log(f"retention: {subjects:,} subjects")
+        done = subprocess.run([os.path.join(REPO, "scripts", "with-postgres"), binary, "bench", "retention", "--subjects", str(subjects)],
+                              env=env, capture_output=True, text=True, timeout=7200)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if done.returncode != 0:
+            failures.append(f"dossier bench retention --subjects {subjects}: exit {done.returncode}: "
+                            f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
+            return
+        results.append(json.loads(done.stdout[done.stdout.index("{"):]))
+    if not results:
+        return
+    smallest = results[0]
+    ms = lambda seconds: f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+    for result in results:
+        subjects = f"{result['subjects']:,} subjects"
+        idle, due = result["idle"], result["due"]
+        larger = result is not smallest
+        growth = idle["sweep"]["median"] / smallest["idle"]["sweep"]["median"]
+        table.add(f"retention sweep, {subjects}, 0 % due (median of {idle['sweep']['samples']}; plan {ms(idle['plan']['median'])})",
+                  ms(idle["sweep"]["median"]), f"{ms(idle['ceiling']['median'])} (plain SQL, same statements, rolled back)",
+                  f"{idle['sweep']['median'] / idle['ceiling']['median']:.1f}",
+                  f"< {RETENTION_GROWTH_TARGET:.0f}× the {smallest['subjects']:,} sweep ({growth:.2f}×)" if larger else "(info)",
+                  yes(growth < RETENTION_GROWTH_TARGET) if larger else "—")
+        per_row = due["sweep"]["median"] / due["acted"]
+        per_row_smallest = smallest["due"]["sweep"]["median"] / smallest["due"]["acted"]
+        table.add(f"retention sweep, {subjects}, 1 % due: {due['acted']:,} rows of {result['dueSubjects']:,} people "
+                  f"(reminders, documents with their blobs, links, connections; plan {ms(due['plan']['median'])})",
+                  f"{ms(due['sweep']['median'])} ({per_row * 1e6:,.0f} µs a row)",
+                  f"{ms(due['ceiling']['median'])} (plain SQL deletes and updates of the same rows, rolled back)",
+                  f"{due['sweep']['median'] / due['ceiling']['median']:.1f}",
+                  f"< {RETENTION_GROWTH_TARGET:.0f}× the {smallest['subjects']:,} sweep a row ({per_row / per_row_smallest:.2f}×)" if larger else "(info)",
+                  yes(per_row / per_row_smallest < RETENTION_GROWTH_TARGET) if larger else "—")
+        table.add(f"seeding {subjects} (set-up: 1 % and 100 through the models, the rest copied in SQL)", fmt_s(result["seedSeconds"]), ok="(info)")
+
+
 def machine_line():
     cpu = "unknown CPU"
     try:
@@ -638,7 +692,18 @@ def main():
     parser.add_argument("--no-build", action="store_true", help=argparse.SUPPRESS)  # scripts/bench's, harmless here
     parser.add_argument("--rights-tenants", type=int, default=RIGHTS_TENANTS,
                         help=f"tenants seeded for the rights rows, on PostgreSQL (default {RIGHTS_TENANTS:,}; 0 leaves the rows out)")
+    parser.add_argument("--retention-subjects", default=",".join(str(n) for n in RETENTION_SUBJECTS),
+                        help="comma-separated sizes for the retention rows, on PostgreSQL, each a multiple of 10,000 "
+                             "(default 100000,1000000; 0 leaves the rows out)")
+    parser.add_argument("--only", choices=("rights", "retention"),
+                        help="only these rows (no server started for the others)")
     args = parser.parse_args()
+    try:
+        retention_sizes = [int(n) for n in args.retention_subjects.split(",") if int(n) > 0]
+    except ValueError:
+        parser.error("--retention-subjects: comma-separated numbers")
+    if any(n % 10_000 for n in retention_sizes):
+        parser.error("--retention-subjects: each a multiple of 10,000")
     duration = 3 if args.quick else args.duration
     if duration < 1:
         parser.error("--duration must be at least 1 second")
@@ -678,61 +743,67 @@ def main():
     failures = []
     status = 0
     try:
-        server.start()
-        log("signing a tenant up, confirming, signing in")
-        bearer = make_tenant(server)
-        log(f"uploading {SEED_DOCUMENTS} payslips")
-        seed_documents(server, bearer)
-        server.check_alive("the set-up")
+        if args.only is None:
+            server.start()
+            log("signing a tenant up, confirming, signing in")
+            bearer = make_tenant(server)
+            log(f"uploading {SEED_DOCUMENTS} payslips")
+            seed_documents(server, bearer)
+            server.check_alive("the set-up")
 
-        results = {}
-        for path in ("/health", "/api/v1/me/documents", "/api/v1/me/profile"):
-            # One plain request first: a redirect (which wrk counts as success) or an error fails here.
-            expect(requests.get(server.base + path, headers={"Authorization": f"Bearer {bearer}"},
-                                allow_redirects=False, timeout=30), 200, f"GET {path}")
-        for connections in CONNECTIONS:
+            results = {}
             for path in ("/health", "/api/v1/me/documents", "/api/v1/me/profile"):
-                label = f"GET {path}, {connections} connections"
-                log(f"wrk {duration} s: {label}")
-                result = run_wrk(server.base + path, bearer, connections, duration)
-                server.check_alive(label)
-                result["verdict"] = verdict_of(result, label)
-                if result["verdict"] and result["verdict"].startswith("**FAIL"):
-                    failures.append(f"{label}: {result['verdict'].strip('*')}")
-                results[(path, connections)] = result
-        read_rows(table, results)
+                # One plain request first: a redirect (which wrk counts as success) or an error fails here.
+                expect(requests.get(server.base + path, headers={"Authorization": f"Bearer {bearer}"},
+                                    allow_redirects=False, timeout=30), 200, f"GET {path}")
+            for connections in CONNECTIONS:
+                for path in ("/health", "/api/v1/me/documents", "/api/v1/me/profile"):
+                    label = f"GET {path}, {connections} connections"
+                    log(f"wrk {duration} s: {label}")
+                    result = run_wrk(server.base + path, bearer, connections, duration)
+                    server.check_alive(label)
+                    result["verdict"] = verdict_of(result, label)
+                    if result["verdict"] and result["verdict"].startswith("**FAIL"):
+                        failures.append(f"{label}: {result['verdict'].strip('*')}")
+                    results[(path, connections)] = result
+            read_rows(table, results)
 
-        log(f"10 MiB PDF: {UPLOAD_RUNS} uploads, {DD_RUNS} dd runs, openssl speed")
-        pdf = make_pdf(UPLOAD_BYTES)
-        pdf_path = os.path.join(run_dir, "bench-10MiB.pdf")
-        with open(pdf_path, "wb") as f:
-            f.write(pdf)
-        uploads = measure_uploads(server, bearer, pdf)
-        server.check_alive("the uploads")
-        dd = measure_dd(pdf_path, server.data_dir)
-        aes = openssl_aes_gcm_mb_s()
-        upload_s, dd_s = statistics.median(uploads), statistics.median(dd)
-        ratio = upload_s / dd_s
-        table.add(f"10 MiB PDF upload, end to end (median of {UPLOAD_RUNS})", fmt_s(upload_s),
-                  f"{fmt_s(dd_s)} (`dd bs=1M conv=fsync` into the data dir, median of {DD_RUNS})",
-                  f"{ratio:.2f}", f"< {UPLOAD_RATIO_TARGET:.0f}×", yes(ratio < UPLOAD_RATIO_TARGET))
-        upload_mb_s = UPLOAD_BYTES / 1e6 / upload_s
-        table.add("10 MiB PDF upload throughput", f"{upload_mb_s:,.1f} MB/s",
-                  f"{aes:,.0f} MB/s (`openssl speed -evp aes-256-gcm`, 16 KiB blocks, one core)",
-                  f"{upload_mb_s / aes:.2g}", "(info)")
+            log(f"10 MiB PDF: {UPLOAD_RUNS} uploads, {DD_RUNS} dd runs, openssl speed")
+            pdf = make_pdf(UPLOAD_BYTES)
+            pdf_path = os.path.join(run_dir, "bench-10MiB.pdf")
+            with open(pdf_path, "wb") as f:
+                f.write(pdf)
+            uploads = measure_uploads(server, bearer, pdf)
+            server.check_alive("the uploads")
+            dd = measure_dd(pdf_path, server.data_dir)
+            aes = openssl_aes_gcm_mb_s()
+            upload_s, dd_s = statistics.median(uploads), statistics.median(dd)
+            ratio = upload_s / dd_s
+            table.add(f"10 MiB PDF upload, end to end (median of {UPLOAD_RUNS})", fmt_s(upload_s),
+                      f"{fmt_s(dd_s)} (`dd bs=1M conv=fsync` into the data dir, median of {DD_RUNS})",
+                      f"{ratio:.2f}", f"< {UPLOAD_RATIO_TARGET:.0f}×", yes(ratio < UPLOAD_RATIO_TARGET))
+            upload_mb_s = UPLOAD_BYTES / 1e6 / upload_s
+            table.add("10 MiB PDF upload throughput", f"{upload_mb_s:,.1f} MB/s",
+                      f"{aes:,.0f} MB/s (`openssl speed -evp aes-256-gcm`, 16 KiB blocks, one core)",
+                      f"{upload_mb_s / aes:.2g}", "(info)")
 
-        log("sharing: watermarked deliveries, cold and cached, against pdftoppm; the whole file; the recipient's page")
-        measure_sharing(server, binary, bearer, run_dir, duration, table, failures)
-        server.check_alive("the sharing measurements")
+            log("sharing: watermarked deliveries, cold and cached, against pdftoppm; the whole file; the recipient's page")
+            measure_sharing(server, binary, bearer, run_dir, duration, table, failures)
+            server.check_alive("the sharing measurements")
 
-        if args.rights_tenants:
+        if args.rights_tenants and args.only in (None, "rights"):
             log(f"rights: {args.rights_tenants:,} tenants on PostgreSQL; access view, erasure, 50 MB export")
             measure_rights(binary, run_dir, args.rights_tenants, table, failures)
 
-        rss_mb = server.peak_rss_kb() * 1024 / 1e6
-        table.add("server peak RSS (VmHWM, whole run)", f"{rss_mb:,.1f} MB", target=f"< {RSS_TARGET_MB:.0f} MB",
-                  ok=yes(rss_mb < RSS_TARGET_MB))
-        server.check_alive("the run")
+        if retention_sizes and args.only in (None, "retention"):
+            log(f"retention: {', '.join(f'{n:,}' for n in retention_sizes)} subjects on PostgreSQL; sweeps with 0 % and 1 % due")
+            measure_retention(binary, run_dir, retention_sizes, table, failures)
+
+        if args.only is None:
+            rss_mb = server.peak_rss_kb() * 1024 / 1e6
+            table.add("server peak RSS (VmHWM, whole run)", f"{rss_mb:,.1f} MB", target=f"< {RSS_TARGET_MB:.0f} MB",
+                      ok=yes(rss_mb < RSS_TARGET_MB))
+            server.check_alive("the run")
     except Failure as failure:
         log(f"FAILED: {failure}")
         failures.append(str(failure).splitlines()[0])

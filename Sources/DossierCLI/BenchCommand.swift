@@ -2,14 +2,15 @@ import ArgumentParser
 import DossierServer
 import Foundation
 
-/// `dossier bench rights`: the rights benchmark (`scripts/bench`), on a new, empty database it
-/// fills; prints JSON. Not for a database with real data: it refuses one that was ever set up.
+/// `dossier bench rights|retention`: the rights and retention benchmarks (`scripts/bench`), each
+/// on a new, empty database it fills; prints JSON. Not for a database with real data: they refuse
+/// one that was ever set up.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks run by scripts/bench on a database of their own.",
         shouldDisplay: false,
-        subcommands: [Rights.self]
+        subcommands: [Rights.self, Retention.self]
     )
 
     struct Rights: AsyncParsableCommand {
@@ -36,6 +37,36 @@ struct BenchCommand: AsyncParsableCommand {
                     try await RightsBench.requireNewDatabase(app)
                     try await DossierApp.migrate(app)
                     let result = try await RightsBench.run(app, tenants: tenants, samples: samples) { printError("bench: \($0)") }
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+                }
+            }
+        }
+    }
+
+    struct Retention: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seed tenants on PostgreSQL, 1 % of them due, then time sweeps with nothing and with 1 % due; prints JSON."
+        )
+
+        @Option(help: "Tenants to seed, a multiple of 10,000 (each: a profile, 2 documents, 4 connection-log entries, a share link, a consent).")
+        var subjects = 100_000
+
+        @OptionGroup var options: ServerOptions
+
+        func validate() throws {
+            guard (10_000...10_000_000).contains(subjects), subjects % 10_000 == 0 else {
+                throw ValidationError("--subjects: a multiple of 10,000, from 10,000 to 10,000,000")
+            }
+        }
+
+        func run() async throws {
+            try await reportingFailures {
+                try await withDossierApp(options.configuration()) { app in
+                    try await RightsBench.requireNewDatabase(app)
+                    try await DossierApp.migrate(app)
+                    let result = try await RetentionBench.run(app, subjects: subjects) { printError("bench: \($0)") }
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                     print(String(decoding: try encoder.encode(result), as: UTF8.self))

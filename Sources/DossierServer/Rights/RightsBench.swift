@@ -131,8 +131,19 @@ public enum RightsBench {
     /// A password hash every seeded account shares (hashing 10,000 would take the run's time).
     static let sharedHash = "$2b$12$C6UzMDM.H6dfI/f/IKxGhuAqnTgHq0uAfU7HdTSDJGrPGZRkHUUL6"
 
-    static func seed(_ count: Int, from first: Int, services: DossierServices, on database: any Database) async throws -> [UUID] {
-        let now = services.clock.now
+    /// What each seeded tenant has besides a profile.
+    struct Shape: Sendable {
+        var documents = 5
+        var connections = 20
+        var shares = 2
+        var consents = 2
+    }
+
+    /// Seeds `count` tenants numbered from `first`, everything of theirs made at `now` (the
+    /// clock's by default).
+    static func seed(_ count: Int, from first: Int, shape: Shape = Shape(), at now: Date? = nil, services: DossierServices,
+                     on database: any Database) async throws -> [UUID] {
+        let now = now ?? services.clock.now
         let vault = services.vault
         let register = services.register.register
         let types = services.catalogue.categories.flatMap { category in category.types.filter { $0.for.contains(.tenant) }.map { (category.id, $0.id) } }
@@ -160,7 +171,7 @@ public enum RightsBench {
             profile.city = "Lyon"
             profiles.append(Profile(accountID: accountID, sealed: try await vault.sealJSON(profile, for: subject, context: "profile"), now: now))
             let key = try await vault.sealingKey(for: subject)
-            for position in 0..<5 {
+            for position in 0..<shape.documents {
                 let (category, type) = types[(index + position) % types.count]
                 let document = Document(accountID: accountID, guarantorID: nil, subject: subject, type: type, category: category, source: .upload,
                                         receivedAt: nil, filedBy: nil, now: now)
@@ -177,11 +188,11 @@ public enum RightsBench {
                 files.append(DocumentFile(documentID: documentID, position: 1, blobKey: blobKey, kind: .pdf, size: written.size, digest: written.digest,
                                           sealedName: name, now: now))
             }
-            for minute in 0..<20 {
+            for minute in 0..<shape.connections {
                 events.append(ConnectionEvent(accountID: accountID, kind: .signIn, outcome: .success, ipAddress: "192.0.2.\(minute + 1)",
                                               userAgent: "Mozilla/5.0 (X11; Linux x86_64) Bench", at: now - Double(minute) * 3600))
             }
-            for number in 0..<2 {
+            for number in 0..<shape.shares {
                 let shareID = UUID()
                 let details = ShareDetails(name: "Agence \(number)", email: "agence-\(number)@example.org", purpose: "Visite", tenant: "Bench Tenant \(index)")
                 shares.append(Share(id: shareID, accountID: accountID, subject: subject, recipientKind: .agency,
@@ -189,7 +200,7 @@ public enum RightsBench {
                                     tokenHash: SHA256.hash(data: Data(UUID().uuidString.utf8)).map { String(format: "%02x", $0) }.joined(),
                                     wholeFile: true, language: .fr, now: now, expiresAt: now + 30 * 86_400))
             }
-            for purpose in ConsentRules.purposes(in: register).prefix(2) {
+            for purpose in ConsentRules.purposes(in: register).prefix(shape.consents) {
                 consents.append(ConsentRecord(subject: subject, purpose: purpose.id, position: 1, action: .given, at: now, policyVersion: register.version,
                                               source: "account"))
             }
