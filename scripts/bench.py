@@ -553,7 +553,7 @@ def measure_retention(binary, run_dir, sizes, table, failures):
         if done.returncode != 0:
             failures.append(f"dossier bench retention --subjects {subjects}: exit {done.returncode}: "
                             f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
-            return
+            break
         results.append(json.loads(done.stdout[done.stdout.index("{"):]))
     if not results:
         return

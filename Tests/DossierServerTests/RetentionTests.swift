@@ -373,6 +373,20 @@ import VaporTesting
             #expect(try await entries(before: later) == 0)
             #expect(try await intact())
 
+            // Dates changed in the database make nothing due: each entry's MAC is checked before
+            // anything is deleted, and the sweep deletes none and says why.
+            let oldestKept = try #require(try await AuditRecord.query(on: app.db).sort(\.$sequence).first()).sequence
+            let newest = try #require(try await AuditRecord.query(on: app.db).sort(\.$sequence, .descending).first()).sequence
+            let dates = try await AuditRecord.query(on: app.db).filter(\.$sequence < newest).all().map { ($0.sequence, $0.occurredAt) }
+            try await AuditRecord.query(on: app.db).filter(\.$sequence < newest).set(\.$occurredAt, to: 0).update()
+            report = try await engine(app).run(at: clock.now)
+            #expect(report.problems.contains { $0.task == "audit-trail" && $0.message.contains("does not verify") })
+            #expect(try await AuditRecord.query(on: app.db).sort(\.$sequence).first()?.sequence == oldestKept)
+            for (sequence, date) in dates {
+                try await AuditRecord.query(on: app.db).filter(\.$sequence == sequence).set(\.$occurredAt, to: date).update()
+            }
+            #expect(try await intact())
+
             // Deleting one more entry from the start is not a pruning: the chain says so.
             let oldest = try #require(try await AuditRecord.query(on: app.db).sort(\.$sequence).first())
             try await AuditRecord.query(on: app.db).filter(\.$sequence == oldest.sequence).delete()

@@ -55,6 +55,11 @@ public struct AuditEntry: Codable, Sendable, Equatable {
         HMAC<SHA256>.authenticationCode(for: canonical, using: key).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// Whether the entry carries the MAC of its content under `key`.
+    public func isAuthentic(key: SymmetricKey) -> Bool {
+        AuditChain.constantTimeEquals(computedMAC(key: key), hash)
+    }
+
     private var canonical: Data {
         var fields = [
             String(sequence), String(occurredAt), actor, action, subject ?? "", purpose ?? "", reason ?? "", previousHash,
@@ -83,6 +88,13 @@ public enum AuditChain {
     /// The details of a `prunedAction` entry.
     public static func prunedDetails(through sequence: Int64, hash: String, entries: Int) -> [String: String] {
         ["through": String(sequence), "hash": hash, "entries": String(entries)]
+    }
+
+    /// Whether `entry` records the deletion of every entry through `sequence`, the last of which
+    /// had `hash` (check its MAC apart).
+    public static func recordsPruning(_ entry: AuditEntry, through sequence: Int64, hash: String) -> Bool {
+        guard entry.action == prunedAction, entry.details["through"] == String(sequence), let recorded = entry.details["hash"] else { return false }
+        return constantTimeEquals(recorded, hash)
     }
 
     /// Stops at the first broken link: a gap in the sequence, a hash that does not match the
@@ -114,8 +126,7 @@ public enum AuditChain {
             if !constantTimeEquals(expectedHash, entry.hash) {
                 return .broken(sequence: entry.sequence, reason: "its content does not match its hash: it was altered")
             }
-            if let start, entry.action == prunedAction, entry.details["through"] == String(start.sequence - 1),
-               let hash = entry.details["hash"], constantTimeEquals(hash, start.link) {
+            if let start, recordsPruning(entry, through: start.sequence - 1, hash: start.link) {
                 startRecorded = true
             }
             previousHash = entry.hash

@@ -8,117 +8,131 @@ import Vapor
 /// in a header name traps, and the whole server stops (found by schemathesis: a generated upload
 /// with such a header took the server down); and it stops the process on an empty boundary.
 ///
-/// `MultipartHeaderGuard` follows a `multipart/form-data` body as it arrives, chunk by chunk,
-/// finds every place the parser could take for the start of a part (each `--boundary`: a
-/// superset of the parser's, which also wants the CRLF before it) and the header names that
-/// follow, and refuses a byte from 0x80 up in one before the parser sees it. Header values
-/// (a file name in UTF-8) are not its business, nor bodies, which it skips with `memchr`.
+/// `MultipartHeaderGuard` runs the parser's own state machine (`MultipartParser.swift`, 4.7.1:
+/// its preamble matcher with its quirks, the CRLF before a part's headers, names, values, the
+/// blank line, bodies up to each CR, its delimiter matcher) over a body as it arrives, chunk by
+/// chunk, and refuses the body at the first byte from 0x80 the parser would look up as a header
+/// name's, before the parser sees the chunk. Where the parser stops (the epilogue, a syntax
+/// error), so does the guard; an ASCII byte the parser refuses in a name is followed as a name's
+/// (the parser would stop there: the guard only looks further). Header values (a file name in
+/// UTF-8) pass. The state carries over between chunks, so where a body is cut changes nothing;
+/// bodies are skipped to their next CR with `memchr`.
 struct MultipartHeaderGuard {
-    /// `--` and the boundary.
+    /// The parser's delimiter: CR LF, `--`, the boundary.
     private let delimiter: [UInt8]
-    /// For each length of a partial match, the longest proper prefix of the delimiter that is
-    /// also a suffix of it (Knuth-Morris-Pratt): a match cut by a chunk's end resumes in the next.
-    private let fallback: [Int]
 
     private enum State {
-        /// Looking for the delimiter, `matched` bytes of it matched so far.
-        case scanning(matched: Int)
-        /// Just after a delimiter: a CR starts the part's headers (a `-`, the end).
-        case afterDelimiter
-        /// The LF of the CRLF after a delimiter, or after a header's value.
-        case lineFeed
+        /// Before the first delimiter, `matched` bytes of it matched (the parser's own way).
+        case preamble(matched: Int)
+        /// The CR (then the LF) that starts a part's headers.
+        case beforeHeaders(carriageReturn: Bool)
         /// In a header's name (empty: at the start of a line, where a CR ends the headers).
         case name(empty: Bool)
         case value
+        /// The LF after a header's value.
+        case afterValue
+        /// The LF after the blank line that ends the headers.
+        case afterHeaders
+        case body
+        /// Matching the delimiter from a CR in a body, `matched` bytes so far.
+        case delimiter(matched: Int)
+        /// The epilogue, or a syntax error: the parser reads nothing more.
+        case done
     }
 
-    private var state = State.scanning(matched: 0)
+    private var state = State.preamble(matched: 0)
 
     init?(boundary: String) {
-        let bytes = Array(boundary.utf8)
-        guard !bytes.isEmpty else { return nil }
-        delimiter = Array("--".utf8) + bytes
-        var fallback = [0, 0]
-        var length = 0
-        for index in 1..<delimiter.count {
-            while length > 0, delimiter[index] != delimiter[length] { length = fallback[length] }
-            if delimiter[index] == delimiter[length] { length += 1 }
-            fallback.append(length)
-        }
-        self.fallback = fallback
+        guard !boundary.isEmpty else { return nil }
+        delimiter = Array("\r\n--\(boundary)".utf8)
     }
 
-    /// Follows `buffer`'s readable bytes; false when one of them may not be handed to the parser
-    /// (the body is then refused: the parser would have stopped the process).
+    /// Follows `buffer`'s readable bytes; false when the parser would stop the process on one of
+    /// them (the body is then refused).
     mutating func admits(_ buffer: ByteBuffer) -> Bool {
         buffer.withUnsafeReadableBytes { admits($0) }
     }
 
     mutating func admits(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return true }
-        var index = 0
         let count = bytes.count
+        let length = delimiter.count
+        var index = 0
+        /// Where the next CR is from `index`, if in these bytes.
+        func nextCarriageReturn() -> Int? {
+            memchr(base + index, 13, count - index).map { base.distance(to: UnsafeRawPointer($0)) }
+        }
         while index < count {
             switch state {
-            case .scanning(matched: 0):
-                // Bodies: skipped at memchr's speed.
-                if let found = find(in: base, from: index, to: count) {
-                    index = found + delimiter.count
-                    state = .afterDelimiter
-                } else {
-                    // The chunk's last bytes may start a delimiter that the next one ends.
-                    var matched = 0
-                    for position in max(index, count - delimiter.count + 1)..<count {
-                        matched = step(matched, bytes[position])
+            case .done:
+                return true
+            case var .preamble(matched):
+                while matched < length, index < count {
+                    let byte = bytes[index]
+                    index += 1
+                    if matched == 0, byte == delimiter[2] {
+                        matched = 3
+                    } else if byte == delimiter[matched] {
+                        matched += 1
+                    } else if matched > 0, byte == delimiter[0] {
+                        matched = 1
+                    } else {
+                        matched = 0
                     }
-                    state = .scanning(matched: matched)
-                    index = count
                 }
-            case let .scanning(matched):
-                let next = step(matched, bytes[index])
+                state = matched >= length ? .beforeHeaders(carriageReturn: true) : .preamble(matched: matched)
+            case let .beforeHeaders(carriageReturn):
+                let byte = bytes[index]
                 index += 1
-                state = next == delimiter.count ? .afterDelimiter : .scanning(matched: next)
-            case .afterDelimiter:
-                state = bytes[index] == 13 ? .lineFeed : .scanning(matched: 0)
-                index += 1
-            case .lineFeed:
-                state = bytes[index] == 10 ? .name(empty: true) : .scanning(matched: 0)
-                index += 1
+                state = carriageReturn ? (byte == 13 ? .beforeHeaders(carriageReturn: false) : .done) : (byte == 10 ? .name(empty: true) : .done)
             case let .name(empty):
                 let byte = bytes[index]
                 index += 1
-                if byte >= 0x80 { return false }
-                switch byte {
-                case 58 where !empty: state = .value  // ':'
-                case 13 where empty: state = .scanning(matched: 0)  // the blank line: the body follows
-                case 33...126: state = .name(empty: false)
-                default: state = .scanning(matched: 0)  // the parser refuses it itself
+                if byte == 58, !empty {  // ':'
+                    state = .value
+                } else if byte == 13, empty {
+                    state = .afterHeaders
+                } else if byte >= 0x80 {
+                    // The parser's table has 128 entries: this lookup traps.
+                    return false
+                } else {
+                    state = .name(empty: false)
                 }
             case .value:
-                if bytes[index] == 13 { state = .lineFeed }
+                guard let carriageReturn = nextCarriageReturn() else {
+                    index = count
+                    continue
+                }
+                index = carriageReturn + 1
+                state = .afterValue
+            case .afterValue:
+                state = bytes[index] == 10 ? .name(empty: true) : .done
                 index += 1
+            case .afterHeaders:
+                state = bytes[index] == 10 ? .body : .done
+                index += 1
+            case .body:
+                // The CR is the delimiter's first byte: read there, as the parser does.
+                guard let carriageReturn = nextCarriageReturn() else {
+                    index = count
+                    continue
+                }
+                index = carriageReturn
+                state = .delimiter(matched: 0)
+            case let .delimiter(matched):
+                let byte = bytes[index]
+                index += 1
+                if matched >= length {
+                    // A CR starts the next part's headers; a `-`, the epilogue; else an error.
+                    state = byte == 13 ? .beforeHeaders(carriageReturn: false) : .done
+                } else if byte == delimiter[matched] {
+                    state = .delimiter(matched: matched + 1)
+                } else {
+                    state = byte == delimiter[0] ? .delimiter(matched: 1) : .body
+                }
             }
         }
         return true
-    }
-
-    /// Where the delimiter first starts whole in `base[start..<end]`: each `-` found by `memchr`,
-    /// compared with `memcmp`.
-    private func find(in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int? {
-        var position = start
-        while end - position >= delimiter.count, let dash = memchr(base + position, 45, end - position - delimiter.count + 1) {
-            let offset = base.distance(to: UnsafeRawPointer(dash))
-            if delimiter.withUnsafeBytes({ memcmp(base + offset, $0.baseAddress!, delimiter.count) }) == 0 { return offset }
-            position = offset + 1
-        }
-        return nil
-    }
-
-    /// The delimiter's partial match after `byte`, from `matched` bytes matched.
-    private func step(_ matched: Int, _ byte: UInt8) -> Int {
-        var length = matched == delimiter.count ? fallback[matched] : matched
-        while length > 0, delimiter[length] != byte { length = fallback[length] }
-        return delimiter[length] == byte ? length + 1 : 0
     }
 }
 

@@ -146,19 +146,29 @@ final class AuditTrail: Sendable {
     }
 
     /// Walks the whole chain in order, a page at a time, checking every MAC, then the anchor.
+    /// The pages are read in one transaction, on one snapshot (PostgreSQL: repeatable read;
+    /// SQLite's transactions read one): a sweep pruning the oldest entries meanwhile does not
+    /// make the pages read before and after it look like a chain with a gap.
     func verify(on database: any Database) async throws -> AuditChain.Verification {
-        var entries: [AuditEntry] = []
-        var after: Int64 = 0
-        while true {
-            let page = try await AuditRecord.query(on: database)
-                .filter(\.$sequence > after).sort(\.$sequence).limit(1000).all()
-            guard let last = page.last else { break }
-            if let unkeyed = page.first(where: { !$0.keyed }) {
-                return .broken(sequence: unkeyed.sequence, reason: "the entry carries no keyed MAC: it was written without the chain key")
+        let (entries, unkeyed) = try await database.transaction { db -> ([AuditEntry], AuditChain.Verification?) in
+            if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+                try await sql.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").run()
             }
-            entries += page.map(\.entry)
-            after = last.sequence
+            var entries: [AuditEntry] = []
+            var after: Int64 = 0
+            while true {
+                let page = try await AuditRecord.query(on: db)
+                    .filter(\.$sequence > after).sort(\.$sequence).limit(1000).all()
+                guard let last = page.last else { break }
+                if let unkeyed = page.first(where: { !$0.keyed }) {
+                    return ([], .broken(sequence: unkeyed.sequence, reason: "the entry carries no keyed MAC: it was written without the chain key"))
+                }
+                entries += page.map(\.entry)
+                after = last.sequence
+            }
+            return (entries, nil)
         }
+        if let unkeyed { return unkeyed }
         let result = AuditChain.verify(entries, key: key)
         guard case let .intact(count, _) = result else { return result }
         // The head's sequence (the count, unless the oldest entries were pruned).
@@ -169,7 +179,7 @@ final class AuditTrail: Sendable {
             // of another (DOSSIER_AUDIT_ANCHOR must name the same file for every instance).
             return count == 0 ? result : .broken(sequence: head, reason: "the audit anchor \(anchor.url.path) is missing: the chain cannot be shown whole")
         case .unreadable:
-            return .broken(sequence: Int64(count), reason: "the audit anchor file \(anchor.url.path) is unreadable")
+            return .broken(sequence: head, reason: "the audit anchor file \(anchor.url.path) is unreadable")
         case let .anchor(stored):
             let hashes = Dictionary(entries.map { ($0.sequence, $0.hash) }, uniquingKeysWith: { first, _ in first })
             return stored.check(head: head, hashAt: { hashes[$0] }, key: key) ?? result

@@ -1,3 +1,4 @@
+import Crypto
 import DossierCore
 import Fluent
 import Foundation
@@ -9,48 +10,112 @@ import Foundation
 /// shown to be (`dossier verify`). Only the chain's oldest entries can go: it stops at the first
 /// entry newer than the period, at the first that names a person under a hold or who restricted
 /// processing (kept, and everything after it, while that stands), and before the head, which
-/// the next entry links to. It reads the entries in chain order from the oldest, so its cost
-/// follows what is due.
+/// the next entry links to.
+///
+/// What is due is read from the entries themselves, in chain order from the oldest, each checked
+/// as `verify` checks it (its MAC under the chain's key, its link, its sequence, and the chain's
+/// start: entry 1, or a pruning the chain records): a row whose date or subject was changed in the
+/// database is not deleted on its word, nothing is, and the sweep reports it. So the cost follows
+/// what is due: one read and one MAC an entry.
 struct AuditTrailStore: RetentionStore {
     let task = RetentionTask(id: "audit-trail", purpose: "security", category: "audit-trail", events: [.collection])
 
-    /// The chain's oldest entry, the last one due at `cutoff` (`due`), and the last one that may
-    /// go (`through`: before the first one held); nil when nothing is due.
-    private func boundary(_ cutoff: Date, held: Set<String>, on db: any Database) async throws -> (first: Int64, due: Int64, through: Int64)? {
-        guard let first = try await AuditRecord.query(on: db).sort(\.$sequence).first()?.sequence,
-              let head = try await AuditRecord.query(on: db).sort(\.$sequence, .descending).first()?.sequence else { return nil }
-        // Milliseconds, as entries are dated; the first entry newer than that ends what is due
-        // (an entry of another instance a little out of order waits for the next sweep).
+    /// Entries read at a time.
+    static let page = 1000
+
+    /// The chain does not check out where the sweep would delete: it deletes nothing.
+    struct Tampered: Error, CustomStringConvertible {
+        let sequence: Int64
+        let reason: String
+        var description: String { "the audit trail does not verify at entry \(sequence) (\(reason)): nothing deleted; run dossier audit verify" }
+    }
+
+    /// What the sweep may delete: the chain's oldest entry, the last one due (`due`), the last
+    /// one not held (`through`) and its hash.
+    struct Range {
+        var first: Int64
+        var due: Int64
+        var through: Int64
+        var hash: String?
+    }
+
+    /// Walks the chain from its oldest entry while entries are due at `cutoff`, checking each.
+    private func range(_ cutoff: Date, held: Set<String>, key: SymmetricKey, on db: any Database) async throws -> Range? {
+        guard let head = try await AuditRecord.query(on: db).sort(\.$sequence, .descending).first()?.sequence else { return nil }
         let limit = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
-        let newer = try await AuditRecord.query(on: db).filter(\.$occurredAt > limit).sort(\.$sequence).first()?.sequence
-        let due = min((newer ?? head + 1) - 1, head - 1)
-        guard due >= first else { return nil }
-        var through = due
-        if !held.isEmpty, let kept = try await AuditRecord.query(on: db).filter(\.$subject ~~ held).filter(\.$sequence <= due)
-            .sort(\.$sequence).first()?.sequence {
-            through = kept - 1
+        var range: Range?
+        var previous: AuditEntry?
+        var after: Int64 = 0
+        var heldFrom: Int64?
+        walk: while true {
+            let records = try await AuditRecord.query(on: db).filter(\.$sequence > after).sort(\.$sequence).limit(Self.page).all()
+            guard !records.isEmpty else { break }
+            for record in records {
+                let entry = record.entry
+                // Due: 5 years old, and not the head (the next entry links to it). The first entry
+                // newer ends it (one of another instance a little out of order waits a day).
+                guard entry.occurredAt <= limit, entry.sequence < head else { break walk }
+                guard record.keyed, entry.isAuthentic(key: key) else {
+                    throw Tampered(sequence: entry.sequence, reason: "its content does not match its MAC")
+                }
+                if let previous {
+                    guard entry.sequence == previous.sequence + 1, entry.previousHash == previous.hash else {
+                        throw Tampered(sequence: entry.sequence, reason: "it does not follow entry \(previous.sequence)")
+                    }
+                } else {
+                    try await checkStart(entry, key: key, on: db)
+                }
+                if heldFrom == nil, let subject = entry.subject, held.contains(subject) { heldFrom = entry.sequence }
+                if heldFrom == nil {
+                    range = Range(first: range?.first ?? entry.sequence, due: entry.sequence, through: entry.sequence, hash: entry.hash)
+                } else if range == nil {
+                    range = Range(first: entry.sequence, due: entry.sequence, through: entry.sequence - 1, hash: nil)
+                } else {
+                    range?.due = entry.sequence
+                }
+                previous = entry
+            }
+            after = records[records.count - 1].sequence
         }
-        return (first, due, through)
+        return range
+    }
+
+    /// The chain's oldest entry is entry 1, or the chain records the pruning before it.
+    private func checkStart(_ entry: AuditEntry, key: SymmetricKey, on db: any Database) async throws {
+        if entry.sequence == 1 {
+            guard entry.previousHash == AuditEntry.genesisHash else { throw Tampered(sequence: 1, reason: "it does not start the chain") }
+            return
+        }
+        let prunings = try await AuditRecord.query(on: db).filter(\.$action == AuditChain.prunedAction).all()
+        guard prunings.contains(where: { record in
+            let pruning = record.entry
+            return record.keyed && pruning.isAuthentic(key: key)
+                && AuditChain.recordsPruning(pruning, through: entry.sequence - 1, hash: entry.previousHash)
+        }) else {
+            throw Tampered(sequence: entry.sequence, reason: "the entries before it are missing and no entry records their deletion")
+        }
     }
 
     func plan(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
-        guard let range = try await boundary(cutoff, held: [], on: db) else { return [line(rule, due: 0)] }
+        guard let range = try await range(cutoff, held: try await LegalHold.held(on: db).subjects, key: context.services.audit.key, on: db) else {
+            return [line(rule, due: 0)]
+        }
         return [line(rule, due: Int(range.due - range.first + 1), examples: [String(range.first), String(range.due)])]
     }
 
     func run(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
         let purpose = task.purpose
+        let key = context.services.audit.key
         let result = try await context.services.audit.transaction(on: db) { db, audit -> (due: Int, done: Int, through: Int64?) in
-            guard let range = try await boundary(cutoff, held: try await LegalHold.held(on: db).subjects, on: db) else { return (0, 0, nil) }
+            guard let range = try await range(cutoff, held: try await LegalHold.held(on: db).subjects, key: key, on: db) else { return (0, 0, nil) }
             let due = Int(range.due - range.first + 1)
-            guard range.through >= range.first,
-                  let last = try await AuditRecord.query(on: db).filter(\.$sequence == range.through).first() else { return (due, 0, nil) }
+            guard range.through >= range.first, let hash = range.hash else { return (due, 0, nil) }
             try await AuditRecord.query(on: db).filter(\.$sequence <= range.through).delete()
             let done = Int(range.through - range.first + 1)
             audit.record(AuditEvent(action: AuditChain.prunedAction, purpose: purpose, reason: "retention",
-                                    details: AuditChain.prunedDetails(through: range.through, hash: last.hash, entries: done)), by: "system")
+                                    details: AuditChain.prunedDetails(through: range.through, hash: hash, entries: done)), by: "system")
             return (due, done, range.through)
         }
         return [line(rule, due: result.due, done: result.done, kept: result.due - result.done,

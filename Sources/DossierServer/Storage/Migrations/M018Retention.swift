@@ -17,6 +17,9 @@ struct M018Retention: AsyncMigration {
         try await sql.raw("CREATE INDEX sessions_created_at ON sessions (created_at)").run()
         try await sql.raw("CREATE INDEX account_tokens_created_at ON account_tokens (created_at)").run()
         try await sql.raw("CREATE INDEX throttle_events_occurred_at ON throttle_events (occurred_at)").run()
+        try await sql.raw("CREATE INDEX \(ident: FileCertificateRecord.schema + "_created_at") ON \(ident: FileCertificateRecord.schema) (created_at)").run()
+        // The sweeps' receipts and the records of the audit trail's pruning, by action.
+        try await sql.raw("CREATE INDEX audit_entries_action ON \(ident: AuditRecord.schema) (action, sequence)").run()
         try await database.schema(LegalHold.schema)
             .id()
             .field("account_id", .uuid, .required)
