@@ -561,7 +561,7 @@ def measure_retention(binary, run_dir, sizes, table, failures):
     ms = lambda seconds: f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
     for result in results:
         subjects = f"{result['subjects']:,} subjects"
-        idle, due = result["idle"], result["due"]
+        idle, due = result["idle"], result.get("due")
         larger = result is not smallest
         growth = idle["sweep"]["median"] / smallest["idle"]["sweep"]["median"]
         table.add(f"retention sweep, {subjects}, 0 % due (median of {idle['sweep']['samples']}; plan {ms(idle['plan']['median'])})",
@@ -569,6 +569,9 @@ def measure_retention(binary, run_dir, sizes, table, failures):
                   f"{idle['sweep']['median'] / idle['ceiling']['median']:.1f}",
                   f"< {RETENTION_GROWTH_TARGET:.0f}× the {smallest['subjects']:,} sweep ({growth:.2f}×)" if larger else "(info)",
                   yes(growth < RETENTION_GROWTH_TARGET) if larger else "—")
+        table.add(f"seeding {subjects} (set-up: 1 % and 100 through the models, the rest copied in SQL)", fmt_s(result["seedSeconds"]), ok="(info)")
+        if not due or not smallest.get("due"):
+            continue
         per_row = due["sweep"]["median"] / due["acted"]
         per_row_smallest = smallest["due"]["sweep"]["median"] / smallest["due"]["acted"]
         table.add(f"retention sweep, {subjects}, 1 % due: {due['acted']:,} rows of {result['dueSubjects']:,} people "
@@ -578,7 +581,6 @@ def measure_retention(binary, run_dir, sizes, table, failures):
                   f"{due['sweep']['median'] / due['ceiling']['median']:.1f}",
                   f"< {RETENTION_GROWTH_TARGET:.0f}× the {smallest['subjects']:,} sweep a row ({per_row / per_row_smallest:.2f}×)" if larger else "(info)",
                   yes(per_row / per_row_smallest < RETENTION_GROWTH_TARGET) if larger else "—")
-        table.add(f"seeding {subjects} (set-up: 1 % and 100 through the models, the rest copied in SQL)", fmt_s(result["seedSeconds"]), ok="(info)")
 
 
 def machine_line():

@@ -366,6 +366,13 @@ import VaporTesting
             #expect(try #require(line(report)).kept > 0)
             #expect(try await AuditRecord.query(on: app.db).filter(\.$subject == benSubject).count() >= benEntries)
             #expect(try await intact())
+            // Marked lifted in the database alone, the hold still stands for the audit trail,
+            // whose own entries say it was placed and never lifted.
+            try await LegalHold.query(on: app.db).set(\.$liftedAt, to: clock.now).update()
+            report = try await engine(app).run(at: clock.now)
+            #expect(try #require(line(report)).kept > 0)
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$subject == benSubject).count() >= benEntries)
+            try await LegalHold.query(on: app.db).set(\.$liftedAt, to: nil).update()
             // Lifted: they go.
             try await HoldService(database: app.db, services: app.dossier).lift(on: ben, by: dpo)
             report = try await engine(app).run(at: clock.now)

@@ -150,6 +150,10 @@ final class AuditTrail: Sendable {
     /// SQLite's transactions read one): a sweep pruning the oldest entries meanwhile does not
     /// make the pages read before and after it look like a chain with a gap.
     func verify(on database: any Database) async throws -> AuditChain.Verification {
+        // The anchor first: each is written after its entry committed, so it never names an
+        // entry the snapshot below cannot see (read after, an append meanwhile would look like
+        // entries deleted).
+        let stored = anchor.read()
         let (entries, unkeyed) = try await database.transaction { db -> ([AuditEntry], AuditChain.Verification?) in
             if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
                 try await sql.raw("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").run()
@@ -173,7 +177,7 @@ final class AuditTrail: Sendable {
         guard case let .intact(count, _) = result else { return result }
         // The head's sequence (the count, unless the oldest entries were pruned).
         let head = entries.last?.sequence ?? 0
-        switch anchor.read() {
+        switch stored {
         case .none:
             // Every append writes the anchor: a chain without one lost it, or was put in place
             // of another (DOSSIER_AUDIT_ANCHOR must name the same file for every instance).

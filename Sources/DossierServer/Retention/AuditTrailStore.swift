@@ -16,7 +16,7 @@ import Foundation
 /// as `verify` checks it (its MAC under the chain's key, its link, its sequence, and the chain's
 /// start: entry 1, or a pruning the chain records): a row whose date or subject was changed in the
 /// database is not deleted on its word, nothing is, and the sweep reports it. So the cost follows
-/// what is due: one read and one MAC an entry.
+/// what is due: one read and one MAC an entry, up to the first held one (counted as kept).
 struct AuditTrailStore: RetentionStore {
     let task = RetentionTask(id: "audit-trail", purpose: "security", category: "audit-trail", events: [.collection])
 
@@ -46,15 +46,13 @@ struct AuditTrailStore: RetentionStore {
         var range: Range?
         var previous: AuditEntry?
         var after: Int64 = 0
-        var heldFrom: Int64?
         walk: while true {
             let records = try await AuditRecord.query(on: db).filter(\.$sequence > after).sort(\.$sequence).limit(Self.page).all()
             guard !records.isEmpty else { break }
             for record in records {
                 let entry = record.entry
-                // Due: 5 years old, and not the head (the next entry links to it). The first entry
-                // newer ends it (one of another instance a little out of order waits a day).
-                guard entry.occurredAt <= limit, entry.sequence < head else { break walk }
+                // Checked first, the entry that ends the walk too: a date made later in the
+                // database would otherwise stop every sweep without a word.
                 guard record.keyed, entry.isAuthentic(key: key) else {
                     throw Tampered(sequence: entry.sequence, reason: "its content does not match its MAC")
                 }
@@ -65,19 +63,46 @@ struct AuditTrailStore: RetentionStore {
                 } else {
                     try await checkStart(entry, key: key, on: db)
                 }
-                if heldFrom == nil, let subject = entry.subject, held.contains(subject) { heldFrom = entry.sequence }
-                if heldFrom == nil {
-                    range = Range(first: range?.first ?? entry.sequence, due: entry.sequence, through: entry.sequence, hash: entry.hash)
-                } else if range == nil {
-                    range = Range(first: entry.sequence, due: entry.sequence, through: entry.sequence - 1, hash: nil)
-                } else {
-                    range?.due = entry.sequence
+                // Due: 5 years old, and not the head (the next entry links to it). The first entry
+                // newer ends it (one of another instance a little out of order waits a day).
+                guard entry.occurredAt <= limit, entry.sequence < head else { break walk }
+                if let subject = entry.subject, held.contains(subject) {
+                    // Held: this entry and every one after it stay. The walk stops here (a hold
+                    // that lasts years would otherwise have every sweep read what it keeps), and
+                    // the report counts this entry as the one kept.
+                    range = Range(first: range?.first ?? entry.sequence, due: entry.sequence, through: entry.sequence - 1, hash: range?.hash)
+                    break walk
                 }
+                range = Range(first: range?.first ?? entry.sequence, due: entry.sequence, through: entry.sequence, hash: entry.hash)
                 previous = entry
             }
             after = records[records.count - 1].sequence
         }
         return range
+    }
+
+    /// The people a legal hold stands on by the chain's own record (a `hold.placed` not yet
+    /// followed by a `hold.lifted`, each checked): a hold row deleted or marked lifted in the
+    /// database does not free their entries. (A held account cannot be erased, so a hold ends
+    /// only by being lifted.) The database's holds and restrictions count as well.
+    private func heldByChain(key: SymmetricKey, on db: any Database) async throws -> Set<String> {
+        var held = Set<String>()
+        let records = try await AuditRecord.query(on: db).filter(\.$action ~~ [HoldService.placedAction, HoldService.liftedAction])
+            .sort(\.$sequence).all()
+        for record in records {
+            let entry = record.entry
+            guard record.keyed, entry.isAuthentic(key: key) else {
+                throw Tampered(sequence: entry.sequence, reason: "its content does not match its MAC")
+            }
+            guard let subject = entry.subject else { continue }
+            if entry.action == HoldService.placedAction { held.insert(subject) } else { held.remove(subject) }
+        }
+        return held
+    }
+
+    /// Everyone whose entries stay: held (by the database or the chain) or restricted.
+    private func held(key: SymmetricKey, on db: any Database) async throws -> Set<String> {
+        try await LegalHold.held(on: db).subjects.union(heldByChain(key: key, on: db))
     }
 
     /// The chain's oldest entry is entry 1, or the chain records the pruning before it.
@@ -98,7 +123,8 @@ struct AuditTrailStore: RetentionStore {
 
     func plan(_ rule: RetentionRule, _ context: RetentionContext, on db: any Database) async throws -> [RetentionReport.Line] {
         let cutoff = RetentionSchedule.latestStart(keep: rule.keep, at: context.at)
-        guard let range = try await range(cutoff, held: try await LegalHold.held(on: db).subjects, key: context.services.audit.key, on: db) else {
+        let key = context.services.audit.key
+        guard let range = try await range(cutoff, held: try await held(key: key, on: db), key: key, on: db) else {
             return [line(rule, due: 0)]
         }
         return [line(rule, due: Int(range.due - range.first + 1), examples: [String(range.first), String(range.due)])]
@@ -109,7 +135,7 @@ struct AuditTrailStore: RetentionStore {
         let purpose = task.purpose
         let key = context.services.audit.key
         let result = try await context.services.audit.transaction(on: db) { db, audit -> (due: Int, done: Int, through: Int64?) in
-            guard let range = try await range(cutoff, held: try await LegalHold.held(on: db).subjects, key: key, on: db) else { return (0, 0, nil) }
+            guard let range = try await range(cutoff, held: try await held(key: key, on: db), key: key, on: db) else { return (0, 0, nil) }
             let due = Int(range.due - range.first + 1)
             guard range.through >= range.first, let hash = range.hash else { return (due, 0, nil) }
             try await AuditRecord.query(on: db).filter(\.$sequence <= range.through).delete()

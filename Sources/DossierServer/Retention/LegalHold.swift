@@ -65,6 +65,11 @@ struct HoldService: Sendable {
     let database: any Database
     let services: DossierServices
 
+    /// The audit trail's record of a hold placed and lifted (which the audit trail's own
+    /// retention reads: `AuditTrailStore`).
+    static let placedAction = "hold.placed"
+    static let liftedAction = "hold.lifted"
+
     struct View: Content {
         var id: UUID
         var account: UUID
@@ -103,7 +108,7 @@ struct HoldService: Sendable {
             }
             let hold = LegalHold(accountID: accountID, subject: account.subject, reason: reason, placedBy: staff.subject, now: now)
             try await hold.create(on: db)
-            audit.record(AuditEvent(action: "hold.placed", subject: account.subject, purpose: LegalHold.purpose,
+            audit.record(AuditEvent(action: Self.placedAction, subject: account.subject, purpose: LegalHold.purpose,
                                     details: ["hold": try hold.requireID().uuidString.lowercased()]), by: staff.subject)
             return hold
         }
@@ -122,7 +127,7 @@ struct HoldService: Sendable {
             hold.liftedAt = now
             hold.liftedBy = staff.subject
             try await hold.save(on: db)
-            audit.record(AuditEvent(action: "hold.lifted", subject: hold.subject, purpose: LegalHold.purpose,
+            audit.record(AuditEvent(action: Self.liftedAction, subject: hold.subject, purpose: LegalHold.purpose,
                                     details: ["hold": try hold.requireID().uuidString.lowercased()]), by: staff.subject)
         }
     }

@@ -13,6 +13,7 @@ struct M018Retention: AsyncMigration {
         try await sql.raw("CREATE INDEX connection_events_occurred_at ON connection_events (occurred_at)").run()
         try await sql.raw("CREATE INDEX accounts_last_activity_at ON accounts (last_activity_at)").run()
         try await sql.raw("CREATE INDEX documents_created_at ON documents (created_at)").run()
+        try await sql.raw("CREATE INDEX documents_received_at ON documents (received_at)").run()
         try await sql.raw("CREATE INDEX shares_created_at ON shares (created_at)").run()
         try await sql.raw("CREATE INDEX sessions_created_at ON sessions (created_at)").run()
         try await sql.raw("CREATE INDEX account_tokens_created_at ON account_tokens (created_at)").run()
@@ -40,6 +41,9 @@ struct M018Retention: AsyncMigration {
             try await sql.raw("DROP INDEX \(unsafeRaw: index)").run()
         }
         try await sql.raw("DROP INDEX documents_created_at").run()
+        try await sql.raw("DROP INDEX documents_received_at").run()
+        try await sql.raw("DROP INDEX \(ident: FileCertificateRecord.schema + "_created_at")").run()
+        try await sql.raw("DROP INDEX audit_entries_action").run()
         try await sql.raw("DROP INDEX accounts_last_activity_at").run()
         try await sql.raw("DROP INDEX connection_events_occurred_at").run()
         try await database.schema(Account.schema).deleteField("inactivity_reminded_at").update()
