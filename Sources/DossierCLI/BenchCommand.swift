@@ -1,6 +1,7 @@
 import ArgumentParser
 import DossierServer
 import Foundation
+import class Vapor.Application
 
 /// `dossier bench rights|retention`: the rights and retention benchmarks (`scripts/bench`), each
 /// on a new, empty database it fills; prints JSON. Not for a database with real data: they refuse
@@ -12,6 +13,22 @@ struct BenchCommand: AsyncParsableCommand {
         shouldDisplay: false,
         subcommands: [Rights.self, Retention.self]
     )
+
+    /// Sets up the new, empty database a benchmark fills (refusing one that was ever set up),
+    /// runs it, and prints its result as JSON.
+    static func onNewDatabase<Result: Encodable & Sendable>(_ options: ServerOptions,
+                                                           _ bench: (Application) async throws -> Result) async throws {
+        try await reportingFailures {
+            try await withDossierApp(options.configuration()) { app in
+                try await RightsBench.requireNewDatabase(app)
+                try await DossierApp.migrate(app)
+                let result = try await bench(app)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            }
+        }
+    }
 
     struct Rights: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,15 +49,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await reportingFailures {
-                try await withDossierApp(options.configuration()) { app in
-                    try await RightsBench.requireNewDatabase(app)
-                    try await DossierApp.migrate(app)
-                    let result = try await RightsBench.run(app, tenants: tenants, samples: samples) { printError("bench: \($0)") }
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
-                }
+            try await BenchCommand.onNewDatabase(options) { app in
+                try await RightsBench.run(app, tenants: tenants, samples: samples) { printError("bench: \($0)") }
             }
         }
     }
@@ -65,15 +75,8 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await reportingFailures {
-                try await withDossierApp(options.configuration()) { app in
-                    try await RightsBench.requireNewDatabase(app)
-                    try await DossierApp.migrate(app)
-                    let result = try await RetentionBench.run(app, subjects: subjects, nothingDueOnly: nothingDueOnly) { printError("bench: \($0)") }
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    print(String(decoding: try encoder.encode(result), as: UTF8.self))
-                }
+            try await BenchCommand.onNewDatabase(options) { app in
+                try await RetentionBench.run(app, subjects: subjects, nothingDueOnly: nothingDueOnly) { printError("bench: \($0)") }
             }
         }
     }

@@ -116,15 +116,8 @@ public enum AuditChain {
                 expected = entry.sequence
                 previousHash = entry.previousHash
             }
-            if entry.sequence != expected {
-                return .broken(sequence: entry.sequence, reason: "expected entry \(expected) but found \(entry.sequence): an entry is missing or out of order")
-            }
-            if entry.previousHash != previousHash {
-                return .broken(sequence: entry.sequence, reason: "its link does not match the hash of entry \(expected - 1)")
-            }
-            let expectedHash = key.map { entry.computedMAC(key: $0) } ?? entry.computedHash()
-            if !constantTimeEquals(expectedHash, entry.hash) {
-                return .broken(sequence: entry.sequence, reason: "its content does not match its hash: it was altered")
+            if let problem = problem(with: entry, expected: expected, previousHash: previousHash, key: key) {
+                return .broken(sequence: entry.sequence, reason: problem)
             }
             if let start, recordsPruning(entry, through: start.sequence - 1, hash: start.link) {
                 startRecorded = true
@@ -137,6 +130,22 @@ public enum AuditChain {
             return .broken(sequence: start.sequence, reason: "entries 1 to \(start.sequence - 1) are missing and no entry of the chain records their deletion")
         }
         return .intact(entries: count, head: previousHash)
+    }
+
+    /// Why `entry` is not the chain's entry `expected`, linked to `previousHash`, with its hash
+    /// (its MAC under `key`, when given) matching its content; nil when it is.
+    public static func problem(with entry: AuditEntry, expected: Int64, previousHash: String, key: SymmetricKey?) -> String? {
+        if entry.sequence != expected {
+            return "expected entry \(expected) but found \(entry.sequence): an entry is missing or out of order"
+        }
+        if entry.previousHash != previousHash {
+            return "its link does not match the hash of entry \(expected - 1)"
+        }
+        let expectedHash = key.map { entry.computedMAC(key: $0) } ?? entry.computedHash()
+        if !constantTimeEquals(expectedHash, entry.hash) {
+            return "its content does not match its hash: it was altered"
+        }
+        return nil
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {

@@ -53,16 +53,13 @@ struct AuditTrailStore: RetentionStore {
                 let entry = record.entry
                 // Checked first, the entry that ends the walk too: a date made later in the
                 // database would otherwise stop every sweep without a word.
-                guard record.keyed, entry.isAuthentic(key: key) else {
-                    throw Tampered(sequence: entry.sequence, reason: "its content does not match its MAC")
+                guard record.keyed else { throw Tampered(sequence: entry.sequence, reason: "it carries no keyed MAC") }
+                // As `verify` checks it; the oldest entry's link is checked by `checkStart`.
+                if let problem = AuditChain.problem(with: entry, expected: previous.map { $0.sequence + 1 } ?? entry.sequence,
+                                                    previousHash: previous?.hash ?? entry.previousHash, key: key) {
+                    throw Tampered(sequence: entry.sequence, reason: problem)
                 }
-                if let previous {
-                    guard entry.sequence == previous.sequence + 1, entry.previousHash == previous.hash else {
-                        throw Tampered(sequence: entry.sequence, reason: "it does not follow entry \(previous.sequence)")
-                    }
-                } else {
-                    try await checkStart(entry, key: key, on: db)
-                }
+                if previous == nil { try await checkStart(entry, key: key, on: db) }
                 // Due: 5 years old, and not the head (the next entry links to it). The first entry
                 // newer ends it (one of another instance a little out of order waits a day).
                 guard entry.occurredAt <= limit, entry.sequence < head else { break walk }

@@ -22,10 +22,8 @@ import Vapor
 /// - beside each, the ceiling: plain SQL doing the same deletions and reminders in one
 ///   transaction, rolled back (no audit trail, blob, mail or hold check).
 public enum RetentionBench {
-    public struct Timing: Codable, Sendable {
-        public var median: Double
-        public var samples: Int
-    }
+    /// Median, p99 and count, as the rights benchmark reports them.
+    public typealias Timing = RightsBench.Timing
 
     public struct Instant: Codable, Sendable {
         /// Rows the sweep acted on (deleted, or accounts reminded).
@@ -44,10 +42,7 @@ public enum RetentionBench {
         public var due: Instant?
     }
 
-    struct Failure: CommandFailure, CustomStringConvertible {
-        var description: String
-        var message: String { description }
-    }
+    typealias Failure = RightsBench.Failure
 
     /// What each tenant has.
     static let shape = RightsBench.Shape(documents: 2, connections: 4, shares: 1, consents: 1)
@@ -90,27 +85,27 @@ public enum RetentionBench {
             made += count
         }
         try await sql.raw("ANALYZE").run()
-        let seedSeconds = seconds(ContinuousClock.now - seedStart)
+        let seedSeconds = RightsBench.seconds(ContinuousClock.now - seedStart)
         log("seeded \(dueSubjects) tenants made 400 days ago")
 
         let service = RetentionService(database: database, services: services, logger: app.logger)
         // 0 %: the day after the due were made, nothing is due yet (every rule is 6 months or more).
         let idleInstant = old + 86_400
-        var idle = Instant(acted: 0, sweep: .init(median: 0, samples: 0), plan: .init(median: 0, samples: 0), ceiling: .init(median: 0, samples: 0))
+        var idle = Instant(acted: 0, sweep: RightsBench.timing([]), plan: RightsBench.timing([]), ceiling: RightsBench.timing([]))
         var idleSweeps: [Double] = []
         var idlePlans: [Double] = []
         var idleCeilings: [Double] = []
         for _ in 0..<5 {
-            idlePlans.append(try await time { _ = try await service.plan(at: idleInstant) })
-            idleCeilings.append(try await time { _ = try await ceiling(at: idleInstant, services: services, on: database) })
+            idlePlans.append(try await RightsBench.time { _ = try await service.plan(at: idleInstant) })
+            idleCeilings.append(try await RightsBench.time { _ = try await ceiling(at: idleInstant, services: services, on: database) })
             var acted = 0
-            idleSweeps.append(try await time { acted = try await done(service.run(at: idleInstant)) })
+            idleSweeps.append(try await RightsBench.time { acted = try await done(service.run(at: idleInstant)) })
             idle.acted = max(idle.acted, acted)
         }
         guard idle.acted == 0 else { throw Failure(description: "the sweep at 0 % acted on \(idle.acted) rows") }
-        idle.sweep = timing(idleSweeps)
-        idle.plan = timing(idlePlans)
-        idle.ceiling = timing(idleCeilings)
+        idle.sweep = RightsBench.timing(idleSweeps)
+        idle.plan = RightsBench.timing(idlePlans)
+        idle.ceiling = RightsBench.timing(idleCeilings)
         log("0 %: swept in \(idle.sweep.median) s")
         if nothingDueOnly {
             return Result(subjects: subjects, dueSubjects: dueSubjects, seedSeconds: seedSeconds, idle: idle, due: nil)
@@ -121,13 +116,13 @@ public enum RetentionBench {
         var dueCeilings: [Double] = []
         var expected = 0
         for _ in 0..<3 {
-            duePlans.append(try await time { _ = try await service.plan(at: now) })
-            dueCeilings.append(try await time { expected = try await ceiling(at: now, services: services, on: database) })
+            duePlans.append(try await RightsBench.time { _ = try await service.plan(at: now) })
+            dueCeilings.append(try await RightsBench.time { expected = try await ceiling(at: now, services: services, on: database) })
         }
         let wanted = dueSubjects * (1 + shape.documents + shape.connections + shape.shares)
         guard expected == wanted else { throw Failure(description: "the ceiling found \(expected) rows due, not \(wanted)") }
         var acted = 0
-        let sweep = try await time { acted = try await done(service.run(at: now)) }
+        let sweep = try await RightsBench.time { acted = try await done(service.run(at: now)) }
         guard acted == wanted else { throw Failure(description: "the sweep at 1 % acted on \(acted) rows, not \(wanted)") }
         let left = try await ConnectionEvent.query(on: database).filter(\.$occurredAt <= old).count()
             + Document.query(on: database).filter(\.$createdAt <= old).count()
@@ -135,7 +130,7 @@ public enum RetentionBench {
         guard left == 0 else { throw Failure(description: "\(left) rows due were left after the sweep") }
         log("1 %: swept \(acted) rows in \(sweep) s")
         return Result(subjects: subjects, dueSubjects: dueSubjects, seedSeconds: seedSeconds, idle: idle,
-                      due: Instant(acted: acted, sweep: .init(median: sweep, samples: 1), plan: timing(duePlans), ceiling: timing(dueCeilings)))
+                      due: Instant(acted: acted, sweep: RightsBench.timing([sweep]), plan: RightsBench.timing(duePlans), ceiling: RightsBench.timing(dueCeilings)))
     }
 
     /// Rows a sweep acted on: deleted, or accounts reminded.
@@ -177,7 +172,7 @@ public enum RetentionBench {
                 INSERT INTO \(ident: table) (\(unsafeRaw: names))
                 SELECT \(unsafeRaw: values) FROM \(ident: table) t, generate_series(1, \(unsafeRaw: String(copies))) g
                 """).run()
-            log("copied \(table) in \(String(format: "%.1f", seconds(ContinuousClock.now - started))) s")
+            log("copied \(table) in \(String(format: "%.1f", RightsBench.seconds(ContinuousClock.now - started))) s")
         }
     }
 
@@ -221,20 +216,5 @@ public enum RetentionBench {
             return rolledBack.touched
         }
         throw Failure(description: "the ceiling's transaction did not run on PostgreSQL")
-    }
-
-    private static func time(_ body: () async throws -> Void) async throws -> Double {
-        let start = ContinuousClock.now
-        try await body()
-        return seconds(ContinuousClock.now - start)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
-
-    private static func timing(_ values: [Double]) -> Timing {
-        let sorted = values.sorted()
-        return Timing(median: sorted.isEmpty ? 0 : sorted[sorted.count / 2], samples: sorted.count)
     }
 }
