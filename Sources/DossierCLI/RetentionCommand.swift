@@ -73,7 +73,7 @@ struct RetentionCommand: AsyncParsableCommand {
             try await reportingFailures {
                 // The whole run as if it were INSTANT: the dates it writes (an erasure's, a
                 // reminder's) are those of the sweep.
-                let configuration = options.configuration()
+                let configuration = try options.configuration()
                 // Ahead of time, the sweep would delete before the register's day, and date what it
                 // writes in the future: a development instance's rehearsal, never production's.
                 if let instant, instant > Date() + 60, !configuration.isDevelopmentInstance {

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
             let environment = Environment(name: "production", arguments: ["dossier", "serve", "--hostname", hostname, "--port", "\(port)"])
             let app = try await Application.make(environment)
             do {
-                var configuration = options.configuration()
+                var configuration = try options.configuration()
                 configuration.runsBackgroundJobs = true
                 // On loopback only, a development instance; on any other address, production's rules.
                 configuration.isDevelopmentInstance = configuration.isDevelopmentInstance && Self.isLoopback(hostname)

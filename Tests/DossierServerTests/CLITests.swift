@@ -254,6 +254,128 @@ struct CLITests {
         #expect(run.errors.contains("missing required key"))
     }
 
+    /// Variables a run of the tests may carry that would change what `config check` sees.
+    static let unsetConfiguration = Dictionary(uniqueKeysWithValues: [
+        "DATABASE_URL", "DOSSIER_KEYS_URL", "DOSSIER_BLOBS_URL", "SMTP_URL", "DOSSIER_MASTER_KEY", "DOSSIER_MASTER_KEY_FILE",
+        "DOSSIER_ENV", "DOSSIER_BASE_URL", "DOSSIER_TRUSTED_PROXIES", "DOSSIER_LOG_FORMAT", "LOG_LEVEL", "DOSSIER_REGISTER",
+        "DOSSIER_RETENTION_INTERVAL", "DOSSIER_ALLOW_KEY_IN_DATA_DIR",
+    ].map { ($0, "") })
+
+    @Test func configCheckPrintsEverySettingWithSecretsMaskedAndChangesNothing() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-config-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        let secrets = ["db-secret-1", "keys-secret-2", "smtp-secret-3", key]
+        let environment = Self.unsetConfiguration.merging([
+            "DOSSIER_DATA_DIR": directory.path,
+            "DATABASE_URL": "postgres://dossier:db-secret-1@db.internal:5432/dossier",
+            "DOSSIER_KEYS_URL": "postgres://keys:keys-secret-2@keys.internal/keys",
+            "SMTP_URL": "smtp://relay:smtp-secret-3@mail.internal:587",
+            "DOSSIER_MASTER_KEY": key,
+            "DOSSIER_BLOBS_URL": directory.appendingPathComponent("documents").path,
+            "DOSSIER_LOG_FORMAT": "json",
+            "DOSSIER_RETENTION_INTERVAL": "6 hours",
+        ]) { $1 }
+        let run = try DossierProcess.run(["config", "check"], environment: environment)
+        #expect(run.status == 0, "\(run.errors)")
+        for secret in secrets {
+            #expect(!run.output.contains(secret))
+            #expect(!run.errors.contains(secret))
+        }
+        let lines = run.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines.contains("DATABASE_URL postgres://dossier:********@db.internal:5432/dossier (environment)"))
+        #expect(lines.contains("DOSSIER_KEYS_URL postgres://keys:********@keys.internal/keys (environment)"))
+        #expect(lines.contains("SMTP_URL smtp://relay:********@mail.internal:587 (environment)"))
+        #expect(lines.contains("DOSSIER_MASTER_KEY ******** (environment)"))
+        #expect(lines.contains("DOSSIER_BLOBS_URL \(directory.appendingPathComponent("documents").path) (not there yet: made on first start) (environment)"))
+        #expect(lines.contains("DOSSIER_RETENTION_INTERVAL every 6 hours (environment)"))
+        #expect(lines.contains("DOSSIER_LOG_FORMAT json (environment)"))
+        #expect(lines.contains("DOSSIER_REGISTER the shipped register, version 1.3.0 (default)"))
+        #expect(lines.contains("DOSSIER_BASE_URL http://127.0.0.1:8080 (default)"))
+        #expect(lines.contains { $0.hasPrefix("Instance: development") })
+        #expect(lines.last == "Configuration OK.")
+        // Opens no database, makes no directory.
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+
+        // A flag is said to be one.
+        let flagged = try DossierProcess.run(["config", "check", "--data-dir", directory.path], environment: Self.unsetConfiguration)
+        #expect(flagged.status == 0)
+        #expect(flagged.output.contains("(not there yet: made on first start)  (flag)"))
+    }
+
+    @Test(arguments: [
+        (["DOSSIER_ENV": "prod"], "DOSSIER_ENV must be \"production\" or \"development\""),
+        (["DOSSIER_LOG_FORMAT": "xml"], "DOSSIER_LOG_FORMAT must be \"text\" or \"json\""),
+        (["LOG_LEVEL": "loud"], "LOG_LEVEL must be one of"),
+        (["DOSSIER_ALLOW_KEY_IN_DATA_DIR": "maybe"], "DOSSIER_ALLOW_KEY_IN_DATA_DIR must be 1 or 0"),
+        (["DATABASE_URL": "postgres://u:pw-secret@/db"], "DATABASE_URL is not a usable URL"),
+        (["DATABASE_URL": "postgres://u:pw-secret@db/x?sslmode=sometimes"], "DATABASE_URL is not a usable URL"),
+        (["DATABASE_URL": "postgres://u:pw-secret@db/x", "DOSSIER_KEYS_URL": "postgresql://u:pw-secret@db/x"], "names the data database itself"),
+        (["SMTP_URL": "smtps://u:pw-secret@mail"], "SMTP_URL must look like smtp://"),
+        (["DOSSIER_MASTER_KEY": "c2hvcnQ="], "the master key must be 32 bytes"),
+        (["DOSSIER_BASE_URL": "ftp://files"], "DOSSIER_BASE_URL must be an http:// or https:// address"),
+        (["DOSSIER_BASE_URL": "https://u:pw-secret@dossier.example.org"], "no credentials"),
+        (["DOSSIER_RETENTION_INTERVAL": "often"], "DOSSIER_RETENTION_INTERVAL must be"),
+        (["DOSSIER_TRUSTED_PROXIES": "10.0.0.0/40"], "'10.0.0.0/40' has an invalid prefix length"),
+        (["DOSSIER_REGISTER": "/nonexistent/register.yaml"], "cannot read the file"),
+        (["DOSSIER_BLOBS_URL": "s3://bucket/prefix"], "object storage (s3://) is not in this build yet"),
+        (["DOSSIER_BLOBS_URL": "ftp://u:pw-secret@files/x"], "DOSSIER_BLOBS_URL must be a directory"),
+        (["DOSSIER_INSPECTOR": "/nonexistent/dossier-inspect"], "is not an executable file"),
+    ])
+    func configCheckExitsOneOnABadValueAndSaysWhy(variables: [String: String], expected: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-config-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }.merging(variables) { $1 }
+        let run = try DossierProcess.run(["config", "check"], environment: environment)
+        #expect(run.status == 1)
+        #expect(run.errors.contains(expected), "\(run.errors)")
+        #expect(run.output.contains("the server would refuse to start"))
+        #expect(!run.output.contains("pw-secret") && !run.errors.contains("pw-secret"))
+    }
+
+    @Test func configCheckHoldsAPublicAddressToProductionsRules() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-config-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }
+        let loopback = try DossierProcess.run(["config", "check"], environment: environment)
+        #expect(loopback.status == 0)
+        let public_ = try DossierProcess.run(["config", "check", "--hostname", "0.0.0.0"], environment: environment)
+        #expect(public_.status == 1)
+        #expect(public_.output.contains("Instance: production (a public address)"))
+        #expect(public_.errors.contains("the master key file"))
+        #expect(public_.errors.contains("no SMTP_URL"))
+        #expect(public_.errors.contains("the register: controller.name 'Dossier Example SAS' is the example's"))
+        // The same on loopback when DOSSIER_ENV says production.
+        let production = try DossierProcess.run(["config", "check"], environment: environment.merging(["DOSSIER_ENV": "production"]) { $1 })
+        #expect(production.status == 1)
+        #expect(production.errors.contains("no SMTP_URL"))
+    }
+
+    @Test func everyCommandRefusesAValueItCannotReadAndLogsAsJSONWhenAsked() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-logs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }
+        for (name, value) in [("DOSSIER_LOG_FORMAT", "xml"), ("DOSSIER_ENV", "prod"), ("LOG_LEVEL", "loud")] {
+            for command in [["migrate"], ["serve", "--port", "1"]] {
+                let run = try DossierProcess.run(command, environment: environment.merging([name: value]) { $1 })
+                #expect(run.status == 1, "\(command) with \(name)=\(value)")
+                #expect(run.errors.contains("dossier: \(name) must be"), "\(run.errors)")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.path))
+        // JSON: every line an object with its time, level, label, source and message.
+        let run = try DossierProcess.run(["migrate"], environment: environment.merging(["DOSSIER_LOG_FORMAT": "json", "LOG_LEVEL": "info"]) { $1 })
+        #expect(run.status == 0)
+        let lines = run.errors.split(separator: "\n")
+        #expect(lines.count > 10)
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            #expect(Set(object.keys).isSuperset(of: ["time", "level", "label", "source", "message"]))
+            #expect((object["time"] as? String)?.hasSuffix("Z") == true)
+        }
+        #expect(run.errors.contains("\"message\":\"[Migrator] Starting prepare\""))
+    }
+
     @Test(arguments: TestDatabase.all)
     func serveAnswersOnLoopback(database: TestDatabase) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-serve-\(UUID().uuidString)")

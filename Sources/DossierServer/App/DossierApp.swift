@@ -10,6 +10,7 @@ public enum DossierApp {
     public static func configure(
         _ app: Application, _ configuration: DossierConfiguration, clock: any WallClock = SystemClock()
     ) async throws {
+        if let problem = configuration.baseURLProblem ?? configuration.blobStoreProblem { throw ConfigurationError(problem) }
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
         try requireStoredCategories(in: register)
         let problems = configuration.productionProblems
@@ -30,6 +31,9 @@ public enum DossierApp {
             }
         }
         try DataDirectory.prepare(configuration.dataDirectory)
+        if configuration.blobsURL != nil {
+            try DataDirectory.prepare(configuration.blobDirectory, variable: "DOSSIER_BLOBS_URL", what: "the blob directory")
+        }
         // Emptied by the server only: a command run beside it must not pull files from under it.
         try DataDirectory.prepareScratch(configuration.scratchDirectory, emptying: configuration.runsBackgroundJobs)
         if configuration.runsBackgroundJobs, configuration.isDevelopmentInstance, configuration.masterKey == nil,

@@ -93,7 +93,39 @@ public struct DossierConfiguration: Sendable {
     }
 
     public var outboxDirectory: URL { dataDirectory.appendingPathComponent("outbox", isDirectory: true) }
-    public var blobDirectory: URL { dataDirectory.appendingPathComponent("blobs", isDirectory: true) }
+    /// Where documents' sealed bytes are kept: `DOSSIER_BLOBS_URL` when it names a directory
+    /// (a path, or `file://` and a path), else `blobs` in the data directory.
+    public var blobDirectory: URL {
+        if let blobsURL, !blobsURL.lowercased().hasPrefix("s3://") {
+            let path = blobsURL.hasPrefix("file://") ? String(blobsURL.dropFirst("file://".count)) : blobsURL
+            return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+        }
+        return dataDirectory.appendingPathComponent("blobs", isDirectory: true)
+    }
+
+    /// Why `DOSSIER_BLOBS_URL` cannot be used by this build; nil when it can.
+    public var blobStoreProblem: String? {
+        guard let blobsURL else { return nil }
+        if blobsURL.lowercased().hasPrefix("s3://") {
+            return "DOSSIER_BLOBS_URL: object storage (s3://) is not in this build yet (see the README's roadmap); "
+                + "set it to a directory, or leave it unset for blobs in the data directory"
+        }
+        if blobsURL.contains("://"), !blobsURL.hasPrefix("file://") {
+            return "DOSSIER_BLOBS_URL must be a directory (a path or file://PATH), or s3://bucket/prefix"
+        }
+        return nil
+    }
+
+    /// Why `DOSSIER_BASE_URL` cannot serve as the address in emails and links; nil when it can.
+    public var baseURLProblem: String? {
+        guard let url = URLComponents(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = url.host, !host.isEmpty, url.query == nil, url.fragment == nil, url.user == nil, url.password == nil else {
+            // Quoted only when it carries no credentials.
+            let quoted = baseURL.contains("@") ? "" : ", not \"\(baseURL)\""
+            return "DOSSIER_BASE_URL must be an http:// or https:// address with a host, no credentials and no query, e.g. https://dossier.example.org" + quoted
+        }
+        return nil
+    }
     /// Where an uploaded file waits while `dossier-inspect` looks at it (one file per inspection
     /// under way, removed after it); emptied when the server starts.
     public var scratchDirectory: URL { dataDirectory.appendingPathComponent("scratch", isDirectory: true) }

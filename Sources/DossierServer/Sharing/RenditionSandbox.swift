@@ -20,8 +20,9 @@ struct RenditionSandbox: Sendable {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    static func locate() throws -> URL {
-        try HelperExecutable.locate("dossier-render", variable: "DOSSIER_RENDERER", doing: "renders what recipients of a shared file receive")
+    static func locate(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        try HelperExecutable.locate("dossier-render", variable: "DOSSIER_RENDERER", doing: "renders what recipients of a shared file receive",
+                                    environment: environment)
     }
 
     struct Failure: Error, CustomStringConvertible {

@@ -13,7 +13,8 @@ enum DatabaseSetup {
             do {
                 postgres = try SQLPostgresConfiguration(url: url)
             } catch {
-                throw ConfigurationError("DATABASE_URL is not a usable postgres:// URL (\(error))")
+                // Not the parser's error: it quotes the URL, password included.
+                throw ConfigurationError("DATABASE_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-full]")
             }
             if let schema = configuration.databaseSchema {
                 postgres.searchPath = [schema]
@@ -28,7 +29,7 @@ enum DatabaseSetup {
             // Created owner-only (the process's umask may be wider).
             let path = configuration.sqlitePath
             if !FileManager.default.fileExists(atPath: path) {
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
             app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .sqlite)
             // Readers never wait for the writer, and a crash mid-write leaves the database whole.
@@ -47,20 +48,20 @@ enum DatabaseSetup {
 /// The data directory: created on first use, readable by its owner only; one that others can
 /// read or enter is refused.
 enum DataDirectory {
-    static func prepare(_ directory: URL) throws {
+    static func prepare(_ directory: URL, variable: String = "DOSSIER_DATA_DIR", what: String = "the data directory") throws {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         if files.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
-                throw ConfigurationError("DOSSIER_DATA_DIR \(directory.path) exists but is not a directory")
+                throw ConfigurationError("\(variable) \(directory.path) exists but is not a directory")
             }
-            try PrivateFile.requirePrivate(directory, what: "the data directory")
+            try PrivateFile.requirePrivate(directory, what: what)
             return
         }
         do {
             try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw ConfigurationError("cannot create the data directory \(directory.path): \(error.localizedDescription)")
+            throw ConfigurationError("cannot create \(what) \(directory.path): \(error.localizedDescription)")
         }
     }
 

@@ -58,7 +58,8 @@ enum KeyStore {
             do {
                 postgres = try SQLPostgresConfiguration(url: url)
             } catch {
-                throw ConfigurationError("DOSSIER_KEYS_URL is not a usable postgres:// URL (\(error))")
+                // Not the parser's error: it quotes the URL, password included.
+                throw ConfigurationError("DOSSIER_KEYS_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=…] or a SQLite file path")
             }
             if let schema { postgres.searchPath = [schema] }
             app.databases.use(.postgres(configuration: postgres, sqlLogLevel: .trace), as: .keys, isDefault: false)

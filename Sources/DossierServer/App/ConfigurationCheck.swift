@@ -1,0 +1,254 @@
+import DossierCore
+import Foundation
+import Logging
+import FluentPostgresDriver
+
+/// `dossier config check`: every setting the server would run with, where it comes from, with
+/// secrets masked, and every value it would refuse. It reads and writes nothing but the files
+/// it names (the register, the key file), and opens no database.
+public struct ConfigurationReport: Sendable {
+    public struct Setting: Sendable, Equatable {
+        /// The variable that sets it.
+        public var name: String
+        /// What the server would use, with passwords and keys masked.
+        public var value: String
+        /// `environment`, `flag` or `default`.
+        public var origin: String
+    }
+
+    public var settings: [Setting] = []
+    /// Values the server would refuse: each makes `dossier config check` exit 1.
+    public var problems: [String] = []
+    /// Worth knowing, not refused.
+    public var notes: [String] = []
+    /// `development` or `production`, and why.
+    public var instance = ""
+
+    /// The report as printed: one setting a line, aligned, then the instance.
+    public var text: String {
+        let width = settings.map(\.name.count).max() ?? 0
+        var lines = ["Effective configuration (secrets masked):"]
+        for setting in settings {
+            lines.append("  " + setting.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + setting.value + "  (" + setting.origin + ")")
+        }
+        lines.append("Instance: " + instance)
+        lines += notes.map { "Note: " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}
+
+public enum ConfigurationCheck {
+    /// The mask shown in place of a secret.
+    public static let mask = "********"
+
+    /// Values of the environment the server refuses before it looks at anything else.
+    public static func environmentProblems(_ environment: [String: String]) -> [String] {
+        var problems: [String] = []
+        if let value = present("DOSSIER_ENV", environment), !["production", "development"].contains(value.lowercased()) {
+            problems.append("DOSSIER_ENV must be \"production\" or \"development\" (or unset), not \"\(value)\"")
+        }
+        if let value = present("DOSSIER_ALLOW_KEY_IN_DATA_DIR", environment),
+           !["1", "true", "yes", "0", "false", "no"].contains(value.lowercased()) {
+            problems.append("DOSSIER_ALLOW_KEY_IN_DATA_DIR must be 1 or 0 (true/false, yes/no), not \"\(value)\"")
+        }
+        do { _ = try LogFormat.from(environment) } catch { problems.append("\(error)") }
+        do { _ = try LogFormat.level(environment) } catch { problems.append("\(error)") }
+        return problems
+    }
+
+    /// Checks `configuration` (read from `environment`, then overridden by the `flags` named) as
+    /// `dossier serve` would use it on `hostname`.
+    public static func run(_ configuration: DossierConfiguration, environment: [String: String],
+                           flags: Set<String> = [], servesOnLoopback: Bool = true) -> ConfigurationReport {
+        var report = ConfigurationReport()
+        report.problems = environmentProblems(environment)
+        func add(_ name: String, _ value: String) {
+            let origin = flags.contains(name) ? "flag" : present(name, environment) != nil ? "environment" : "default"
+            report.settings.append(.init(name: name, value: value, origin: origin))
+        }
+        func attempt(_ body: () throws -> Void) {
+            do { try body() } catch let error as InvalidRegister {
+                report.problems += error.problems.map(\.description)
+            } catch {
+                report.problems.append("\(error)")
+            }
+        }
+
+        // Where the data lives.
+        add("DOSSIER_DATA_DIR", configuration.dataDirectory.path + existence(of: configuration.dataDirectory))
+        attempt { try requireUsableDirectory(configuration.dataDirectory, variable: "DOSSIER_DATA_DIR", what: "the data directory") }
+        if let url = configuration.databaseURL {
+            add("DATABASE_URL", masked(url: url))
+            attempt {
+                do { _ = try SQLPostgresConfiguration(url: url) } catch {
+                    throw ConfigurationError("DATABASE_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-full]")
+                }
+            }
+        } else {
+            add("DATABASE_URL", "unset: SQLite at \(configuration.sqlitePath)")
+        }
+        switch KeyStore.location(configuration) {
+        case let .postgres(url, _):
+            add("DOSSIER_KEYS_URL", masked(url: url))
+            attempt {
+                do { _ = try SQLPostgresConfiguration(url: url) } catch {
+                    throw ConfigurationError("DOSSIER_KEYS_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=…] or a SQLite file path")
+                }
+                if let data = configuration.databaseURL, normalised(data) == normalised(url) {
+                    throw ConfigurationError("DOSSIER_KEYS_URL names the data database itself: the key store must be a database of its own, so that a backup of the data holds no key")
+                }
+            }
+        case let .sqliteFile(path):
+            add("DOSSIER_KEYS_URL", "SQLite at \(path)")
+        case .sqliteMemory:
+            add("DOSSIER_KEYS_URL", "SQLite in memory")
+        }
+        if let problem = configuration.blobStoreProblem {
+            add("DOSSIER_BLOBS_URL", configuration.blobsURL.map { masked(url: $0) } ?? "")
+            report.problems.append(problem)
+        } else {
+            add("DOSSIER_BLOBS_URL", configuration.blobDirectory.path + existence(of: configuration.blobDirectory))
+            attempt { try requireUsableDirectory(configuration.blobDirectory, variable: "DOSSIER_BLOBS_URL", what: "the blob directory") }
+        }
+        if configuration.blobsURL?.lowercased().hasPrefix("s3://") == true {
+            add("AWS_ENDPOINT_URL", present("AWS_ENDPOINT_URL", environment).map { masked(url: $0) } ?? "unset: AWS")
+            add("AWS_REGION", configuration.awsRegion ?? "unset")
+            add("AWS_ACCESS_KEY_ID", present("AWS_ACCESS_KEY_ID", environment) == nil ? "unset" : mask)
+            add("AWS_SECRET_ACCESS_KEY", present("AWS_SECRET_ACCESS_KEY", environment) == nil ? "unset" : mask)
+        }
+
+        // The register.
+        var register: LoadedRegister?
+        attempt {
+            let loaded = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
+            try DossierApp.requireStoredCategories(in: loaded)
+            register = loaded
+        }
+        let described = configuration.registerPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "the shipped register"
+        add("DOSSIER_REGISTER", described + (register.map { ", version \($0.register.version)" } ?? ": invalid"))
+
+        // Keys.
+        if let key = configuration.masterKey {
+            add("DOSSIER_MASTER_KEY", mask)
+            attempt {
+                do { _ = try Vault.masterKey(base64: key) } catch { throw ConfigurationError("DOSSIER_MASTER_KEY: \(error)") }
+            }
+        } else {
+            let file = configuration.masterKeyFileURL
+            if FileManager.default.fileExists(atPath: file.path) {
+                add("DOSSIER_MASTER_KEY_FILE", file.path)
+                attempt { _ = try KeyVault.readKeyFile(file, what: "the master key file") }
+            } else {
+                add("DOSSIER_MASTER_KEY_FILE", file.path + " (not there yet: made with a new database)")
+            }
+        }
+        add("DOSSIER_AUDIT_ANCHOR", configuration.auditAnchorURL.path)
+
+        // Mail and links.
+        add("DOSSIER_BASE_URL", configuration.baseURL.contains("@") ? masked(url: configuration.baseURL) : configuration.baseURL)
+        if let problem = configuration.baseURLProblem { report.problems.append(problem) }
+        if let url = configuration.smtpURL {
+            add("SMTP_URL", masked(url: url))
+            attempt { _ = try MailSettings.smtp(from: url) }
+        } else {
+            add("SMTP_URL", "unset: messages written to \(configuration.outboxDirectory.path)")
+        }
+        if let file = configuration.smtpCAFile {
+            add("SMTP_CA_FILE", file)
+            if !FileManager.default.isReadableFile(atPath: file) {
+                report.problems.append("SMTP_CA_FILE \(file) is not a readable file")
+            }
+        }
+        add("DOSSIER_MAIL_FROM", configuration.resolvedMailSender)
+
+        // The server's behaviour.
+        add("DOSSIER_TRUSTED_PROXIES", configuration.trustedProxies.isEmpty ? "none: the client is the peer" : configuration.trustedProxies.joined(separator: ", "))
+        attempt { _ = try ClientAddressResolver(trustedProxies: configuration.trustedProxies) }
+        do {
+            let every = try configuration.retentionSchedule()
+            add("DOSSIER_RETENTION_INTERVAL", every.map { "every \(describe($0))" } ?? "off: run `dossier retention run` yourself")
+        } catch {
+            add("DOSSIER_RETENTION_INTERVAL", configuration.retentionInterval ?? "")
+            report.problems.append("\(error)")
+        }
+        attempt { add("DOSSIER_INSPECTOR", try InspectionSandbox.locate(environment: environment).path) }
+        attempt { add("DOSSIER_RENDERER", try RenditionSandbox.locate(environment: environment).path) }
+        // A value refused is shown as it is (the problem says why).
+        add("DOSSIER_LOG_FORMAT", (try? LogFormat.from(environment).rawValue) ?? present("DOSSIER_LOG_FORMAT", environment) ?? "")
+        add("LOG_LEVEL", (try? LogFormat.level(environment).rawValue) ?? present("LOG_LEVEL", environment) ?? "")
+
+        // Development or production, as `serve` would decide.
+        let development = configuration.isDevelopmentInstance && servesOnLoopback
+        add("DOSSIER_ENV", present("DOSSIER_ENV", environment) ?? "unset")
+        if development {
+            report.instance = "development (loopback, and no DOSSIER_ENV=production, https base URL or trusted proxy): "
+                + "the key file may stay in the data directory and mail may be written as files. Never put real data here."
+        } else {
+            report.instance = "production (" + (servesOnLoopback ? "DOSSIER_ENV=production, an https base URL or trusted proxies" : "a public address") + ")"
+            var configuration = configuration
+            configuration.isDevelopmentInstance = false
+            report.problems += configuration.productionProblems
+            if let register {
+                report.problems += DossierApp.productionRegisterProblems(register.register, configuration).map { "the register: " + $0 }
+            }
+        }
+        return report
+    }
+
+    /// A URL with its password (and user, for anything but a database) replaced by the mask.
+    public static func masked(url text: String) -> String {
+        guard var components = URLComponents(string: text), components.host != nil else {
+            // Not a URL we can take apart: nothing of it is shown but its scheme.
+            if let colon = text.range(of: "://") { return String(text[..<colon.lowerBound]) + "://" + mask }
+            return mask
+        }
+        if components.percentEncodedPassword != nil { components.percentEncodedPassword = mask }
+        if let items = components.queryItems {
+            components.queryItems = items.map { item in
+                let secret = ["password", "pass", "secret", "token", "key"].contains { item.name.lowercased().contains($0) }
+                return secret ? URLQueryItem(name: item.name, value: mask) : item
+            }
+        }
+        return components.string ?? mask
+    }
+
+    static func present(_ name: String, _ environment: [String: String]) -> String? {
+        environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+    }
+
+    static func normalised(_ url: String) -> String {
+        url.replacingOccurrences(of: "postgresql://", with: "postgres://", options: [.anchored, .caseInsensitive])
+    }
+
+    static func existence(of url: URL) -> String {
+        FileManager.default.fileExists(atPath: url.path) ? "" : " (not there yet: made on first start)"
+    }
+
+    /// What ``DataDirectory/prepare(_:variable:what:)`` would refuse, without creating anything.
+    static func requireUsableDirectory(_ directory: URL, variable: String, what: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw ConfigurationError("\(variable) \(directory.path) exists but is not a directory") }
+            try PrivateFile.requirePrivate(directory, what: what)
+            guard FileManager.default.isWritableFile(atPath: directory.path) else {
+                throw ConfigurationError("\(what) \(directory.path) is not writable by this user")
+            }
+            return
+        }
+        // Made on first start: its nearest existing parent must let us.
+        var parent = directory.deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: parent.path), parent.path != "/" { parent = parent.deletingLastPathComponent() }
+        guard FileManager.default.isWritableFile(atPath: parent.path) else {
+            throw ConfigurationError("cannot create \(what) \(directory.path): \(parent.path) is not writable by this user")
+        }
+    }
+
+    static func describe(_ duration: Duration) -> String {
+        let seconds = duration.components.seconds
+        for (unit, size) in [("day", Int64(86_400)), ("hour", 3600), ("minute", 60)] where seconds % size == 0 {
+            let count = seconds / size
+            return "\(count) \(unit)\(count == 1 ? "" : "s")"
+        }
+        return "\(seconds) seconds"
+    }
+}
