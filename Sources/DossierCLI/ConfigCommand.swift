@@ -27,6 +27,7 @@ struct ConfigCommand: AsyncParsableCommand {
 
         func run() async throws {
             let report = ConfigurationCheck.run(options.effectiveConfiguration(), environment: ProcessInfo.processInfo.environment,
+                                                capabilities: try await BuildCapabilities.ofThisBuild(),
                                                 flags: options.flags, servesOnLoopback: Serve.isLoopback(hostname))
             print(report.text)
             for problem in report.problems {

@@ -30,7 +30,9 @@ struct ServerOptions: ParsableArguments {
     func configuration() throws -> DossierConfiguration {
         let problems = ConfigurationCheck.environmentProblems(ProcessInfo.processInfo.environment)
         if !problems.isEmpty { throw ConfigurationError(problems.joined(separator: "; ")) }
-        return effectiveConfiguration()
+        let configuration = effectiveConfiguration()
+        _ = try configuration.retentionSchedule()
+        return configuration
     }
 
     /// The environment's configuration with the flags applied, as it is.
@@ -55,14 +57,25 @@ func reportingFailures(_ body: () async throws -> Void) async throws {
         try bootstrapLogging()
         try await body()
     } catch let error as InvalidRegister {
-        printError(error.description)
+        printFailure(error.description)
         throw ExitCode.failure
     } catch let error as ConfigurationError {
-        printError("dossier: \(error.description)")
+        printFailure("dossier: \(error.description)")
         throw ExitCode.failure
     } catch let error as any CommandFailure {
-        printError("dossier: \(error.message)")
+        printFailure("dossier: \(error.message)")
         throw ExitCode.failure
+    }
+}
+
+/// Why a command stopped, on standard error: as a JSON log line when the logs are JSON (a log
+/// collector reads the line that says why the server would not start), else as text.
+func printFailure(_ text: String) {
+    if (try? LogFormat.from(ProcessInfo.processInfo.environment)) == .json {
+        JSONLogHandler(label: "dossier", metadataProvider: nil).log(event: LogEvent(
+            level: .critical, message: "\(text)", metadata: nil, source: "dossier", file: #fileID, function: #function, line: #line))
+    } else {
+        printError(text)
     }
 }
 

@@ -258,7 +258,8 @@ struct CLITests {
     static let unsetConfiguration = Dictionary(uniqueKeysWithValues: [
         "DATABASE_URL", "DOSSIER_KEYS_URL", "DOSSIER_BLOBS_URL", "SMTP_URL", "DOSSIER_MASTER_KEY", "DOSSIER_MASTER_KEY_FILE",
         "DOSSIER_ENV", "DOSSIER_BASE_URL", "DOSSIER_TRUSTED_PROXIES", "DOSSIER_LOG_FORMAT", "LOG_LEVEL", "DOSSIER_REGISTER",
-        "DOSSIER_RETENTION_INTERVAL", "DOSSIER_ALLOW_KEY_IN_DATA_DIR",
+        "DOSSIER_RETENTION_INTERVAL", "DOSSIER_ALLOW_KEY_IN_DATA_DIR", "SMTP_CA_FILE", "DOSSIER_MAIL_FROM", "DOSSIER_AUDIT_ANCHOR",
+        "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
     ].map { ($0, "") })
 
     @Test func configCheckPrintsEverySettingWithSecretsMaskedAndChangesNothing() throws {
@@ -272,7 +273,7 @@ struct CLITests {
             "DOSSIER_KEYS_URL": "postgres://keys:keys-secret-2@keys.internal/keys",
             "SMTP_URL": "smtp://relay:smtp-secret-3@mail.internal:587",
             "DOSSIER_MASTER_KEY": key,
-            "DOSSIER_BLOBS_URL": directory.appendingPathComponent("documents").path,
+            "DOSSIER_BLOBS_URL": directory.path + "-documents",
             "DOSSIER_LOG_FORMAT": "json",
             "DOSSIER_RETENTION_INTERVAL": "6 hours",
         ]) { $1 }
@@ -285,9 +286,9 @@ struct CLITests {
         let lines = run.output.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
         #expect(lines.contains("DATABASE_URL postgres://dossier:********@db.internal:5432/dossier (environment)"))
         #expect(lines.contains("DOSSIER_KEYS_URL postgres://keys:********@keys.internal/keys (environment)"))
-        #expect(lines.contains("SMTP_URL smtp://relay:********@mail.internal:587 (environment)"))
+        #expect(lines.contains("SMTP_URL smtp://********@mail.internal:587 (environment)"))
         #expect(lines.contains("DOSSIER_MASTER_KEY ******** (environment)"))
-        #expect(lines.contains("DOSSIER_BLOBS_URL \(directory.appendingPathComponent("documents").path) (not there yet: made on first start) (environment)"))
+        #expect(lines.contains("DOSSIER_BLOBS_URL \(directory.path)-documents (not there yet: made on first start) (environment)"))
         #expect(lines.contains("DOSSIER_RETENTION_INTERVAL every 6 hours (environment)"))
         #expect(lines.contains("DOSSIER_LOG_FORMAT json (environment)"))
         #expect(lines.contains("DOSSIER_REGISTER the shipped register, version 1.3.0 (default)"))
@@ -321,16 +322,34 @@ struct CLITests {
         (["DOSSIER_BLOBS_URL": "s3://bucket/prefix"], "object storage (s3://) is not in this build yet"),
         (["DOSSIER_BLOBS_URL": "ftp://u:pw-secret@files/x"], "DOSSIER_BLOBS_URL must be a directory"),
         (["DOSSIER_INSPECTOR": "/nonexistent/dossier-inspect"], "is not an executable file"),
+        (["DATABASE_URL": "postgres://u:/pw-secret@db/x"], "DATABASE_URL: percent-encode"),
+        (["SMTP_URL": "smtp://relay:2024/pw-secret@mail.example.org:587"], "SMTP_URL: percent-encode"),
+        (["SMTP_URL": "smtp://relay:?pw-secret@mail.example.org"], "SMTP_URL: percent-encode"),
+        (["DOSSIER_KEYS_URL": "\"postgres://k:pw-secret@db/k\""], "without quotes"),
+        (["DOSSIER_KEYS_URL": "mysql://k:pw-secret@db/k"], "DOSSIER_KEYS_URL must be postgres://"),
+        (["DOSSIER_KEYS_URL": "/nonexistent/folder/keys.sqlite"], "the folder /nonexistent/folder does not exist"),
+        (["DOSSIER_BLOBS_URL": "file://u:pw-secret@nas/docs"], "DOSSIER_BLOBS_URL must be a directory"),
+        (["DOSSIER_BLOBS_URL": "s3:bucket"], "DOSSIER_BLOBS_URL must be a directory"),
+        (["DOSSIER_BLOBS_URL": "$DATA"], "holds the data directory"),
+        (["DOSSIER_BLOBS_URL": "$DATA/.."], "holds the data directory"),
+        (["DOSSIER_BLOBS_URL": "$DATA/scratch"], "is inside the data directory"),
+        (["SMTP_CA_FILE": "/nonexistent/ca.pem"], "SMTP_CA_FILE /nonexistent/ca.pem is not a readable file"),
     ])
-    func configCheckExitsOneOnABadValueAndSaysWhy(variables: [String: String], expected: String) throws {
+    func configCheckAndServeRefuseABadValueAlikeAndSayWhy(variables: [String: String], expected: String) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-config-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }.merging(variables) { $1 }
+        let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }
+            .merging(variables.mapValues { $0.replacingOccurrences(of: "$DATA", with: directory.path) }) { $1 }
         let run = try DossierProcess.run(["config", "check"], environment: environment)
         #expect(run.status == 1)
         #expect(run.errors.contains(expected), "\(run.errors)")
         #expect(run.output.contains("the server would refuse to start"))
         #expect(!run.output.contains("pw-secret") && !run.errors.contains("pw-secret"))
+        // The server refuses it too, for the same reason, and quotes no secret either.
+        let served = try DossierProcess.run(["serve", "--port", "1"], environment: environment)
+        #expect(served.status == 1)
+        #expect(served.errors.contains(expected), "\(served.errors)")
+        #expect(!served.output.contains("pw-secret") && !served.errors.contains("pw-secret"))
     }
 
     @Test func configCheckHoldsAPublicAddressToProductionsRules() throws {
@@ -355,7 +374,7 @@ struct CLITests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-logs-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let environment = Self.unsetConfiguration.merging(["DOSSIER_DATA_DIR": directory.path]) { $1 }
-        for (name, value) in [("DOSSIER_LOG_FORMAT", "xml"), ("DOSSIER_ENV", "prod"), ("LOG_LEVEL", "loud")] {
+        for (name, value) in [("DOSSIER_LOG_FORMAT", "xml"), ("DOSSIER_ENV", "prod"), ("LOG_LEVEL", "loud"), ("DOSSIER_RETENTION_INTERVAL", "often")] {
             for command in [["migrate"], ["serve", "--port", "1"]] {
                 let run = try DossierProcess.run(command, environment: environment.merging([name: value]) { $1 })
                 #expect(run.status == 1, "\(command) with \(name)=\(value)")
@@ -374,6 +393,12 @@ struct CLITests {
             #expect((object["time"] as? String)?.hasSuffix("Z") == true)
         }
         #expect(run.errors.contains("\"message\":\"[Migrator] Starting prepare\""))
+        // Why a command stopped is a JSON line too.
+        let refused = try DossierProcess.run(["serve", "--port", "1"], environment: environment.merging(["DOSSIER_LOG_FORMAT": "json", "DOSSIER_ENV": "prod"]) { $1 })
+        #expect(refused.status == 1)
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(refused.errors.utf8)) as? [String: Any], "\(refused.errors)")
+        #expect(line["level"] as? String == "critical")
+        #expect((line["message"] as? String)?.contains("DOSSIER_ENV must be") == true)
     }
 
     @Test(arguments: TestDatabase.all)

@@ -59,11 +59,22 @@ struct ConfigurationTests {
     }
 
     @Test func secretsInURLsAreMasked() {
-        #expect(ConfigurationCheck.masked(url: "postgres://u:p%40ss@db:5432/x?sslmode=require") == "postgres://u:********@db:5432/x?sslmode=require")
-        #expect(ConfigurationCheck.masked(url: "https://s3.example/b?X-Amz-Security-Token=abc&region=eu") == "https://s3.example/b?X-Amz-Security-Token=********&region=eu")
-        #expect(ConfigurationCheck.masked(url: "smtp://relay@mail:25") == "smtp://relay@mail:25")
-        #expect(ConfigurationCheck.masked(url: "not a url with secret") == ConfigurationCheck.mask)
-        #expect(ConfigurationCheck.masked(url: "weird://user:secret@[bad") == "weird://" + ConfigurationCheck.mask)
+        let mask = ConfigurationCheck.mask
+        #expect(ConfigurationCheck.masked(url: "postgres://u:p%40ss@db:5432/x?sslmode=require", showsUser: true) == "postgres://u:\(mask)@db:5432/x?sslmode=require")
+        #expect(ConfigurationCheck.masked(url: "https://s3.example/b?X-Amz-Security-Token=abc&region=eu") == "https://s3.example/b?X-Amz-Security-Token=\(mask)&region=eu")
+        // The user of anything but a database is masked too (a relay may take a token as the user).
+        #expect(ConfigurationCheck.masked(url: "smtp://relay@mail:25") == "smtp://\(mask)@mail:25")
+        #expect(ConfigurationCheck.masked(url: "smtp://TOKEN:TOKEN@smtp.example:587") == "smtp://\(mask)@smtp.example:587")
+        #expect(ConfigurationCheck.masked(url: "not a url with secret") == mask)
+        #expect(ConfigurationCheck.masked(url: "weird://user:secret@[bad") == "weird://\(mask)@[bad")
+        // Passwords a parser would read as a port, a path or a query are masked all the same.
+        #expect(ConfigurationCheck.masked(url: "postgres://dossier:/Zq9k@db/dossier", showsUser: true) == "postgres://dossier:\(mask)@db/dossier")
+        #expect(ConfigurationCheck.masked(url: "smtp://relay:2024/Zq9k@mail.example.org:587") == "smtp://\(mask)@mail.example.org:587")
+        #expect(ConfigurationCheck.masked(url: "smtp://relay:?Zq9k@mail.example.org") == "smtp://\(mask)@mail.example.org")
+        #expect(ConfigurationCheck.masked(url: "\"postgres://k:Zq9k@db/k\"", showsUser: true) == mask)
+        // …and refused, rather than half read as the host.
+        #expect(SecretURL.ambiguity(in: "postgres://dossier:/Zq9k@db/dossier", variable: "DATABASE_URL") != nil)
+        #expect(SecretURL.ambiguity(in: "postgres://dossier:Zq9k@db/dossier?application_name=a", variable: "DATABASE_URL") == nil)
     }
 
     @Test func aBlobDirectoryOfItsOwnHoldsTheDocuments() async throws {
@@ -90,6 +101,17 @@ struct ConfigurationTests {
         await #expect(throws: ConfigurationError.self) {
             try await withDossier(on: .sqlite, configure: { $0.blobsURL = blobs.path }) { _ in }
         }
+        // The data directory, what holds it, or a folder inside it other than its own `blobs`:
+        // `verify --remove-orphans` and the scratch directory's emptying would take their files.
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("dossier-data-\(UUID().uuidString)")
+        for refused in [data.path, data.deletingLastPathComponent().path, data.appendingPathComponent("scratch").path, "file://" + data.path] {
+            var configuration = DossierConfiguration(dataDirectory: data)
+            configuration.blobsURL = refused
+            #expect(configuration.blobStoreProblem != nil, "\(refused)")
+        }
+        var own = DossierConfiguration(dataDirectory: data)
+        own.blobsURL = data.appendingPathComponent("blobs").path
+        #expect(own.blobStoreProblem == nil)
         // So is object storage, which this build does not have, rather than ignored.
         await #expect(throws: ConfigurationError.self) {
             try await withDossier(on: .sqlite, configure: { $0.blobsURL = "s3://bucket/prefix" }) { _ in }

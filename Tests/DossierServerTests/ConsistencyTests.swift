@@ -31,8 +31,12 @@ struct ConsistencyTests {
             try altered.write(to: store.url(for: files[1].blobKey))
             let stray = UUID().uuidString.lowercased()
             try await store.put(Data("leftover".utf8), key: stray)
+            // A file the store did not write (an operator's, a misconfiguration's) is reported, and never deleted.
+            let foreign = store.directory.appendingPathComponent("notes.txt")
+            try Data("an operator's file".utf8).write(to: foreign)
 
             report = try await ConsistencyCheck.run(on: app)
+            #expect(report.problems.contains { $0.hasPrefix(foreign.path) && $0.contains("is no blob (left alone") })
             #expect(report.problems.contains("blob \(files[0].blobKey) of document \(files[0].$document.id.uuidString.lowercased()) is missing"))
             #expect(report.problems.contains("blob \(files[1].blobKey) does not match its recorded SHA-256"))
             #expect(report.orphanBlobs == [stray])
@@ -40,7 +44,8 @@ struct ConsistencyTests {
             report = try await ConsistencyCheck.run(on: app, removeOrphans: true)
             #expect(report.orphanBlobs.isEmpty)
             #expect(!(try await store.exists(stray)))
-            #expect(report.problems.count == 2)
+            #expect(FileManager.default.fileExists(atPath: foreign.path))
+            #expect(report.problems.count == 3)
         }
     }
 

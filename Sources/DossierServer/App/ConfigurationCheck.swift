@@ -39,7 +39,7 @@ public struct ConfigurationReport: Sendable {
 
 public enum ConfigurationCheck {
     /// The mask shown in place of a secret.
-    public static let mask = "********"
+    public static let mask = SecretURL.mask
 
     /// Values of the environment the server refuses before it looks at anything else.
     public static func environmentProblems(_ environment: [String: String]) -> [String] {
@@ -58,7 +58,9 @@ public enum ConfigurationCheck {
 
     /// Checks `configuration` (read from `environment`, then overridden by the `flags` named) as
     /// `dossier serve` would use it on `hostname`.
-    public static func run(_ configuration: DossierConfiguration, environment: [String: String],
+    /// `capabilities` are this build's (`BuildCapabilities.ofThisBuild()`): a register promising
+    /// a measure the build lacks is refused, as `serve` refuses it.
+    public static func run(_ configuration: DossierConfiguration, environment: [String: String], capabilities: Set<Capability>,
                            flags: Set<String> = [], servesOnLoopback: Bool = true) -> ConfigurationReport {
         var report = ConfigurationReport()
         report.problems = environmentProblems(environment)
@@ -78,8 +80,9 @@ public enum ConfigurationCheck {
         add("DOSSIER_DATA_DIR", configuration.dataDirectory.path + existence(of: configuration.dataDirectory))
         attempt { try requireUsableDirectory(configuration.dataDirectory, variable: "DOSSIER_DATA_DIR", what: "the data directory") }
         if let url = configuration.databaseURL {
-            add("DATABASE_URL", masked(url: url))
+            add("DATABASE_URL", masked(url: url, showsUser: true))
             attempt {
+                if let problem = SecretURL.ambiguity(in: url, variable: "DATABASE_URL") { throw ConfigurationError(problem) }
                 do { _ = try SQLPostgresConfiguration(url: url) } catch {
                     throw ConfigurationError("DATABASE_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-full]")
                 }
@@ -89,8 +92,9 @@ public enum ConfigurationCheck {
         }
         switch KeyStore.location(configuration) {
         case let .postgres(url, _):
-            add("DOSSIER_KEYS_URL", masked(url: url))
+            add("DOSSIER_KEYS_URL", masked(url: url, showsUser: true))
             attempt {
+                if let problem = SecretURL.ambiguity(in: url, variable: "DOSSIER_KEYS_URL") { throw ConfigurationError(problem) }
                 do { _ = try SQLPostgresConfiguration(url: url) } catch {
                     throw ConfigurationError("DOSSIER_KEYS_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=…] or a SQLite file path")
                 }
@@ -100,15 +104,26 @@ public enum ConfigurationCheck {
             }
         case let .sqliteFile(path):
             add("DOSSIER_KEYS_URL", "SQLite at \(path)")
+            // The default's folder is the data directory, made on first start if need be.
+            if configuration.keysURL != nil || FileManager.default.fileExists(atPath: configuration.dataDirectory.path),
+               let problem = KeyStore.sqliteProblem(path) {
+                report.problems.append(problem)
+            }
+        case let .unusable(problem):
+            add("DOSSIER_KEYS_URL", configuration.keysURL.map { masked(url: $0) } ?? "")
+            report.problems.append(problem)
         case .sqliteMemory:
             add("DOSSIER_KEYS_URL", "SQLite in memory")
         }
         if let problem = configuration.blobStoreProblem {
-            add("DOSSIER_BLOBS_URL", configuration.blobsURL.map { masked(url: $0) } ?? "")
+            add("DOSSIER_BLOBS_URL", configuration.blobsURL.map { $0.contains("://") ? masked(url: $0) : $0 } ?? "")
             report.problems.append(problem)
         } else {
             add("DOSSIER_BLOBS_URL", configuration.blobDirectory.path + existence(of: configuration.blobDirectory))
-            attempt { try requireUsableDirectory(configuration.blobDirectory, variable: "DOSSIER_BLOBS_URL", what: "the blob directory") }
+            attempt {
+                try requireUsableDirectory(configuration.blobDirectory, variable: configuration.blobsURL == nil ? "the blob directory" : "DOSSIER_BLOBS_URL",
+                                           what: "the blob directory")
+            }
         }
         if configuration.blobsURL?.lowercased().hasPrefix("s3://") == true {
             add("AWS_ENDPOINT_URL", present("AWS_ENDPOINT_URL", environment).map { masked(url: $0) } ?? "unset: AWS")
@@ -122,6 +137,10 @@ public enum ConfigurationCheck {
         attempt {
             let loaded = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
             try DossierApp.requireStoredCategories(in: loaded)
+            let unkept = RegisterValidator.capabilityProblems(in: loaded.register, provided: capabilities)
+            if !unkept.isEmpty {
+                throw InvalidRegister(problems: unkept.map { RegisterProblem(file: configuration.registerPath ?? "register", path: $0.path, message: $0.message) })
+            }
             register = loaded
         }
         let described = configuration.registerPath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "the shipped register"
@@ -142,12 +161,14 @@ public enum ConfigurationCheck {
                 add("DOSSIER_MASTER_KEY_FILE", file.path + " (not there yet: made with a new database)")
             }
         }
+        add("DOSSIER_ALLOW_KEY_IN_DATA_DIR", configuration.allowsKeyInDataDirectory ? "1: the key file is accepted in the data directory on a public address" : "unset")
         add("DOSSIER_AUDIT_ANCHOR", configuration.auditAnchorURL.path)
 
         // Mail and links.
         add("DOSSIER_BASE_URL", configuration.baseURL.contains("@") ? masked(url: configuration.baseURL) : configuration.baseURL)
         if let problem = configuration.baseURLProblem { report.problems.append(problem) }
         if let url = configuration.smtpURL {
+            // Its user too: some relays take an API token as the user name.
             add("SMTP_URL", masked(url: url))
             attempt { _ = try MailSettings.smtp(from: url) }
         } else {
@@ -158,6 +179,8 @@ public enum ConfigurationCheck {
             if !FileManager.default.isReadableFile(atPath: file) {
                 report.problems.append("SMTP_CA_FILE \(file) is not a readable file")
             }
+        } else {
+            add("SMTP_CA_FILE", "unset: the system's certificate authorities")
         }
         add("DOSSIER_MAIL_FROM", configuration.resolvedMailSender)
 
@@ -171,8 +194,15 @@ public enum ConfigurationCheck {
             add("DOSSIER_RETENTION_INTERVAL", configuration.retentionInterval ?? "")
             report.problems.append("\(error)")
         }
-        attempt { add("DOSSIER_INSPECTOR", try InspectionSandbox.locate(environment: environment).path) }
-        attempt { add("DOSSIER_RENDERER", try RenditionSandbox.locate(environment: environment).path) }
+        for (name, locate) in [("DOSSIER_INSPECTOR", { try InspectionSandbox.locate(environment: environment) }),
+                               ("DOSSIER_RENDERER", { try RenditionSandbox.locate(environment: environment) })] as [(String, () throws -> URL)] {
+            do {
+                add(name, try locate().path)
+            } catch {
+                add(name, present(name, environment) ?? "not found")
+                report.problems.append("\(error)")
+            }
+        }
         // A value refused is shown as it is (the problem says why).
         add("DOSSIER_LOG_FORMAT", (try? LogFormat.from(environment).rawValue) ?? present("DOSSIER_LOG_FORMAT", environment) ?? "")
         add("LOG_LEVEL", (try? LogFormat.level(environment).rawValue) ?? present("LOG_LEVEL", environment) ?? "")
@@ -196,20 +226,8 @@ public enum ConfigurationCheck {
     }
 
     /// A URL with its password (and user, for anything but a database) replaced by the mask.
-    public static func masked(url text: String) -> String {
-        guard var components = URLComponents(string: text), components.host != nil else {
-            // Not a URL we can take apart: nothing of it is shown but its scheme.
-            if let colon = text.range(of: "://") { return String(text[..<colon.lowerBound]) + "://" + mask }
-            return mask
-        }
-        if components.percentEncodedPassword != nil { components.percentEncodedPassword = mask }
-        if let items = components.queryItems {
-            components.queryItems = items.map { item in
-                let secret = ["password", "pass", "secret", "token", "key"].contains { item.name.lowercased().contains($0) }
-                return secret ? URLQueryItem(name: item.name, value: mask) : item
-            }
-        }
-        return components.string ?? mask
+    public static func masked(url text: String, showsUser: Bool = false) -> String {
+        SecretURL.masked(text, showsUser: showsUser)
     }
 
     static func present(_ name: String, _ environment: [String: String]) -> String? {

@@ -11,6 +11,9 @@ public enum DossierApp {
         _ app: Application, _ configuration: DossierConfiguration, clock: any WallClock = SystemClock()
     ) async throws {
         if let problem = configuration.baseURLProblem ?? configuration.blobStoreProblem { throw ConfigurationError(problem) }
+        // Before the production rules, which trusted proxies bring in: a range that cannot be
+        // read is said first.
+        _ = try ClientAddressResolver(trustedProxies: configuration.trustedProxies)
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
         try requireStoredCategories(in: register)
         let problems = configuration.productionProblems
@@ -31,8 +34,15 @@ public enum DossierApp {
             }
         }
         try DataDirectory.prepare(configuration.dataDirectory)
-        if configuration.blobsURL != nil {
-            try DataDirectory.prepare(configuration.blobDirectory, variable: "DOSSIER_BLOBS_URL", what: "the blob directory")
+        try DataDirectory.prepare(configuration.blobDirectory, variable: configuration.blobsURL == nil ? "the blob directory" : "DOSSIER_BLOBS_URL",
+                                  what: "the blob directory")
+        let inDataDirectory = configuration.dataDirectory.appendingPathComponent("blobs")
+        if configuration.runsBackgroundJobs, configuration.blobDirectory.path != inDataDirectory.path,
+           let left = try? FileManager.default.contentsOfDirectory(atPath: inDataDirectory.path), !left.isEmpty {
+            app.logger.warning("documents are kept in DOSSIER_BLOBS_URL (\(configuration.blobDirectory.path)) but \(inDataDirectory.path) still holds blobs: move its contents there (the server stopped), or every document stored before is missing")
+        }
+        if let file = configuration.smtpCAFile, !FileManager.default.isReadableFile(atPath: file) {
+            throw ConfigurationError("SMTP_CA_FILE \(file) is not a readable file")
         }
         // Emptied by the server only: a command run beside it must not pull files from under it.
         try DataDirectory.prepareScratch(configuration.scratchDirectory, emptying: configuration.runsBackgroundJobs)

@@ -94,24 +94,60 @@ public struct DossierConfiguration: Sendable {
 
     public var outboxDirectory: URL { dataDirectory.appendingPathComponent("outbox", isDirectory: true) }
     /// Where documents' sealed bytes are kept: `DOSSIER_BLOBS_URL` when it names a directory
-    /// (a path, or `file://` and a path), else `blobs` in the data directory.
+    /// (a path, or `file://` and an absolute path), else `blobs` in the data directory.
     public var blobDirectory: URL {
-        if let blobsURL, !blobsURL.lowercased().hasPrefix("s3://") {
-            let path = blobsURL.hasPrefix("file://") ? String(blobsURL.dropFirst("file://".count)) : blobsURL
-            return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
-        }
+        if case let .success(directory) = Self.blobDirectory(from: blobsURL) { return directory }
         return dataDirectory.appendingPathComponent("blobs", isDirectory: true)
     }
 
-    /// Why `DOSSIER_BLOBS_URL` cannot be used by this build; nil when it can.
-    public var blobStoreProblem: String? {
-        guard let blobsURL else { return nil }
-        if blobsURL.lowercased().hasPrefix("s3://") {
-            return "DOSSIER_BLOBS_URL: object storage (s3://) is not in this build yet (see the README's roadmap); "
-                + "set it to a directory, or leave it unset for blobs in the data directory"
+    /// The directory `DOSSIER_BLOBS_URL` names, or why it names none.
+    static func blobDirectory(from text: String?) -> Result<URL, ConfigurationError> {
+        guard let text else { return .failure(ConfigurationError("unset")) }
+        let lower = text.lowercased()
+        if lower.hasPrefix("s3://") {
+            return .failure(ConfigurationError("DOSSIER_BLOBS_URL: object storage (s3://) is not in this build yet (see the README's roadmap); "
+                + "set it to a directory, or leave it unset for blobs in the data directory"))
         }
-        if blobsURL.contains("://"), !blobsURL.hasPrefix("file://") {
-            return "DOSSIER_BLOBS_URL must be a directory (a path or file://PATH), or s3://bucket/prefix"
+        let refused = ConfigurationError("DOSSIER_BLOBS_URL must be a directory: a path, or file:///ABSOLUTE/PATH (s3:// is not in this build yet)")
+        if lower.hasPrefix("file:") {
+            guard let url = URLComponents(string: text), url.scheme?.lowercased() == "file", url.user == nil, url.password == nil,
+                  url.query == nil, url.fragment == nil, ["", "localhost"].contains(url.host ?? ""), url.path.hasPrefix("/") else {
+                return .failure(refused)
+            }
+            return .success(URL(fileURLWithPath: url.path, isDirectory: true).standardizedFileURL)
+        }
+        // A scheme of any other kind (or a typo of one: `s3:bucket`) is no directory.
+        if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/"),
+           text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) {
+            return .failure(refused)
+        }
+        return .success(URL(fileURLWithPath: text, isDirectory: true).standardizedFileURL)
+    }
+
+    /// Why `DOSSIER_BLOBS_URL` cannot be used; nil when it can. The directory must be the
+    /// blobs' alone: `dossier verify --remove-orphans` deletes what in it is no blob, and the
+    /// server empties its scratch directory at each start.
+    public var blobStoreProblem: String? {
+        guard blobsURL != nil else { return nil }
+        let directory: URL
+        switch Self.blobDirectory(from: blobsURL) {
+        case let .failure(error): return error.description
+        case let .success(found): directory = found
+        }
+        func real(_ url: URL) -> String {
+            let path = url.standardizedFileURL.resolvingSymlinksInPath().path
+            return path.hasSuffix("/") ? String(path.dropLast()) : path
+        }
+        func within(_ path: String, _ folder: String) -> Bool { path == folder || path.hasPrefix(folder == "/" ? "/" : folder + "/") }
+        let blobs = real(directory), data = real(dataDirectory)
+        if blobs == real(dataDirectory.appendingPathComponent("blobs")) { return nil }
+        var kept = [("the data directory", dataDirectory), ("the master key file", masterKeyFileURL), ("the audit anchor", auditAnchorURL)]
+        if case let .sqliteFile(path) = KeyStore.location(self) { kept.append(("the key store", URL(fileURLWithPath: path))) }
+        for (name, url) in kept where within(real(url), blobs) {
+            return "DOSSIER_BLOBS_URL \(directory.path) holds \(name) (\(url.path)): give the documents a directory of their own"
+        }
+        if within(blobs, data) {
+            return "DOSSIER_BLOBS_URL \(directory.path) is inside the data directory: use \(dataDirectory.appendingPathComponent("blobs").path) (the default) or a directory outside it"
         }
         return nil
     }

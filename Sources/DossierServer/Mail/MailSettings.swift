@@ -27,6 +27,7 @@ struct MailSettings: Sendable {
 
     /// Parses `smtp://user:pass@host:port`; user and password are percent-decoded.
     static func smtp(from url: String) throws -> SMTP {
+        if let problem = SecretURL.ambiguity(in: url, variable: "SMTP_URL") { throw ConfigurationError(problem) }
         guard let components = URLComponents(string: url), components.scheme == "smtp",
               let host = components.host, !host.isEmpty else {
             throw ConfigurationError("SMTP_URL must look like smtp://user:pass@host:port (got a value that does not)")
@@ -39,7 +40,8 @@ struct MailSettings: Sendable {
             switch (item.name, item.value) {
             case ("tls", "optional"): smtp.allowsPlaintext = true
             case ("tls", "required"): smtp.allowsPlaintext = false
-            default: throw ConfigurationError("SMTP_URL: unknown option '\(item.name)' (only ?tls=required|optional)")
+            // Not quoted: a malformed URL's password could be read as an option.
+            default: throw ConfigurationError("SMTP_URL: an unknown option (only ?tls=required or ?tls=optional)")
             }
         }
         return smtp

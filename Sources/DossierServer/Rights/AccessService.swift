@@ -181,7 +181,13 @@ struct AccessService: Sendable {
         for part in parts.dropFirst() {
             joined = joined + " FULL JOIN (\(part.query)) \(unsafeRaw: part.alias) ON FALSE"
         }
-        return try await sql.raw(joined + " \(unsafeRaw: documentOrder)").all()
+        // Prepared: its text is the same for every person, and PostgreSQL's parsing and
+        // planning of it was half of what it cost.
+        return try await PreparedQuery.rows(joined + " \(unsafeRaw: documentOrder)", as: HoldingsRead.self, on: database)
+    }
+
+    enum HoldingsRead: PreparedQueryName {
+        static let name = "holdings"
     }
 
     /// The small tables, in one union: what each kind needs of its row, no more.

@@ -9,6 +9,7 @@ import Vapor
 enum DatabaseSetup {
     static func configure(_ app: Application, _ configuration: DossierConfiguration) async throws {
         if let url = configuration.databaseURL {
+            if let problem = SecretURL.ambiguity(in: url, variable: "DATABASE_URL") { throw ConfigurationError(problem) }
             var postgres: SQLPostgresConfiguration
             do {
                 postgres = try SQLPostgresConfiguration(url: url)

@@ -130,8 +130,21 @@ public enum ConsistencyCheck {
         let accounted = referenced.union(journal.map(\.blobKey))
         if let store = blobs as? FileBlobStore {
             let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
-            // Temporary files (".key….tmp") are interrupted writes; other names are blob keys.
-            let orphans = everything.filter { !$0.hasDirectoryPath && ($0.lastPathComponent.hasPrefix(".") || !accounted.contains($0.lastPathComponent)) }
+            // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders of
+            // two hex digits, then the key, or a temporary ".key….tmp" of an interrupted write);
+            // anything else was put there by hand and is reported, never deleted.
+            let root = store.directory.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+            var blobShaped: [URL] = []
+            for url in everything where !url.hasDirectoryPath {
+                let parts = Array(url.standardizedFileURL.resolvingSymlinksInPath().pathComponents.dropFirst(root.count))
+                let hex = { (part: String) in part.count == 2 && part.allSatisfy(\.isHexDigit) }
+                if parts.count == 3, hex(parts[0]), hex(parts[1]) {
+                    blobShaped.append(url)
+                } else {
+                    report.problems.append("\(url.path) is in the blob directory but is no blob (left alone: the directory must be the blobs' alone)")
+                }
+            }
+            let orphans = blobShaped.filter { $0.lastPathComponent.hasPrefix(".") || !accounted.contains($0.lastPathComponent) }
             if removeOrphans {
                 for url in orphans { try FileManager.default.removeItem(at: url) }
                 report.facts.append("removed \(orphans.count) orphan blob(s)")

@@ -19,12 +19,15 @@ enum KeyStore {
         case sqliteFile(String)
         case sqliteMemory
         case postgres(url: String, schema: String?)
+        /// A URL of a kind the key store cannot be (the message says which).
+        case unusable(String)
 
         var description: String {
             switch self {
             case let .sqliteFile(path): "SQLite at \(path)"
             case .sqliteMemory: "SQLite in memory"
             case .postgres: "PostgreSQL"
+            case .unusable: "unusable"
             }
         }
     }
@@ -32,14 +35,36 @@ enum KeyStore {
     static func location(_ configuration: DossierConfiguration) -> Location {
         if let url = configuration.keysURL {
             let lower = url.lowercased()
-            if lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") {
+            // Every spelling PostgresKit reads (TCP and Unix socket).
+            if ["postgres://", "postgresql://", "postgres+tcp://", "postgresql+tcp://", "postgres+uds://", "postgresql+uds://"]
+                .contains(where: { lower.hasPrefix($0) }) {
                 return .postgres(url: url, schema: configuration.keysSchema)
             }
-            let path = url.hasPrefix("sqlite://") ? String(url.dropFirst("sqlite://".count)) : url
-            return .sqliteFile(URL(fileURLWithPath: path).standardizedFileURL.path)
+            if lower.hasPrefix("sqlite://") {
+                return .sqliteFile(URL(fileURLWithPath: String(url.dropFirst("sqlite://".count))).standardizedFileURL.path)
+            }
+            // Any other scheme (a quoted URL, a typo) is no file path: refused, never created.
+            if url.contains("://") || url.hasPrefix("\"") || url.hasPrefix("'") || url != url.trimmingCharacters(in: .whitespaces) {
+                return .unusable("DOSSIER_KEYS_URL must be postgres://user:password@host:port/database or a SQLite file path (without quotes or spaces around it)")
+            }
+            return .sqliteFile(URL(fileURLWithPath: url).standardizedFileURL.path)
         }
         if configuration.inMemoryDatabase { return .sqliteMemory }
         return .sqliteFile(configuration.dataDirectory.appendingPathComponent("keys.sqlite").path)
+    }
+
+    /// Why a SQLite key store cannot be at `path`; nil when it can (made there if missing).
+    static func sqliteProblem(_ path: String) -> String? {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: folder.path) else {
+            return "DOSSIER_KEYS_URL: the folder \(folder.path) does not exist"
+        }
+        if FileManager.default.fileExists(atPath: path) {
+            do { try PrivateFile.requirePrivate(URL(fileURLWithPath: path), what: "the key store") } catch { return "\(error)" }
+        } else if !FileManager.default.isWritableFile(atPath: folder.path) {
+            return "DOSSIER_KEYS_URL: the folder \(folder.path) is not writable by this user"
+        }
+        return nil
     }
 
     static func configure(_ app: Application, _ configuration: DossierConfiguration) throws {
@@ -53,7 +78,10 @@ enum KeyStore {
                 + "so that a backup of the data holds no key")
         }
         switch location {
+        case let .unusable(problem):
+            throw ConfigurationError(problem)
         case let .postgres(url, schema):
+            if let problem = SecretURL.ambiguity(in: url, variable: "DOSSIER_KEYS_URL") { throw ConfigurationError(problem) }
             var postgres: SQLPostgresConfiguration
             do {
                 postgres = try SQLPostgresConfiguration(url: url)
@@ -66,10 +94,7 @@ enum KeyStore {
         case .sqliteMemory:
             app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .keys, isDefault: false)
         case let .sqliteFile(path):
-            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            guard FileManager.default.fileExists(atPath: folder.path) else {
-                throw ConfigurationError("DOSSIER_KEYS_URL: the folder \(folder.path) does not exist")
-            }
+            if let problem = sqliteProblem(path) { throw ConfigurationError(problem) }
             if !FileManager.default.fileExists(atPath: path) {
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
