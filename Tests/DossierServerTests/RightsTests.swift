@@ -2,6 +2,7 @@
 import DossierCore
 import DossierTestSupport
 import Fluent
+import SQLKit
 import Foundation
 import Testing
 import Vapor
@@ -169,6 +170,39 @@ struct RightsTests {
             // Ten an hour, then 429.
             for _ in 0..<9 { #expect(try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth).status == .ok) }
             #expect(try await SharingTests.get(app, "api/v1/me/export", headers: tenant.auth).status == .tooManyRequests)
+        }
+    }
+
+    /// The holdings read (the access view's, the erasure's) is the same statement for everyone:
+    /// PostgreSQL prepares it once a connection and runs it again with other values, with the
+    /// same rows as the first time.
+    @Test(arguments: TestDatabase.all)
+    func theHoldingsReadIsPreparedOnceAConnection(database: TestDatabase) async throws {
+        try await withDossier(on: database) { app in
+            _ = try await SharingTests.tenant(app)
+            _ = try await SharingTests.tenant(app, email: "other@example.org")
+            let accounts = try await Account.query(on: app.db).filter(\.$role == .tenant).sort(\.$createdAt).all()
+            #expect(accounts.count == 2)
+            try await app.db.transaction { db in
+                let service = AccessService(database: db, services: app.dossier, logger: app.logger)
+                let first = try await service.holdings(of: accounts[0])
+                let second = try await service.holdings(of: accounts[1])
+                let again = try await service.holdings(of: accounts[0])
+                #expect(first.documents.count == 3 && second.documents.count == 3)
+                #expect(Set(first.documents.map(\.id)).isDisjoint(with: second.documents.map(\.id)))
+                #expect(again.documents.map(\.id) == first.documents.map(\.id))
+                #expect(again.connections.map(\.id) == first.connections.map(\.id))
+                guard case .postgres = database, let sql = db as? any SQLDatabase else { return }
+                // One statement prepared on this connection, run three times.
+                let prepared = try await sql.raw("""
+                    SELECT "generic_plans" + "custom_plans" AS "runs" FROM "pg_prepared_statements" WHERE "name" LIKE 'dossier.holdings.%'
+                    """).all(decodingColumn: "runs", as: Int.self)
+                #expect(prepared == [3])
+                // Another text under the same name is refused, never run under its plan.
+                await #expect(throws: PreparedQuery.Mismatch.self) {
+                    _ = try await PreparedQuery.rows("SELECT 1", as: AccessService.HoldingsRead.self, on: db)
+                }
+            }
         }
     }
 

@@ -8,16 +8,20 @@ import Vapor
 struct ClientInfo: Sendable {
     var ipAddress: String
     var userAgent: String
+    /// The browser sends `Sec-GPC: 1` (Global Privacy Control).
+    var globalPrivacyControl = false
 
-    init(ipAddress: String, userAgent: String) {
+    init(ipAddress: String, userAgent: String, globalPrivacyControl: Bool = false) {
         self.ipAddress = ipAddress
         self.userAgent = userAgent
+        self.globalPrivacyControl = globalPrivacyControl
     }
 
     /// The client's address through trusted proxies only (`DOSSIER_TRUSTED_PROXIES`).
     init(_ request: Request) {
         ipAddress = request.clientAddress
         userAgent = request.headers.first(name: .userAgent) ?? ""
+        globalPrivacyControl = request.headers.first(name: "Sec-GPC")?.trimmingCharacters(in: .whitespaces) == "1"
     }
 }
 
@@ -252,6 +256,9 @@ struct AccountService: Sendable {
             try await log(account: account, kind: .signIn, outcome: .success, client: client, on: db)
             audit.record(AuditEvent(action: "session.signed-in", subject: account.subject, purpose: "account", details: ["kind": kind.rawValue]),
                          by: account.subject)
+        }
+        if client.globalPrivacyControl {
+            await ConsentService(database: database, services: services).honourGlobalPrivacyControl(of: account, logger: logger)
         }
         return (session, token, account)
     }

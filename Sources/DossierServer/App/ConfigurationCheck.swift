@@ -203,6 +203,8 @@ public enum ConfigurationCheck {
                 report.problems.append("\(error)")
             }
         }
+        add("DOSSIER_METRICS_TOKEN", configuration.metricsToken == nil ? "unset: GET /metrics answers anyone, without the database's gauges" : mask)
+        if let problem = configuration.metricsTokenProblem { report.problems.append(problem) }
         // A value refused is shown as it is (the problem says why).
         add("DOSSIER_LOG_FORMAT", (try? LogFormat.from(environment).rawValue) ?? present("DOSSIER_LOG_FORMAT", environment) ?? "")
         add("LOG_LEVEL", (try? LogFormat.level(environment).rawValue) ?? present("LOG_LEVEL", environment) ?? "")

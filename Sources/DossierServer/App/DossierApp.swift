@@ -10,7 +10,9 @@ public enum DossierApp {
     public static func configure(
         _ app: Application, _ configuration: DossierConfiguration, clock: any WallClock = SystemClock()
     ) async throws {
-        if let problem = configuration.baseURLProblem ?? configuration.blobStoreProblem { throw ConfigurationError(problem) }
+        if let problem = configuration.baseURLProblem ?? configuration.blobStoreProblem ?? configuration.metricsTokenProblem {
+            throw ConfigurationError(problem)
+        }
         // Before the production rules, which trusted proxies bring in: a range that cannot be
         // read is said first.
         _ = try ClientAddressResolver(trustedProxies: configuration.trustedProxies)
@@ -127,6 +129,7 @@ public enum DossierApp {
         app.leaf.configuration = LeafConfiguration(rootDirectory: Views.directory)
         app.leaf.sources = Views.sources(fileio: app.fileio)
 
+        DossierMetrics.bootstrap()
         let inFlight = InFlightRequests()
         // Multipart content decoded by any route goes through the guard (MultipartGuard.swift).
         ContentConfiguration.global.use(decoder: GuardedFormDataDecoder(), for: .formData)

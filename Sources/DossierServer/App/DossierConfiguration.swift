@@ -50,6 +50,8 @@ public struct DossierConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// The signed head of the audit chain, kept outside the database (`DOSSIER_AUDIT_ANCHOR`).
     public var auditAnchorPath: String?
+    /// `DOSSIER_METRICS_TOKEN`: when set, `GET /metrics` answers only a bearer of it.
+    public var metricsToken: String?
     /// bcrypt cost; lower only in tests.
     public var passwordCost = 12
     /// Sign-up and reset requests answer no sooner than this, whether or not the address has an
@@ -152,6 +154,15 @@ public struct DossierConfiguration: Sendable {
         return nil
     }
 
+    /// Why `DOSSIER_METRICS_TOKEN` cannot be used; nil when it can (or is unset).
+    public var metricsTokenProblem: String? {
+        guard let metricsToken else { return nil }
+        if metricsToken.count < 16 || metricsToken.contains(where: { $0.isWhitespace }) || !metricsToken.allSatisfy({ $0.isASCII }) {
+            return "DOSSIER_METRICS_TOKEN must be at least 16 ASCII characters without spaces (e.g. `openssl rand -hex 32`)"
+        }
+        return nil
+    }
+
     /// Why `DOSSIER_BASE_URL` cannot serve as the address in emails and links; nil when it can.
     public var baseURLProblem: String? {
         guard let url = URLComponents(string: baseURL), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
@@ -194,6 +205,7 @@ public struct DossierConfiguration: Sendable {
             $0.awsRegion = value("AWS_REGION")
             $0.blobsURL = value("DOSSIER_BLOBS_URL")
             $0.retentionInterval = value("DOSSIER_RETENTION_INTERVAL")
+            $0.metricsToken = value("DOSSIER_METRICS_TOKEN")?.trimmingCharacters(in: .whitespacesAndNewlines)
             $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
     }

@@ -3,6 +3,8 @@ import Vapor
 /// Every route of the server, one controller per feature.
 func routes(_ app: Application) throws {
     try app.register(collection: HealthController())
+    try app.register(collection: MetricsController())
+    try app.register(collection: GPCController())
     try app.register(collection: PrivacyController())
     try app.register(collection: RegisterController())
     try app.register(collection: OpenAPIController())

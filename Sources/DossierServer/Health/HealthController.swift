@@ -2,7 +2,10 @@ import Fluent
 import SQLKit
 import Vapor
 
-/// `GET /health`: 200 when the database answers, 503 otherwise.
+/// `GET /health`: 200 when the process and its database answer. `GET /health/ready`: 200 when
+/// everything a request may need answers (the database, the key store, the blob store), 503
+/// with what does not otherwise: a load balancer sends no traffic to an instance that could
+/// store a document but not its key, or read a row but not its blob.
 struct HealthController: RouteCollection {
     struct Status: Content {
         var status: String
@@ -10,8 +13,22 @@ struct HealthController: RouteCollection {
         var registerVersion: String
     }
 
+    /// Each part's answer: `ok`, or why not (no detail an outsider could use); when one is not
+    /// ok, the error object every 4xx and 5xx of the API has.
+    struct Readiness: Content {
+        var status: String
+        var database: String
+        var keys: String
+        var blobs: String
+        var error: APIErrorMiddleware.Body.Detail?
+    }
+
+    /// How long each part has to answer: a database that hangs is a database that is not ready.
+    static let deadline: Duration = .seconds(2)
+
     func boot(routes: any RoutesBuilder) throws {
         routes.get("health", use: Self.health).access(.anyone)
+        routes.get("health", "ready", use: Self.ready).access(.anyone)
     }
 
     static func health(req: Request) async throws -> Response {
@@ -26,5 +43,64 @@ struct HealthController: RouteCollection {
         }
         let status = Status(status: "ok", database: sql.dialect.name, registerVersion: req.register.version)
         return try await status.encodeResponse(for: req)
+    }
+
+    static func ready(req: Request) async throws -> Response {
+        let configuration = req.dossier.configuration
+        let dataFile = configuration.databaseURL == nil && !configuration.inMemoryDatabase ? configuration.sqlitePath : nil
+        var keysFile: String?
+        if case let .sqliteFile(path) = KeyStore.location(configuration) { keysFile = path }
+        async let database = answers(req.db, reading: Account.schema, file: dataFile)
+        async let keys = answers(req.db(.keys), reading: SubjectKey.schema, file: keysFile)
+        async let blobs = within(deadline) { await req.dossier.blobs.isReady() }
+        let (databaseReady, keysReady, blobsReady) = (await database, await keys, await blobs ?? false)
+        var body = Readiness(status: "ready", database: databaseReady ? "ok" : "unreachable", keys: keysReady ? "ok" : "unreachable",
+                             blobs: blobsReady ? "ok" : "unavailable", error: nil)
+        let ready = databaseReady && keysReady && blobsReady
+        if !ready {
+            body.status = "unavailable"
+            let parts = [("the database", databaseReady), ("the key store", keysReady), ("the blob store", blobsReady)].filter { !$0.1 }.map(\.0)
+            body.error = .init(code: "not-ready", message: "Not ready: \(parts.joined(separator: ", ")) does not answer.", fields: nil)
+            req.logger.warning("readiness: database \(body.database), key store \(body.keys), blob store \(body.blobs)")
+        }
+        let response = try await body.encodeResponse(status: ready ? .ok : .serviceUnavailable, for: req)
+        response.headers.cacheControl = .init(noStore: true)
+        return response
+    }
+
+    /// Whether `database` reads one of its tables within the deadline: its file still there
+    /// (SQLite reads a deleted file through the handle it holds), and on PostgreSQL a server
+    /// that takes writes (a standby after a failover does not).
+    private static func answers(_ database: any Database, reading table: String, file: String?) async -> Bool {
+        if let file, !FileManager.default.fileExists(atPath: file) { return false }
+        guard let sql = database as? any SQLDatabase else { return false }
+        return await within(deadline) {
+            do {
+                try await sql.raw("SELECT 1 FROM \(ident: table) LIMIT 1").run()
+                if sql.dialect.name == "postgresql" {
+                    let recovering = try await sql.raw("SELECT pg_is_in_recovery() AS \"standby\"").first(decoding: Standby.self)
+                    return recovering?.standby == false
+                }
+                return true
+            } catch {
+                return false
+            }
+        } ?? false
+    }
+
+    private struct Standby: Decodable { var standby: Bool }
+
+    /// `body`'s answer, or nil when it takes longer than `limit` (it is cancelled).
+    private static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
     }
 }

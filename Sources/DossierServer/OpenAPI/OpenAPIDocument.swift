@@ -203,6 +203,17 @@ private struct Builder {
                 200: .json("Ready", .ref("Health")),
                 503: .error("The database is unreachable"),
             ])],
+            "/health/ready": ["get": api("Readiness: 200 when the database, the key store and the blob store answer", [
+                200: .json("Ready", .ref("Readiness")),
+                503: .json("Not ready: which part does not answer", .ref("Readiness")),
+            ])],
+            "/metrics": ["get": api("Metrics in Prometheus' text format (a bearer token when DOSSIER_METRICS_TOKEN is set)", [
+                200: Answer(description: "Prometheus text format 0.0.4", content: ["text/plain": .text]),
+                401: .error("DOSSIER_METRICS_TOKEN is set and was not sent"),
+            ])],
+            "/.well-known/gpc.json": ["get": api("Global Privacy Control support statement", [
+                200: .json("GPC support resource", .ref("GPCSupport")),
+            ])],
             "/openapi.json": ["get": api("This document", [200: .json("OpenAPI 3.1 document", .map(.any))])],
             "/privacy": ["get": api("The privacy policy now in force, rendered from the register", parameters: [lang], [
                 200: Answer(description: "Policy page", content: ["text/html": .text]),
@@ -689,6 +700,9 @@ private struct Builder {
                 .optional("fields", .array(.object([.required("field", text), .required("message", text)]))),
             ]))]),
             "Health": .object([.required("status", text), .required("database", text), .required("registerVersion", text)]),
+            "Readiness": .object([.required("status", text), .required("database", text), .required("keys", text), .required("blobs", text),
+                                  .optional("error", .object([.required("code", text), .required("message", text)]))]),
+            "GPCSupport": .object([.required("gpc", .boolean), .required("lastUpdate", .string(format: "date"))]),
             "LocalizedText": .object([.required("fr", text), .required("en", text)]),
             "PolicyVersion": .object([
                 .required("version", text), .required("effectiveDate", .string(format: "date")), .required("publishedAt", .dateTime),

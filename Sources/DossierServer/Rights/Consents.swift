@@ -291,6 +291,25 @@ struct ConsentService: Sendable {
         return (state, created)
     }
 
+    /// Global Privacy Control (`Sec-GPC: 1`, `/.well-known/gpc.json`): a signed-in person whose
+    /// browser sends it objects, by automated means as GDPR Art. 21(5) allows, to every purpose
+    /// of the register that is direct marketing (absolute: the objection list). Recorded at
+    /// sign-in, once a purpose (an objection already made stays as it is); an address not yet
+    /// proved cannot object (as by hand), and is asked again at the next sign-in. Never fails the
+    /// sign-in: a failure is logged.
+    func honourGlobalPrivacyControl(of account: Account, logger: Logger) async {
+        guard account.emailVerifiedAt != nil else { return }
+        let marketing = register.purposes.filter { ObjectionRules.outcome(for: $0) == .upheld }
+        for purpose in marketing {
+            do {
+                let (_, created) = try await object(account, purpose: purpose.id, language: account.language)
+                if created { logger.info("Global Privacy Control: objection to \(purpose.id) recorded") }
+            } catch {
+                logger.warning("Global Privacy Control: the objection to \(purpose.id) could not be recorded (\(String(describing: type(of: error))))")
+            }
+        }
+    }
+
     /// Whether an address is on the objection list for a purpose (what a mailing checks first).
     static func objected(_ email: EmailAddress, to purpose: String, services: DossierServices, on db: any Database) async throws -> Bool {
         let index = try await services.vault.recipientIndex(email)

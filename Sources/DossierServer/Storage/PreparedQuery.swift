@@ -1,5 +1,6 @@
 import Fluent
 import FluentPostgresDriver
+import Crypto
 import Foundation
 import NIOConcurrencyHelpers
 import SQLKit
@@ -13,7 +14,11 @@ import SQLKit
 ///
 /// Each `Name` is one statement. Its text is taken from its first call and every later call is
 /// checked against it: a query whose text varies with its values (a list of `IN` values, say)
-/// is refused rather than run under another statement's plan.
+/// is refused rather than run under another statement's plan. The name PostgreSQL knows it by
+/// ends with a digest of the text, so that two releases sharing a pooler's server connections
+/// (PgBouncer 1.21 and later tracks prepared statements) never run each other's. Should the
+/// prepared path fail (a connection whose preparation failed once keeps failing in PostgresNIO),
+/// the statement runs unnamed, as any other, and the failure is logged.
 protocol PreparedQueryName: Sendable {
     static var name: String { get }
 }
@@ -29,11 +34,15 @@ enum PreparedQuery {
         var description: String { "a prepared statement cannot bind a \(type)" }
     }
 
-    /// The text of each statement, from its first call.
-    private static let texts = NIOLockedValueBox<[String: String]>([:])
+    /// The text of each statement, from its first call, and the name PostgreSQL knows it by.
+    private static let texts = NIOLockedValueBox<[String: (text: String, name: String)]>([:])
 
     static func text(of name: String) -> String {
-        texts.withLockedValue { $0[name] } ?? ""
+        texts.withLockedValue { $0[name]?.text } ?? ""
+    }
+
+    static func preparedName(of name: String) -> String {
+        texts.withLockedValue { $0[name]?.name } ?? "dossier.\(name)"
     }
 
     /// The rows of `query`, prepared on PostgreSQL under `Name`.
@@ -47,9 +56,10 @@ enum PreparedQuery {
         let text = serializer.sql
         try texts.withLockedValue { texts in
             if let known = texts[Name.name] {
-                guard known == text else { throw Mismatch(name: Name.name) }
+                guard known.text == text else { throw Mismatch(name: Name.name) }
             } else {
-                texts[Name.name] = text
+                let digest = SHA256.hash(data: Data(text.utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+                texts[Name.name] = (text, "dossier.\(Name.name).\(digest)")
             }
         }
         var bindings = PostgresBindings(capacity: serializer.binds.count)
@@ -64,21 +74,28 @@ enum PreparedQuery {
         }
         let statement = Statement<Name>(bindings: bindings)
         let logger = database.logger
-        let rows = try await postgres.withConnection { connection in
-            connection.eventLoop.makeFutureWithTask {
-                var rows: [PostgresRow] = []
-                for try await row in try await connection.execute(statement, logger: logger) {
-                    rows.append(row)
+        do {
+            let rows = try await postgres.withConnection { connection in
+                connection.eventLoop.makeFutureWithTask {
+                    var rows: [PostgresRow] = []
+                    for try await row in try await connection.execute(statement, logger: logger) {
+                        rows.append(row)
+                    }
+                    return rows
                 }
-                return rows
-            }
-        }.get()
-        return rows.map { $0.sql() }
+            }.get()
+            return rows.map { $0.sql() }
+        } catch {
+            // Unnamed, as any statement (in a transaction the failure aborted, this fails too,
+            // as the transaction would have).
+            logger.warning("prepared statement \(Name.name) failed (\(String(describing: type(of: error)))): running it unprepared")
+            return try await sql.raw(query).all()
+        }
     }
 
     struct Statement<Name: PreparedQueryName>: PostgresPreparedStatement {
         typealias Row = PostgresRow
-        static var name: String { "dossier." + Name.name }
+        static var name: String { PreparedQuery.preparedName(of: Name.name) }
         static var sql: String { PreparedQuery.text(of: Name.name) }
         let bindings: PostgresBindings
 

@@ -17,6 +17,8 @@ protocol BlobStore: Sendable {
     /// Several at once (an erasure's): one trip to the store's thread, not one per blob.
     func delete(_ keys: [String]) async throws
     func exists(_ key: String) async throws -> Bool
+    /// Whether the store can be written to now (`GET /health/ready`).
+    func isReady() async -> Bool
 }
 
 /// Blobs as files under a directory, fanned out by key prefix. A write goes to a temporary
@@ -112,6 +114,17 @@ struct FileBlobStore: BlobStore {
                 throw Failure(description: "\(failures.count) blob(s) not deleted, the first \(failures[0])")
             }
         }
+    }
+
+    /// The directory is there, is one, and this process may write in it (a mount gone, or made
+    /// read-only, is not).
+    func isReady() async -> Bool {
+        let path = directory.path
+        return (try? await pool.runIfActive {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+                && access(path, W_OK | X_OK) == 0
+        }) ?? false
     }
 
     func exists(_ key: String) async throws -> Bool {
