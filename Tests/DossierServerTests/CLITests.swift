@@ -327,6 +327,8 @@ struct CLITests {
         (["SMTP_URL": "smtp://relay:?pw-secret@mail.example.org"], "SMTP_URL: percent-encode"),
         (["DOSSIER_KEYS_URL": "\"postgres://k:pw-secret@db/k\""], "without quotes"),
         (["DOSSIER_KEYS_URL": "mysql://k:pw-secret@db/k"], "DOSSIER_KEYS_URL must be postgres://"),
+        (["DOSSIER_KEYS_URL": "host=db user=dossier password=pw-secret dbname=keys"], "DOSSIER_KEYS_URL must be postgres://"),
+        (["DOSSIER_KEYS_URL": "postgres:/k:pw-secret@db/k"], "DOSSIER_KEYS_URL must be postgres://"),
         (["DOSSIER_KEYS_URL": "/nonexistent/folder/keys.sqlite"], "the folder /nonexistent/folder does not exist"),
         (["DOSSIER_BLOBS_URL": "file://u:pw-secret@nas/docs"], "DOSSIER_BLOBS_URL must be a directory"),
         (["DOSSIER_BLOBS_URL": "s3:bucket"], "DOSSIER_BLOBS_URL must be a directory"),

@@ -72,6 +72,11 @@ struct ConfigurationTests {
         #expect(ConfigurationCheck.masked(url: "smtp://relay:2024/Zq9k@mail.example.org:587") == "smtp://\(mask)@mail.example.org:587")
         #expect(ConfigurationCheck.masked(url: "smtp://relay:?Zq9k@mail.example.org") == "smtp://\(mask)@mail.example.org")
         #expect(ConfigurationCheck.masked(url: "\"postgres://k:Zq9k@db/k\"", showsUser: true) == mask)
+        // A host forgotten: `user:password` would read as `host:port`.
+        #expect(ConfigurationCheck.masked(url: "postgres://dossier:Zq9k", showsUser: true) == "postgres://\(mask)")
+        #expect(ConfigurationCheck.masked(url: "smtp://apikey:SG.Zq9k/x") == "smtp://\(mask)/x")
+        #expect(ConfigurationCheck.masked(url: "smtp://mail.example.org:587") == "smtp://mail.example.org:587")
+        #expect(ConfigurationCheck.masked(url: "https://s3.example/b?pwd=Zq9k") == "https://s3.example/b?pwd=\(mask)")
         // …and refused, rather than half read as the host.
         #expect(SecretURL.ambiguity(in: "postgres://dossier:/Zq9k@db/dossier", variable: "DATABASE_URL") != nil)
         #expect(SecretURL.ambiguity(in: "postgres://dossier:Zq9k@db/dossier?application_name=a", variable: "DATABASE_URL") == nil)

@@ -1,5 +1,6 @@
 @testable import DossierServer
 import DossierCore
+import Fluent
 import Foundation
 import Testing
 import Vapor
@@ -156,9 +157,14 @@ extension OperationsTests {
             #expect(!marketing.isEmpty)
             let withSignal = try await signIn("gpc@example.org", gpc: true)
             #expect(try await objections(withSignal) == Dictionary(uniqueKeysWithValues: marketing.map { ($0, "upheld") }))
-            // Again: nothing new, nothing doubled.
+            // Recorded as the signal's, not as a form's.
+            let recorded = try await AuditRecord.query(on: app.db).filter(\.$action == "objection.recorded").all()
+            #expect(recorded.count == marketing.count)
+            #expect(recorded.allSatisfy { $0.details.contains("\"source\":\"gpc\"") })
+            // Again: nothing new, nothing doubled, nothing written.
             _ = try await signIn("gpc@example.org", gpc: true)
             #expect(try await ObjectionRecord.query(on: app.db).count() == marketing.count)
+            #expect(try await AuditRecord.query(on: app.db).filter(\.$action == "objection.recorded").count() == marketing.count)
             let without = try await signIn("plain@example.org", gpc: false)
             #expect(try await objections(without).isEmpty)
         }

@@ -23,12 +23,21 @@ enum SecretURL {
             shown += showsUser && information.contains(":") && !user.isEmpty ? user + ":" + mask : mask
             shown += "@"
             rest = rest[rest.index(after: at)...]
+        } else {
+            // No `@`: `user:password` with the host forgotten reads as `host:port`. Anything
+            // after a colon that is not a port is masked, with what comes before it.
+            let end = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
+            if let colon = rest[..<end].lastIndex(of: ":"), !rest[rest.index(after: colon)..<end].allSatisfy(\.isNumber) {
+                shown += mask
+                rest = rest[end...]
+            }
         }
         guard let question = rest.firstIndex(of: "?") else { return shown + rest }
         shown += rest[..<question] + "?"
         let items = rest[rest.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false).map { item -> String in
             let name = item.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            let secret = ["password", "pass", "secret", "token", "key", "signature", "credential"].contains { name.lowercased().contains($0) }
+            let secret = ["password", "pass", "pwd", "secret", "token", "key", "signature", "credential", "auth"]
+                .contains { name.lowercased().contains($0) }
             return secret ? name + "=" + mask : String(item)
         }
         return shown + items.joined(separator: "&")

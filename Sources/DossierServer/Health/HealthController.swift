@@ -1,4 +1,5 @@
 import Fluent
+import NIOConcurrencyHelpers
 import SQLKit
 import Vapor
 
@@ -76,12 +77,19 @@ struct HealthController: RouteCollection {
         guard let sql = database as? any SQLDatabase else { return false }
         return await within(deadline) {
             do {
-                try await sql.raw("SELECT 1 FROM \(ident: table) LIMIT 1").run()
-                if sql.dialect.name == "postgresql" {
+                guard sql.dialect.name == "postgresql" else {
+                    try await sql.raw("SELECT 1 FROM \(ident: table) LIMIT 1").run()
+                    return true
+                }
+                // The server ends the read itself at the deadline (a table locked by a migration
+                // or a VACUUM FULL), and the connection goes back to the pool.
+                return try await database.transaction { transaction in
+                    guard let sql = transaction as? any SQLDatabase else { return false }
+                    try await sql.raw("SET LOCAL statement_timeout = \(unsafeRaw: String(deadline.components.seconds * 1000))").run()
+                    try await sql.raw("SELECT 1 FROM \(ident: table) LIMIT 1").run()
                     let recovering = try await sql.raw("SELECT pg_is_in_recovery() AS \"standby\"").first(decoding: Standby.self)
                     return recovering?.standby == false
                 }
-                return true
             } catch {
                 return false
             }
@@ -90,17 +98,22 @@ struct HealthController: RouteCollection {
 
     private struct Standby: Decodable { var standby: Bool }
 
-    /// `body`'s answer, or nil when it takes longer than `limit` (it is cancelled).
+    /// `body`'s answer, or nil when it takes longer than `limit`. The answer comes at the
+    /// deadline even when `body` cannot be cancelled (a database call waiting on a future, a
+    /// file system that hangs): it finishes on its own, its answer unused.
     private static func within<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
+        let waiting = NIOLockedValueBox<CheckedContinuation<T?, Never>?>(nil)
+        return await withCheckedContinuation { continuation in
+            waiting.withLockedValue { $0 = continuation }
+            let work = Task {
+                let answer = await body()
+                waiting.withLockedValue { $0?.resume(returning: answer); $0 = nil }
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            Task {
+                try? await Task.sleep(for: limit)
+                waiting.withLockedValue { $0?.resume(returning: nil); $0 = nil }
+                work.cancel()
+            }
         }
     }
 }

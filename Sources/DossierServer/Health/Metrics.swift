@@ -9,10 +9,13 @@ import Vapor
 /// request by route pattern (`/s/:token`, never a token or an id) and status, through
 /// swift-metrics into one registry of the process. No metric carries personal data.
 ///
-/// Public, as `/health` is, unless `DOSSIER_METRICS_TOKEN` is set: then only a scraper that
-/// sends it as a bearer token is answered, and only then are the gauges read from the database
-/// added (mail waiting or failed, data-subject requests open and past their legal due date):
-/// public, the count of mail waiting would tell whether a password reset went to an account.
+/// With `DOSSIER_METRICS_TOKEN` set, only a scraper that sends it as a bearer token is answered,
+/// and only then are the gauges read from the database added (mail waiting or failed,
+/// data-subject requests open and past their legal due date): public, the count of mail waiting
+/// would tell whether a password reset went to an account. Without it, a development instance
+/// answers anyone (as `/health`), a production one only clients on loopback (a scraper on the
+/// host, or through a trusted proxy's own address): request counts by route and status are
+/// still something to keep from the public.
 enum DossierMetrics {
     /// The process's registry: Vapor's request metrics and Dossier's gauges.
     static let registry = PrometheusCollectorRegistry()
@@ -27,18 +30,21 @@ enum DossierMetrics {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }()
 
-    /// A label value as the text format wants it (the register's version is the operator's text).
-    static func escaped(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-    }
-
     /// Everything in the text format; with `gauges`, the database's read first. A database that
-    /// does not answer leaves the gauges out (and is logged), not the request metrics.
+    /// does not answer makes the gauges NaN (and is logged), never last scrape's numbers, and
+    /// leaves the request metrics as they are.
     static func exposition(on database: any Database, register version: String, now: Date, gauges: Bool, logger: Logger) async -> String {
-        registry.makeGauge(name: "dossier_register_info", labels: [("version", escaped(version))],
+        registry.makeGauge(name: "dossier_register_info", labels: [("version", version)],
                            help: "The register in force (its version as a label)").set(to: 1)
         guard gauges else { return registry.emitToString() }
+        let mail = "Messages waiting to be sent, or failed for good"
+        let rights = "Data-subject requests not yet answered, and those past their legal due date"
+        let series = [
+            registry.makeGauge(name: "dossier_outbox_messages", labels: [("state", "queued")], help: mail),
+            registry.makeGauge(name: "dossier_outbox_messages", labels: [("state", "failed")], help: mail),
+            registry.makeGauge(name: "dossier_rights_requests", labels: [("state", "open")], help: rights),
+            registry.makeGauge(name: "dossier_rights_requests", labels: [("state", "overdue")], help: rights),
+        ]
         do {
             let open = [RequestRules.Status.open.rawValue, RequestRules.Status.awaitingIdentity.rawValue]
             // By the (status, due_at) index; mail is deleted within days of being sent.
@@ -46,13 +52,9 @@ enum DossierMetrics {
             let overdue = try await RightsRequest.query(on: database).filter(\.$status ~~ open).filter(\.$dueAt < now).count()
             let queued = try await OutboxMessage.query(on: database).filter(\.$sentAt == nil).filter(\.$failedAt == nil).count()
             let failed = try await OutboxMessage.query(on: database).filter(\.$failedAt != nil).count()
-            let mail = "Messages waiting to be sent, or failed for good"
-            let rights = "Data-subject requests not yet answered, and those past their legal due date"
-            registry.makeGauge(name: "dossier_outbox_messages", labels: [("state", "queued")], help: mail).set(to: Double(queued))
-            registry.makeGauge(name: "dossier_outbox_messages", labels: [("state", "failed")], help: mail).set(to: Double(failed))
-            registry.makeGauge(name: "dossier_rights_requests", labels: [("state", "open")], help: rights).set(to: Double(requests))
-            registry.makeGauge(name: "dossier_rights_requests", labels: [("state", "overdue")], help: rights).set(to: Double(overdue))
+            for (gauge, value) in zip(series, [queued, failed, requests, overdue]) { gauge.set(to: Double(value)) }
         } catch {
+            for gauge in series { gauge.set(to: .nan) }
             logger.warning("metrics: the database's gauges could not be read (\(String(describing: type(of: error))))")
         }
         return registry.emitToString()
@@ -66,6 +68,9 @@ struct MetricsController: RouteCollection {
 
     static func metrics(req: Request) async throws -> Response {
         let token = req.dossier.configuration.metricsToken
+        if token == nil, !req.dossier.configuration.isDevelopmentInstance, !ClientAddressResolver.isLoopback(req.clientAddress) {
+            throw Abort(.forbidden, reason: "Metrics answer clients on this host only: set DOSSIER_METRICS_TOKEN to scrape from elsewhere.")
+        }
         if let token {
             guard let sent = req.headers.bearerAuthorization?.token,
                   Data(SHA256.hash(data: Data(sent.utf8))) == Data(SHA256.hash(data: Data(token.utf8))) else {

@@ -233,7 +233,8 @@ struct ConsentService: Sendable {
     }
 
     /// Objects to a purpose; returns the objection and whether it is new.
-    func object(_ account: Account, purpose id: String, language: Language) async throws -> (ObjectionState, created: Bool) {
+    /// `source`: `person` (a form, the API), or `gpc` (the browser's Global Privacy Control).
+    func object(_ account: Account, purpose id: String, language: Language, source: String = "person") async throws -> (ObjectionState, created: Bool) {
         guard let purpose = register.purpose(id) else {
             throw Abort(.unprocessableEntity, reason: language == .fr ? "Finalité inconnue : « \(String(id.prefix(60))) »." : "No such purpose: '\(String(id.prefix(60)))'.")
         }
@@ -276,7 +277,7 @@ struct ConsentService: Sendable {
                     _ = try await Self.withdraw(purpose.id, of: account.subject, source: "objection", services: services, audit: audit, on: db)
                 }
                 audit.record(AuditEvent(action: "objection.recorded", subject: account.subject, purpose: ObjectionRecord.purpose,
-                                        details: ["purpose": purpose.id, "outcome": outcome.rawValue]), by: account.subject)
+                                        details: ["purpose": purpose.id, "outcome": outcome.rawValue, "source": source]), by: account.subject)
                 return true
             }
         } catch {
@@ -300,13 +301,21 @@ struct ConsentService: Sendable {
     func honourGlobalPrivacyControl(of account: Account, logger: Logger) async {
         guard account.emailVerifiedAt != nil else { return }
         let marketing = register.purposes.filter { ObjectionRules.outcome(for: $0) == .upheld }
-        for purpose in marketing {
-            do {
-                let (_, created) = try await object(account, purpose: purpose.id, language: account.language)
+        do {
+            // Read first: a sign-in that changes nothing writes nothing. A consent the person
+            // gave to one of them stands: their choice for that purpose is more specific than
+            // a signal their browser sends to every site.
+            let objected = Set(try await ObjectionRecord.query(on: database).filter(\.$subject == account.subject).all().map(\.purpose))
+            let ledger = try await ConsentRecord.query(on: database).filter(\.$subject == account.subject).sort(\.$position).all()
+            let consented = Set(Dictionary(grouping: ledger, by: \.purpose).compactMap { purpose, rows in
+                rows.last?.action == .given ? purpose : nil
+            })
+            for purpose in marketing where !objected.contains(purpose.id) && !consented.contains(purpose.id) {
+                let (_, created) = try await object(account, purpose: purpose.id, language: account.language, source: "gpc")
                 if created { logger.info("Global Privacy Control: objection to \(purpose.id) recorded") }
-            } catch {
-                logger.warning("Global Privacy Control: the objection to \(purpose.id) could not be recorded (\(String(describing: type(of: error))))")
             }
+        } catch {
+            logger.warning("Global Privacy Control: an objection could not be recorded (\(String(describing: type(of: error))))")
         }
     }
 

@@ -86,10 +86,18 @@ enum PreparedQuery {
             }.get()
             return rows.map { $0.sql() }
         } catch {
-            // Unnamed, as any statement (in a transaction the failure aborted, this fails too,
-            // as the transaction would have).
-            logger.warning("prepared statement \(Name.name) failed (\(String(describing: type(of: error)))): running it unprepared")
-            return try await sql.raw(query).all()
+            // Unnamed, as any statement: PostgresNIO keeps a failed preparation's error for the
+            // connection's life, without asking the server again, so this read still works on
+            // it. A failure the server saw aborted the transaction, if any: then the fallback
+            // fails too, and the first error, not "transaction aborted", is what is thrown.
+            let state = (error as? PSQLError)?.serverInfo?[.sqlState] ?? "none"
+            logger.warning("prepared statement \(Name.name) failed (\(String(describing: type(of: error))), SQLSTATE \(state)): running it unprepared")
+            do {
+                return try await sql.raw(query).all()
+            } catch let fallback {
+                logger.warning("the unprepared \(Name.name) failed too (\(String(describing: type(of: fallback))))")
+                throw error
+            }
         }
     }
 

@@ -44,7 +44,11 @@ enum KeyStore {
                 return .sqliteFile(URL(fileURLWithPath: String(url.dropFirst("sqlite://".count))).standardizedFileURL.path)
             }
             // Any other scheme (a quoted URL, a typo) is no file path: refused, never created.
-            if url.contains("://") || url.hasPrefix("\"") || url.hasPrefix("'") || url != url.trimmingCharacters(in: .whitespaces) {
+            let schemeLike = url.firstIndex(of: ":").map { colon in
+                !url[..<colon].contains("/") && url[..<colon].allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
+            } ?? false
+            if url.contains("://") || schemeLike || url.contains("@") || (url.contains("=") && url.contains(" ")) || url.hasPrefix("\"")
+                || url.hasPrefix("'") || url != url.trimmingCharacters(in: .whitespaces) {
                 return .unusable("DOSSIER_KEYS_URL must be postgres://user:password@host:port/database or a SQLite file path (without quotes or spaces around it)")
             }
             return .sqliteFile(URL(fileURLWithPath: url).standardizedFileURL.path)
