@@ -1,7 +1,6 @@
 import DossierCore
 import Foundation
 import Logging
-import FluentPostgresDriver
 
 /// `dossier config check`: every setting the server would run with, where it comes from, with
 /// secrets masked, and every value it would refuse. It reads and writes nothing but the files
@@ -19,8 +18,6 @@ public struct ConfigurationReport: Sendable {
     public var settings: [Setting] = []
     /// Values the server would refuse: each makes `dossier config check` exit 1.
     public var problems: [String] = []
-    /// Worth knowing, not refused.
-    public var notes: [String] = []
     /// `development` or `production`, and why.
     public var instance = ""
 
@@ -32,7 +29,6 @@ public struct ConfigurationReport: Sendable {
             lines.append("  " + setting.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + setting.value + "  (" + setting.origin + ")")
         }
         lines.append("Instance: " + instance)
-        lines += notes.map { "Note: " + $0 }
         return lines.joined(separator: "\n")
     }
 }
@@ -81,27 +77,15 @@ public enum ConfigurationCheck {
         attempt { try requireUsableDirectory(configuration.dataDirectory, variable: "DOSSIER_DATA_DIR", what: "the data directory") }
         if let url = configuration.databaseURL {
             add("DATABASE_URL", masked(url: url, showsUser: true))
-            attempt {
-                if let problem = SecretURL.ambiguity(in: url, variable: "DATABASE_URL") { throw ConfigurationError(problem) }
-                do { _ = try SQLPostgresConfiguration(url: url) } catch {
-                    throw ConfigurationError("DATABASE_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-full]")
-                }
-            }
+            attempt { _ = try DatabaseSetup.postgresConfiguration(url, variable: "DATABASE_URL") }
         } else {
             add("DATABASE_URL", "unset: SQLite at \(configuration.sqlitePath)")
         }
         switch KeyStore.location(configuration) {
         case let .postgres(url, _):
             add("DOSSIER_KEYS_URL", masked(url: url, showsUser: true))
-            attempt {
-                if let problem = SecretURL.ambiguity(in: url, variable: "DOSSIER_KEYS_URL") { throw ConfigurationError(problem) }
-                do { _ = try SQLPostgresConfiguration(url: url) } catch {
-                    throw ConfigurationError("DOSSIER_KEYS_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=…] or a SQLite file path")
-                }
-                if let data = configuration.databaseURL, normalised(data) == normalised(url) {
-                    throw ConfigurationError("DOSSIER_KEYS_URL names the data database itself: the key store must be a database of its own, so that a backup of the data holds no key")
-                }
-            }
+            attempt { _ = try DatabaseSetup.postgresConfiguration(url, variable: "DOSSIER_KEYS_URL") }
+            if let problem = KeyStore.sameDatabaseProblem(configuration) { report.problems.append(problem) }
         case let .sqliteFile(path):
             add("DOSSIER_KEYS_URL", "SQLite at \(path)")
             // The default's folder is the data directory, made on first start if need be.
@@ -174,14 +158,8 @@ public enum ConfigurationCheck {
         } else {
             add("SMTP_URL", "unset: messages written to \(configuration.outboxDirectory.path)")
         }
-        if let file = configuration.smtpCAFile {
-            add("SMTP_CA_FILE", file)
-            if !FileManager.default.isReadableFile(atPath: file) {
-                report.problems.append("SMTP_CA_FILE \(file) is not a readable file")
-            }
-        } else {
-            add("SMTP_CA_FILE", "unset: the system's certificate authorities")
-        }
+        add("SMTP_CA_FILE", configuration.smtpCAFile ?? "unset: the system's certificate authorities")
+        if let problem = configuration.smtpCAFileProblem { report.problems.append(problem) }
         add("DOSSIER_MAIL_FROM", configuration.resolvedMailSender)
 
         // The server's behaviour.
@@ -233,11 +211,7 @@ public enum ConfigurationCheck {
     }
 
     static func present(_ name: String, _ environment: [String: String]) -> String? {
-        environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-    }
-
-    static func normalised(_ url: String) -> String {
-        url.replacingOccurrences(of: "postgresql://", with: "postgres://", options: [.anchored, .caseInsensitive])
+        DossierConfiguration.variable(name, in: environment)
     }
 
     static func existence(of url: URL) -> String {
@@ -246,10 +220,7 @@ public enum ConfigurationCheck {
 
     /// What ``DataDirectory/prepare(_:variable:what:)`` would refuse, without creating anything.
     static func requireUsableDirectory(_ directory: URL, variable: String, what: String) throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw ConfigurationError("\(variable) \(directory.path) exists but is not a directory") }
-            try PrivateFile.requirePrivate(directory, what: what)
+        if try DataDirectory.requireExisting(directory, variable: variable, what: what) {
             guard FileManager.default.isWritableFile(atPath: directory.path) else {
                 throw ConfigurationError("\(what) \(directory.path) is not writable by this user")
             }

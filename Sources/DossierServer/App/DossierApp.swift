@@ -15,7 +15,7 @@ public enum DossierApp {
         }
         // Before the production rules, which trusted proxies bring in: a range that cannot be
         // read is said first.
-        _ = try ClientAddressResolver(trustedProxies: configuration.trustedProxies)
+        let clientAddresses = try ClientAddressResolver(trustedProxies: configuration.trustedProxies)
         let register = try RegisterLoader.load(from: configuration.registerPath.map { URL(fileURLWithPath: $0) })
         try requireStoredCategories(in: register)
         let problems = configuration.productionProblems
@@ -43,9 +43,7 @@ public enum DossierApp {
            let left = try? FileManager.default.contentsOfDirectory(atPath: inDataDirectory.path), !left.isEmpty {
             app.logger.warning("documents are kept in DOSSIER_BLOBS_URL (\(configuration.blobDirectory.path)) but \(inDataDirectory.path) still holds blobs: move its contents there (the server stopped), or every document stored before is missing")
         }
-        if let file = configuration.smtpCAFile, !FileManager.default.isReadableFile(atPath: file) {
-            throw ConfigurationError("SMTP_CA_FILE \(file) is not a readable file")
-        }
+        if let problem = configuration.smtpCAFileProblem { throw ConfigurationError(problem) }
         // Emptied by the server only: a command run beside it must not pull files from under it.
         try DataDirectory.prepareScratch(configuration.scratchDirectory, emptying: configuration.runsBackgroundJobs)
         if configuration.runsBackgroundJobs, configuration.isDevelopmentInstance, configuration.masterKey == nil,
@@ -94,7 +92,7 @@ public enum DossierApp {
             // Checked against when no account matches, at the same cost as a real hash: an unknown
             // address takes as long as a known one.
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
-            clientAddresses: try ClientAddressResolver(trustedProxies: configuration.trustedProxies),
+            clientAddresses: clientAddresses,
             uploads: UploadGate(maximumConcurrent: 4),
             exports: UploadGate(maximumConcurrent: 2, work: .export),
             inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16,

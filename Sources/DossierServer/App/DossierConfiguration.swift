@@ -119,10 +119,7 @@ public struct DossierConfiguration: Sendable {
             return .success(URL(fileURLWithPath: url.path, isDirectory: true).standardizedFileURL)
         }
         // A scheme of any other kind (or a typo of one: `s3:bucket`) is no directory.
-        if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/"),
-           text[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) {
-            return .failure(refused)
-        }
+        if SecretURL.scheme(of: text) != nil { return .failure(refused) }
         return .success(URL(fileURLWithPath: text, isDirectory: true).standardizedFileURL)
     }
 
@@ -154,6 +151,12 @@ public struct DossierConfiguration: Sendable {
         return nil
     }
 
+    /// Why `SMTP_CA_FILE` cannot be used; nil when it can (or is unset).
+    public var smtpCAFileProblem: String? {
+        guard let smtpCAFile, !FileManager.default.isReadableFile(atPath: smtpCAFile) else { return nil }
+        return "SMTP_CA_FILE \(smtpCAFile) is not a readable file"
+    }
+
     /// Why `DOSSIER_METRICS_TOKEN` cannot be used; nil when it can (or is unset).
     public var metricsTokenProblem: String? {
         guard let metricsToken else { return nil }
@@ -181,9 +184,7 @@ public struct DossierConfiguration: Sendable {
 
     /// Reads `DOSSIER_DATA_DIR`, `DATABASE_URL`, `DOSSIER_REGISTER`, `DOSSIER_BASE_URL`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Self {
-        func value(_ name: String) -> String? {
-            environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        }
+        func value(_ name: String) -> String? { variable(name, in: environment) }
         let directory = value("DOSSIER_DATA_DIR") ?? "./data"
         return DossierConfiguration(
             dataDirectory: URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL,
@@ -208,6 +209,11 @@ public struct DossierConfiguration: Sendable {
             $0.metricsToken = value("DOSSIER_METRICS_TOKEN")?.trimmingCharacters(in: .whitespacesAndNewlines)
             $0.isDevelopmentInstance = value("DOSSIER_ENV")?.lowercased() != "production" && !$0.usesHTTPS && $0.trustedProxies.isEmpty
         }
+    }
+
+    /// A variable's value; nil when unset or blank.
+    static func variable(_ name: String, in environment: [String: String]) -> String? {
+        environment[name].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
     }
 
     func with(_ change: (inout Self) -> Void) -> Self {

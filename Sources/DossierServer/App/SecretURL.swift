@@ -11,11 +11,9 @@ enum SecretURL {
     /// Works on the text itself, not on a parser's reading of it: a password holding `/`, `?`
     /// or `#` unencoded, which a parser takes for the end of the host, is masked too.
     static func masked(_ text: String, showsUser: Bool) -> String {
-        guard let separator = text.range(of: "://") else { return mask }
-        let scheme = String(text[..<separator.lowerBound])
-        guard scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) else { return mask }
+        guard let separator = text.range(of: "://"), let scheme = scheme(of: text), scheme.endIndex == separator.lowerBound else { return mask }
         var rest = Substring(text[separator.upperBound...])
-        var shown = scheme + "://"
+        var shown = String(scheme) + "://"
         // Everything up to the last `@` is user information (over-masking is safe).
         if let at = rest.lastIndex(of: "@") {
             let information = rest[..<at]
@@ -41,6 +39,15 @@ enum SecretURL {
             return secret ? name + "=" + mask : String(item)
         }
         return shown + items.joined(separator: "&")
+    }
+
+    /// The scheme `text` begins with (`s3` in `s3:bucket`, `postgres` in `postgres://…`, empty in
+    /// `:x`): the letters, digits, `+`, `-` or `.` before its first colon; nil when anything
+    /// else comes first (a path, `/srv/a:b`) or there is no colon.
+    static func scheme(of text: String) -> Substring? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let scheme = text[..<colon]
+        return scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) ? scheme : nil
     }
 
     /// Why `text` (the value of `variable`) is ambiguous: an `@` after the end of what a parser

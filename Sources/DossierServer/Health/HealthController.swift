@@ -105,14 +105,17 @@ struct HealthController: RouteCollection {
         let waiting = NIOLockedValueBox<CheckedContinuation<T?, Never>?>(nil)
         return await withCheckedContinuation { continuation in
             waiting.withLockedValue { $0 = continuation }
-            let work = Task {
-                let answer = await body()
-                waiting.withLockedValue { $0?.resume(returning: answer); $0 = nil }
-            }
-            Task {
+            let work = Task { await body() }
+            let deadline = Task {
                 try? await Task.sleep(for: limit)
                 waiting.withLockedValue { $0?.resume(returning: nil); $0 = nil }
                 work.cancel()
+            }
+            Task {
+                let answer = await work.value
+                // First: the answer; the deadline's timer ends with it.
+                waiting.withLockedValue { $0?.resume(returning: answer); $0 = nil }
+                deadline.cancel()
             }
         }
     }

@@ -9,14 +9,7 @@ import Vapor
 enum DatabaseSetup {
     static func configure(_ app: Application, _ configuration: DossierConfiguration) async throws {
         if let url = configuration.databaseURL {
-            if let problem = SecretURL.ambiguity(in: url, variable: "DATABASE_URL") { throw ConfigurationError(problem) }
-            var postgres: SQLPostgresConfiguration
-            do {
-                postgres = try SQLPostgresConfiguration(url: url)
-            } catch {
-                // Not the parser's error: it quotes the URL, password included.
-                throw ConfigurationError("DATABASE_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=disable|prefer|require|verify-full]")
-            }
+            var postgres = try postgresConfiguration(url, variable: "DATABASE_URL")
             if let schema = configuration.databaseSchema {
                 postgres.searchPath = [schema]
             }
@@ -46,24 +39,42 @@ enum DatabaseSetup {
     }
 }
 
+extension DatabaseSetup {
+    /// `url` (the value of `variable`) read as PostgresKit reads it, refused when a password
+    /// holds `/`, `?`, `#` or `@` unencoded, and never quoted in the error (the parser's own
+    /// error quotes it, password included). `serve` and `dossier config check` both call it.
+    static func postgresConfiguration(_ url: String, variable: String) throws -> SQLPostgresConfiguration {
+        if let problem = SecretURL.ambiguity(in: url, variable: variable) { throw ConfigurationError(problem) }
+        do {
+            return try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw ConfigurationError("\(variable) is not a usable URL: expected postgres://user:password@host:port/database"
+                + "[?sslmode=disable|prefer|require|verify-full]" + (variable == "DOSSIER_KEYS_URL" ? " or a SQLite file path" : ""))
+        }
+    }
+}
+
 /// The data directory: created on first use, readable by its owner only; one that others can
 /// read or enter is refused.
 enum DataDirectory {
     static func prepare(_ directory: URL, variable: String = "DOSSIER_DATA_DIR", what: String = "the data directory") throws {
-        let files = FileManager.default
-        var isDirectory: ObjCBool = false
-        if files.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else {
-                throw ConfigurationError("\(variable) \(directory.path) exists but is not a directory")
-            }
-            try PrivateFile.requirePrivate(directory, what: what)
-            return
-        }
+        if try requireExisting(directory, variable: variable, what: what) { return }
         do {
-            try files.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw ConfigurationError("cannot create \(what) \(directory.path): \(error.localizedDescription)")
         }
+    }
+
+    /// Whether `directory` exists, refusing it when it is no directory or others may enter it.
+    static func requireExisting(_ directory: URL, variable: String, what: String) throws -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else { return false }
+        guard isDirectory.boolValue else {
+            throw ConfigurationError("\(variable) \(directory.path) exists but is not a directory")
+        }
+        try PrivateFile.requirePrivate(directory, what: what)
+        return true
     }
 
     /// The scratch directory, private and empty: a file left by a process killed mid-inspection

@@ -44,10 +44,7 @@ enum KeyStore {
                 return .sqliteFile(URL(fileURLWithPath: String(url.dropFirst("sqlite://".count))).standardizedFileURL.path)
             }
             // Any other scheme (a quoted URL, a typo) is no file path: refused, never created.
-            let schemeLike = url.firstIndex(of: ":").map { colon in
-                !url[..<colon].contains("/") && url[..<colon].allSatisfy { $0.isLetter || $0.isNumber || "+-.".contains($0) }
-            } ?? false
-            if url.contains("://") || schemeLike || url.contains("@") || (url.contains("=") && url.contains(" ")) || url.hasPrefix("\"")
+            if url.contains("://") || SecretURL.scheme(of: url) != nil || url.contains("@") || (url.contains("=") && url.contains(" ")) || url.hasPrefix("\"")
                 || url.hasPrefix("'") || url != url.trimmingCharacters(in: .whitespaces) {
                 return .unusable("DOSSIER_KEYS_URL must be postgres://user:password@host:port/database or a SQLite file path (without quotes or spaces around it)")
             }
@@ -71,38 +68,33 @@ enum KeyStore {
         return nil
     }
 
-    static func configure(_ app: Application, _ configuration: DossierConfiguration) throws {
-        let location = location(configuration)
+    /// Why the key store would be the data database itself; nil when it is a database of its own.
+    static func sameDatabaseProblem(_ configuration: DossierConfiguration) -> String? {
         func normalised(_ url: String?) -> String? {
             url.map { $0.replacingOccurrences(of: "postgresql://", with: "postgres://", options: [.anchored, .caseInsensitive]) }
         }
-        if case let .postgres(url, schema) = location, normalised(url) == normalised(configuration.databaseURL),
-           schema == configuration.databaseSchema {
-            throw ConfigurationError("DOSSIER_KEYS_URL names the data database itself: the key store must be a database of its own, "
-                + "so that a backup of the data holds no key")
-        }
-        switch location {
+        guard case let .postgres(url, schema) = location(configuration), normalised(url) == normalised(configuration.databaseURL),
+              schema == configuration.databaseSchema else { return nil }
+        return "DOSSIER_KEYS_URL names the data database itself: the key store must be a database of its own, so that a backup of the data holds no key"
+    }
+
+    static func configure(_ app: Application, _ configuration: DossierConfiguration) throws {
+        if let problem = sameDatabaseProblem(configuration) { throw ConfigurationError(problem) }
+        switch location(configuration) {
         case let .unusable(problem):
             throw ConfigurationError(problem)
         case let .postgres(url, schema):
-            if let problem = SecretURL.ambiguity(in: url, variable: "DOSSIER_KEYS_URL") { throw ConfigurationError(problem) }
-            var postgres: SQLPostgresConfiguration
-            do {
-                postgres = try SQLPostgresConfiguration(url: url)
-            } catch {
-                // Not the parser's error: it quotes the URL, password included.
-                throw ConfigurationError("DOSSIER_KEYS_URL is not a usable URL: expected postgres://user:password@host:port/database[?sslmode=…] or a SQLite file path")
-            }
+            var postgres = try DatabaseSetup.postgresConfiguration(url, variable: "DOSSIER_KEYS_URL")
             if let schema { postgres.searchPath = [schema] }
             app.databases.use(.postgres(configuration: postgres, sqlLogLevel: .trace), as: .keys, isDefault: false)
         case .sqliteMemory:
             app.databases.use(.sqlite(.memory, sqlLogLevel: nil), as: .keys, isDefault: false)
         case let .sqliteFile(path):
+            // An existing file is checked private there; a new one is made owner-only.
             if let problem = sqliteProblem(path) { throw ConfigurationError(problem) }
             if !FileManager.default.fileExists(atPath: path) {
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
-            try PrivateFile.requirePrivate(URL(fileURLWithPath: path), what: "the key store")
             app.databases.use(.sqlite(.file(path), sqlLogLevel: nil), as: .keys, isDefault: false)
         }
         app.migrations.add([K001CreateKeyStore()], to: .keys)
