@@ -117,7 +117,7 @@ struct ConfigurationTests {
         var own = DossierConfiguration(dataDirectory: data)
         own.blobsURL = data.appendingPathComponent("blobs").path
         #expect(own.blobStoreProblem == nil)
-        // So is object storage, which this build does not have, rather than ignored.
+        // So is an object store without its credentials, rather than ignored.
         await #expect(throws: ConfigurationError.self) {
             try await withDossier(on: .sqlite, configure: { $0.blobsURL = "s3://bucket/prefix" }) { _ in }
         }

@@ -64,13 +64,13 @@ class ServerKeepsCrashing(BaseException):
 
 
 class Server:
-    def __init__(self, binary, data_dir, port):
+    def __init__(self, binary, data_dir, port, env=None):
         self.binary = binary
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         # Not created here: the server creates it private (mode 0700), and refuses one that is not.
         self.data_dir = pathlib.Path(data_dir)
-        self.env = dict(os.environ, DOSSIER_DATA_DIR=str(self.data_dir), DOSSIER_BASE_URL=self.url, DATABASE_URL="")
+        self.env = dict(os.environ, DOSSIER_DATA_DIR=str(self.data_dir), DOSSIER_BASE_URL=self.url, DATABASE_URL="", **(env or {}))
         self.log_path = self.data_dir.parent / "server.log"
         self.log = open(self.log_path, "a")
         self.crashes = []

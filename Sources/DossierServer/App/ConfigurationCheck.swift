@@ -102,6 +102,9 @@ public enum ConfigurationCheck {
         if let problem = configuration.blobStoreProblem {
             add("DOSSIER_BLOBS_URL", configuration.blobsURL.map { $0.contains("://") ? masked(url: $0) : $0 } ?? "")
             report.problems.append(problem)
+        } else if let store = try? configuration.objectStore() {
+            // Reached when the server starts (which makes the bucket if the store has none).
+            add("DOSSIER_BLOBS_URL", "s3://\(store.location.bucket)/\(store.location.prefix) at \(store.location.endpoint.absoluteString) (\(store.location.region))")
         } else {
             add("DOSSIER_BLOBS_URL", configuration.blobDirectory.path + existence(of: configuration.blobDirectory))
             attempt {
@@ -109,9 +112,9 @@ public enum ConfigurationCheck {
                                            what: "the blob directory")
             }
         }
-        if configuration.blobsURL?.lowercased().hasPrefix("s3://") == true {
+        if configuration.usesObjectStore {
             add("AWS_ENDPOINT_URL", present("AWS_ENDPOINT_URL", environment).map { masked(url: $0) } ?? "unset: AWS")
-            add("AWS_REGION", configuration.awsRegion ?? "unset")
+            add("AWS_REGION", configuration.awsRegion ?? "unset: \(S3Location.defaultRegion)")
             add("AWS_ACCESS_KEY_ID", present("AWS_ACCESS_KEY_ID", environment) == nil ? "unset" : mask)
             add("AWS_SECRET_ACCESS_KEY", present("AWS_SECRET_ACCESS_KEY", environment) == nil ? "unset" : mask)
         }

@@ -39,9 +39,10 @@ public enum DossierApp {
         try DataDirectory.prepare(configuration.blobDirectory, variable: configuration.blobsURL == nil ? "the blob directory" : "DOSSIER_BLOBS_URL",
                                   what: "the blob directory")
         let inDataDirectory = configuration.dataDirectory.appendingPathComponent("blobs")
-        if configuration.runsBackgroundJobs, configuration.blobDirectory.path != inDataDirectory.path,
+        if configuration.runsBackgroundJobs, configuration.usesObjectStore || configuration.blobDirectory.path != inDataDirectory.path,
            let left = try? FileManager.default.contentsOfDirectory(atPath: inDataDirectory.path), !left.isEmpty {
-            app.logger.warning("documents are kept in DOSSIER_BLOBS_URL (\(configuration.blobDirectory.path)) but \(inDataDirectory.path) still holds blobs: move its contents there (the server stopped), or every document stored before is missing")
+            let store = configuration.usesObjectStore ? "the object store" : configuration.blobDirectory.path
+            app.logger.warning("documents are kept in DOSSIER_BLOBS_URL (\(store)) but \(inDataDirectory.path) still holds blobs: move its contents there (the server stopped), or every document stored before is missing")
         }
         if let problem = configuration.smtpCAFileProblem { throw ConfigurationError(problem) }
         // Emptied by the server only: a command run beside it must not pull files from under it.
@@ -88,7 +89,7 @@ public enum DossierApp {
             vault: vault,
             keySource: keySource,
             csrfKey: Vault.derivedKey(from: masterKey, for: "csrf"),
-            blobs: FileBlobStore(directory: configuration.blobDirectory),
+            blobs: try blobStore(configuration, client: app.http.client.shared),
             // Checked against when no account matches, at the same cost as a real hash: an unknown
             // address takes as long as a known one.
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
@@ -156,11 +157,19 @@ public enum DossierApp {
         }
     }
 
+    /// The directory, or the object store `DOSSIER_BLOBS_URL` names.
+    static func blobStore(_ configuration: DossierConfiguration, client: HTTPClient) throws -> any BlobStore {
+        if let store = try configuration.objectStore() {
+            return S3BlobStore(location: store.location, credentials: store.credentials, client: client, scratch: configuration.scratchDirectory)
+        }
+        return FileBlobStore(directory: configuration.blobDirectory)
+    }
+
     /// What a production instance must not publish as its own: the example's identity, or a
     /// hosting country other than where the configuration keeps the documents.
     static func productionRegisterProblems(_ register: Register, _ configuration: DossierConfiguration) -> [String] {
         var problems = Placeholders.found(in: register)
-        if configuration.blobsURL?.lowercased().hasPrefix("s3://") == true, let region = configuration.awsRegion,
+        if let region = configuration.objectStoreRegion,
            let country = Placeholders.country(ofAWSRegion: region), country != register.hosting.country {
             problems.append("hosting.country '\(register.hosting.country)' is not where AWS_REGION \(region) keeps the data (\(country)): write where your data is hosted")
         }
@@ -176,6 +185,8 @@ public enum DossierApp {
 
     /// The migrations of the data database and the key store, and keys moved to the key store.
     public static func migrateStorage(_ app: Application) async throws {
+        // The object store answers (and has its bucket) before anything is written.
+        if let store = app.dossier.blobs as? S3BlobStore { try await store.prepare() }
         try await app.autoMigrate()
         try await KeyStore.prepare(app)
         try await KeyStore.requireKeysForData(app)

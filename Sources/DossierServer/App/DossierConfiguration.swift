@@ -45,6 +45,9 @@ public struct DossierConfiguration: Sendable {
     public var awsRegion: String?
     /// `DOSSIER_BLOBS_URL`, as given.
     public var blobsURL: String?
+    /// The `AWS_*` variables (endpoint, region, credentials), read when `DOSSIER_BLOBS_URL` is
+    /// `s3://…`.
+    public var awsEnvironment: [String: String] = [:]
     /// Reverse proxies whose `X-Forwarded-For` is believed (`DOSSIER_TRUSTED_PROXIES`: addresses
     /// or CIDR ranges, comma-separated). Empty: the client is the peer address.
     public var trustedProxies: [String] = []
@@ -102,15 +105,39 @@ public struct DossierConfiguration: Sendable {
         return dataDirectory.appendingPathComponent("blobs", isDirectory: true)
     }
 
+    /// Whether `DOSSIER_BLOBS_URL` names an object store (`s3://…`) rather than a directory.
+    public var usesObjectStore: Bool { blobsURL.map(Self.namesObjectStore) ?? false }
+
+    static func namesObjectStore(_ text: String) -> Bool { text.lowercased().hasPrefix("s3://") }
+
+    /// The object store `DOSSIER_BLOBS_URL=s3://…` names with the `AWS_*` variables, and its
+    /// credentials; nil when the blobs are in a directory.
+    func objectStore() throws -> (location: S3Location, credentials: S3Signature.Credentials)? {
+        guard let blobsURL, Self.namesObjectStore(blobsURL) else { return nil }
+        return (try S3Location.parse(blobsURL, environment: objectStoreEnvironment).get(), try S3Location.credentials(from: awsEnvironment).get())
+    }
+
+    /// The `AWS_*` variables, with `AWS_REGION` as the configuration has it.
+    private var objectStoreEnvironment: [String: String] {
+        var environment = awsEnvironment
+        if let awsRegion { environment["AWS_REGION"] = awsRegion }
+        return environment
+    }
+
+    /// Where the object store keeps the documents: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+    /// AWS's default; nil when they are in a directory.
+    public var objectStoreRegion: String? {
+        guard usesObjectStore else { return nil }
+        let environment = objectStoreEnvironment
+        return Self.variable("AWS_REGION", in: environment) ?? Self.variable("AWS_DEFAULT_REGION", in: environment) ?? S3Location.defaultRegion
+    }
+
     /// The directory `DOSSIER_BLOBS_URL` names, or why it names none.
     static func blobDirectory(from text: String?) -> Result<URL, ConfigurationError> {
         guard let text else { return .failure(ConfigurationError("unset")) }
         let lower = text.lowercased()
-        if lower.hasPrefix("s3://") {
-            return .failure(ConfigurationError("DOSSIER_BLOBS_URL: object storage (s3://) is not in this build yet (see the README's roadmap); "
-                + "set it to a directory, or leave it unset for blobs in the data directory"))
-        }
-        let refused = ConfigurationError("DOSSIER_BLOBS_URL must be a directory: a path, or file:///ABSOLUTE/PATH (s3:// is not in this build yet)")
+        if namesObjectStore(text) { return .failure(ConfigurationError("an object store, not a directory")) }
+        let refused = ConfigurationError("DOSSIER_BLOBS_URL must be a directory (a path, or file:///ABSOLUTE/PATH) or s3://BUCKET/PREFIX")
         if lower.hasPrefix("file:") {
             guard let url = URLComponents(string: text), url.scheme?.lowercased() == "file", url.user == nil, url.password == nil,
                   url.query == nil, url.fragment == nil, ["", "localhost"].contains(url.host ?? ""), url.path.hasPrefix("/") else {
@@ -128,6 +155,14 @@ public struct DossierConfiguration: Sendable {
     /// server empties its scratch directory at each start.
     public var blobStoreProblem: String? {
         guard blobsURL != nil else { return nil }
+        if usesObjectStore {
+            let store: (location: S3Location, credentials: S3Signature.Credentials)?
+            do { store = try objectStore() } catch { return "\(error)" }
+            if let store, !isDevelopmentInstance, store.location.isPlainTextOverNetwork {
+                return "AWS_ENDPOINT_URL is http:// to another machine: a production instance reaches its object store over https only"
+            }
+            return nil
+        }
         let directory: URL
         switch Self.blobDirectory(from: blobsURL) {
         case let .failure(error): return error.description
@@ -204,6 +239,7 @@ public struct DossierConfiguration: Sendable {
             $0.auditAnchorPath = value("DOSSIER_AUDIT_ANCHOR")
             $0.keysURL = value("DOSSIER_KEYS_URL")
             $0.awsRegion = value("AWS_REGION")
+            $0.awsEnvironment = environment.filter { $0.key.hasPrefix("AWS_") }
             $0.blobsURL = value("DOSSIER_BLOBS_URL")
             $0.retentionInterval = value("DOSSIER_RETENTION_INTERVAL")
             $0.metricsToken = value("DOSSIER_METRICS_TOKEN")?.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -147,6 +147,11 @@ final class FileBlobReader: BlobReader, @unchecked Sendable {
         handle = try FileHandle(forReadingFrom: url)
     }
 
+    /// A file already open (an object spooled to an unlinked scratch file), read from where it is.
+    init(handle: FileHandle) {
+        self.handle = handle
+    }
+
     func read(upTo count: Int) throws -> Data {
         try handle.read(upToCount: count) ?? Data()
     }

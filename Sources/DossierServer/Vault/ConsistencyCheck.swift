@@ -154,6 +154,23 @@ public enum ConsistencyCheck {
                     report.problems.append("blob \(name) is not referenced by any document (rerun with --remove-orphans to delete it)")
                 }
             }
+        } else if let store = blobs as? S3BlobStore {
+            // The same for objects: only names the store writes (the prefix, then a key) are
+            // blobs; anything else under the prefix is reported, never deleted.
+            let listed = try await store.listing()
+            for name in listed.foreign {
+                report.problems.append("\(name) is under the object store's prefix but is no blob (left alone: the prefix must be the blobs' alone)")
+            }
+            let orphans = listed.keys.filter { !accounted.contains($0) }
+            if removeOrphans {
+                try await store.delete(orphans)
+                report.facts.append("removed \(orphans.count) orphan blob(s)")
+            } else {
+                report.orphanBlobs = orphans
+                for name in orphans {
+                    report.problems.append("blob \(name) is not referenced by any document (rerun with --remove-orphans to delete it)")
+                }
+            }
         }
 
         // The audit trail.

@@ -1,0 +1,349 @@
+import AsyncHTTPClient
+import DossierCore
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Where `DOSSIER_BLOBS_URL=s3://bucket/prefix` keeps documents: an S3-compatible object store
+/// (AWS S3, MinIO, Garage, Scaleway, OVH...), reached at `AWS_ENDPOINT_URL` (else AWS's own
+/// endpoint for `AWS_REGION`) with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`.
+struct S3Location: Sendable, Equatable {
+    var bucket: String
+    /// Ends with `/` unless empty.
+    var prefix: String
+    /// `scheme://host[:port]`, no path.
+    var endpoint: URL
+    var region: String
+    /// Requests name the bucket in the path (`endpoint/bucket/key`: every S3-compatible store)
+    /// rather than in the host (`bucket.s3.region.amazonaws.com`: AWS's own endpoint).
+    var pathStyle: Bool
+
+    static let defaultRegion = "us-east-1"
+
+    /// Reads `s3://bucket/prefix` with the AWS variables; the error says what is wrong, never
+    /// quoting a secret (the bucket and endpoint hold none: credentials in them are refused).
+    static func parse(_ text: String, environment: [String: String]) -> Result<S3Location, ConfigurationError> {
+        func variable(_ name: String) -> String? { DossierConfiguration.variable(name, in: environment) }
+        guard let url = URLComponents(string: text), url.scheme?.lowercased() == "s3", url.user == nil, url.password == nil,
+              url.port == nil, url.query == nil, url.fragment == nil, let bucket = url.host, !bucket.isEmpty else {
+            return .failure(ConfigurationError("DOSSIER_BLOBS_URL must be s3://BUCKET or s3://BUCKET/PREFIX (no credentials, port or query: "
+                + "those go in AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"))
+        }
+        // S3's bucket naming rules: 3 to 63 lowercase letters, digits, dots and hyphens.
+        guard (3...63).contains(bucket.count), bucket.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == ".") }),
+              bucket.first?.isLetter == true || bucket.first?.isNumber == true else {
+            return .failure(ConfigurationError("DOSSIER_BLOBS_URL: \"\(bucket)\" is not a bucket name (3 to 63 lowercase letters, digits, dots and hyphens)"))
+        }
+        var prefix = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        guard prefix.count <= 512, prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_./".contains($0)) }),
+              !prefix.split(separator: "/", omittingEmptySubsequences: false).contains(where: { $0 == "." || $0 == ".." }),
+              !prefix.hasPrefix("/"), !prefix.contains("//") else {
+            return .failure(ConfigurationError("DOSSIER_BLOBS_URL: the prefix after the bucket may hold letters, digits, '-', '_', '.' and '/' only"))
+        }
+        if !prefix.isEmpty, !prefix.hasSuffix("/") { prefix += "/" }
+        let region = variable("AWS_REGION") ?? variable("AWS_DEFAULT_REGION") ?? defaultRegion
+        guard region.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }), !region.isEmpty, region.count <= 40 else {
+            return .failure(ConfigurationError("AWS_REGION must be a region name such as eu-west-3"))
+        }
+        let endpoint: URL
+        let pathStyle: Bool
+        if let given = variable("AWS_ENDPOINT_URL_S3") ?? variable("AWS_ENDPOINT_URL") {
+            guard let parts = URLComponents(string: given), let scheme = parts.scheme?.lowercased(), ["http", "https"].contains(scheme),
+                  let host = parts.host, !host.isEmpty, parts.user == nil, parts.password == nil, parts.query == nil, parts.fragment == nil,
+                  parts.path.isEmpty || parts.path == "/" else {
+                return .failure(ConfigurationError("AWS_ENDPOINT_URL must be http(s)://HOST[:PORT], with no credentials and no path"))
+            }
+            var base = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)"
+            if let port = parts.port { base += ":\(port)" }
+            guard let built = URL(string: base) else { return .failure(ConfigurationError("AWS_ENDPOINT_URL is not a usable address")) }
+            endpoint = built
+            pathStyle = true
+        } else {
+            // AWS itself: the bucket in the host (path-style requests are deprecated there); a
+            // bucket with dots would not match the certificate's wildcard, so it goes in the path.
+            endpoint = URL(string: "https://s3.\(region).amazonaws.com")!
+            pathStyle = bucket.contains(".")
+        }
+        return .success(S3Location(bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, pathStyle: pathStyle))
+    }
+
+    var scheme: String { endpoint.scheme ?? "https" }
+    /// `host[:port]` as the endpoint was written (an IPv6 host in brackets).
+    var authority: String { String(endpoint.absoluteString.dropFirst(scheme.count + 3)) }
+
+    /// Whether requests leave the machine unencrypted: an http endpoint other than loopback.
+    var isPlainTextOverNetwork: Bool {
+        guard endpoint.scheme == "http", let host = endpoint.host else { return false }
+        return !["127.0.0.1", "::1", "[::1]", "localhost"].contains(host.lowercased())
+    }
+
+    /// The credentials, or why there are none. Instance roles and profiles are not read: the
+    /// variables are the one source, as the README says.
+    static func credentials(from environment: [String: String]) -> Result<S3Signature.Credentials, ConfigurationError> {
+        func variable(_ name: String) -> String? { DossierConfiguration.variable(name, in: environment) }
+        guard let id = variable("AWS_ACCESS_KEY_ID"), let secret = variable("AWS_SECRET_ACCESS_KEY") else {
+            return .failure(ConfigurationError("DOSSIER_BLOBS_URL is s3://: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the object store's credentials)"))
+        }
+        guard id.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "/" }), secret.allSatisfy({ $0.isASCII && !$0.isNewline }) else {
+            return .failure(ConfigurationError("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be ASCII, without spaces in the key id"))
+        }
+        return .success(.init(accessKeyID: id, secretAccessKey: secret, sessionToken: variable("AWS_SESSION_TOKEN")))
+    }
+}
+
+/// Sealed document bytes as objects of an S3-compatible store, one object a blob, under the
+/// location's prefix. A PUT is atomic (the whole object or none), so a crash never leaves part
+/// of a blob. Every request is signed (SigV4) and its body hashed: the store refuses bytes
+/// altered on the way. Objects hold ciphertext only (the keys are in the key store).
+struct S3BlobStore: BlobStore {
+    let location: S3Location
+    let signature: S3Signature
+    let client: HTTPClient
+    /// Where `reader` spools an object (ciphertext) for reading piece by piece.
+    let scratch: URL
+    var pool: NIOThreadPool = .singleton
+    /// A request's deadline (a document is at most a few megabytes).
+    var timeout: TimeAmount = .seconds(60)
+
+    init(location: S3Location, credentials: S3Signature.Credentials, client: HTTPClient, scratch: URL) {
+        self.location = location
+        self.signature = S3Signature(credentials: credentials, region: location.region)
+        self.client = client
+        self.scratch = scratch
+    }
+
+    /// What the store answered, when it was not what was asked: the status and S3's error code,
+    /// never a body's text beyond it (it may echo a key).
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The object's name for a key: ours only (UUIDs), as the file store checks.
+    func objectName(for key: String) throws -> String {
+        guard key.count >= 8, key.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { throw Failure(description: "invalid blob key") }
+        return location.prefix + key.lowercased()
+    }
+
+    // MARK: BlobStore
+
+    func put(_ data: Data, key: String) async throws {
+        try await putObject(data, name: try objectName(for: key))
+    }
+
+    /// One object, whole: S3 stores all of it or nothing, and checks the body's hash.
+    func putObject(_ data: Data, name: String) async throws {
+        let response = try await send("PUT", object: name, body: data)
+        try await Self.expect(response, [.ok], doing: "store a blob")
+    }
+
+    func put(fileAt file: URL, key: String) async throws {
+        let data = try await pool.runIfActive { try Data(contentsOf: file) }
+        try await put(data, key: key)
+        try? await pool.runIfActive { try FileManager.default.removeItem(at: file) }
+    }
+
+    func get(_ key: String) async throws -> Data {
+        let response = try await send("GET", object: try objectName(for: key))
+        try await Self.expect(response, [.ok], doing: "read a blob")
+        var collected = try await response.body.collect(upTo: 4 * FileInspector.maximumSize + 1024 * 1024)
+        return collected.readData(length: collected.readableBytes) ?? Data()
+    }
+
+    /// The object spooled to a scratch file as it arrives (never whole in memory), the file
+    /// unlinked once open: the reader holds the only way to it.
+    func reader(_ key: String) async throws -> any BlobReader {
+        let response = try await send("GET", object: try objectName(for: key))
+        try await Self.expect(response, [.ok], doing: "read a blob")
+        let path = scratch.appendingPathComponent("s3-\(UUID().uuidString.lowercased()).part")
+        let handle = try await pool.runIfActive { () -> FileHandle in
+            guard FileManager.default.createFile(atPath: path.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw Failure(description: "cannot create a scratch file in \(scratch.path)")
+            }
+            let handle = try FileHandle(forUpdating: path)
+            unlink(path.path)
+            return handle
+        }
+        do {
+            for try await buffer in response.body {
+                let piece = Data(buffer.readableBytesView)
+                try await pool.runIfActive { try handle.write(contentsOf: piece) }
+            }
+            try await pool.runIfActive { try handle.seek(toOffset: 0) }
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        return FileBlobReader(handle: handle)
+    }
+
+    func delete(_ key: String) async throws {
+        let response = try await send("DELETE", object: try objectName(for: key))
+        // S3 answers 204 whether or not the object was there; some stores say 404.
+        try await Self.expect(response, [.noContent, .ok, .notFound], doing: "delete a blob")
+    }
+
+    /// Several at once, a few requests in flight: one that fails does not keep the others (the
+    /// journal names it for the next attempt).
+    func delete(_ keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        let names = try keys.map { try objectName(for: $0) }
+        let failures = await withTaskGroup(of: String?.self) { group -> [String] in
+            var failures: [String] = []
+            var next = 0
+            func start() {
+                let key = keys[next]
+                group.addTask { do { try await self.delete(key); return nil } catch { return "\(key): \(error)" } }
+                next += 1
+            }
+            while next < min(8, names.count) { start() }
+            while let result = await group.next() {
+                if let result { failures.append(result) }
+                if next < names.count { start() }
+            }
+            return failures
+        }
+        if !failures.isEmpty {
+            throw Failure(description: "\(failures.count) blob(s) not deleted, the first \(failures[0])")
+        }
+    }
+
+    func exists(_ key: String) async throws -> Bool {
+        let response = try await send("HEAD", object: try objectName(for: key))
+        if response.status == .notFound { return false }
+        try await Self.expect(response, [.ok], doing: "look a blob up")
+        return true
+    }
+
+    /// The bucket answers this process's credentials (HEAD bucket), within 2 s.
+    func isReady() async -> Bool {
+        guard let response = try? await send("HEAD", object: nil, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return response.status == .ok
+    }
+
+    /// Makes the bucket when the store has none by that name (a new MinIO, a test's moto); says
+    /// clearly why when it cannot be reached or refuses the credentials.
+    func prepare() async throws {
+        let response: HTTPClientResponse
+        do {
+            response = try await send("HEAD", object: nil, timeout: .seconds(10))
+        } catch {
+            throw ConfigurationError("DOSSIER_BLOBS_URL: the object store at \(location.endpoint.absoluteString) does not answer (\(Self.reason(of: error)))")
+        }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        switch response.status {
+        case .ok:
+            return
+        case .notFound:
+            var body = Data()
+            if location.region != S3Location.defaultRegion {
+                body = Data("""
+                    <CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>\(location.region)</LocationConstraint></CreateBucketConfiguration>
+                    """.utf8)
+            }
+            let created = try await send("PUT", object: nil, body: body)
+            do {
+                try await Self.expect(created, [.ok], doing: "create the bucket \(location.bucket)")
+            } catch {
+                throw ConfigurationError("DOSSIER_BLOBS_URL: \(error)")
+            }
+        case .forbidden, .unauthorized:
+            throw ConfigurationError("DOSSIER_BLOBS_URL: the object store refuses AWS_ACCESS_KEY_ID's credentials for the bucket \(location.bucket) (\(response.status.code))")
+        default:
+            throw ConfigurationError("DOSSIER_BLOBS_URL: the object store answers \(response.status.code) for the bucket \(location.bucket)")
+        }
+    }
+
+    /// Every blob key under the prefix (`dossier verify`), and the names there that are none.
+    func listing() async throws -> (keys: [String], foreign: [String]) {
+        var keys: [String] = [], foreign: [String] = []
+        var token: String?
+        repeat {
+            // The prefix without its last '/': a '/' in a query value is signed encoded (%2F),
+            // which some S3-compatible servers (moto among them) read back unencoded and then
+            // refuse the signature. Names beyond it ("prefix-2/…") are not the store's, and skipped.
+            var query = [("list-type", "2"), ("prefix", String(location.prefix.dropLast(location.prefix.hasSuffix("/") ? 1 : 0)))]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try await send("GET", object: nil, query: query)
+            try await Self.expect(response, [.ok], doing: "list the blobs")
+            var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let page = S3ListPage(xml: body.readString(length: body.readableBytes) ?? "")
+            for name in page.keys where name.hasPrefix(location.prefix) {
+                let key = String(name.dropFirst(location.prefix.count))
+                if (try? objectName(for: key)) == name { keys.append(key) } else { foreign.append(name) }
+            }
+            token = page.isTruncated ? page.nextToken : nil
+        } while token != nil
+        return (keys, foreign)
+    }
+
+    // MARK: Requests
+
+    private func send(_ method: String, object: String?, query: [(String, String)] = [], body: Data? = nil,
+                      timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
+        // The Host header is set here, as signed (the client would write an IPv6 host bare).
+        var path = location.pathStyle ? "/" + location.bucket : ""
+        let host = location.pathStyle ? location.authority : location.bucket + "." + location.authority
+        if let object { path += "/" + object } else if !location.pathStyle { path = "/" }
+        let payloadHash = body.map { S3Signature.hex(SHA256.hash(data: $0)) } ?? S3Signature.emptyPayloadHash
+        let headers = signature.signedHeaders(method: method, host: host, path: path, query: query,
+                                              payloadHash: payloadHash, at: Date())
+        var url = "\(location.scheme)://\(host)\(S3Signature.encode(path, slash: false))"
+        if !query.isEmpty {
+            url += "?" + query.map { "\(S3Signature.encode($0.0, slash: true))=\(S3Signature.encode($0.1, slash: true))" }.joined(separator: "&")
+        }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "host", value: host)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        return try await client.execute(request, timeout: timeout ?? self.timeout)
+    }
+
+    /// Throws unless the status is one expected; the body is read (the connection goes back to
+    /// the pool) and only S3's error code kept from it.
+    private static func expect(_ response: HTTPClientResponse, _ statuses: [HTTPResponseStatus], doing what: String) async throws {
+        guard !statuses.contains(response.status) else { return }
+        var body = (try? await response.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
+        let text = body.readString(length: body.readableBytes) ?? ""
+        let code = S3ListPage.element("Code", in: text).first.map { " (\($0))" } ?? ""
+        throw Failure(description: "the object store answered \(response.status.code)\(code) when asked to \(what)")
+    }
+
+    private static func reason(of error: any Error) -> String {
+        if let error = error as? HTTPClientError { return error.description }
+        return String(describing: type(of: error))
+    }
+}
+
+/// The parts of a ListObjectsV2 answer (or of an error document) that the store reads: the
+/// values of a few elements of S3's fixed XML, whose keys are ours (hex and dashes) or
+/// reported as foreign.
+struct S3ListPage {
+    var keys: [String]
+    var isTruncated: Bool
+    var nextToken: String?
+
+    init(xml: String) {
+        keys = Self.element("Key", in: xml)
+        isTruncated = Self.element("IsTruncated", in: xml).first == "true"
+        nextToken = Self.element("NextContinuationToken", in: xml).first
+    }
+
+    /// The text of every `<name>…</name>`, with XML's five entities read.
+    static func element(_ name: String, in xml: String) -> [String] {
+        var found: [String] = []
+        var rest = xml[...]
+        while let open = rest.range(of: "<\(name)>"), let close = rest[open.upperBound...].range(of: "</\(name)>") {
+            found.append(String(rest[open.upperBound..<close.lowerBound])
+                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+                .replacingOccurrences(of: "&amp;", with: "&"))
+            rest = rest[close.upperBound...]
+        }
+        return found
+    }
+}
