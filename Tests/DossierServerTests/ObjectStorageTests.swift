@@ -81,13 +81,24 @@ struct ObjectStorageTests {
         var configuration = DossierConfiguration(dataDirectory: URL(fileURLWithPath: "/tmp/dossier-s3-\(UUID())"))
         configuration.blobsURL = "s3://dossier-docs/prod"
         configuration.awsEnvironment = ["AWS_ENDPOINT_URL": "http://minio.internal:9000", "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"]
-        #expect(configuration.blobStoreProblem == nil, "a development instance may")
-        configuration.isDevelopmentInstance = false
-        #expect(configuration.blobStoreProblem?.contains("https") == true)
-        configuration.awsEnvironment["AWS_ENDPOINT_URL"] = "https://minio.internal:9000"
         #expect(configuration.blobStoreProblem == nil)
+        #expect(configuration.productionProblems.isEmpty, "a development instance may")
+        configuration.isDevelopmentInstance = false
+        #expect(configuration.productionProblems.contains { $0.contains("over https only") })
+        configuration.awsEnvironment["AWS_ENDPOINT_URL"] = "https://minio.internal:9000"
+        #expect(!configuration.productionProblems.contains { $0.contains("https") })
+        // Another provider's region says nothing of a country; AWS's own does.
+        configuration.awsRegion = "us-east-1"
+        #expect(configuration.objectStoreRegion == nil)
+        configuration.awsEnvironment["AWS_ENDPOINT_URL"] = nil
+        #expect(configuration.objectStoreRegion == "us-east-1")
         configuration.awsEnvironment["AWS_SECRET_ACCESS_KEY"] = nil
         #expect(configuration.blobStoreProblem?.contains("AWS_SECRET_ACCESS_KEY") == true)
+        // Credentials never print their secret.
+        let credentials = S3Signature.Credentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "s3cr3t-value", sessionToken: "t0ken-value")
+        for text in ["\(credentials)", String(reflecting: credentials), "\(Mirror(reflecting: credentials).children.map(\.value))"] {
+            #expect(!text.contains("s3cr3t") && !text.contains("t0ken"), "\(text)")
+        }
     }
 
     // MARK: Against a real S3 server
@@ -129,15 +140,37 @@ struct ObjectStorageTests {
 
             // Only the store's names are blobs; another object under the prefix is foreign.
             try await server.putForeign(bucket: "dossier-test", name: "blobs/notes.txt", using: store)
+            // So is one whose name merely looks like hex (another application's).
+            try await server.putForeign(bucket: "dossier-test", name: "blobs/2024-05-17", using: store)
             let listed = try await store.listing()
-            #expect(Set(listed.keys) == [key, second])
-            #expect(listed.foreign == ["blobs/notes.txt"])
+            #expect(Set(listed.keys.keys) == [key, second])
+            #expect(Set(listed.foreign) == ["blobs/notes.txt", "blobs/2024-05-17"])
+            #expect(listed.keys.values.allSatisfy { abs($0.timeIntervalSinceNow) < 600 }, "each with when it was written")
+            // Page after page: the same listing two objects at a time.
+            let more = (0..<3).map { _ in UUID().uuidString.lowercased() }
+            for name in more { try await store.put(Data(name.utf8), key: name) }
+            let paged = try await store.listing(pageSize: 2)
+            #expect(Set(paged.keys.keys) == Set([key, second] + more))
+            #expect(paged.foreign.count == 2)
 
-            try await store.delete([key, second, UUID().uuidString.lowercased()])
+            try await store.delete([key, second, UUID().uuidString.lowercased()] + more)
             #expect(try await !store.exists(key))
             #expect(try await store.listing().keys.isEmpty)
             await #expect(throws: (any Error).self) { try await store.get(key) }
             await #expect(throws: (any Error).self) { try await store.put(bytes, key: "../etc/passwd") }
+            await #expect(throws: (any Error).self) { try await store.put(bytes, key: "2024-05-17") }
+
+            // A bucket that is not there: a production instance does not make one, and a deletion
+            // from it is no success.
+            let typo = S3BlobStore(location: try S3Location.parse("s3://dossier-tset/blobs", environment: server.environment).get(),
+                                   credentials: server.credentials, client: client, scratch: scratch)
+            do {
+                try await typo.prepare(creating: false)
+                Issue.record("a missing bucket was accepted")
+            } catch {
+                #expect("\(error)".contains("no bucket dossier-tset"), "\(error)")
+            }
+            await #expect(throws: (any Error).self) { try await typo.delete(key) }
 
             // A wrong secret: the server refuses the signature, and the start says so.
             var wrong = server.credentials
@@ -175,7 +208,7 @@ struct ObjectStorageTests {
             #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)
             let files = try await DocumentFile.query(on: app.db).all()
             let listed = try await store.listing()
-            #expect(Set(files.map(\.blobKey)).isSubset(of: Set(listed.keys)))
+            #expect(Set(files.map(\.blobKey)).isSubset(of: Set(listed.keys.keys)))
             #expect(listed.foreign.isEmpty)
             let content = try await SharingTests.get(app, "api/v1/me/documents/\(tenant.payslip)/content", headers: tenant.auth)
             #expect(content.status == .ok && content.body.starts(with: Data("%PDF".utf8)))
@@ -183,6 +216,16 @@ struct ObjectStorageTests {
             let stored = try await store.get(payslip.blobKey)
             #expect(stored != content.body && stored.range(of: Data("%PDF".utf8)) == nil, "objects hold ciphertext only")
             #expect(try await ConsistencyCheck.run(on: app, removeOrphans: false).problems.isEmpty)
+            // An object no row names: left while it is recent (an upload under way), removed
+            // once it is not; the documents' own objects stay.
+            let orphan = UUID().uuidString.lowercased()
+            try await store.put(Data("left by an interrupted upload".utf8), key: orphan)
+            _ = try await ConsistencyCheck.run(on: app, removeOrphans: true)
+            #expect(try await store.exists(orphan))
+            let cleaned = try await ConsistencyCheck.run(on: app, removeOrphans: true, recentObjects: 0)
+            #expect(cleaned.facts.contains("removed 1 orphan blob(s)"), "\(cleaned.facts)")
+            #expect(try await !store.exists(orphan))
+            #expect(Set(files.map(\.blobKey)).isSubset(of: Set(try await store.listing().keys.keys)))
             try await app.testing().test(.GET, "health/ready") { res in
                 #expect(res.status == .ok && res.body.string.contains(#""blobs":"ok""#), "\(res.body.string)")
             }

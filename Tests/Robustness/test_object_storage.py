@@ -94,6 +94,7 @@ def test_documents_live_in_the_object_store_and_an_erasure_deletes_them(s3):
         verified = subprocess.run([_binary(), "verify", "--remove-orphans"], env=server.env, capture_output=True, text=True, timeout=120)
         assert verified.returncode == 1 and "README.txt" in verified.stdout + verified.stderr, verified.stdout + verified.stderr
         assert PREFIX + "README.txt" in objects(client)
+        assert stored[0] in objects(client), "--remove-orphans left the document's own object"
         client.delete_object(Bucket=BUCKET, Key=PREFIX + "README.txt")
 
         erased = requests.delete(server.url + "/api/v1/me", headers=auth, timeout=60)

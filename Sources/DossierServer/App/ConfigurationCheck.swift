@@ -113,10 +113,20 @@ public enum ConfigurationCheck {
             }
         }
         if configuration.usesObjectStore {
-            add("AWS_ENDPOINT_URL", present("AWS_ENDPOINT_URL", environment).map { masked(url: $0) } ?? "unset: AWS")
-            add("AWS_REGION", configuration.awsRegion ?? "unset: \(S3Location.defaultRegion)")
+            // What the server uses: AWS_ENDPOINT_URL_S3 before AWS_ENDPOINT_URL, AWS_DEFAULT_REGION after AWS_REGION.
+            let store = try? configuration.objectStore()
+            for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] where present(name, environment) != nil {
+                add(name, present(name, environment).map { masked(url: $0) } ?? "")
+            }
+            if present("AWS_ENDPOINT_URL_S3", environment) == nil, present("AWS_ENDPOINT_URL", environment) == nil {
+                add("AWS_ENDPOINT_URL", "unset: " + (store?.location.endpoint.absoluteString ?? "AWS"))
+            }
+            let region = store?.location.region ?? configuration.awsRegion ?? S3Location.defaultRegion
+            add("AWS_REGION", present("AWS_REGION", environment) != nil || configuration.awsRegion != nil ? region
+                : present("AWS_DEFAULT_REGION", environment) != nil ? "unset: \(region) (AWS_DEFAULT_REGION)" : "unset: \(region)")
             add("AWS_ACCESS_KEY_ID", present("AWS_ACCESS_KEY_ID", environment) == nil ? "unset" : mask)
             add("AWS_SECRET_ACCESS_KEY", present("AWS_SECRET_ACCESS_KEY", environment) == nil ? "unset" : mask)
+            if present("AWS_SESSION_TOKEN", environment) != nil { add("AWS_SESSION_TOKEN", mask) }
         }
 
         // The register.

@@ -89,7 +89,7 @@ public enum DossierApp {
             vault: vault,
             keySource: keySource,
             csrfKey: Vault.derivedKey(from: masterKey, for: "csrf"),
-            blobs: try blobStore(configuration, client: app.http.client.shared),
+            blobs: try blobStore(configuration, app: app),
             // Checked against when no account matches, at the same cost as a real hash: an unknown
             // address takes as long as a known one.
             decoyHash: try Bcrypt.hash(SecretToken.generate(), cost: configuration.passwordCost),
@@ -158,11 +158,22 @@ public enum DossierApp {
     }
 
     /// The directory, or the object store `DOSSIER_BLOBS_URL` names.
-    static func blobStore(_ configuration: DossierConfiguration, client: HTTPClient) throws -> any BlobStore {
+    static func blobStore(_ configuration: DossierConfiguration, app: Application) throws -> any BlobStore {
         if let store = try configuration.objectStore() {
+            let client = S3BlobStore.makeClient()
+            app.lifecycle.use(HTTPClientShutdown(client: client))
             return S3BlobStore(location: store.location, credentials: store.credentials, client: client, scratch: configuration.scratchDirectory)
         }
         return FileBlobStore(directory: configuration.blobDirectory)
+    }
+
+    /// Shuts the object store's client down with the application.
+    struct HTTPClientShutdown: LifecycleHandler {
+        let client: HTTPClient
+
+        func shutdownAsync(_ application: Application) async {
+            try? await client.shutdown()
+        }
     }
 
     /// What a production instance must not publish as its own: the example's identity, or a
@@ -186,7 +197,7 @@ public enum DossierApp {
     /// The migrations of the data database and the key store, and keys moved to the key store.
     public static func migrateStorage(_ app: Application) async throws {
         // The object store answers (and has its bucket) before anything is written.
-        if let store = app.dossier.blobs as? S3BlobStore { try await store.prepare() }
+        if let store = app.dossier.blobs as? S3BlobStore { try await store.prepare(creating: app.dossier.configuration.isDevelopmentInstance) }
         try await app.autoMigrate()
         try await KeyStore.prepare(app)
         try await KeyStore.requireKeysForData(app)

@@ -124,11 +124,13 @@ public struct DossierConfiguration: Sendable {
         return environment
     }
 
-    /// Where the object store keeps the documents: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
-    /// AWS's default; nil when they are in a directory.
+    /// The AWS region that keeps the documents: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+    /// AWS's default; nil when they are in a directory, or in a store of another provider
+    /// (`AWS_ENDPOINT_URL`: its region is a signing parameter, and says nothing of a country).
     public var objectStoreRegion: String? {
-        guard usesObjectStore else { return nil }
         let environment = objectStoreEnvironment
+        guard usesObjectStore, Self.variable("AWS_ENDPOINT_URL", in: environment) == nil,
+              Self.variable("AWS_ENDPOINT_URL_S3", in: environment) == nil else { return nil }
         return Self.variable("AWS_REGION", in: environment) ?? Self.variable("AWS_DEFAULT_REGION", in: environment) ?? S3Location.defaultRegion
     }
 
@@ -156,11 +158,7 @@ public struct DossierConfiguration: Sendable {
     public var blobStoreProblem: String? {
         guard blobsURL != nil else { return nil }
         if usesObjectStore {
-            let store: (location: S3Location, credentials: S3Signature.Credentials)?
-            do { store = try objectStore() } catch { return "\(error)" }
-            if let store, !isDevelopmentInstance, store.location.isPlainTextOverNetwork {
-                return "AWS_ENDPOINT_URL is http:// to another machine: a production instance reaches its object store over https only"
-            }
+            do { _ = try objectStore() } catch { return "\(error)" }
             return nil
         }
         let directory: URL
@@ -284,6 +282,9 @@ public struct DossierConfiguration: Sendable {
         }
         if smtpURL == nil {
             problems.append("no SMTP_URL: mail would be written as files in \(outboxDirectory.path), links and tokens included; set SMTP_URL")
+        }
+        if let store = try? objectStore(), store.location.isPlainTextOverNetwork {
+            problems.append("AWS_ENDPOINT_URL is http:// to another machine: a production instance reaches its object store over https only")
         }
         return problems
     }

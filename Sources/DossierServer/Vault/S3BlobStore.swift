@@ -121,10 +121,15 @@ struct S3BlobStore: BlobStore {
         let description: String
     }
 
-    /// The object's name for a key: ours only (UUIDs), as the file store checks.
+    /// The object's name for a key: ours only, a UUID as the server makes them (lowercase,
+    /// 8-4-4-4-12), so that no other object under the prefix is ever taken for a blob.
     func objectName(for key: String) throws -> String {
-        guard key.count >= 8, key.allSatisfy({ $0.isHexDigit || $0 == "-" }) else { throw Failure(description: "invalid blob key") }
-        return location.prefix + key.lowercased()
+        guard Self.isBlobKey(key) else { throw Failure(description: "invalid blob key") }
+        return location.prefix + key
+    }
+
+    static func isBlobKey(_ key: String) -> Bool {
+        key.count == 36 && UUID(uuidString: key) != nil && key == key.lowercased()
     }
 
     // MARK: BlobStore
@@ -133,38 +138,49 @@ struct S3BlobStore: BlobStore {
         try await putObject(data, name: try objectName(for: key))
     }
 
-    /// One object, whole: S3 stores all of it or nothing, and checks the body's hash.
+    /// One object, whole: S3 stores all of it or nothing, and checks the body against the hash
+    /// signed with it. The hash and the copy are made on the thread pool, never on an event loop.
     func putObject(_ data: Data, name: String) async throws {
-        let response = try await send("PUT", object: name, body: data)
+        let (body, hash) = try await pool.runIfActive { (ByteBuffer(data: data), S3Signature.hex(SHA256.hash(data: data))) }
+        let response = try await send("PUT", object: name, body: body, payloadHash: hash)
         try await Self.expect(response, [.ok], doing: "store a blob")
     }
 
     func put(fileAt file: URL, key: String) async throws {
-        let data = try await pool.runIfActive { try Data(contentsOf: file) }
-        try await put(data, key: key)
+        let name = try objectName(for: key)
+        let (body, hash) = try await pool.runIfActive { () -> (ByteBuffer, String) in
+            let data = try Data(contentsOf: file)
+            return (ByteBuffer(data: data), S3Signature.hex(SHA256.hash(data: data)))
+        }
+        let response = try await send("PUT", object: name, body: body, payloadHash: hash)
+        try await Self.expect(response, [.ok], doing: "store a blob")
         try? await pool.runIfActive { try FileManager.default.removeItem(at: file) }
     }
 
+    /// The largest object `get` reads whole: a document's sealed files are at most four times
+    /// the upload limit, a share link's cached copy at most what the renderer may answer.
+    static let largestObject = max(4 * FileInspector.maximumSize, RenditionSandbox.maximumOutput) + (1 << 20)
+
     func get(_ key: String) async throws -> Data {
         let response = try await send("GET", object: try objectName(for: key))
-        try await Self.expect(response, [.ok], doing: "read a blob")
-        var collected = try await response.body.collect(upTo: 4 * FileInspector.maximumSize + 1024 * 1024)
-        return collected.readData(length: collected.readableBytes) ?? Data()
+        try await Self.expect(response, [.ok], keepingBody: true, doing: "read a blob")
+        let collected = try await response.body.collect(upTo: Self.largestObject)
+        return Data(collected.readableBytesView)
     }
 
     /// The object spooled to a scratch file as it arrives (never whole in memory), the file
     /// unlinked once open: the reader holds the only way to it.
     func reader(_ key: String) async throws -> any BlobReader {
         let response = try await send("GET", object: try objectName(for: key))
-        try await Self.expect(response, [.ok], doing: "read a blob")
+        try await Self.expect(response, [.ok], keepingBody: true, doing: "read a blob")
         let path = scratch.appendingPathComponent("s3-\(UUID().uuidString.lowercased()).part")
         let handle = try await pool.runIfActive { () -> FileHandle in
+            // Gone from the directory whatever happens: the open handle is the only way to it.
+            defer { unlink(path.path) }
             guard FileManager.default.createFile(atPath: path.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
                 throw Failure(description: "cannot create a scratch file in \(scratch.path)")
             }
-            let handle = try FileHandle(forUpdating: path)
-            unlink(path.path)
-            return handle
+            return try FileHandle(forUpdating: path)
         }
         do {
             for try await buffer in response.body {
@@ -181,8 +197,9 @@ struct S3BlobStore: BlobStore {
 
     func delete(_ key: String) async throws {
         let response = try await send("DELETE", object: try objectName(for: key))
-        // S3 answers 204 whether or not the object was there; some stores say 404.
-        try await Self.expect(response, [.noContent, .ok, .notFound], doing: "delete a blob")
+        // S3 answers 204 whether or not the object was there; some stores say 404 (NoSuchKey).
+        // A bucket that is not there (NoSuchBucket) deleted nothing, and says so.
+        try await Self.expect(response, [.noContent, .ok], alsoAccepting: "NoSuchKey", doing: "delete a blob")
     }
 
     /// Several at once, a few requests in flight: one that fails does not keep the others (the
@@ -212,7 +229,10 @@ struct S3BlobStore: BlobStore {
 
     func exists(_ key: String) async throws -> Bool {
         let response = try await send("HEAD", object: try objectName(for: key))
-        if response.status == .notFound { return false }
+        if response.status == .notFound {
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return false
+        }
         try await Self.expect(response, [.ok], doing: "look a blob up")
         return true
     }
@@ -224,9 +244,11 @@ struct S3BlobStore: BlobStore {
         return response.status == .ok
     }
 
-    /// Makes the bucket when the store has none by that name (a new MinIO, a test's moto); says
-    /// clearly why when it cannot be reached or refuses the credentials.
-    func prepare() async throws {
+    /// Checks that the bucket answers this process's credentials, and makes it when the store
+    /// has none by that name if `creating` (a development instance: a new MinIO, a test's
+    /// moto); a production instance refuses to start instead, since a mistyped name would
+    /// otherwise get an empty bucket and every document would be missing.
+    func prepare(creating: Bool = true) async throws {
         let response: HTTPClientResponse
         do {
             response = try await send("HEAD", object: nil, timeout: .seconds(10))
@@ -237,6 +259,8 @@ struct S3BlobStore: BlobStore {
         switch response.status {
         case .ok:
             return
+        case .notFound where !creating:
+            throw ConfigurationError("DOSSIER_BLOBS_URL: the object store has no bucket \(location.bucket): create it (or correct the name); a production instance does not make one")
         case .notFound:
             var body = Data()
             if location.region != S3Location.defaultRegion {
@@ -244,9 +268,10 @@ struct S3BlobStore: BlobStore {
                     <CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>\(location.region)</LocationConstraint></CreateBucketConfiguration>
                     """.utf8)
             }
-            let created = try await send("PUT", object: nil, body: body)
+            let created = try await send("PUT", object: nil, body: ByteBuffer(data: body), payloadHash: S3Signature.hex(SHA256.hash(data: body)))
             do {
-                try await Self.expect(created, [.ok], doing: "create the bucket \(location.bucket)")
+                // Another instance starting at the same time may have made it first.
+                try await Self.expect(created, [.ok], alsoAccepting: "BucketAlreadyOwnedByYou", doing: "create the bucket \(location.bucket)")
             } catch {
                 throw ConfigurationError("DOSSIER_BLOBS_URL: \(error)")
             }
@@ -257,38 +282,45 @@ struct S3BlobStore: BlobStore {
         }
     }
 
-    /// Every blob key under the prefix (`dossier verify`), and the names there that are none.
-    func listing() async throws -> (keys: [String], foreign: [String]) {
-        var keys: [String] = [], foreign: [String] = []
+    /// Every blob under the prefix (`dossier verify`) with when it was written, and the names
+    /// there that are none. `pageSize`: objects a page (S3's most is 1,000).
+    func listing(pageSize: Int = 1000) async throws -> (keys: [String: Date], foreign: [String]) {
+        var keys: [String: Date] = [:], foreign: [String] = []
         var token: String?
+        var tokens = Set<String>()
         repeat {
             // The prefix without its last '/': a '/' in a query value is signed encoded (%2F),
             // which some S3-compatible servers (moto among them) read back unencoded and then
             // refuse the signature. Names beyond it ("prefix-2/…") are not the store's, and skipped.
             var query = [("list-type", "2"), ("prefix", String(location.prefix.dropLast(location.prefix.hasSuffix("/") ? 1 : 0)))]
+            query.append(("max-keys", String(pageSize)))
             if let token { query.append(("continuation-token", token)) }
             let response = try await send("GET", object: nil, query: query)
-            try await Self.expect(response, [.ok], doing: "list the blobs")
+            try await Self.expect(response, [.ok], keepingBody: true, doing: "list the blobs")
             var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             let page = S3ListPage(xml: body.readString(length: body.readableBytes) ?? "")
-            for name in page.keys where name.hasPrefix(location.prefix) {
-                let key = String(name.dropFirst(location.prefix.count))
-                if (try? objectName(for: key)) == name { keys.append(key) } else { foreign.append(name) }
+            for object in page.objects where object.name.hasPrefix(location.prefix) {
+                let key = String(object.name.dropFirst(location.prefix.count))
+                if Self.isBlobKey(key) { keys[key] = object.modified ?? .distantFuture } else { foreign.append(object.name) }
             }
-            token = page.isTruncated ? page.nextToken : nil
-        } while token != nil
+            guard page.isTruncated else { break }
+            // A listing cut short would make blobs look missing, and one that repeats would never end.
+            guard let next = page.nextToken, tokens.insert(next).inserted else {
+                throw Failure(description: "the object store's listing is truncated without a new continuation token")
+            }
+            token = next
+        } while true
         return (keys, foreign)
     }
 
     // MARK: Requests
 
-    private func send(_ method: String, object: String?, query: [(String, String)] = [], body: Data? = nil,
-                      timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
+    private func send(_ method: String, object: String?, query: [(String, String)] = [], body: ByteBuffer? = nil,
+                      payloadHash: String = S3Signature.emptyPayloadHash, timeout: TimeAmount? = nil) async throws -> HTTPClientResponse {
         // The Host header is set here, as signed (the client would write an IPv6 host bare).
         var path = location.pathStyle ? "/" + location.bucket : ""
         let host = location.pathStyle ? location.authority : location.bucket + "." + location.authority
         if let object { path += "/" + object } else if !location.pathStyle { path = "/" }
-        let payloadHash = body.map { S3Signature.hex(SHA256.hash(data: $0)) } ?? S3Signature.emptyPayloadHash
         let headers = signature.signedHeaders(method: method, host: host, path: path, query: query,
                                               payloadHash: payloadHash, at: Date())
         var url = "\(location.scheme)://\(host)\(S3Signature.encode(path, slash: false))"
@@ -299,18 +331,37 @@ struct S3BlobStore: BlobStore {
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "host", value: host)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(ByteBuffer(data: body)) }
-        return try await client.execute(request, timeout: timeout ?? self.timeout)
+        if let body { request.body = .bytes(body) }
+        // The deadline covers the answer's head; the client's own read and write timeouts
+        // (`makeClient`) end a transfer that stalls after it.
+        let limit = timeout ?? self.timeout + .seconds(Int64((body?.readableBytes ?? 0) / (256 * 1024)))
+        return try await client.execute(request, timeout: limit)
     }
 
-    /// Throws unless the status is one expected; the body is read (the connection goes back to
-    /// the pool) and only S3's error code kept from it.
-    private static func expect(_ response: HTTPClientResponse, _ statuses: [HTTPResponseStatus], doing what: String) async throws {
-        guard !statuses.contains(response.status) else { return }
+    /// Throws unless the status is one expected (or the error is S3's `alsoAccepting` code). A
+    /// body that is not the answer's data is read to its end, so that the connection goes back
+    /// to the pool; of an error, only S3's code is kept (its message may echo a name).
+    private static func expect(_ response: HTTPClientResponse, _ statuses: [HTTPResponseStatus], alsoAccepting accepted: String? = nil,
+                               keepingBody: Bool = false, doing what: String) async throws {
+        if statuses.contains(response.status) {
+            if !keepingBody { _ = try? await response.body.collect(upTo: 64 * 1024) }
+            return
+        }
         var body = (try? await response.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
         let text = body.readString(length: body.readableBytes) ?? ""
-        let code = S3ListPage.element("Code", in: text).first.map { " (\($0))" } ?? ""
-        throw Failure(description: "the object store answered \(response.status.code)\(code) when asked to \(what)")
+        let code = S3ListPage.element("Code", in: text).first
+        if let accepted, code == accepted { return }
+        throw Failure(description: "the object store answered \(response.status.code)\(code.map { " (\($0))" } ?? "") when asked to \(what)")
+    }
+
+    /// The store's own HTTP client: connections of its own (readiness probes and downloads do
+    /// not queue behind the server's other calls), transfers that stall ended, no redirects
+    /// (a redirect would carry the signed headers elsewhere: S3 answers one when the region is wrong).
+    static func makeClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(10), read: .seconds(30), write: .seconds(30)))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 32)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     private static func reason(of error: any Error) -> String {
@@ -323,22 +374,35 @@ struct S3BlobStore: BlobStore {
 /// values of a few elements of S3's fixed XML, whose keys are ours (hex and dashes) or
 /// reported as foreign.
 struct S3ListPage {
-    var keys: [String]
+    var objects: [(name: String, modified: Date?)]
     var isTruncated: Bool
     var nextToken: String?
 
     init(xml: String) {
-        keys = Self.element("Key", in: xml)
+        let dates = ISO8601DateFormatter()
+        dates.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        objects = Self.element("Contents", in: xml, decoding: false).compactMap { entry in
+            guard let name = Self.element("Key", in: entry).first else { return nil }
+            let modified = Self.element("LastModified", in: entry).first.flatMap { dates.date(from: $0) ?? plain.date(from: $0) }
+            return (name, modified)
+        }
         isTruncated = Self.element("IsTruncated", in: xml).first == "true"
         nextToken = Self.element("NextContinuationToken", in: xml).first
     }
 
     /// The text of every `<name>…</name>`, with XML's five entities read.
-    static func element(_ name: String, in xml: String) -> [String] {
+    static func element(_ name: String, in xml: String, decoding: Bool = true) -> [String] {
         var found: [String] = []
         var rest = xml[...]
         while let open = rest.range(of: "<\(name)>"), let close = rest[open.upperBound...].range(of: "</\(name)>") {
-            found.append(String(rest[open.upperBound..<close.lowerBound])
+            let text = String(rest[open.upperBound..<close.lowerBound])
+            guard decoding else {
+                found.append(text)
+                rest = rest[close.upperBound...]
+                continue
+            }
+            found.append(text
                 .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
                 .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
                 .replacingOccurrences(of: "&amp;", with: "&"))

@@ -6,11 +6,15 @@ import Foundation
 /// derived from the secret, the day, the region and the service.
 /// https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 struct S3Signature: Sendable {
-    struct Credentials: Sendable {
+    struct Credentials: Sendable, CustomStringConvertible, CustomReflectable {
         var accessKeyID: String
         var secretAccessKey: String
-        /// `AWS_SESSION_TOKEN`, for temporary credentials.
+        /// `AWS_SESSION_TOKEN`, for temporary credentials (read once, at start).
         var sessionToken: String?
+
+        /// Never the secret, whatever prints it.
+        var description: String { "credentials of \(accessKeyID)" }
+        var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID]) }
     }
 
     let credentials: Credentials
