@@ -492,18 +492,25 @@ RIGHTS_SAMPLES = 200
 ACCESS_TARGET_MS, ERASURE_TARGET_MS, EXPORT_TARGET_S = 6.5, 13.0, 1.0
 
 
-def measure_rights(binary, run_dir, tenants, table, failures):
+def measure_rights(binary, run_dir, tenants, table, failures, keys_on_postgres=True):
     """`dossier bench rights` on a PostgreSQL cluster of its own (scripts/with-postgres): seeds
     the tenants through the models, then times the access view, erasure and a 50 MB export in
     the server's own code, beside plain SQL reads and deletes of the same rows and the bare
-    decryption of the same blobs (the ceilings)."""
-    data_dir = os.path.join(run_dir, "rights")
+    decryption of the same blobs (the ceilings). `keys_on_postgres`: the subject keys in a
+    database of their own on the same cluster (`DOSSIER_KEYS_URL`, as a PostgreSQL deployment
+    keeps them), else in the default SQLite file of the data directory, each write flushed to
+    disk while the cluster runs with fsync off."""
+    data_dir = os.path.join(run_dir, "rights-pg-keys" if keys_on_postgres else "rights")
     # Nothing of the caller's own instance: its keys, blobs, mail, master key or register.
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(("DOSSIER_", "AWS_")) and name not in ("SMTP_URL", "DATABASE_URL")}
     env.update(DOSSIER_DATA_DIR=data_dir, LOG_LEVEL="warning", PGPORT=str(56000 + os.getpid() % 1000))
-    done = subprocess.run([os.path.join(REPO, "scripts", "with-postgres"), binary, "bench", "rights", "--tenants", str(tenants),
-                           "--samples", str(RIGHTS_SAMPLES)], env=env, capture_output=True, text=True, timeout=3600)
+    command = [binary, "bench", "rights", "--tenants", str(tenants), "--samples", str(RIGHTS_SAMPLES)]
+    if keys_on_postgres:
+        # A second database on the cluster, named by DOSSIER_KEYS_URL (never the data's own).
+        command = ["bash", "-c", 'psql -h 127.0.0.1 -p "$PGPORT" -U postgres -q -c "CREATE DATABASE dossier_keys OWNER dossier" '
+                   '&& DOSSIER_KEYS_URL="${DATABASE_URL/\\/dossier\\?/\\/dossier_keys?}" exec "$@"', "bench-rights"] + command
+    done = subprocess.run([os.path.join(REPO, "scripts", "with-postgres")] + command, env=env, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         failures.append(f"dossier bench rights: exit {done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''}")
         return
@@ -513,6 +520,14 @@ def measure_rights(binary, run_dir, tenants, table, failures):
         return
     ms = lambda seconds: f"{seconds * 1000:,.2f} ms"
     shape = f"{result['tenants']:,} tenants, PostgreSQL with fsync off"
+    if not keys_on_postgres:
+        # The default key store beside PostgreSQL data: the erasure alone, for comparison.
+        erasure, ceiling = result["erasure"], result["erasureCeiling"]
+        table.add(f"erasure of one person, keys in the default SQLite key store, each write flushed to disk ({shape}): median / p99 of {erasure['samples']}",
+                  f"{ms(erasure['median'])} / {ms(erasure['p99'])}", f"{ms(ceiling['median'])} (plain SQL deletes of the same rows, one transaction)",
+                  f"{erasure['median'] / ceiling['median']:.2f}", ok="(info)")
+        return
+    shape += ", keys in a PostgreSQL database of their own"
     access, ceiling = result["access"], result["accessCeiling"]
     table.add(f"access view of one person ({shape}): median / p99 of {access['samples']}", f"{ms(access['median'])} / {ms(access['p99'])}",
               f"{ms(ceiling['median'])} (plain SQL reads of the same rows)", f"{access['median'] / ceiling['median']:.2f}",
@@ -797,6 +812,7 @@ def main():
         if args.rights_tenants and args.only in (None, "rights"):
             log(f"rights: {args.rights_tenants:,} tenants on PostgreSQL; access view, erasure, 50 MB export")
             measure_rights(binary, run_dir, args.rights_tenants, table, failures)
+            measure_rights(binary, run_dir, args.rights_tenants, table, failures, keys_on_postgres=False)
 
         if retention_sizes and args.only in (None, "retention"):
             log(f"retention: {', '.join(f'{n:,}' for n in retention_sizes)} subjects on PostgreSQL; sweeps with 0 % and 1 % due")
