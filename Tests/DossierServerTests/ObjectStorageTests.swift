@@ -145,7 +145,7 @@ struct ObjectStorageTests {
             let listed = try await store.listing()
             #expect(Set(listed.keys.keys) == [key, second])
             #expect(Set(listed.foreign) == ["blobs/notes.txt", "blobs/2024-05-17"])
-            #expect(listed.keys.values.allSatisfy { abs($0.timeIntervalSinceNow) < 600 }, "each with when it was written")
+            #expect(listed.keys.values.allSatisfy { $0.map { abs($0.timeIntervalSinceNow) < 600 } ?? false }, "each with when it was written")
             // Page after page: the same listing two objects at a time.
             let more = (0..<3).map { _ in UUID().uuidString.lowercased() }
             for name in more { try await store.put(Data(name.utf8), key: name) }
@@ -197,12 +197,24 @@ struct ObjectStorageTests {
     func documentsLiveInTheObjectStoreAndAnErasureDeletesThem(database: TestDatabase) async throws {
         let server = try S3TestServer.start()
         defer { server.stop() }
-        try await withDossier(on: database, configure: {
-            $0.blobsURL = "s3://dossier-documents/instance-1"
-            $0.awsEnvironment = server.environment
-        }) { app in
+        let configure = { (configuration: inout DossierConfiguration) in
+            configuration.blobsURL = "s3://dossier-documents/instance-1"
+            configuration.awsEnvironment = server.environment
+        }
+        // A command (not a development server) never makes the bucket: a typo would get one.
+        do {
+            try await withDossier(on: database, configure: configure) { _ in Issue.record("started without its bucket") }
+        } catch {
+            #expect("\(error)".contains("no bucket dossier-documents"), "\(error)")
+        }
+        // A development server does.
+        try await withDossier(on: database, configure: { configure(&$0); $0.runsBackgroundJobs = true }) { app in
             let store = try #require(app.dossier.blobs as? S3BlobStore)
             #expect(await store.isReady(), "the server made its bucket")
+        }
+        try await withDossier(on: database, configure: configure) { app in
+            let store = try #require(app.dossier.blobs as? S3BlobStore)
+            #expect(await store.isReady())
             let tenant = try await SharingTests.tenant(app)
             let (_, token, _) = try await SharingTests.share(app, tenant, documents: [tenant.payslip])
             #expect(try await SharingTests.get(app, "s/\(token)").status == .ok)

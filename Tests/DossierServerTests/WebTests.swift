@@ -207,4 +207,55 @@ struct WebTests {
             }
         }
     }
+
+    /// A browser that opens an address with no page gets a page in its language (with the
+    /// page's title and language, a way back); a client of the API gets its JSON error.
+    @Test func anUnknownAddressAnswersAPageToABrowserAndJSONToTheAPI() async throws {
+        try await withDossier(on: .sqlite) { app in
+            for (language, title, text) in [("en", "Page not found", "There is no page at this address"),
+                                             ("fr", "Page introuvable", "Aucune page ne se trouve à cette adresse")] {
+                try await app.testing().test(.GET, "sign-up?lang=\(language)", headers: ["Accept": "text/html,application/xhtml+xml,*/*;q=0.8"]) { res in
+                    #expect(res.status == .notFound)
+                    #expect(res.headers.contentType?.subType == "html")
+                    let html = res.body.string
+                    #expect(html.contains("lang=\"\(language)\"") && html.contains("<title>\(title)") && html.contains(text), "\(html)")
+                    #expect(html.contains("href=\"/?lang=\(language)\""))
+                }
+            }
+            // What a page refuses keeps its status, with its reason on the page.
+            try await app.testing().test(.GET, "staff/reviews?lang=en", headers: ["Accept": "text/html"]) { res in
+                #expect(res.status.code >= 300)
+            }
+            for (path, accept) in [("sign-up", "application/json"), ("api/v1/nothing", "text/html"), ("sign-up", "*/*")] {
+                try await app.testing().test(.GET, path, headers: ["Accept": accept]) { res in
+                    #expect(res.status == .notFound)
+                    #expect((try? res.content.decode(ErrorBody.self))?.error.code == "not_found", "\(path) \(accept)")
+                }
+            }
+            try await app.testing().test(.POST, "sign-up", headers: ["Accept": "text/html"]) { res in
+                #expect(res.status == .notFound)
+                #expect(res.headers.contentType == .json)
+            }
+        }
+    }
+
+    /// Every word a template shows (`t.key`) exists in both languages: a missing one renders
+    /// as nothing (a button without a name, as the staff's "Decline" once was).
+    @Test func everyLabelATemplateUsesExistsInBothLanguages() throws {
+        let views = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/DossierServer/Resources/Views")
+        let templates = try FileManager.default.contentsOfDirectory(at: views, includingPropertiesForKeys: nil).filter { $0.pathExtension == "leaf" }
+        #expect(templates.count > 20)
+        let pattern = try Regex(#"\bt\.([A-Za-z0-9_]+)"#)
+        for language in Language.allCases {
+            let labels = WebWording.labels(language)
+            for template in templates {
+                let text = try String(contentsOf: template, encoding: .utf8)
+                for match in text.matches(of: pattern) {
+                    let key = String(text[match.range].dropFirst(2))
+                    #expect(labels[key]?.isEmpty == false, "\(template.lastPathComponent) shows t.\(key), which \(language) does not have")
+                }
+            }
+        }
+    }
 }

@@ -103,7 +103,7 @@ public enum ConfigurationCheck {
             add("DOSSIER_BLOBS_URL", configuration.blobsURL.map { $0.contains("://") ? masked(url: $0) : $0 } ?? "")
             report.problems.append(problem)
         } else if let store = try? configuration.objectStore() {
-            // Reached when the server starts (which makes the bucket if the store has none).
+            // Reached when the server starts (a development server makes the bucket if the store has none).
             add("DOSSIER_BLOBS_URL", "s3://\(store.location.bucket)/\(store.location.prefix) at \(store.location.endpoint.absoluteString) (\(store.location.region))")
         } else {
             add("DOSSIER_BLOBS_URL", configuration.blobDirectory.path + existence(of: configuration.blobDirectory))
@@ -115,8 +115,11 @@ public enum ConfigurationCheck {
         if configuration.usesObjectStore {
             // What the server uses: AWS_ENDPOINT_URL_S3 before AWS_ENDPOINT_URL, AWS_DEFAULT_REGION after AWS_REGION.
             let store = try? configuration.objectStore()
-            for name in ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"] where present(name, environment) != nil {
-                add(name, present(name, environment).map { masked(url: $0) } ?? "")
+            if let value = present("AWS_ENDPOINT_URL_S3", environment) {
+                add("AWS_ENDPOINT_URL_S3", masked(url: value))
+                if present("AWS_ENDPOINT_URL", environment) != nil { add("AWS_ENDPOINT_URL", "ignored: AWS_ENDPOINT_URL_S3 is set") }
+            } else if let value = present("AWS_ENDPOINT_URL", environment) {
+                add("AWS_ENDPOINT_URL", masked(url: value))
             }
             if present("AWS_ENDPOINT_URL_S3", environment) == nil, present("AWS_ENDPOINT_URL", environment) == nil {
                 add("AWS_ENDPOINT_URL", "unset: " + (store?.location.endpoint.absoluteString ?? "AWS"))

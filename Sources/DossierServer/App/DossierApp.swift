@@ -174,6 +174,10 @@ public enum DossierApp {
         func shutdownAsync(_ application: Application) async {
             try? await client.shutdown()
         }
+
+        func shutdown(_ application: Application) {
+            try? client.syncShutdown()
+        }
     }
 
     /// What a production instance must not publish as its own: the example's identity, or a
@@ -197,7 +201,12 @@ public enum DossierApp {
     /// The migrations of the data database and the key store, and keys moved to the key store.
     public static func migrateStorage(_ app: Application) async throws {
         // The object store answers (and has its bucket) before anything is written.
-        if let store = app.dossier.blobs as? S3BlobStore { try await store.prepare(creating: app.dossier.configuration.isDevelopmentInstance) }
+        // Only a development server makes a missing bucket: a command (migrate, verify...) never
+        // does, since it cannot tell whether the server it serves beside is a public one.
+        let configuration = app.dossier.configuration
+        if let store = app.dossier.blobs as? S3BlobStore {
+            try await store.prepare(creating: configuration.isDevelopmentInstance && configuration.runsBackgroundJobs)
+        }
         try await app.autoMigrate()
         try await KeyStore.prepare(app)
         try await KeyStore.requireKeysForData(app)

@@ -129,8 +129,12 @@ public struct DossierConfiguration: Sendable {
     /// (`AWS_ENDPOINT_URL`: its region is a signing parameter, and says nothing of a country).
     public var objectStoreRegion: String? {
         let environment = objectStoreEnvironment
-        guard usesObjectStore, Self.variable("AWS_ENDPOINT_URL", in: environment) == nil,
-              Self.variable("AWS_ENDPOINT_URL_S3", in: environment) == nil else { return nil }
+        guard usesObjectStore else { return nil }
+        // An endpoint of AWS itself (regional, dual-stack, FIPS) is AWS's region all the same.
+        if let endpoint = Self.variable("AWS_ENDPOINT_URL_S3", in: environment) ?? Self.variable("AWS_ENDPOINT_URL", in: environment) {
+            guard let host = URLComponents(string: endpoint)?.host?.lowercased(),
+                  host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn") else { return nil }
+        }
         return Self.variable("AWS_REGION", in: environment) ?? Self.variable("AWS_DEFAULT_REGION", in: environment) ?? S3Location.defaultRegion
     }
 

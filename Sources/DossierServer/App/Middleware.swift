@@ -38,12 +38,40 @@ struct APIErrorMiddleware: AsyncMiddleware {
             if status.code >= 500 {
                 request.logger.error("\(request.method) failed with \(status.code): \(String(reflecting: error))")
             }
+            if Self.isPageNavigation(request), let page = try? await Self.page(for: request, status: status, message: message, headers: headers) {
+                return page
+            }
             let fields = (error as? ValidationFailure)?.problems
             let body = Body(error: .init(code: fields == nil ? Self.code(for: status) : "validation_failed", message: message, fields: fields))
             let response = Response(status: status, headers: headers)
             try response.content.encode(body, as: .json)
             return response
         }
+    }
+
+    /// A browser opening a page (a GET that accepts HTML, off the API and the machine-read
+    /// routes): it is answered with a page in the person's language, not JSON.
+    static func isPageNavigation(_ request: Request) -> Bool {
+        guard request.method == .GET || request.method == .HEAD else { return false }
+        let path = request.url.path
+        for prefix in ["/api/", "/health", "/metrics", "/openapi", "/.well-known/", "/assets/"] where path.hasPrefix(prefix) { return false }
+        return request.headers[.accept].contains { $0.lowercased().contains("text/html") }
+    }
+
+    /// The error as a page (`message.leaf`): not found, our failure, or the refusal's reason.
+    static func page(for request: Request, status: HTTPResponseStatus, message: String, headers: HTTPHeaders) async throws -> Response {
+        let notFound = status == .notFound || status == .gone
+        let titleKey = notFound ? "pageNotFound" : "pageError"
+        let labels = WebWording.labels(request.webLanguage)
+        let text = notFound ? labels["pageNotFoundText"] ?? message : status.code >= 500 ? labels["pageErrorText"] ?? message : message
+        let response = try await request.page("message", titleKey: titleKey,
+                                              body: MessageBody(text: text, link: "/?lang=\(request.webLanguage.rawValue)", linkText: labels["backHome"]),
+                                              status: status)
+        for (name, value) in headers where name.lowercased() != "content-type" && name.lowercased() != "content-length" {
+            response.headers.replaceOrAdd(name: name, value: value)
+        }
+        response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        return response
     }
 
     static func code(for status: HTTPResponseStatus) -> String {

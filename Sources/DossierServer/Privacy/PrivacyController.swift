@@ -35,7 +35,7 @@ struct PrivacyController: RouteCollection {
         }
         // Checked for JSON too: a `lang` that is not understood is refused, not ignored.
         let language = try req.policyLanguage()
-        if req.headers.accept.mediaTypes.contains(.json) {
+        if req.prefersJSON {
             return try await summaries.encodeResponse(for: req)
         }
         let context = VersionsPageContext(

@@ -14,6 +14,49 @@ public enum ConsistencyCheck {
         public var orphanBlobs: [String] = []
     }
 
+    /// What the blob store holds, as the check considers it.
+    struct StoredBlob {
+        /// The blob's key (a temporary file's name for an interrupted or running write).
+        var key: String
+        var modified: Date?
+        /// A file store's file (nil for an object).
+        var file: URL?
+        /// Whether it is left alone while young: objects, and temporary files.
+        var ageMatters: Bool
+    }
+
+    /// The blobs and what is in the store but is none (each a problem's text); nil for a store
+    /// that cannot be listed.
+    static func storedBlobs(in blobs: any BlobStore) async throws -> (blobs: [StoredBlob], foreign: [String], wholeBucket: Bool)? {
+        if let store = blobs as? S3BlobStore {
+            let listed = try await store.listing()
+            return (listed.keys.sorted { $0.key < $1.key }.map { StoredBlob(key: $0.key, modified: $0.value, file: nil, ageMatters: true) },
+                    listed.foreign.map { "\($0) is under the object store's prefix but is no blob (left alone: the prefix must be the blobs' alone)" },
+                    store.location.prefix.isEmpty)
+        }
+        guard let store = blobs as? FileBlobStore else { return nil }
+        return try await store.pool.runIfActive {
+            let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: [.contentModificationDateKey])?.allObjects as? [URL] ?? []
+            // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders of
+            // two hex digits, then the key, or a temporary ".key….tmp" of a write); anything else
+            // was put there by hand and is reported, never deleted.
+            let root = store.directory.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+            var found: [StoredBlob] = [], foreign: [String] = []
+            for url in everything where !url.hasDirectoryPath {
+                let parts = Array(url.standardizedFileURL.resolvingSymlinksInPath().pathComponents.dropFirst(root.count))
+                let hex = { (part: String) in part.count == 2 && part.allSatisfy(\.isHexDigit) }
+                if parts.count == 3, hex(parts[0]), hex(parts[1]) {
+                    let temporary = url.lastPathComponent.hasPrefix(".")
+                    let modified = temporary ? (try? url.resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate : nil
+                    found.append(StoredBlob(key: url.lastPathComponent, modified: modified, file: url, ageMatters: temporary))
+                } else {
+                    foreign.append("\(url.path) is in the blob directory but is no blob (left alone: the directory must be the blobs' alone)")
+                }
+            }
+            return (found.sorted { $0.key < $1.key }, foreign, false)
+        }
+    }
+
     /// `recentObjects`: how old an unnamed object must be to count as an orphan (an upload
     /// under way has its object before its row).
     public static func run(on app: Application, removeOrphans: Bool = false, recentObjects: TimeInterval? = nil) async throws -> Report {
@@ -40,9 +83,10 @@ public enum ConsistencyCheck {
         }
         report.facts.append("\(liveSubjects.count) subject keys, \(erasedSubjects.count) destroyed")
 
-        // An object store is listed before any row is read: a blob written after the listing
-        // is not in it, and one written before has its row or journal entry read below.
-        let objects = try await (blobs as? S3BlobStore)?.listing()
+        // The store is listed before any row is read: a blob written after the listing is not
+        // in it, and one written before it had its journal entry first (read below, or turned
+        // into its row, which the check before reporting an orphan reads again).
+        let stored = try await Self.storedBlobs(in: blobs)
 
         // Files: the blob is there and is the one written.
         var referenced = Set<String>()
@@ -135,59 +179,41 @@ public enum ConsistencyCheck {
             }
         }
         let accounted = referenced.union(journal.map(\.blobKey))
-        if let store = blobs as? FileBlobStore {
-            let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: nil)?.allObjects as? [URL] ?? []
-            // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders of
-            // two hex digits, then the key, or a temporary ".key….tmp" of an interrupted write);
-            // anything else was put there by hand and is reported, never deleted.
-            let root = store.directory.standardizedFileURL.resolvingSymlinksInPath().pathComponents
-            var blobShaped: [URL] = []
-            for url in everything where !url.hasDirectoryPath {
-                let parts = Array(url.standardizedFileURL.resolvingSymlinksInPath().pathComponents.dropFirst(root.count))
-                let hex = { (part: String) in part.count == 2 && part.allSatisfy(\.isHexDigit) }
-                if parts.count == 3, hex(parts[0]), hex(parts[1]) {
-                    blobShaped.append(url)
-                } else {
-                    report.problems.append("\(url.path) is in the blob directory but is no blob (left alone: the directory must be the blobs' alone)")
-                }
-            }
-            let orphans = blobShaped.filter { $0.lastPathComponent.hasPrefix(".") || !accounted.contains($0.lastPathComponent) }
-            if removeOrphans {
-                for url in orphans { try FileManager.default.removeItem(at: url) }
-                report.facts.append("removed \(orphans.count) orphan blob(s)")
-            } else {
-                report.orphanBlobs = orphans.map(\.lastPathComponent)
-                for name in report.orphanBlobs {
-                    report.problems.append("blob \(name) is not referenced by any document (rerun with --remove-orphans to delete it)")
-                }
-            }
-        } else if let store = blobs as? S3BlobStore, let listed = objects {
-            // The same for objects: only names the store writes (the prefix, then a key) are
-            // blobs; anything else under the prefix is reported, never deleted.
-            for name in listed.foreign {
-                report.problems.append("\(name) is under the object store's prefix but is no blob (left alone: the prefix must be the blobs' alone)")
-            }
+        if let stored {
+            for problem in stored.foreign { report.problems.append(problem) }
             // An object written in the last minutes may be an upload whose row is not yet
-            // committed (from another instance too): left for a later run, as journaled writes are.
+            // committed (another instance's too): left for a later run, as journaled writes are.
+            // So is a file store's temporary file (a write under way).
             let settled = Date().addingTimeInterval(-recentObjects)
-            var orphans = listed.keys.filter { !accounted.contains($0.key) && $0.value < settled }.map(\.key).sorted()
-            let recent = listed.keys.filter { !accounted.contains($0.key) && $0.value >= settled }.count
+            var candidates: [StoredBlob] = []
+            var recent = 0, undated = 0
+            for blob in stored.blobs where !accounted.contains(blob.key) {
+                guard blob.ageMatters else { candidates.append(blob); continue }
+                guard let modified = blob.modified else { undated += 1; continue }
+                if modified < settled { candidates.append(blob) } else { recent += 1 }
+            }
             if recent > 0 { report.facts.append("\(recent) blob(s) written in the last \(Int(recentObjects / 60)) minutes and not yet named (left for a later run)") }
-            if removeOrphans, store.location.prefix.isEmpty, !orphans.isEmpty {
+            if undated > 0 { report.problems.append("\(undated) blob(s) not named by any row whose date the object store does not say (left alone)") }
+            // Named since the rows were read (an upload committed meanwhile): no orphan. The
+            // store was listed before the rows were read, so nothing written later is a candidate.
+            var orphans: [StoredBlob] = []
+            for blob in candidates {
+                if try await BlobJournal.isNamed(blob.key, on: db) { continue }
+                if try await BlobJournalEntry.query(on: db).filter(\.$blobKey == blob.key).count() > 0 { continue }
+                orphans.append(blob)
+            }
+            if removeOrphans, stored.wholeBucket, !orphans.isEmpty {
                 report.problems.append("DOSSIER_BLOBS_URL names a whole bucket (no prefix): orphans are reported, never deleted, since another application's objects may look like blobs; give the blobs a prefix of their own")
             } else if removeOrphans {
-                // Named since the listing (a row committed meanwhile): kept.
-                var named: [String] = []
-                for key in orphans {
-                    if try await BlobJournal.isNamed(key, on: db) { named.append(key); continue }
-                    if try await BlobJournalEntry.query(on: db).filter(\.$blobKey == key).count() > 0 { named.append(key) }
+                if let store = blobs as? S3BlobStore {
+                    try await store.delete(orphans.map(\.key))
+                } else {
+                    for blob in orphans { if let file = blob.file { try FileManager.default.removeItem(at: file) } }
                 }
-                orphans.removeAll { named.contains($0) }
-                try await store.delete(orphans)
                 report.facts.append("removed \(orphans.count) orphan blob(s)")
             } else {
-                report.orphanBlobs = orphans
-                for name in orphans {
+                report.orphanBlobs = orphans.map(\.key)
+                for name in report.orphanBlobs {
                     report.problems.append("blob \(name) is not referenced by any document (rerun with --remove-orphans to delete it)")
                 }
             }

@@ -164,8 +164,9 @@ struct S3BlobStore: BlobStore {
     func get(_ key: String) async throws -> Data {
         let response = try await send("GET", object: try objectName(for: key))
         try await Self.expect(response, [.ok], keepingBody: true, doing: "read a blob")
-        let collected = try await response.body.collect(upTo: Self.largestObject)
-        return Data(collected.readableBytesView)
+        var collected = try await response.body.collect(upTo: Self.largestObject)
+        // Large buffers are handed over, not copied.
+        return collected.readData(length: collected.readableBytes) ?? Data()
     }
 
     /// The object spooled to a scratch file as it arrives (never whole in memory), the file
@@ -273,8 +274,13 @@ struct S3BlobStore: BlobStore {
                 // Another instance starting at the same time may have made it first.
                 try await Self.expect(created, [.ok], alsoAccepting: "BucketAlreadyOwnedByYou", doing: "create the bucket \(location.bucket)")
             } catch {
+                // OperationAborted: another instance's creation was under way, and is done.
+                if created.status == .conflict, await isReady() { return }
                 throw ConfigurationError("DOSSIER_BLOBS_URL: \(error)")
             }
+        case .movedPermanently, .temporaryRedirect:
+            let region = response.headers.first(name: "x-amz-bucket-region").map { " (the bucket is in \($0): set AWS_REGION to it)" } ?? ""
+            throw ConfigurationError("DOSSIER_BLOBS_URL: the object store answers \(response.status.code) for the bucket \(location.bucket)\(region)")
         case .forbidden, .unauthorized:
             throw ConfigurationError("DOSSIER_BLOBS_URL: the object store refuses AWS_ACCESS_KEY_ID's credentials for the bucket \(location.bucket) (\(response.status.code))")
         default:
@@ -284,8 +290,8 @@ struct S3BlobStore: BlobStore {
 
     /// Every blob under the prefix (`dossier verify`) with when it was written, and the names
     /// there that are none. `pageSize`: objects a page (S3's most is 1,000).
-    func listing(pageSize: Int = 1000) async throws -> (keys: [String: Date], foreign: [String]) {
-        var keys: [String: Date] = [:], foreign: [String] = []
+    func listing(pageSize: Int = 1000) async throws -> (keys: [String: Date?], foreign: [String]) {
+        var keys: [String: Date?] = [:], foreign: [String] = []
         var token: String?
         var tokens = Set<String>()
         repeat {
@@ -301,7 +307,7 @@ struct S3BlobStore: BlobStore {
             let page = S3ListPage(xml: body.readString(length: body.readableBytes) ?? "")
             for object in page.objects where object.name.hasPrefix(location.prefix) {
                 let key = String(object.name.dropFirst(location.prefix.count))
-                if Self.isBlobKey(key) { keys[key] = object.modified ?? .distantFuture } else { foreign.append(object.name) }
+                if Self.isBlobKey(key) { keys[key] = object.modified } else { foreign.append(object.name) }
             }
             guard page.isTruncated else { break }
             // A listing cut short would make blobs look missing, and one that repeats would never end.
@@ -331,9 +337,11 @@ struct S3BlobStore: BlobStore {
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "host", value: host)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body { request.body = .bytes(body) }
-        // The deadline covers the answer's head; the client's own read and write timeouts
-        // (`makeClient`) end a transfer that stalls after it.
+        // Sent a slice at a time, as the socket takes it: the request's end (which starts the
+        // client's read timeout) goes out only once the body has.
+        if let body { request.body = .stream(BufferSlices(body), length: .known(Int64(body.readableBytes))) }
+        // The deadline covers the request and the answer's head (at least 256 KiB/s for a
+        // body); the client's read timeout (`makeClient`) ends an answer that stalls after it.
         let limit = timeout ?? self.timeout + .seconds(Int64((body?.readableBytes ?? 0) / (256 * 1024)))
         return try await client.execute(request, timeout: limit)
     }
@@ -410,4 +418,28 @@ struct S3ListPage {
         }
         return found
     }
+}
+
+/// A buffer as an async sequence of slices of at most 1 MiB (a request body sent as the socket
+/// takes it).
+struct BufferSlices: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let buffer: ByteBuffer
+    var slice = 1 << 20
+
+    init(_ buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var rest: ByteBuffer
+        let slice: Int
+
+        mutating func next() async -> ByteBuffer? {
+            guard rest.readableBytes > 0 else { return nil }
+            return rest.readSlice(length: Swift.min(slice, rest.readableBytes))
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(rest: buffer, slice: slice) }
 }

@@ -254,7 +254,7 @@ struct FileWebController: RouteCollection {
     /// a plain form gets the page again.
     static func upload(req: Request) async throws -> Response {
         guard let current = req.authenticated else { throw Abort(.unauthorized, reason: "Sign in first.") }
-        let wantsJSON = req.headers.accept.mediaTypes.contains(.json)
+        let wantsJSON = req.prefersJSON
         let account = current.account
         let language = req.webLanguage
         do {

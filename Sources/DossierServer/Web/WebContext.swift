@@ -40,6 +40,18 @@ struct PageContext<Body: Encodable>: Encodable {
 struct NoBody: Encodable {}
 
 extension Request {
+    /// Whether the client asked for JSON by name, ahead of HTML (a script's `fetch`, the API's
+    /// clients): a browser's `*/*` is no such request (Vapor's media types match it to JSON).
+    var prefersJSON: Bool {
+        let preferences = headers.accept
+        func named(_ type: String, _ subType: String) -> HTTPMediaTypePreference? {
+            preferences.first { $0.mediaType.type.lowercased() == type && $0.mediaType.subType.lowercased() == subType }
+        }
+        guard let json = named("application", "json") else { return false }
+        guard let html = named("text", "html") else { return true }
+        return (json.q ?? 1) > (html.q ?? 1)
+    }
+
     /// `?lang=`, else the signed-in account's language, else `Accept-Language`, else French.
     var webLanguage: Language {
         if let asked = query[String.self, at: "lang"], let language = Language(rawValue: asked) { return language }

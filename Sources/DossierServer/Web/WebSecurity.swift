@@ -50,7 +50,7 @@ struct CSRFMiddleware: AsyncMiddleware {
             guard let expected = sessionBound ?? existing, let sent = Self.sentToken(request), Self.constantTimeEquals(expected, sent) else {
                 request.logger.notice("form refused: CSRF token missing or wrong")
                 let text = WebWording.labels(request.webLanguage)["formExpired"] ?? ""
-                if request.headers.accept.mediaTypes.contains(.json) {
+                if request.prefersJSON {
                     throw Abort(.forbidden, reason: text)
                 }
                 return try await request.page("message", titleKey: "linkProblem", body: MessageBody(text: text), status: .forbidden)

@@ -5,6 +5,11 @@ enum WebWording {
     static func labels(_ language: Language) -> [String: String] {
         let entries: [(String, String, String)] = [
             ("home", "Accueil", "Home"),
+            ("pageNotFound", "Page introuvable", "Page not found"),
+            ("pageNotFoundText", "Aucune page ne se trouve à cette adresse. Elle a peut-être été mal saisie, ou le lien a expiré.", "There is no page at this address. It may have been mistyped, or the link may have expired."),
+            ("pageError", "Une erreur est survenue", "Something went wrong"),
+            ("pageErrorText", "Une erreur est survenue de notre côté. Réessayez dans un instant.", "Something went wrong on our side. Try again in a moment."),
+            ("backHome", "Retour à l'accueil", "Back to the home page"),
             ("tagline", "Votre dossier de location, partagé en confiance.", "Your rental file, shared with confidence."),
             ("intro", "Constituez votre dossier, partagez-le avec des liens limités et révocables, et gardez la main sur vos données : notre politique de confidentialité est exécutable.", "Build your rental file, share it through scoped, revocable links, and stay in control of your data: our privacy policy is executable."),
             ("signUp", "Créer un compte", "Create an account"),
@@ -314,6 +319,7 @@ enum WebWording {
             ("status-pending", "en attente de vérification", "awaiting review"),
             ("status-validated", "validée", "validated"),
             ("status-declined", "refusée", "declined"),
+            ("decline", "Refuser", "Decline"),
             ("forbiddenTitle", "Pièces qu'on ne peut pas vous demander", "Documents nobody may ask you for"),
             ("delete", "Supprimer", "Delete"),
             ("view", "Voir", "View"),
