@@ -34,18 +34,37 @@ struct ConsistencyTests {
             // A file the store did not write (an operator's, a misconfiguration's) is reported, and never deleted.
             let foreign = store.directory.appendingPathComponent("notes.txt")
             try Data("an operator's file".utf8).write(to: foreign)
+            // So is one in the store's folders that is not named as a blob (a backup, rsync's
+            // partial file), and a blob's name in folders that are not its own.
+            let strayFolder = try store.url(for: stray).deletingLastPathComponent()
+            let backup = strayFolder.appendingPathComponent("notes.bak")
+            let partial = strayFolder.appendingPathComponent(".\(stray).XyZ12")
+            let misplaced = store.directory.appendingPathComponent("00/00/\(UUID().uuidString.lowercased())")
+            try FileManager.default.createDirectory(at: misplaced.deletingLastPathComponent(), withIntermediateDirectories: true)
+            for made in [backup, partial, misplaced] { try Data("not the store's".utf8).write(to: made) }
+            // A write's temporary file: left while young, an orphan once old.
+            let young = strayFolder.appendingPathComponent(".\(stray).\(UUID().uuidString).tmp")
+            let old = strayFolder.appendingPathComponent(".\(stray).\(UUID().uuidString).tmp")
+            for made in [young, old] { try Data("half a blob".utf8).write(to: made) }
+            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: old.path)
 
             report = try await ConsistencyCheck.run(on: app)
-            #expect(report.problems.contains { $0.hasPrefix(foreign.path) && $0.contains("is no blob (left alone") })
+            for made in [foreign, backup, partial, misplaced] {
+                #expect(report.problems.contains { $0.hasPrefix(made.path) && $0.contains("is no blob (left alone") }, "\(made.lastPathComponent)")
+            }
+            #expect(report.facts.contains { $0.hasPrefix("1 blob(s) written in the last") })
             #expect(report.problems.contains("blob \(files[0].blobKey) of document \(files[0].$document.id.uuidString.lowercased()) is missing"))
             #expect(report.problems.contains("blob \(files[1].blobKey) does not match its recorded SHA-256"))
-            #expect(report.orphanBlobs == [stray])
+            #expect(Set(report.orphanBlobs) == [stray, old.lastPathComponent])
 
             report = try await ConsistencyCheck.run(on: app, removeOrphans: true)
             #expect(report.orphanBlobs.isEmpty)
             #expect(!(try await store.exists(stray)))
-            #expect(FileManager.default.fileExists(atPath: foreign.path))
-            #expect(report.problems.count == 3)
+            #expect(!FileManager.default.fileExists(atPath: old.path))
+            for kept in [foreign, backup, partial, misplaced, young] {
+                #expect(FileManager.default.fileExists(atPath: kept.path), "\(kept.lastPathComponent)")
+            }
+            #expect(report.problems.count == 6)
         }
     }
 

@@ -146,6 +146,9 @@ struct ObjectStorageTests {
             #expect(Set(listed.keys.keys) == [key, second])
             #expect(Set(listed.foreign) == ["blobs/notes.txt", "blobs/2024-05-17"])
             #expect(listed.keys.values.allSatisfy { $0.map { abs($0.timeIntervalSinceNow) < 600 } ?? false }, "each with when it was written")
+            // And the store's own time, which the age of its objects is measured against.
+            #expect(listed.asOf.map { abs($0.timeIntervalSinceNow) < 600 } ?? false)
+            #expect(S3BlobStore.httpDate("Sun, 06 Nov 1994 08:49:37 GMT") == Date(timeIntervalSince1970: 784_111_777))
             // Page after page: the same listing two objects at a time.
             let more = (0..<3).map { _ in UUID().uuidString.lowercased() }
             for name in more { try await store.put(Data(name.utf8), key: name) }

@@ -128,9 +128,11 @@ struct PrivacyRoutesTests {
                 let versions = try res.content.decode([PrivacyController.VersionSummary].self)
                 #expect(versions.map(\.version) == ["1.3.0"])
                 #expect(versions.first?.digest == app.dossier.register.digest)
+                #expect(res.headers[.vary].contains("Accept"), "JSON and the page share the address")
             }
             try await app.testing().test(.GET, "privacy/versions?lang=en") { res in
                 #expect(res.status == .ok)
+                #expect(res.headers[.vary].contains("Accept"))
                 #expect(res.body.string.contains("href=\"/privacy/versions/1.3.0\""))
             }
             try await app.testing().test(.GET, "privacy/versions/1.3.0?lang=en") { res in

@@ -226,13 +226,28 @@ struct WebTests {
             try await app.testing().test(.GET, "staff/reviews?lang=en", headers: ["Accept": "text/html"]) { res in
                 #expect(res.status.code >= 300)
             }
-            for (path, accept) in [("sign-up", "application/json"), ("api/v1/nothing", "text/html"), ("sign-up", "*/*")] {
+            // JSON to whoever does not ask for HTML by name, or refuses it (q=0), or asks for JSON first.
+            for (path, accept) in [("sign-up", "application/json"), ("api/v1/nothing", "text/html"), ("sign-up", "*/*"),
+                                   ("sign-up", "text/html;q=0, */*"), ("sign-up", "text/html;q=0.5, application/json")] {
                 try await app.testing().test(.GET, path, headers: ["Accept": accept]) { res in
                     #expect(res.status == .notFound)
                     #expect((try? res.content.decode(ErrorBody.self))?.error.code == "not_found", "\(path) \(accept)")
+                    // Kept by no cache, and cached apart from the page by Accept.
+                    #expect(res.headers[.cacheControl] == ["no-store"])
+                    #expect(res.headers[.vary].contains("Accept"))
                 }
             }
-            try await app.testing().test(.POST, "sign-up", headers: ["Accept": "text/html"]) { res in
+            // A form a browser sends gets a page too (a script asking for JSON, JSON).
+            try await app.testing().test(.POST, "sign-up?lang=en", headers: ["Accept": "text/html,*/*;q=0.8"]) { res in
+                #expect(res.status == .notFound)
+                #expect(res.headers.contentType?.subType == "html")
+                #expect(res.body.string.contains("Page not found"))
+                #expect(res.headers[.vary].contains("Accept"))
+            }
+            try await app.testing().test(.POST, "sign-up", headers: ["Accept": "application/json;q=0, text/html"]) { res in
+                #expect(res.headers.contentType?.subType == "html")
+            }
+            try await app.testing().test(.POST, "sign-up", headers: ["Accept": "application/json"]) { res in
                 #expect(res.status == .notFound)
                 #expect(res.headers.contentType == .json)
             }

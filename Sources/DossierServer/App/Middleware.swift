@@ -29,7 +29,9 @@ struct APIErrorMiddleware: AsyncMiddleware {
                 message = "The request body is invalid: \(Self.describe(decoding))"
             case let abort as any AbortError:
                 status = abort.status
-                message = abort.status.code >= 500 ? "Something went wrong on our side." : abort.reason
+                // Our own words for a busy server ("try again") are kept; any other failure of
+                // ours is not described to the client.
+                message = abort.status.code >= 500 && !(abort is UploadGate.Busy) ? "Something went wrong on our side." : abort.reason
                 headers = abort.headers
             default:
                 status = .internalServerError
@@ -45,17 +47,22 @@ struct APIErrorMiddleware: AsyncMiddleware {
             let body = Body(error: .init(code: fields == nil ? Self.code(for: status) : "validation_failed", message: message, fields: fields))
             let response = Response(status: status, headers: headers)
             try response.content.encode(body, as: .json)
+            // An error is never kept by a cache, and its form (JSON or a page) follows Accept.
+            if !response.headers.contains(name: .cacheControl) {
+                response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+            }
+            response.headers.add(name: .vary, value: "Accept")
             return response
         }
     }
 
-    /// A browser opening a page (a GET that accepts HTML, off the API and the machine-read
-    /// routes): it is answered with a page in the person's language, not JSON.
+    /// A browser opening a page or sending a form (a request that accepts HTML and did not ask
+    /// for JSON by name, off the API and the machine-read routes): it is answered with a page in
+    /// the person's language, not JSON.
     static func isPageNavigation(_ request: Request) -> Bool {
-        guard request.method == .GET || request.method == .HEAD else { return false }
         let path = request.url.path
         for prefix in ["/api/", "/health", "/metrics", "/openapi", "/.well-known/", "/assets/"] where path.hasPrefix(prefix) { return false }
-        return request.headers[.accept].contains { $0.lowercased().contains("text/html") }
+        return request.accepts("text", "html") && !request.prefersJSON
     }
 
     /// The error as a page (`message.leaf`): not found, our failure, or the refusal's reason.
@@ -71,6 +78,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
             response.headers.replaceOrAdd(name: name, value: value)
         }
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+        response.headers.add(name: .vary, value: "Accept")
         return response
     }
 

@@ -35,14 +35,19 @@ struct PrivacyController: RouteCollection {
         }
         // Checked for JSON too: a `lang` that is not understood is refused, not ignored.
         let language = try req.policyLanguage()
+        // One address, two forms: caches keep them apart by Accept.
+        let response: Response
         if req.prefersJSON {
-            return try await summaries.encodeResponse(for: req)
+            response = try await summaries.encodeResponse(for: req)
+        } else {
+            let context = VersionsPageContext(
+                lang: language.rawValue, title: Wording(language).labels["versions"] ?? "", versions: summaries,
+                labels: Wording(language).labels
+            )
+            response = try await req.view.render("versions", context).encodeResponse(for: req)
         }
-        let context = VersionsPageContext(
-            lang: language.rawValue, title: Wording(language).labels["versions"] ?? "", versions: summaries,
-            labels: Wording(language).labels
-        )
-        return try await req.view.render("versions", context).encodeResponse(for: req)
+        response.headers.add(name: .vary, value: "Accept")
+        return response
     }
 
     /// `GET /privacy/versions/{version}`: a published version, rendered from its own register text.

@@ -27,34 +27,52 @@ public enum ConsistencyCheck {
 
     /// The blobs and what is in the store but is none (each a problem's text); nil for a store
     /// that cannot be listed.
-    static func storedBlobs(in blobs: any BlobStore) async throws -> (blobs: [StoredBlob], foreign: [String], wholeBucket: Bool)? {
+    /// `asOf`: the store's time when listed (an object store's clock dates its objects; nil: this
+    /// machine's).
+    static func storedBlobs(in blobs: any BlobStore) async throws -> (blobs: [StoredBlob], foreign: [String], wholeBucket: Bool, asOf: Date?)? {
         if let store = blobs as? S3BlobStore {
             let listed = try await store.listing()
             return (listed.keys.sorted { $0.key < $1.key }.map { StoredBlob(key: $0.key, modified: $0.value, file: nil, ageMatters: true) },
                     listed.foreign.map { "\($0) is under the object store's prefix but is no blob (left alone: the prefix must be the blobs' alone)" },
-                    store.location.prefix.isEmpty)
+                    store.location.prefix.isEmpty, listed.asOf)
         }
         guard let store = blobs as? FileBlobStore else { return nil }
         return try await store.pool.runIfActive {
             let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: [.contentModificationDateKey])?.allObjects as? [URL] ?? []
-            // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders of
-            // two hex digits, then the key, or a temporary ".key….tmp" of a write); anything else
-            // was put there by hand and is reported, never deleted.
+            // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders
+            // named by the key's first four hex digits, then the key, or a write's temporary
+            // ".KEY.UUID.tmp" beside it); anything else was put there by hand and is reported,
+            // never deleted.
             let root = store.directory.standardizedFileURL.resolvingSymlinksInPath().pathComponents
             var found: [StoredBlob] = [], foreign: [String] = []
             for url in everything where !url.hasDirectoryPath {
                 let parts = Array(url.standardizedFileURL.resolvingSymlinksInPath().pathComponents.dropFirst(root.count))
-                let hex = { (part: String) in part.count == 2 && part.allSatisfy(\.isHexDigit) }
-                if parts.count == 3, hex(parts[0]), hex(parts[1]) {
-                    let temporary = url.lastPathComponent.hasPrefix(".")
-                    let modified = temporary ? (try? url.resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate : nil
-                    found.append(StoredBlob(key: url.lastPathComponent, modified: modified, file: url, ageMatters: temporary))
+                if parts.count == 3, let written = Self.fileStoreName(parts[2], in: parts[0], parts[1]) {
+                    let modified = written.temporary ? (try? url.resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate : nil
+                    found.append(StoredBlob(key: url.lastPathComponent, modified: modified, file: url, ageMatters: written.temporary))
                 } else {
                     foreign.append("\(url.path) is in the blob directory but is no blob (left alone: the directory must be the blobs' alone)")
                 }
             }
-            return (found.sorted { $0.key < $1.key }, foreign, false)
+            return (found.sorted { $0.key < $1.key }, foreign, false, nil)
         }
+    }
+
+    /// Whether `name`, in the folders `first`/`second`, is what a file store writes: a blob (its
+    /// key) or a write's temporary file (`.KEY.UUID.tmp`, `PrivateFile`), in its key's folders.
+    static func fileStoreName(_ name: String, in first: String, _ second: String) -> (key: String, temporary: Bool)? {
+        let key: String, temporary: Bool
+        if name.hasPrefix(".") {
+            let pieces = name.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
+            guard pieces.count == 3, pieces[2] == "tmp", UUID(uuidString: String(pieces[1])) != nil else { return nil }
+            key = String(pieces[0])
+            temporary = true
+        } else {
+            key = name
+            temporary = false
+        }
+        guard S3BlobStore.isBlobKey(key), first == key.prefix(2), second == key.dropFirst(2).prefix(2) else { return nil }
+        return (key, temporary)
     }
 
     /// `recentObjects`: how old an unnamed object must be to count as an orphan (an upload
@@ -184,7 +202,10 @@ public enum ConsistencyCheck {
             // An object written in the last minutes may be an upload whose row is not yet
             // committed (another instance's too): left for a later run, as journaled writes are.
             // So is a file store's temporary file (a write under way).
-            let settled = Date().addingTimeInterval(-recentObjects)
+            // Measured by the clock that dated the objects: the store's, when it says it (a verify
+            // run on a machine whose clock is ahead would otherwise take young objects for old).
+            // (Its `Date` counts whole seconds: the listing was made before the next one.)
+            let settled = (stored.asOf.map { $0.addingTimeInterval(1) } ?? Date()).addingTimeInterval(-recentObjects)
             var candidates: [StoredBlob] = []
             var recent = 0, undated = 0
             for blob in stored.blobs where !accounted.contains(blob.key) {
@@ -208,7 +229,12 @@ public enum ConsistencyCheck {
                 if let store = blobs as? S3BlobStore {
                     try await store.delete(orphans.map(\.key))
                 } else {
-                    for blob in orphans { if let file = blob.file { try FileManager.default.removeItem(at: file) } }
+                    // One gone meanwhile (the server finished a deletion) is fine.
+                    for blob in orphans {
+                        if let file = blob.file, unlink(file.path) != 0, errno != ENOENT {
+                            throw FileBlobStore.Failure(description: "cannot delete \(file.path): \(String(cString: strerror(errno)))")
+                        }
+                    }
                 }
                 report.facts.append("removed \(orphans.count) orphan blob(s)")
             } else {

@@ -289,9 +289,12 @@ struct S3BlobStore: BlobStore {
     }
 
     /// Every blob under the prefix (`dossier verify`) with when it was written, and the names
-    /// there that are none. `pageSize`: objects a page (S3's most is 1,000).
-    func listing(pageSize: Int = 1000) async throws -> (keys: [String: Date?], foreign: [String]) {
+    /// there that are none, and the store's own time when it began answering (its `Date`: the
+    /// objects' dates are by its clock, not this machine's). `pageSize`: objects a page (S3's most
+    /// is 1,000).
+    func listing(pageSize: Int = 1000) async throws -> (keys: [String: Date?], foreign: [String], asOf: Date?) {
         var keys: [String: Date?] = [:], foreign: [String] = []
+        var asOf: Date?
         var token: String?
         var tokens = Set<String>()
         repeat {
@@ -303,6 +306,7 @@ struct S3BlobStore: BlobStore {
             if let token { query.append(("continuation-token", token)) }
             let response = try await send("GET", object: nil, query: query)
             try await Self.expect(response, [.ok], keepingBody: true, doing: "list the blobs")
+            if asOf == nil { asOf = response.headers.first(name: "date").flatMap(Self.httpDate) }
             var body = try await response.body.collect(upTo: 16 * 1024 * 1024)
             let page = S3ListPage(xml: body.readString(length: body.readableBytes) ?? "")
             for object in page.objects where object.name.hasPrefix(location.prefix) {
@@ -316,7 +320,16 @@ struct S3BlobStore: BlobStore {
             }
             token = next
         } while true
-        return (keys, foreign)
+        return (keys, foreign, asOf)
+    }
+
+    /// An HTTP date (RFC 9110's IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT").
+    static func httpDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.date(from: text)
     }
 
     // MARK: Requests

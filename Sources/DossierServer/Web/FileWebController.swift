@@ -274,7 +274,7 @@ struct FileWebController: RouteCollection {
                 return try await ["id": try document.requireID().uuidString].encodeResponse(status: .created, for: req)
             }
             return req.redirect(to: "/file#documents", redirectType: .normal)
-        } catch let error as any AbortError where error.status.code < 500 && !wantsJSON {
+        } catch let error as any AbortError where (error.status.code < 500 || error is UploadGate.Busy) && !wantsJSON {
             return try await render(req, account: account, uploadError: error.reason, status: error.status)
         }
     }

@@ -42,14 +42,21 @@ struct NoBody: Encodable {}
 extension Request {
     /// Whether the client asked for JSON by name, ahead of HTML (a script's `fetch`, the API's
     /// clients): a browser's `*/*` is no such request (Vapor's media types match it to JSON).
+    /// A type listed with `q=0` is one the client refuses, not one it asks for.
     var prefersJSON: Bool {
-        let preferences = headers.accept
-        func named(_ type: String, _ subType: String) -> HTTPMediaTypePreference? {
-            preferences.first { $0.mediaType.type.lowercased() == type && $0.mediaType.subType.lowercased() == subType }
-        }
-        guard let json = named("application", "json") else { return false }
-        guard let html = named("text", "html") else { return true }
-        return (json.q ?? 1) > (html.q ?? 1)
+        guard let json = acceptQuality("application", "json"), json > 0 else { return false }
+        return json > (acceptQuality("text", "html") ?? 0)
+    }
+
+    /// Whether `Accept` names the type with a quality above 0.
+    func accepts(_ type: String, _ subType: String) -> Bool {
+        (acceptQuality(type, subType) ?? 0) > 0
+    }
+
+    /// The quality `Accept` gives the type by name (not by a wildcard), nil when it is not named.
+    func acceptQuality(_ type: String, _ subType: String) -> Double? {
+        headers.accept.first { $0.mediaType.type.lowercased() == type && $0.mediaType.subType.lowercased() == subType }
+            .map { $0.q ?? 1 }
     }
 
     /// `?lang=`, else the signed-in account's language, else `Accept-Language`, else French.
