@@ -42,6 +42,9 @@ struct ConsistencyTests {
             let misplaced = store.directory.appendingPathComponent("00/00/\(UUID().uuidString.lowercased())")
             try FileManager.default.createDirectory(at: misplaced.deletingLastPathComponent(), withIntermediateDirectories: true)
             for made in [backup, partial, misplaced] { try Data("not the store's".utf8).write(to: made) }
+            // The store writes no links: one to a blob, or named as one, is someone else's.
+            let link = strayFolder.appendingPathComponent("notes.lnk")
+            try FileManager.default.createSymbolicLink(at: link, withDestinationURL: try store.url(for: stray))
             // A write's temporary file: left while young, an orphan once old.
             let young = strayFolder.appendingPathComponent(".\(stray).\(UUID().uuidString).tmp")
             let old = strayFolder.appendingPathComponent(".\(stray).\(UUID().uuidString).tmp")
@@ -49,7 +52,7 @@ struct ConsistencyTests {
             try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-3600)], ofItemAtPath: old.path)
 
             report = try await ConsistencyCheck.run(on: app)
-            for made in [foreign, backup, partial, misplaced] {
+            for made in [foreign, backup, partial, misplaced, link] {
                 #expect(report.problems.contains { $0.hasPrefix(made.path) && $0.contains("is no blob (left alone") }, "\(made.lastPathComponent)")
             }
             #expect(report.facts.contains { $0.hasPrefix("1 blob(s) written in the last") })
@@ -64,7 +67,9 @@ struct ConsistencyTests {
             for kept in [foreign, backup, partial, misplaced, young] {
                 #expect(FileManager.default.fileExists(atPath: kept.path), "\(kept.lastPathComponent)")
             }
-            #expect(report.problems.count == 6)
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) != nil, "the link is left")
+            #expect(report.problems.count == 7, "\(report.problems)")
+            #expect(report.facts.contains("removed 2 orphan blob(s)"))
         }
     }
 

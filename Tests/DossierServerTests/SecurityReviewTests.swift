@@ -266,19 +266,22 @@ struct SecurityReviewTests {
     // MARK: 5. Inspection off the event loop, with a limit
 
     @Test func finding5_inspectionsBeyondTheLimitAreRefusedNotQueuedForever() async throws {
-        let pool = InspectionPool(maximumConcurrent: 1, maximumWaiting: 1, busy: "busy")
+        let pool = InspectionPool(maximumConcurrent: 1, maximumWaiting: 1) { $0 == .fr ? "occupé" : "busy" }
         let gate = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
-        let first = Task { try await pool.run { started.signal(); gate.wait(); return 1 } }
+        let first = Task { try await pool.run(in: .en) { started.signal(); gate.wait(); return 1 } }
         started.wait()
-        let second = Task { try await pool.run { 2 } }
-        // Once the second holds the waiting slot, a third finds none and is told so at once.
+        let second = Task { try await pool.run(in: .en) { 2 } }
+        // Once the second holds the waiting slot, a third finds none and is told so at once, in its language.
         while pool.occupied < 2 { await Task.yield() }
-        do {
-            _ = try await pool.run { 3 }
-            Issue.record("a third inspection was accepted")
-        } catch let busy as UploadGate.Busy {
-            #expect(busy.status == .serviceUnavailable)
+        for (language, text) in [(Language.fr, "occupé"), (.en, "busy")] {
+            do {
+                _ = try await pool.run(in: language) { 3 }
+                Issue.record("a third inspection was accepted")
+            } catch let busy as UploadGate.Busy {
+                #expect(busy.status == .serviceUnavailable)
+                #expect(busy.reason == text)
+            }
         }
         gate.signal()
         #expect(try await first.value == 1)

@@ -251,6 +251,21 @@ struct WebTests {
                 #expect(res.status == .notFound)
                 #expect(res.headers.contentType == .json)
             }
+            // A busy server's words are ours to show, on the page as in JSON, with its Retry-After;
+            // any other failure of ours is not described.
+            app.post("test-busy") { _ -> String in throw UploadGate.Busy(status: .serviceUnavailable, reason: "Busy: try again in a few seconds.") }
+            app.post("test-failure") { _ -> String in throw Abort(.internalServerError, reason: "database password is hunter2") }
+            for accept in ["text/html", "application/json"] {
+                try await app.testing().test(.POST, "test-busy?lang=en", headers: ["Accept": accept]) { res in
+                    #expect(res.status == .serviceUnavailable)
+                    #expect(res.headers.first(name: "Retry-After") == "5")
+                    #expect(res.body.string.contains("Busy: try again in a few seconds."), "\(accept)")
+                }
+                try await app.testing().test(.POST, "test-failure?lang=en", headers: ["Accept": accept]) { res in
+                    #expect(res.status == .internalServerError)
+                    #expect(!res.body.string.contains("hunter2"))
+                }
+            }
         }
     }
 

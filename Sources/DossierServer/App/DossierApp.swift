@@ -96,11 +96,15 @@ public enum DossierApp {
             clientAddresses: clientAddresses,
             uploads: UploadGate(maximumConcurrent: 4),
             exports: UploadGate(maximumConcurrent: 2, work: .export),
-            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16,
-                                         busy: "The server is busy checking other files: try again in a few seconds."),
+            inspections: InspectionPool(maximumConcurrent: max(1, min(4, System.coreCount)), maximumWaiting: 16) {
+                $0 == .fr ? "Le serveur vérifie d'autres fichiers : réessayez dans quelques secondes."
+                    : "The server is busy checking other files: try again in a few seconds."
+            },
             inspector: InspectionSandbox(executable: try InspectionSandbox.locate(), scratch: configuration.scratchDirectory),
-            renditions: InspectionPool(maximumConcurrent: max(1, min(2, System.coreCount)), maximumWaiting: 16,
-                                        busy: "The server is busy preparing other shared files: try again in a few seconds."),
+            renditions: InspectionPool(maximumConcurrent: max(1, min(2, System.coreCount)), maximumWaiting: 16) {
+                $0 == .fr ? "Le serveur prépare d'autres fichiers partagés : réessayez dans quelques secondes."
+                    : "The server is busy preparing other shared files: try again in a few seconds."
+            },
             renderer: RenditionSandbox(executable: try RenditionSandbox.locate()),
             accessJournal: AccessJournal(audit: audit)
         )

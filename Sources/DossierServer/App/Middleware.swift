@@ -40,8 +40,12 @@ struct APIErrorMiddleware: AsyncMiddleware {
             if status.code >= 500 {
                 request.logger.error("\(request.method) failed with \(status.code): \(String(reflecting: error))")
             }
-            if Self.isPageNavigation(request), let page = try? await Self.page(for: request, status: status, message: message, headers: headers) {
-                return page
+            if Self.isPageNavigation(request) {
+                do {
+                    return try await Self.page(for: request, status: status, message: message, ownWords: error is UploadGate.Busy, headers: headers)
+                } catch {
+                    request.logger.warning("the error page could not be rendered (answered as JSON): \(String(reflecting: error))")
+                }
             }
             let fields = (error as? ValidationFailure)?.problems
             let body = Body(error: .init(code: fields == nil ? Self.code(for: status) : "validation_failed", message: message, fields: fields))
@@ -66,11 +70,13 @@ struct APIErrorMiddleware: AsyncMiddleware {
     }
 
     /// The error as a page (`message.leaf`): not found, our failure, or the refusal's reason.
-    static func page(for request: Request, status: HTTPResponseStatus, message: String, headers: HTTPHeaders) async throws -> Response {
+    /// `ownWords`: a failure of ours whose message is ours to show (a busy server's "try again").
+    static func page(for request: Request, status: HTTPResponseStatus, message: String, ownWords: Bool = false,
+                     headers: HTTPHeaders) async throws -> Response {
         let notFound = status == .notFound || status == .gone
         let titleKey = notFound ? "pageNotFound" : "pageError"
         let labels = WebWording.labels(request.webLanguage)
-        let text = notFound ? labels["pageNotFoundText"] ?? message : status.code >= 500 ? labels["pageErrorText"] ?? message : message
+        let text = notFound ? labels["pageNotFoundText"] ?? message : status.code >= 500 && !ownWords ? labels["pageErrorText"] ?? message : message
         let response = try await request.page("message", titleKey: titleKey,
                                               body: MessageBody(text: text, link: "/?lang=\(request.webLanguage.rawValue)", linkText: labels["backHome"]),
                                               status: status)

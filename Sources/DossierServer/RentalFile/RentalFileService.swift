@@ -436,7 +436,7 @@ struct RentalFileService: Sendable {
             }
             // Off the event loops and the shared pool: a hostile file costs its own thread only.
             let sandbox = services.inspector
-            let result = try await services.inspections.run {
+            let result = try await services.inspections.run(in: language) {
                 try file.open(to: plain)
                 return try sandbox.inspect(fileAt: plain, fileName: file.fileName, declaredType: file.contentType)
             }
@@ -456,7 +456,7 @@ struct RentalFileService: Sendable {
             let context = vault.fullContext(DocumentFile.contentContext(document: documentID, position: position, blobKey: blobKey), of: subject)
             let sealedFile = scratch.appendingPathComponent("seal-\(blobKey).blob")
             sealedFiles.append(sealedFile)
-            let sealed = try await services.inspections.run {
+            let sealed = try await services.inspections.run(in: language) {
                 try SealedDocument.seal(inspected.file, to: sealedFile, key: subjectKey, context: context)
             }
             accepted.append((blobKey, inspected.kind, sealed, file.fileName))

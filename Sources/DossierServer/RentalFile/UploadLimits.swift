@@ -66,19 +66,20 @@ actor UploadGate {
 final class InspectionPool: Sendable {
     private let pool: NIOThreadPool
     private let slots: ManagedSlots
-    /// What a request that finds every slot taken is told (503).
-    private let busy: String
+    /// What a request that finds every slot taken is told (503), in each language.
+    private let busy: @Sendable (Language) -> String
 
-    init(maximumConcurrent: Int, maximumWaiting: Int, busy: String) {
+    init(maximumConcurrent: Int, maximumWaiting: Int, busy: @escaping @Sendable (Language) -> String) {
         self.busy = busy
         pool = NIOThreadPool(numberOfThreads: maximumConcurrent)
         pool.start()
         slots = ManagedSlots(limit: maximumConcurrent + maximumWaiting)
     }
 
-    func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    /// `language`: the refusal's, when every slot is taken.
+    func run<T: Sendable>(in language: Language, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         guard slots.take() else {
-            throw UploadGate.Busy(status: .serviceUnavailable, reason: busy)
+            throw UploadGate.Busy(status: .serviceUnavailable, reason: busy(language))
         }
         defer { slots.give() }
         return try await pool.runIfActive(work)

@@ -158,7 +158,7 @@ struct CertificateService: Sendable {
                                                         qr: url, qrCaption: words.verifyCaption(url))])
         let renderer = services.renderer
         do {
-            return try await services.renditions.run { try renderer.render(job, files: []) }
+            return try await services.renditions.run(in: record.language) { try renderer.render(job, files: []) }
         } catch let failure as RenditionSandbox.Failure {
             logger.error("certificate rendition failed: \(failure)")
             throw Abort(.internalServerError, reason: SharingWording(record.language).renditionFailed)

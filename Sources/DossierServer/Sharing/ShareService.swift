@@ -529,7 +529,7 @@ struct ShareService: Sendable {
         let renderer = services.renderer
         let pdf: Data
         do {
-            pdf = try await services.renditions.run { try renderer.render(renditionJob, files: bytes) }
+            pdf = try await services.renditions.run(in: share.language) { try renderer.render(renditionJob, files: bytes) }
         } catch is RenditionSandbox.TooLarge {
             throw Abort(.unprocessableEntity, reason: SharingWording(share.language).tooManyPages(RenditionJob.maximumPages, RenditionJob.maximumJobPages))
         } catch let failure as RenditionSandbox.Failure {

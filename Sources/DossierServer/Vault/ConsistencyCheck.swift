@@ -38,7 +38,7 @@ public enum ConsistencyCheck {
         }
         guard let store = blobs as? FileBlobStore else { return nil }
         return try await store.pool.runIfActive {
-            let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: [.contentModificationDateKey])?.allObjects as? [URL] ?? []
+            let everything = FileManager.default.enumerator(at: store.directory, includingPropertiesForKeys: [.contentModificationDateKey, .isSymbolicLinkKey])?.allObjects as? [URL] ?? []
             // Only what the store writes is considered (`FileBlobStore.url(for:)`: two folders
             // named by the key's first four hex digits, then the key, or a write's temporary
             // ".KEY.UUID.tmp" beside it); anything else was put there by hand and is reported,
@@ -47,7 +47,9 @@ public enum ConsistencyCheck {
             var found: [StoredBlob] = [], foreign: [String] = []
             for url in everything where !url.hasDirectoryPath {
                 let parts = Array(url.standardizedFileURL.resolvingSymlinksInPath().pathComponents.dropFirst(root.count))
-                if parts.count == 3, let written = Self.fileStoreName(parts[2], in: parts[0], parts[1]) {
+                // The store writes no links: one named like a blob is someone else's.
+                let link = (try? url.resourceValues(forKeys: [.isSymbolicLinkKey]))?.isSymbolicLink ?? false
+                if !link, parts.count == 3, parts[2] == url.lastPathComponent, let written = Self.fileStoreName(parts[2], in: parts[0], parts[1]) {
                     let modified = written.temporary ? (try? url.resourceValues(forKeys: [.contentModificationDateKey]))?.contentModificationDate : nil
                     found.append(StoredBlob(key: url.lastPathComponent, modified: modified, file: url, ageMatters: written.temporary))
                 } else {
@@ -202,10 +204,12 @@ public enum ConsistencyCheck {
             // An object written in the last minutes may be an upload whose row is not yet
             // committed (another instance's too): left for a later run, as journaled writes are.
             // So is a file store's temporary file (a write under way).
-            // Measured by the clock that dated the objects: the store's, when it says it (a verify
-            // run on a machine whose clock is ahead would otherwise take young objects for old).
-            // (Its `Date` counts whole seconds: the listing was made before the next one.)
-            let settled = (stored.asOf.map { $0.addingTimeInterval(1) } ?? Date()).addingTimeInterval(-recentObjects)
+            // Measured by the earlier of two clocks: the store's (its `Date`, counting whole
+            // seconds), which dated the objects, and this machine's. A verify run on a machine
+            // whose clock is ahead, or behind a proxy whose clock is, would otherwise take young
+            // objects for old; the earlier clock only ever makes them look younger.
+            let here = Date()
+            let settled = min(stored.asOf.map { $0.addingTimeInterval(1) } ?? here, here).addingTimeInterval(-recentObjects)
             var candidates: [StoredBlob] = []
             var recent = 0, undated = 0
             for blob in stored.blobs where !accounted.contains(blob.key) {
@@ -226,17 +230,23 @@ public enum ConsistencyCheck {
             if removeOrphans, stored.wholeBucket, !orphans.isEmpty {
                 report.problems.append("DOSSIER_BLOBS_URL names a whole bucket (no prefix): orphans are reported, never deleted, since another application's objects may look like blobs; give the blobs a prefix of their own")
             } else if removeOrphans {
+                var removed = orphans.count
                 if let store = blobs as? S3BlobStore {
                     try await store.delete(orphans.map(\.key))
                 } else {
-                    // One gone meanwhile (the server finished a deletion) is fine.
+                    // One gone meanwhile (the server finished a deletion) is fine; one that cannot
+                    // go is reported and does not keep the others.
+                    removed = 0
                     for blob in orphans {
-                        if let file = blob.file, unlink(file.path) != 0, errno != ENOENT {
-                            throw FileBlobStore.Failure(description: "cannot delete \(file.path): \(String(cString: strerror(errno)))")
+                        guard let file = blob.file else { continue }
+                        if unlink(file.path) == 0 { removed += 1; continue }
+                        let failure = errno
+                        if failure != ENOENT {
+                            report.problems.append("blob \(blob.key) could not be deleted: \(String(cString: strerror(failure)))")
                         }
                     }
                 }
-                report.facts.append("removed \(orphans.count) orphan blob(s)")
+                report.facts.append("removed \(removed) orphan blob(s)")
             } else {
                 report.orphanBlobs = orphans.map(\.key)
                 for name in report.orphanBlobs {
