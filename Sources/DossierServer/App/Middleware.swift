@@ -1,6 +1,10 @@
 import DossierCore
 import Vapor
 
+/// A failure of ours (5xx) whose reason is written for the person, such as a busy server's "try
+/// again in a few seconds": shown as it is, where any other failure of ours is not described.
+protocol ExplainedFailure: AbortError {}
+
 /// Every error as JSON `{"error": {"code", "message"}}` with a fitting status; an unexpected
 /// error is a 500 whose details go to the log, never to the client.
 struct APIErrorMiddleware: AsyncMiddleware {
@@ -23,15 +27,14 @@ struct APIErrorMiddleware: AsyncMiddleware {
             let status: HTTPResponseStatus
             let message: String
             var headers = HTTPHeaders()
+            let explained = error is any ExplainedFailure
             switch error {
             case let decoding as DecodingError:
                 status = .badRequest
                 message = "The request body is invalid: \(Self.describe(decoding))"
             case let abort as any AbortError:
                 status = abort.status
-                // Our own words for a busy server ("try again") are kept; any other failure of
-                // ours is not described to the client.
-                message = abort.status.code >= 500 && !(abort is UploadGate.Busy) ? "Something went wrong on our side." : abort.reason
+                message = abort.status.code >= 500 && !explained ? "Something went wrong on our side." : abort.reason
                 headers = abort.headers
             default:
                 status = .internalServerError
@@ -42,7 +45,7 @@ struct APIErrorMiddleware: AsyncMiddleware {
             }
             if Self.isPageNavigation(request) {
                 do {
-                    return try await Self.page(for: request, status: status, message: message, ownWords: error is UploadGate.Busy, headers: headers)
+                    return try await Self.page(for: request, status: status, message: message, explained: explained, headers: headers)
                 } catch {
                     request.logger.warning("the error page could not be rendered (answered as JSON): \(String(reflecting: error))")
                 }
@@ -70,19 +73,17 @@ struct APIErrorMiddleware: AsyncMiddleware {
     }
 
     /// The error as a page (`message.leaf`): not found, our failure, or the refusal's reason.
-    /// `ownWords`: a failure of ours whose message is ours to show (a busy server's "try again").
-    static func page(for request: Request, status: HTTPResponseStatus, message: String, ownWords: Bool = false,
+    /// `explained`: a failure of ours whose message is shown (`ExplainedFailure`).
+    static func page(for request: Request, status: HTTPResponseStatus, message: String, explained: Bool = false,
                      headers: HTTPHeaders) async throws -> Response {
         let notFound = status == .notFound || status == .gone
         let titleKey = notFound ? "pageNotFound" : "pageError"
         let labels = WebWording.labels(request.webLanguage)
-        let text = notFound ? labels["pageNotFoundText"] ?? message : status.code >= 500 && !ownWords ? labels["pageErrorText"] ?? message : message
+        let text = notFound ? labels["pageNotFoundText"] ?? message : status.code >= 500 && !explained ? labels["pageErrorText"] ?? message : message
         let response = try await request.page("message", titleKey: titleKey,
                                               body: MessageBody(text: text, link: "/?lang=\(request.webLanguage.rawValue)", linkText: labels["backHome"]),
                                               status: status)
-        for (name, value) in headers where name.lowercased() != "content-type" && name.lowercased() != "content-length" {
-            response.headers.replaceOrAdd(name: name, value: value)
-        }
+        response.adoptHeaders(of: headers)
         response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
         response.headers.add(name: .vary, value: "Accept")
         return response
@@ -107,6 +108,16 @@ struct APIErrorMiddleware: AsyncMiddleware {
             return context.codingPath.isEmpty ? "not valid JSON" : "invalid value for field '\(path(context))'"
         @unknown default:
             return "unreadable"
+        }
+    }
+}
+
+extension Response {
+    /// An error's own headers (a busy server's `Retry-After`, a challenge) on the page that
+    /// shows it, which keeps its own body's type and length.
+    func adoptHeaders(of error: HTTPHeaders) {
+        for (name, value) in error where name.lowercased() != "content-type" && name.lowercased() != "content-length" {
+            headers.replaceOrAdd(name: name, value: value)
         }
     }
 }

@@ -19,7 +19,7 @@ actor UploadGate {
         self.work = work
     }
 
-    struct Busy: AbortError {
+    struct Busy: ExplainedFailure {
         var status: HTTPResponseStatus
         var reason: String
         var headers: HTTPHeaders { ["Retry-After": "5"] }

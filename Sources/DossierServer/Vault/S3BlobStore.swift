@@ -148,12 +148,7 @@ struct S3BlobStore: BlobStore {
 
     func put(fileAt file: URL, key: String) async throws {
         let name = try objectName(for: key)
-        let (body, hash) = try await pool.runIfActive { () -> (ByteBuffer, String) in
-            let data = try Data(contentsOf: file)
-            return (ByteBuffer(data: data), S3Signature.hex(SHA256.hash(data: data)))
-        }
-        let response = try await send("PUT", object: name, body: body, payloadHash: hash)
-        try await Self.expect(response, [.ok], doing: "store a blob")
+        try await putObject(try await pool.runIfActive { try Data(contentsOf: file) }, name: name)
         try? await pool.runIfActive { try FileManager.default.removeItem(at: file) }
     }
 
@@ -418,12 +413,7 @@ struct S3ListPage {
         var rest = xml[...]
         while let open = rest.range(of: "<\(name)>"), let close = rest[open.upperBound...].range(of: "</\(name)>") {
             let text = String(rest[open.upperBound..<close.lowerBound])
-            guard decoding else {
-                found.append(text)
-                rest = rest[close.upperBound...]
-                continue
-            }
-            found.append(text
+            found.append(!decoding ? text : text
                 .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
                 .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
                 .replacingOccurrences(of: "&amp;", with: "&"))

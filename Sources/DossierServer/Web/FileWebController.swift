@@ -274,12 +274,9 @@ struct FileWebController: RouteCollection {
                 return try await ["id": try document.requireID().uuidString].encodeResponse(status: .created, for: req)
             }
             return req.redirect(to: "/file#documents", redirectType: .normal)
-        } catch let error as any AbortError where (error.status.code < 500 || error is UploadGate.Busy) && !wantsJSON {
+        } catch let error as any AbortError where (error.status.code < 500 || error is any ExplainedFailure) && !wantsJSON {
             let page = try await render(req, account: account, uploadError: error.reason, status: error.status)
-            // A busy server's Retry-After, a limit's headers: kept on the page.
-            for (name, value) in error.headers where name.lowercased() != "content-type" && name.lowercased() != "content-length" {
-                page.headers.replaceOrAdd(name: name, value: value)
-            }
+            page.adoptHeaders(of: error.headers)
             return page
         }
     }
