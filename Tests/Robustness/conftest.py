@@ -389,6 +389,17 @@ def pytest_runtest_setup(item):
         instance.begin_test()
 
 
+def verified_account(server, email_address, password, first, last, timeout=30):
+    """Signs `email_address` up through the API, then follows the link mailed to it, as its
+    owner would."""
+    answer = requests.post(server.url + "/api/v1/accounts", json={"email": email_address, "password": password, "firstName": first,
+                                                                  "lastName": last, "language": "en"}, timeout=timeout)
+    assert answer.status_code == 201, answer.text
+    link = server.wait_for_link(email_address, "/verify-email")
+    verified = requests.post(server.url + "/api/v1/accounts/verify", json={"token": link}, timeout=timeout)
+    assert verified.status_code == 200, verified.text
+
+
 def _sign_up(api, email_address, password, first, last):
     answer = api.send("POST", "/api/v1/accounts", auth=False, json_body={
         "email": email_address, "password": password, "firstName": first, "lastName": last, "language": "en"})

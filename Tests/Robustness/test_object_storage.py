@@ -13,7 +13,7 @@ import boto3
 import pytest
 import requests
 
-from conftest import ROOT, UPLOADS, Server, _binary, free_port, pdf_upload
+from conftest import ROOT, UPLOADS, Server, _binary, free_port, pdf_upload, verified_account
 
 BUCKET, PREFIX = "dossier-e2e", "instance-a/"
 
@@ -60,11 +60,7 @@ def test_documents_live_in_the_object_store_and_an_erasure_deletes_them(s3):
         assert objects(client) == []
 
         address, password = f"s3-{secrets.token_hex(4)}@example.org", f"Granite orchard {secrets.token_hex(4)} softly"
-        signed_up = requests.post(server.url + "/api/v1/accounts", json={"email": address, "password": password, "firstName": "Sam",
-                                                                        "lastName": "Objet", "language": "en"}, timeout=60)
-        assert signed_up.status_code == 201, signed_up.text
-        token = server.wait_for_link(address, "/verify-email")
-        assert requests.post(server.url + "/api/v1/accounts/verify", json={"token": token}, timeout=60).status_code == 200
+        verified_account(server, address, password, "Sam", "Objet", timeout=60)
         session = requests.post(server.url + "/api/v1/sessions", json={"email": address, "password": password}, timeout=60)
         assert session.status_code == 201, session.text
         auth = {"Authorization": "Bearer " + session.json()["token"]}

@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from conftest import UPLOADS, Server, _binary, free_port, pdf_upload, summary
+from conftest import UPLOADS, Server, _binary, free_port, pdf_upload, summary, verified_account
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 WARM_UP = min(15.0, SECONDS / 4)
@@ -44,11 +44,7 @@ def test_mixed_load_for_minutes_keeps_memory_flat_and_answers_without_error():
         tenants = []
         for index in range(TENANTS):
             email, password = f"load-{index}@example.org", f"Harbour lantern {index} quietly tonight"
-            answer = requests.post(server.url + "/api/v1/accounts", json={"email": email, "password": password, "firstName": "Sam",
-                                                                           "lastName": "Soak", "language": "en"}, timeout=30)
-            assert answer.status_code == 201, answer.text
-            link = server.wait_for_link(email, "/verify-email")
-            assert requests.post(server.url + "/api/v1/accounts/verify", json={"token": link}, timeout=30).status_code == 200
+            verified_account(server, email, password, "Sam", "Soak")
             tenants.append((email, password))
         catalogue = requests.get(server.url + "/api/v1/catalogue/documents", timeout=30).json()
         type_id = next(entry["id"] for entry in catalogue if not entry["forbidden"] and "tenant" in entry["for"])
